@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# `make bench`: every benchmark, one command. Each prints a human table and `bench`/`*-bench`
+# machine lines.
+set -euo pipefail
+BIN=${1:-build/ckube}
+"$BIN" store-bench
+if "$BIN" help | grep -qE '^  bench '; then "$BIN" bench "${BENCH_ARGS[@]:-}"; fi

@@ -1,0 +1,1 @@
+ck_component(store DEPS ck_lib PkgConfig::LMDB)

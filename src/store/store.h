@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The store: durable MVCC key-value storage with etcd's data model.
+ *
+ * - One global, monotonically increasing revision. Every committed transaction that writes
+ *   gets exactly one new revision (like etcd: all puts/deletes of one txn share it).
+ * - Each live key carries create_revision, mod_revision and version (1 on create, +1 on
+ *   each put; a delete ends the key's generation).
+ * - History is kept until compact(rev): reads and event queries at revisions <= the
+ *   compacted revision fail with CK_R_COMPACTED.
+ *
+ * Backends implement struct store_ops (embedded LMDB: store_lmdb_open; etcd: later).
+ * All functions are safe to call from any thread. Writes are acknowledged only once durable
+ * (group commit: concurrent writers share one fsync). */
+#ifndef CK_STORE_H
+#define CK_STORE_H
+
+#include "lib/err.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+
+/* A key-value pair copied out of the store; owned by the result that holds it. */
+struct store_kv {
+    char *key; /* NUL-terminated for convenience; key_len excludes the NUL */
+    size_t key_len;
+    void *value; /* NUL-terminated too (value_len excludes it); may hold binary data */
+    size_t value_len;
+    int64_t create_revision;
+    int64_t mod_revision;
+    int64_t version;
+};
+
+enum store_event_type { STORE_EVENT_PUT = 1, STORE_EVENT_DELETE = 2 };
+
+/* One change. For PUT, kv is the new state. For DELETE, kv has the key, mod_revision = the
+ * revision of the delete, version 0 and an empty value. prev is the state before the change
+ * (has_prev false for a create). */
+struct store_event {
+    enum store_event_type type;
+    int64_t revision;
+    struct store_kv kv;
+    bool has_prev;
+    struct store_kv prev;
+};
+
+/* ---- transactions ------------------------------------------------------------------- */
+
+/* Expected mod_revision in comparisons and conditional ops. */
+#define STORE_ANY ((int64_t)-1)    /* no condition */
+#define STORE_ABSENT ((int64_t)0)  /* the key must not exist (create-only) */
+
+struct store_cmp {
+    const char *key;
+    size_t key_len;
+    int64_t mod_revision; /* STORE_ABSENT, or the exact mod_revision the key must have */
+};
+
+enum store_op_type { STORE_OP_PUT = 1, STORE_OP_DELETE = 2 };
+
+struct store_op {
+    enum store_op_type type;
+    const char *key;
+    size_t key_len;
+    const void *value; /* PUT only */
+    size_t value_len;
+};
+
+/* An atomic commit: if every cmp holds, apply every op under one new revision. */
+struct store_txn {
+    const struct store_cmp *cmps;
+    size_t ncmps;
+    const struct store_op *ops;
+    size_t nops;
+};
+
+struct store_txn_result {
+    bool succeeded;
+    int64_t revision;       /* the commit's revision; on failure the store's current revision */
+    /* On failure: the index of the first failing cmp and that key's current state. */
+    size_t failed_cmp;
+    bool failed_exists;
+    struct store_kv failed_kv;
+    /* On success: the previous state of each op's key (prev[i].key == NULL if absent). */
+    size_t nprev;
+    struct store_kv *prev;
+};
+
+/* ---- reads --------------------------------------------------------------------------- */
+
+struct store_range_req {
+    const char *prefix; /* all keys starting with prefix ("" = every key) */
+    size_t prefix_len;
+    const char *start;  /* optional: first key to return (inclusive), NULL = from prefix */
+    size_t start_len;
+    int64_t revision;   /* 0 = latest; otherwise read as of that revision */
+    int64_t limit;      /* 0 = no limit */
+    bool count_only;    /* fill count only, return no kvs */
+};
+
+struct store_range_result {
+    struct store_kv *kvs; /* ordered by key (bytewise) */
+    size_t nkvs;
+    bool more;            /* limit cut the result */
+    int64_t count;        /* number of keys in the range as of the read revision (ignoring start) */
+    int64_t revision;     /* the revision the read was served at */
+};
+
+struct store_events {
+    struct store_event *events; /* in revision order (and op order within a revision) */
+    size_t nevents;
+    bool more;                  /* limit cut the result */
+    int64_t revision;           /* store's current revision at the time of the call */
+};
+
+/* Called for every committed event, in revision order, on the store's commit thread, after
+ * the event is durable and before writers are acknowledged. Must be quick and must not call
+ * back into the store's write path. The event and its buffers are valid only during the call. */
+typedef void (*store_watch_fn)(void *arg, const struct store_event *ev);
+
+/* ---- the backend interface ------------------------------------------------------------ */
+
+struct store_ops {
+    const char *name;
+    int version; /* 1 */
+    int (*txn)(struct store *s, const struct store_txn *t, struct store_txn_result *res,
+               struct ck_err *err);
+    int (*get)(struct store *s, const char *key, size_t key_len, int64_t revision,
+               struct store_kv *out, bool *found, struct ck_err *err);
+    int (*range)(struct store *s, const struct store_range_req *r, struct store_range_result *res,
+                 struct ck_err *err);
+    /* Every event with revision > after_revision, up to limit (0 = all). CK_R_COMPACTED when
+     * after_revision < the compacted revision. */
+    int (*events_since)(struct store *s, int64_t after_revision, int64_t limit,
+                        struct store_events *res, struct ck_err *err);
+    int (*compact)(struct store *s, int64_t revision, struct ck_err *err);
+    int64_t (*current_revision)(struct store *s);
+    int64_t (*compacted_revision)(struct store *s);
+    /* Registers fn for every event committed after the call (one subscriber per call; returns
+     * an id for unsubscribe). Atomic with current_revision: *from_revision is set to the
+     * revision after which fn will see every event. */
+    int (*subscribe)(struct store *s, store_watch_fn fn, void *arg, int64_t *from_revision,
+                     struct ck_err *err);
+    void (*unsubscribe)(struct store *s, int id);
+    void (*close)(struct store *s);
+};
+
+/* Every backend embeds this first. */
+struct store {
+    const struct store_ops *ops;
+};
+
+/* ---- embedded LMDB backend ------------------------------------------------------------ */
+
+struct store_lmdb_opts {
+    const char *dir;        /* created if missing; a foreign/corrupt dir is refused */
+    size_t map_size;        /* bytes; 0 = default (64 GiB sparse) */
+    bool no_sync;           /* tests/bench only: skip fsync (not durable) */
+    int max_batch;          /* max txns per group commit; 0 = default */
+};
+
+int store_lmdb_open(const struct store_lmdb_opts *o, struct store **out, struct ck_err *err);
+
+/* ---- convenience wrappers (store.c), each a one-op txn --------------------------------- */
+
+static inline int store_txn(struct store *s, const struct store_txn *t,
+                            struct store_txn_result *res, struct ck_err *err)
+{
+    return s->ops->txn(s, t, res, err);
+}
+/* put: expect = STORE_ANY (unconditional), STORE_ABSENT (create-only: CK_R_ALREADY_EXISTS if
+ * present) or a mod_revision (CK_R_CONFLICT on mismatch, CK_R_NOT_FOUND if absent).
+ * On success *revision is the new revision. prev (optional) receives the previous state. */
+int store_put(struct store *s, const char *key, size_t key_len, const void *val, size_t val_len,
+              int64_t expect, int64_t *revision, struct store_kv *prev, struct ck_err *err);
+/* delete: CK_R_NOT_FOUND if absent; CK_R_CONFLICT if expect is a mod_revision that differs. */
+int store_delete(struct store *s, const char *key, size_t key_len, int64_t expect,
+                 int64_t *revision, struct store_kv *prev, struct ck_err *err);
+int store_get(struct store *s, const char *key, size_t key_len, int64_t revision,
+              struct store_kv *out, bool *found, struct ck_err *err);
+int store_range(struct store *s, const struct store_range_req *r, struct store_range_result *res,
+                struct ck_err *err);
+int store_events_since(struct store *s, int64_t after_revision, int64_t limit,
+                       struct store_events *res, struct ck_err *err);
+int store_compact(struct store *s, int64_t revision, struct ck_err *err);
+int64_t store_current_revision(struct store *s);
+int64_t store_compacted_revision(struct store *s);
+int store_subscribe(struct store *s, store_watch_fn fn, void *arg, int64_t *from_revision,
+                    struct ck_err *err);
+void store_unsubscribe(struct store *s, int id);
+void store_close(struct store *s);
+
+void store_kv_release(struct store_kv *kv);
+void store_kv_copy(struct store_kv *dst, const struct store_kv *src);
+void store_txn_result_release(struct store_txn_result *r);
+void store_range_result_release(struct store_range_result *r);
+void store_events_release(struct store_events *r);
+
+#endif
