@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Label and field selectors (k8s.io/apimachinery labels.Parse / fields.ParseSelector).
+ * A parsed selector is immutable and may be shared across threads.
+ *
+ * Label grammar: comma-separated requirements: `k=v`, `k==v`, `k!=v`, `k in (a,b)`,
+ * `k notin (a,b)`, `k`, `!k`, `k>5`, `k<5`; keys are qualified names (optional DNS prefix/),
+ * values are label values. Field grammar: `f=v`, `f==v`, `f!=v`, with `\` escapes. */
+#ifndef CK_SELECTOR_H
+#define CK_SELECTOR_H
+
+#include "lib/err.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct sel;
+
+enum sel_kind { SEL_LABEL, SEL_FIELD };
+
+enum sel_op {
+    SEL_OP_EQ,       /* = or == */
+    SEL_OP_NEQ,      /* != */
+    SEL_OP_IN,
+    SEL_OP_NOTIN,
+    SEL_OP_EXISTS,
+    SEL_OP_NOTEXISTS,
+    SEL_OP_GT,
+    SEL_OP_LT,
+};
+
+/* Parses text (NULL or "" = match everything). On error returns -1 with CK_R_BAD_REQUEST and
+ * a message shaped like upstream's (e.g. `unable to parse requirement: ...`). */
+int sel_parse(enum sel_kind kind, const char *text, struct sel **out, struct ck_err *err);
+void sel_free(struct sel *s);
+
+/* Looks a key up in the object being matched: returns its value (vlen set), or NULL if the
+ * object has no such key. */
+typedef const char *(*sel_lookup_fn)(void *ctx, const char *key, size_t *vlen);
+bool sel_matches(const struct sel *s, sel_lookup_fn lookup, void *ctx);
+
+bool sel_empty(const struct sel *s);
+size_t sel_nreqs(const struct sel *s);
+const char *sel_req_key(const struct sel *s, size_t i);
+enum sel_op sel_req_op(const struct sel *s, size_t i);
+size_t sel_req_nvalues(const struct sel *s, size_t i);
+const char *sel_req_value(const struct sel *s, size_t i, size_t j);
+/* If the selector requires key to equal one value (`k=v`, `k==v` or `k in (v)`), returns that
+ * value, else NULL. Used to pick an index. */
+const char *sel_required_value(const struct sel *s, const char *key);
+/* Canonical text (requirements sorted by key, like upstream String()); caller frees. */
+char *sel_to_string(const struct sel *s);
+
+#endif
