@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The boundary between the HTTP front end (http*.c, tls.c, auth.c: transport, TLS, authn,
+ * health, metrics) and the API engine (registry, cache, CRUD/list/watch semantics, discovery,
+ * OpenAPI, tables). The engine never sees sockets; the front end never parses objects.
+ *
+ * Threading: api_handle may be called concurrently from any thread. It blocks for writes
+ * until the store has made them durable, so the front end runs mutating requests on worker
+ * threads (never on an event-loop thread) to let group commit batch them. */
+#ifndef CK_API_H
+#define CK_API_H
+
+#include "lib/buf.h"
+#include "lib/err.h"
+#include "store/store.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct api_server;
+struct api_watch;
+
+struct api_opts {
+    int64_t watch_history; /* events kept in memory for watch resume; 0 = default (10000)?
+                              engine's choice */
+    int64_t max_body;      /* bytes; 0 = 3 MiB */
+    const char *external_host; /* for discovery serverAddressByClientCIDRs, may be NULL */
+};
+
+/* Creates the engine on an open store: loads every object into memory, subscribes to the
+ * store, creates the default namespaces (default, kube-system, kube-public, kube-node-lease)
+ * if missing. Takes no ownership of st. */
+int api_server_new(struct store *st, const struct api_opts *o, struct api_server **out,
+                   struct ck_err *err);
+void api_server_free(struct api_server *s);
+
+struct api_request {
+    const char *method;       /* "GET", "POST", "PUT", "PATCH", "DELETE" */
+    const char *path;         /* percent-decoded path, no query, e.g. "/api/v1/namespaces/x/pods" */
+    const char *query;        /* raw query string without '?', or NULL */
+    const char *content_type; /* request Content-Type or NULL */
+    const char *accept;       /* Accept header or NULL */
+    const char *user_agent;   /* for LIST cost accounting; may be NULL */
+    const char *user;         /* authenticated user name ("system:admin", ...) */
+    const char *const *groups; /* NULL-terminated, may be NULL */
+    const char *body;
+    size_t body_len;
+};
+
+#define API_MAX_WARNINGS 8
+
+struct api_response {
+    int status;                /* HTTP status */
+    char content_type[96];     /* e.g. "application/json" */
+    struct ck_buf body;        /* caller initialises (any max); engine appends; caller releases */
+    size_t nwarnings;          /* "Warning: 299 - \"...\"" header values, without the "299 - " */
+    char *warnings[API_MAX_WARNINGS]; /* malloc'd; released by api_response_release */
+};
+
+void api_response_init(struct api_response *rs, size_t max_body);
+void api_response_release(struct api_response *rs);
+
+enum api_result {
+    API_DONE = 0,  /* rs holds a complete response (success or Status error) */
+    API_WATCH = 1, /* rs holds status + content type; stream events from *w */
+};
+
+/* Serves every path under /api, /apis, /openapi and /version. Errors come back as API_DONE
+ * with a JSON Status body and its code (the engine builds Status objects at one point). */
+enum api_result api_handle(struct api_server *s, const struct api_request *rq,
+                           struct api_response *rs, struct api_watch **w);
+
+/* Watch streams. notify is called (from any thread, possibly the store's commit thread; must
+ * be quick and thread-safe) whenever api_watch_drain has something new or the watch ended. */
+void api_watch_set_notify(struct api_watch *w, void (*notify)(void *arg), void *arg);
+/* Appends every pending event as complete newline-terminated JSON (or Table) lines to out.
+ * Returns 0 if more may come, 1 once the watch has ended (timeoutSeconds elapsed, history
+ * window passed: the final ERROR event has been appended). Call from one thread at a time. */
+int api_watch_drain(struct api_watch *w, struct ck_buf *out);
+/* Periodic tick from the front end (~1 s): lets the engine send bookmarks and end timed-out
+ * watches; same thread rules as drain. */
+void api_watch_tick(struct api_watch *w, int64_t now_mono_ms);
+void api_watch_close(struct api_watch *w);
+
+/* Prometheus text for the engine's metrics (request counts, LIST cost accounting). */
+int api_metrics(struct api_server *s, struct ck_buf *out);
+
+/* Writes a Status JSON object for err into rs (status code, content type, body). */
+void api_write_status(struct api_response *rs, const struct ck_err *err);
+
+#endif
