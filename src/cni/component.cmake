@@ -1,0 +1,1 @@
+ck_component(cni DEPS ck_lib PkgConfig::JANSSON)

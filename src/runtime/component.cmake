@@ -1,0 +1,1 @@
+ck_component(runtime DEPS ck_cni ck_lib PkgConfig::JANSSON)
