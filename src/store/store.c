@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Backend-independent part of the store: the one-op convenience wrappers (put/delete with
+ * their Kubernetes error reasons), forwarding wrappers, and the release/copy helpers. */
+#include "store/store.h"
+
+#include "lib/buf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/banned.h"
+
+void store_kv_release(struct store_kv *kv)
+{
+    if (!kv)
+        return;
+    free(kv->key);
+    free(kv->value);
+    memset(kv, 0, sizeof(*kv));
+}
+
+void store_kv_copy(struct store_kv *dst, const struct store_kv *src)
+{
+    struct store_kv tmp = *src;
+    tmp.key = NULL;
+    tmp.value = NULL;
+    if (src->key) {
+        tmp.key = ck_malloc(src->key_len + 1);
+        memcpy(tmp.key, src->key, src->key_len);
+        tmp.key[src->key_len] = 0;
+    }
+    if (src->key || src->value) {
+        tmp.value = ck_malloc(src->value_len + 1);
+        if (src->value_len)
+            memcpy(tmp.value, src->value, src->value_len);
+        ((char *)tmp.value)[src->value_len] = 0;
+    }
+    *dst = tmp;
+}
+
+void store_txn_result_release(struct store_txn_result *r)
+{
+    if (!r)
+        return;
+    store_kv_release(&r->failed_kv);
+    for (size_t i = 0; i < r->nprev; i++)
+        store_kv_release(&r->prev[i]);
+    free(r->prev);
+    memset(r, 0, sizeof(*r));
+}
+
+void store_range_result_release(struct store_range_result *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->nkvs; i++)
+        store_kv_release(&r->kvs[i]);
+    free(r->kvs);
+    memset(r, 0, sizeof(*r));
+}
+
+void store_events_release(struct store_events *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->nevents; i++) {
+        store_kv_release(&r->events[i].kv);
+        store_kv_release(&r->events[i].prev);
+    }
+    free(r->events);
+    memset(r, 0, sizeof(*r));
+}
+
+/* Moves a txn result's prev[0] into *prev (when wanted) and releases the rest. */
+static void take_prev(struct store_txn_result *res, struct store_kv *prev)
+{
+    if (prev) {
+        memset(prev, 0, sizeof(*prev));
+        if (res->nprev > 0 && res->prev[0].key) {
+            *prev = res->prev[0];
+            memset(&res->prev[0], 0, sizeof(res->prev[0]));
+        }
+    }
+    store_txn_result_release(res);
+}
+
+/* Turns a failed precondition into the reason the wrappers promise. */
+static int cmp_failed(struct store_txn_result *res, const char *key, size_t key_len, int64_t expect,
+                      struct ck_err *err)
+{
+    int keyw = key_len > 200 ? 200 : (int)key_len;
+    int rc;
+    if (expect == STORE_ABSENT)
+        rc = ck_err_set(err, CK_R_ALREADY_EXISTS, "key %.*s already exists", keyw, key);
+    else if (!res->failed_exists)
+        rc = ck_err_set(err, CK_R_NOT_FOUND, "key %.*s not found", keyw, key);
+    else
+        rc = ck_err_set(err, CK_R_CONFLICT,
+                        "key %.*s: expected mod_revision %lld, found %lld", keyw, key,
+                        (long long)expect, (long long)res->failed_kv.mod_revision);
+    store_txn_result_release(res);
+    return rc;
+}
+
+int store_put(struct store *s, const char *key, size_t key_len, const void *val, size_t val_len,
+              int64_t expect, int64_t *revision, struct store_kv *prev, struct ck_err *err)
+{
+    if (expect < STORE_ANY)
+        return ck_err_set(err, CK_R_BAD_REQUEST, "store_put: invalid expected revision %lld",
+                          (long long)expect);
+    struct store_cmp cmp = {key, key_len, expect};
+    struct store_op op = {STORE_OP_PUT, key, key_len, val, val_len};
+    struct store_txn t = {&cmp, expect == STORE_ANY ? 0 : 1, &op, 1};
+    struct store_txn_result res = {0};
+    if (s->ops->txn(s, &t, &res, err) < 0)
+        return -1;
+    if (!res.succeeded)
+        return cmp_failed(&res, key, key_len, expect, err);
+    if (revision)
+        *revision = res.revision;
+    take_prev(&res, prev);
+    return 0;
+}
+
+int store_delete(struct store *s, const char *key, size_t key_len, int64_t expect,
+                 int64_t *revision, struct store_kv *prev, struct ck_err *err)
+{
+    if (expect < STORE_ANY || expect == STORE_ABSENT)
+        return ck_err_set(err, CK_R_BAD_REQUEST, "store_delete: invalid expected revision %lld",
+                          (long long)expect);
+    struct store_cmp cmp = {key, key_len, expect};
+    struct store_op op = {STORE_OP_DELETE, key, key_len, NULL, 0};
+    struct store_txn t = {&cmp, expect == STORE_ANY ? 0 : 1, &op, 1};
+    struct store_txn_result res = {0};
+    if (s->ops->txn(s, &t, &res, err) < 0)
+        return -1;
+    if (!res.succeeded)
+        return cmp_failed(&res, key, key_len, expect, err);
+    if (res.nprev < 1 || !res.prev[0].key) {
+        store_txn_result_release(&res);
+        int keyw = key_len > 200 ? 200 : (int)key_len;
+        return ck_err_set(err, CK_R_NOT_FOUND, "key %.*s not found", keyw, key);
+    }
+    if (revision)
+        *revision = res.revision;
+    take_prev(&res, prev);
+    return 0;
+}
+
+int store_get(struct store *s, const char *key, size_t key_len, int64_t revision,
+              struct store_kv *out, bool *found, struct ck_err *err)
+{
+    return s->ops->get(s, key, key_len, revision, out, found, err);
+}
+
+int store_range(struct store *s, const struct store_range_req *r, struct store_range_result *res,
+                struct ck_err *err)
+{
+    return s->ops->range(s, r, res, err);
+}
+
+int store_events_since(struct store *s, int64_t after_revision, int64_t limit,
+                       struct store_events *res, struct ck_err *err)
+{
+    return s->ops->events_since(s, after_revision, limit, res, err);
+}
+
+int store_compact(struct store *s, int64_t revision, struct ck_err *err)
+{
+    return s->ops->compact(s, revision, err);
+}
+
+int64_t store_current_revision(struct store *s)
+{
+    return s->ops->current_revision(s);
+}
+
+int64_t store_compacted_revision(struct store *s)
+{
+    return s->ops->compacted_revision(s);
+}
+
+int store_subscribe(struct store *s, store_watch_fn fn, void *arg, int64_t *from_revision,
+                    struct ck_err *err)
+{
+    return s->ops->subscribe(s, fn, arg, from_revision, err);
+}
+
+void store_unsubscribe(struct store *s, int id)
+{
+    s->ops->unsubscribe(s, id);
+}
+
+void store_close(struct store *s)
+{
+    if (s)
+        s->ops->close(s);
+}
