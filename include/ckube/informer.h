@@ -49,6 +49,9 @@ bool ck_informer_wait_synced(struct ck_informer *inf, int timeout_ms);
 char *ck_informer_last_rv(struct ck_informer *inf);
 /* Test/diagnostic hook: drop the current watch connection (the reflector resumes). */
 void ck_informer_drop_watch(struct ck_informer *inf);
+/* Test hook: while paused the reflector holds no watch (it resumes from the last
+ * resourceVersion when unpaused, which forces a 410 if the server's history moved past it). */
+void ck_informer_pause(struct ck_informer *inf, bool paused);
 /* Counters for tests and metrics. */
 struct ck_informer_stats {
     long lists, watches, relists_410, events;

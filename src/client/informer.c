@@ -28,6 +28,7 @@ struct ck_informer {
     char *last_rv;
     volatile int stop;
     volatile int abort_watch; /* ends the current watch (set by stop and drop) */
+    volatile int paused;
     bool started;
     pthread_t reflector, processor;
     struct ck_informer_stats stats;
@@ -145,6 +146,10 @@ static void *reflector_main(void *arg)
                 continue;
             }
             need_list = false;
+        }
+        if (inf->paused) {
+            interruptible_sleep(inf, 20);
+            continue;
         }
         char *rv = ck_informer_last_rv(inf);
         int to = inf->watch_timeout_s > 0 ? inf->watch_timeout_s : 300 + rand() % 300;
@@ -284,6 +289,13 @@ bool ck_informer_wait_synced(struct ck_informer *inf, int timeout_ms)
 void ck_informer_drop_watch(struct ck_informer *inf)
 {
     inf->abort_watch = 1;
+}
+
+void ck_informer_pause(struct ck_informer *inf, bool paused)
+{
+    inf->paused = paused;
+    if (paused)
+        inf->abort_watch = 1;
 }
 
 void ck_informer_stats(struct ck_informer *inf, struct ck_informer_stats *out)
