@@ -50,4 +50,10 @@ const char *sel_required_value(const struct sel *s, const char *key);
 /* Canonical text (requirements sorted by key, like upstream String()); caller frees. */
 char *sel_to_string(const struct sel *s);
 
+/* Label rules shared with object validation (upstream IsQualifiedName / IsValidLabelValue).
+ * Return true when valid; otherwise false with upstream's reasons ("; "-joined, e.g.
+ * "name part must be no more than 63 characters") copied into why (may be NULL). */
+bool sel_valid_label_key(const char *key, size_t n, char *why, size_t whylen);
+bool sel_valid_label_value(const char *val, size_t n, char *why, size_t whylen);
+
 #endif
