@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Watch streaming: a long response fed by api_watch_drain. The engine's notify (any thread)
+ * posts at most one wakeup per watch to the owning loop; the loop drains into a pending
+ * buffer and sends it only when the previous send has completed (h2o's one-send-at-a-time
+ * rule: proceed() marks the in-flight buffer free). A 1 s timer ticks every watch. The state
+ * is heap-owned because a queued wakeup may outlive the request; the request pool's dispose
+ * closes the engine watch and frees the state once no wakeup is queued. */
+#include "apiserver/http_int.h"
+#include "lib/log.h"
+#include "lib/timeutil.h"
+
+#include <stdlib.h>
+
+#define WATCH_BUF_MAX ((size_t)256 << 20)
+
+struct http_watch {
+    h2o_generator_t super;
+    h2o_multithread_message_t msg; /* the one wakeup message */
+    h2o_linklist_t link;           /* in lp->watches while the request lives */
+    h2o_timeout_entry_t tick;
+    struct http_loop *lp;
+    h2o_req_t *req;      /* NULL once the request pool is disposed */
+    struct api_watch *w; /* NULL once closed */
+    struct ck_buf sending, pending;
+    atomic_int queued; /* 1 while msg sits in the loop's queue */
+    bool inflight;     /* h2o owns `sending` until proceed */
+    bool ended;        /* no more drains: the next send is the final one */
+    bool finished;     /* the final send was issued */
+    bool stopped;      /* h2o called stop: never send again */
+};
+
+static void watch_free(struct http_watch *hw)
+{
+    ck_buf_release(&hw->sending);
+    ck_buf_release(&hw->pending);
+    free(hw);
+}
+
+static void watch_flush(struct http_watch *hw)
+{
+    const struct http_api_ops *ops = hw->lp->srv->ops;
+    struct ck_buf tmp;
+    h2o_iovec_t iov;
+
+    if (!hw->req || hw->stopped || hw->inflight || hw->finished)
+        return;
+    if (hw->w && !hw->ended && ops->watch_drain(hw->w, &hw->pending) != 0)
+        hw->ended = true; /* 1: the engine ended the watch; <0: treat as ended too */
+    if (hw->pending.len == 0 && !hw->ended)
+        return;
+    tmp = hw->sending;
+    hw->sending = hw->pending;
+    hw->pending = tmp;
+    ck_buf_reset(&hw->pending);
+    iov = h2o_iovec_init(hw->sending.data, hw->sending.len);
+    hw->inflight = true;
+    hw->finished = hw->ended;
+    h2o_send(hw->req, &iov, iov.len ? 1 : 0,
+             hw->ended ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
+}
+
+static void watch_proceed(h2o_generator_t *self, h2o_req_t *req)
+{
+    struct http_watch *hw = H2O_STRUCT_FROM_MEMBER(struct http_watch, super, self);
+
+    (void)req;
+    hw->inflight = false;
+    ck_buf_reset(&hw->sending);
+    watch_flush(hw);
+}
+
+static void watch_stop(h2o_generator_t *self, h2o_req_t *req)
+{
+    struct http_watch *hw = H2O_STRUCT_FROM_MEMBER(struct http_watch, super, self);
+
+    (void)req;
+    hw->stopped = true;
+}
+
+/* Engine side, any thread: coalesce to one queued wakeup. */
+static void watch_notify(void *arg)
+{
+    struct http_watch *hw = arg;
+
+    if (atomic_exchange(&hw->queued, 1) == 0)
+        h2o_multithread_send_message(&hw->lp->watch_rx, &hw->msg);
+}
+
+static void watch_on_tick(h2o_timeout_entry_t *entry)
+{
+    struct http_watch *hw = H2O_STRUCT_FROM_MEMBER(struct http_watch, tick, entry);
+
+    if (!hw->req || hw->stopped || hw->finished)
+        return;
+    if (hw->w && !hw->ended && !hw->inflight)
+        hw->lp->srv->ops->watch_tick(hw->w, ck_mono_ms());
+    watch_flush(hw);
+    if (hw->req && !hw->stopped && !hw->finished)
+        h2o_timeout_link(hw->lp->loop, &hw->lp->tick_timeout, &hw->tick);
+}
+
+static void watch_dispose(void *p)
+{
+    struct http_watch *hw = *(struct http_watch **)p;
+
+    hw->req = NULL;
+    if (h2o_timeout_is_linked(&hw->tick))
+        h2o_timeout_unlink(&hw->tick);
+    if (h2o_linklist_is_linked(&hw->link))
+        h2o_linklist_unlink(&hw->link);
+    if (hw->w) {
+        hw->lp->srv->ops->watch_close(hw->w); /* no notify may run after this returns */
+        hw->w = NULL;
+    }
+    atomic_fetch_sub(&hw->lp->srv->m.watches, 1);
+    if (!atomic_load(&hw->queued))
+        watch_free(hw); /* else the wakeup handler frees it */
+}
+
+void http_on_watch_wakeup(h2o_multithread_receiver_t *rx, h2o_linklist_t *messages)
+{
+    (void)rx;
+    while (!h2o_linklist_is_empty(messages)) {
+        struct http_watch *hw =
+            H2O_STRUCT_FROM_MEMBER(struct http_watch, msg.link, messages->next);
+        h2o_linklist_unlink(&hw->msg.link);
+        atomic_store(&hw->queued, 0);
+        if (!hw->req) {
+            watch_free(hw);
+            continue;
+        }
+        watch_flush(hw);
+    }
+}
+
+void http_watch_begin(struct http_loop *lp, h2o_req_t *req, struct api_watch *w,
+                      struct api_response *rs)
+{
+    struct http_watch *hw = ck_calloc(1, sizeof(*hw));
+    struct http_watch **holder;
+
+    hw->lp = lp;
+    hw->req = req;
+    hw->w = w;
+    hw->sending = (struct ck_buf)CK_BUF_INIT(WATCH_BUF_MAX);
+    hw->pending = (struct ck_buf)CK_BUF_INIT(WATCH_BUF_MAX);
+    hw->super.proceed = watch_proceed;
+    hw->super.stop = watch_stop;
+    holder = h2o_mem_alloc_shared(&req->pool, sizeof(*holder), watch_dispose);
+    *holder = hw;
+    atomic_fetch_add(&lp->srv->m.watches, 1);
+    h2o_linklist_insert(&lp->watches, &hw->link);
+    hw->tick.cb = watch_on_tick;
+    h2o_timeout_link(lp->loop, &lp->tick_timeout, &hw->tick);
+    lp->srv->ops->watch_set_notify(w, watch_notify, hw);
+    http_set_common_headers(req, rs);
+    h2o_start_response(req, &hw->super);
+    hw->inflight = true; /* headers first; proceed() then drains */
+    h2o_send(req, NULL, 0, H2O_SEND_STATE_IN_PROGRESS);
+}
+
+void http_watch_end_all(struct http_loop *lp)
+{
+    h2o_linklist_t *n = lp->watches.next;
+
+    while (n != &lp->watches) {
+        struct http_watch *hw = H2O_STRUCT_FROM_MEMBER(struct http_watch, link, n);
+        n = n->next;
+        hw->ended = true;
+        watch_flush(hw);
+    }
+}
