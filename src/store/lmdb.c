@@ -182,6 +182,14 @@ static int64_t lm_compacted_revision(struct store *base)
     return atomic_load(&((struct lm_store *)base)->compacted_rev);
 }
 
+void store_lmdb_stats(struct store *base, struct store_lmdb_stats *out)
+{
+    struct lm_store *s = (struct lm_store *)base;
+    out->txns = atomic_load(&s->st_txns);
+    out->commits = atomic_load(&s->st_commits);
+    out->max_batch_seen = atomic_load(&s->st_max_batch);
+}
+
 /* ---- open / close ------------------------------------------------------------------------ */
 
 static void lm_free(struct lm_store *s)

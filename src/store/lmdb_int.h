@@ -61,6 +61,7 @@ struct lm_store {
     _Atomic int64_t cur_rev;
     _Atomic int64_t compacted_rev;
     pthread_mutex_t compact_mu;
+    _Atomic uint64_t st_txns, st_commits, st_max_batch;
 };
 
 /* Fills err from an LMDB return code, naming the data file; returns -1. */

@@ -272,6 +272,10 @@ static int commit_group(struct lm_store *s, struct lm_wreq **reqs, size_t n, str
         return -1;
     }
     s->last_rev = rev;
+    atomic_fetch_add(&s->st_txns, n);
+    atomic_fetch_add(&s->st_commits, 1);
+    if (n > atomic_load(&s->st_max_batch))
+        atomic_store(&s->st_max_batch, n);
     return 0;
 }
 

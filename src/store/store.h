@@ -163,6 +163,14 @@ struct store_lmdb_opts {
 
 int store_lmdb_open(const struct store_lmdb_opts *o, struct store **out, struct ck_err *err);
 
+/* Group-commit counters of an LMDB store (s must come from store_lmdb_open). */
+struct store_lmdb_stats {
+    uint64_t txns;    /* logical txns committed */
+    uint64_t commits; /* LMDB write txns (each one fsync unless no_sync) */
+    uint64_t max_batch_seen;
+};
+void store_lmdb_stats(struct store *s, struct store_lmdb_stats *out);
+
 /* ---- convenience wrappers (store.c), each a one-op txn --------------------------------- */
 
 static inline int store_txn(struct store *s, const struct store_txn *t,

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* ckube store-bench: durable put throughput of the embedded LMDB store with 1, 8 and 64
+ * concurrent writers (1 KiB values, fsync on unless --no-sync), then full range-read MB/s.
+ * The last output line is machine-readable (see docs/store.md). */
+#include "cmd/cmd.h"
+#include "lib/buf.h"
+#include "lib/timeutil.h"
+#include "store/store.h"
+
+#include <ftw.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/banned.h"
+
+#define SB_VALUE 1024
+
+struct sb_writer {
+    struct store *s;
+    int phase;
+    int id;
+    int64_t deadline_ns;
+    uint64_t ops;
+    int failed;
+};
+
+static void *sb_writer_main(void *arg)
+{
+    struct sb_writer *w = arg;
+    char val[SB_VALUE];
+    memset(val, 'v', sizeof(val));
+    struct ck_err err = CK_ERR_INIT;
+    while (ck_mono_ns() < w->deadline_ns) {
+        char key[64];
+        int kl = snprintf(key, sizeof(key), "/bench/p%d/w%02d/%010" PRIu64, w->phase, w->id, w->ops);
+        snprintf(val, sizeof(val), "%s", key);
+        if (store_put(w->s, key, (size_t)kl, val, sizeof(val), STORE_ANY, NULL, NULL, &err) < 0) {
+            fprintf(stderr, "store-bench: put: %s\n", err.msg);
+            w->failed = 1;
+            break;
+        }
+        w->ops++;
+    }
+    return NULL;
+}
+
+/* Runs nw writers for secs seconds; returns puts per second (or -1). */
+static double sb_puts(struct store *s, int phase, int nw, double secs)
+{
+    struct sb_writer *ws = ck_calloc((size_t)nw, sizeof(*ws));
+    pthread_t *th = ck_calloc((size_t)nw, sizeof(*th));
+    struct store_lmdb_stats before, after;
+    store_lmdb_stats(s, &before);
+    int64_t t0 = ck_mono_ns();
+    for (int i = 0; i < nw; i++) {
+        ws[i] = (struct sb_writer){s, phase, i, t0 + (int64_t)(secs * 1e9), 0, 0};
+        pthread_create(&th[i], NULL, sb_writer_main, &ws[i]);
+    }
+    uint64_t ops = 0;
+    int failed = 0;
+    for (int i = 0; i < nw; i++) {
+        pthread_join(th[i], NULL);
+        ops += ws[i].ops;
+        failed |= ws[i].failed;
+    }
+    double el = (double)(ck_mono_ns() - t0) / 1e9;
+    store_lmdb_stats(s, &after);
+    uint64_t commits = after.commits - before.commits;
+    printf("%8d %10" PRIu64 " %8.2f %12.0f %14.1f\n", nw, ops, el, (double)ops / el,
+           commits ? (double)(after.txns - before.txns) / (double)commits : 0.0);
+    free(ws);
+    free(th);
+    return failed ? -1 : (double)ops / el;
+}
+
+/* Reads every key back with full-range scans for about secs seconds; returns MB/s. */
+static double sb_range(struct store *s, double secs, size_t *nkeys)
+{
+    struct ck_err err = CK_ERR_INIT;
+    struct store_range_req r = {.prefix = "/bench/", .prefix_len = 7};
+    uint64_t bytes = 0;
+    int rounds = 0;
+    int64_t t0 = ck_mono_ns();
+    do {
+        struct store_range_result res;
+        if (store_range(s, &r, &res, &err) < 0) {
+            fprintf(stderr, "store-bench: range: %s\n", err.msg);
+            return -1;
+        }
+        for (size_t i = 0; i < res.nkvs; i++)
+            bytes += res.kvs[i].key_len + res.kvs[i].value_len;
+        *nkeys = res.nkvs;
+        store_range_result_release(&res);
+        rounds++;
+    } while ((double)(ck_mono_ns() - t0) / 1e9 < secs);
+    double el = (double)(ck_mono_ns() - t0) / 1e9;
+    printf("range: %d full scans of %zu keys, %.1f MB in %.2f s\n", rounds, *nkeys,
+           (double)bytes / 1e6, el);
+    return (double)bytes / 1e6 / el;
+}
+
+static int sb_rm(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(p);
+}
+
+static void sb_usage(void)
+{
+    fprintf(stderr, "usage: ckube store-bench [--dir DIR] [--seconds S] [--no-sync] [--keep]\n"
+                    "  --dir DIR     data dir (default: a new temp dir under $TMPDIR or /tmp)\n"
+                    "  --seconds S   seconds per phase (default 3; 4 phases)\n"
+                    "  --no-sync     skip fsync (not durable; for comparison only)\n");
+}
+
+static int cmd_store_bench(int argc, char **argv)
+{
+    const char *dir = NULL;
+    double secs = 3;
+    bool no_sync = false, keep = false;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--dir") && i + 1 < argc) {
+            dir = argv[++i];
+        } else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
+            secs = atof(argv[++i]);
+        } else if (!strcmp(argv[i], "--no-sync")) {
+            no_sync = true;
+        } else if (!strcmp(argv[i], "--keep")) {
+            keep = true;
+        } else {
+            sb_usage();
+            return 2;
+        }
+    }
+    if (secs <= 0 || secs > 600) {
+        sb_usage();
+        return 2;
+    }
+    char tmpl[512];
+    bool made = false;
+    if (!dir) {
+        const char *t = getenv("TMPDIR");
+        snprintf(tmpl, sizeof(tmpl), "%s/ckube-store-bench-XXXXXX", t && *t ? t : "/tmp");
+        if (!mkdtemp(tmpl)) {
+            perror("store-bench: mkdtemp");
+            return 1;
+        }
+        dir = tmpl;
+        made = true;
+    }
+    struct ck_err err = CK_ERR_INIT;
+    struct store_lmdb_opts o = {.dir = dir, .no_sync = no_sync};
+    struct store *s;
+    if (store_lmdb_open(&o, &s, &err) < 0) {
+        fprintf(stderr, "store-bench: %s\n", err.msg);
+        return 1;
+    }
+    printf("store-bench: %s, %d-byte values, fsync %s, %.1f s per phase\n", dir, SB_VALUE,
+           no_sync ? "off" : "on", secs);
+    printf("%8s %10s %8s %12s %14s\n", "writers", "puts", "seconds", "puts/s", "txns/commit");
+    const int nws[3] = {1, 8, 64};
+    double pps[3];
+    for (int i = 0; i < 3; i++)
+        pps[i] = sb_puts(s, i, nws[i], secs);
+    size_t nkeys = 0;
+    double mbps = sb_range(s, secs, &nkeys);
+    store_close(s);
+    if (made && !keep)
+        nftw(dir, sb_rm, 16, FTW_DEPTH | FTW_PHYS);
+    if (pps[0] < 0 || pps[1] < 0 || pps[2] < 0 || mbps < 0)
+        return 1;
+    printf("64 writers vs 1: %.1fx\n", pps[2] / (pps[0] > 0 ? pps[0] : 1));
+    printf("store-bench puts_per_s_1=%.0f puts_per_s_8=%.0f puts_per_s_64=%.0f range_mb_per_s=%.0f\n",
+           pps[0], pps[1], pps[2], mbps);
+    return 0;
+}
+
+CK_CMD(store_bench, "store-bench", cmd_store_bench,
+       "benchmark the embedded store (durable puts/s for 1/8/64 writers, range MB/s)");
