@@ -27,7 +27,10 @@ int schema_smp_apply(const struct schema_type *t, const json_t *doc, const json_
 
 /* Unknown-field detection for fieldValidation=Strict/Warn: appends every field path in obj
  * not declared by the schema (".spec.foo", ".spec.containers[0].bar") to paths (a JSON
- * array of strings). Returns how many were found. Duplicate fields are the JSON decoder's job. */
+ * array of strings). Returns how many were found. Duplicate fields are the JSON decoder's job.
+ * Upstream's message drops the leading dot: `unknown field "spec.containers[0].bar"`.
+ * Map-typed fields (labels, data, ...) and free-form fields (RawExtension) are not walked.
+ * t == NULL (CRDs) finds nothing. */
 size_t schema_unknown_fields(const struct schema_type *t, const json_t *obj, json_t *paths);
 
 /* OpenAPI documents: /openapi/v2 (swagger 2.0, every definition with the
@@ -38,5 +41,62 @@ int schema_openapi_v2(struct ck_buf *out);
 int schema_openapi_v3_index(struct ck_buf *out);
 int schema_openapi_v3_gv(const char *group, const char *version, struct ck_buf *out,
                          struct ck_err *err);
+
+/* ---- Introspection of the table (used by smp.c, openapi.c and tests) ---- */
+
+enum schema_prim {
+    SCHEMA_P_REF = 0, /* a struct/scalar/free-form type: field->ref */
+    SCHEMA_P_STRING,
+    SCHEMA_P_INT32,
+    SCHEMA_P_INT64,
+    SCHEMA_P_BOOL,
+    SCHEMA_P_DOUBLE,
+    SCHEMA_P_BYTE, /* base64 string */
+};
+enum schema_coll { SCHEMA_C_ONE = 0, SCHEMA_C_LIST, SCHEMA_C_MAP };
+enum schema_tkind {
+    SCHEMA_T_STRUCT = 0,
+    SCHEMA_T_SCALAR, /* Quantity, Time, IntOrString: a string (with a format) on the wire */
+    SCHEMA_T_FREE,   /* free-form object (RawExtension, FieldsV1): fields are not checked */
+};
+#define SCHEMA_PS_MERGE 1u      /* patchStrategy merge */
+#define SCHEMA_PS_REPLACE 2u    /* patchStrategy replace */
+#define SCHEMA_PS_RETAINKEYS 4u /* patchStrategy retainKeys */
+
+struct schema_field {
+    const char *name; /* JSON name */
+    const char *desc; /* "" when none */
+    enum schema_prim prim;
+    const struct schema_type *ref; /* prim == SCHEMA_P_REF */
+    enum schema_coll coll;         /* list of / map (string keys) of the element type */
+    bool required;
+    unsigned strategy;     /* SCHEMA_PS_* bits */
+    const char *merge_key; /* patchMergeKey or NULL */
+    const char *list_type; /* x-kubernetes-list-type or NULL */
+    const char *map_keys;  /* comma-separated x-kubernetes-list-map-keys or NULL */
+    const char *map_type;  /* x-kubernetes-map-type or NULL */
+};
+
+struct schema_type {
+    const char *name; /* full OpenAPI name, e.g. io.k8s.api.core.v1.PodSpec */
+    const char *desc;
+    enum schema_tkind kind;
+    const char *scalar_type;   /* SCHEMA_T_SCALAR: "string" ... */
+    const char *scalar_format; /* SCHEMA_T_SCALAR: "date-time", "int-or-string" or NULL */
+    const char *group, *version, *gvk_kind; /* root kinds only (group "" = core) */
+    const char *resource;                   /* plural resource of a root kind or NULL */
+    bool namespaced;
+    size_t nfields;
+    const struct schema_field *fields;
+};
+
+/* Every type of the table (stable order); the table is parsed once, on first use, and lives
+ * for the process. Both are safe from any thread. */
+size_t schema_type_count(void);
+const struct schema_type *schema_type_at(size_t i);
+/* By full name (io.k8s.api.core.v1.Pod); NULL if unknown. */
+const struct schema_type *schema_lookup_name(const char *name);
+/* The declared field of a struct type, or NULL. */
+const struct schema_field *schema_field_find(const struct schema_type *t, const char *name);
 
 #endif
