@@ -251,13 +251,12 @@ static int op_fail(struct state *st, const struct op *o, const char *fmt, const 
     return op_fail_at(st, o, fmt, o->path, o->pathlen, detail);
 }
 
-/* Keeps the result's nesting below JSONPATCH_MAX_DEPTH: `extra` is a bound on how much
- * deeper the document may have become; recomputes exactly only when the bound is exceeded. */
-static int check_depth(struct state *st, size_t extra)
+/* Keeps the result's nesting within JSONPATCH_MAX_DEPTH after a move or copy that may have
+ * deepened the document by `grow` levels: the cheap upper bound is tightened by an exact
+ * (bounded) walk only when it passes the limit. The working copy is discarded on failure. */
+static int check_depth_after(struct state *st, size_t grow)
 {
-    if (extra <= st->depth_bound)
-        return 0;
-    st->depth_bound = extra;
+    st->depth_bound += grow;
     if (st->depth_bound <= JSONPATCH_MAX_DEPTH)
         return 0;
     st->depth_bound = jsonpatch_depth(st->doc, JSONPATCH_MAX_DEPTH + 1);
@@ -266,6 +265,19 @@ static int check_depth(struct state *st, size_t extra)
     return ck_err_set(st->err, CK_R_INVALID,
                       "json patch result nesting exceeds the limit of %d levels",
                       JSONPATCH_MAX_DEPTH);
+}
+
+/* Checks a value from the patch before it is copied in at pointer p (exact, bounded). */
+static int check_value_depth(struct state *st, const struct ptr *p, const json_t *v)
+{
+    size_t d = p->n + jsonpatch_depth(v, JSONPATCH_MAX_DEPTH + 1);
+    if (d > JSONPATCH_MAX_DEPTH)
+        return ck_err_set(st->err, CK_R_INVALID,
+                          "json patch result nesting exceeds the limit of %d levels",
+                          JSONPATCH_MAX_DEPTH);
+    if (d > st->depth_bound)
+        st->depth_bound = d;
+    return 0;
 }
 
 /* Inserts val (reference stolen) at pointer p. Used by add, move and copy. */
@@ -336,8 +348,7 @@ static json_t *lookup(struct state *st, const struct ptr *p)
 
 static int do_add(struct state *st, const struct op *o)
 {
-    size_t vd = jsonpatch_depth(o->value, JSONPATCH_MAX_DEPTH + 1);
-    if (check_depth(st, o->pp.n + vd) < 0)
+    if (check_value_depth(st, &o->pp, o->value) < 0)
         return -1;
     return put(st, o, &o->pp, json_deep_copy(o->value));
 }
@@ -347,8 +358,7 @@ static int do_replace(struct state *st, const struct op *o)
     json_t *cur = lookup(st, &o->pp);
     if (!cur)
         return op_fail(st, o, "%s operation does not apply: doc is missing key: %.*s%s", "");
-    size_t vd = jsonpatch_depth(o->value, JSONPATCH_MAX_DEPTH + 1);
-    if (check_depth(st, o->pp.n + vd) < 0)
+    if (check_value_depth(st, &o->pp, o->value) < 0)
         return -1;
     if (o->pp.n == 0) {
         json_decref(st->doc);
@@ -383,13 +393,10 @@ static int do_move(struct state *st, const struct op *o)
     if (!lookup(st, &o->fp))
         return op_fail_at(st, o, "%s operation does not apply: doc is missing from path: %.*s%s",
                           o->from, o->fromlen, "");
-    size_t grow = st->depth_bound + (o->pp.n > o->fp.n ? o->pp.n - o->fp.n : 0);
-    if (check_depth(st, grow) < 0)
-        return -1;
     json_t *v = take(st, o, &o->fp, "");
-    if (!v)
+    if (!v || put(st, o, &o->pp, v) < 0)
         return -1;
-    return put(st, o, &o->pp, v);
+    return check_depth_after(st, o->pp.n > o->fp.n ? o->pp.n - o->fp.n : 0);
 }
 
 static int do_copy(struct state *st, const struct op *o)
@@ -405,10 +412,9 @@ static int do_copy(struct state *st, const struct op *o)
                           "Unable to complete the copy, the accumulated size increase of copy "
                           "is %zu, exceeding the limit %d",
                           st->copied, JSONPATCH_MAX_COPY);
-    size_t grow = st->depth_bound + (o->pp.n > o->fp.n ? o->pp.n - o->fp.n : 0);
-    if (check_depth(st, grow) < 0)
+    if (put(st, o, &o->pp, json_deep_copy(src)) < 0)
         return -1;
-    return put(st, o, &o->pp, json_deep_copy(src));
+    return check_depth_after(st, o->pp.n > o->fp.n ? o->pp.n - o->fp.n : 0);
 }
 
 static int do_test(struct state *st, const struct op *o)
