@@ -267,7 +267,7 @@ int img_unpack_layer(int fd, const char *dir, const struct img_unpack_limits *li
     img_sink_init(&u->hash, -1, lim && lim->max_bytes > 0 ? lim->max_bytes : INT64_MAX);
     u->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_XATTR |
-                ARCHIVE_EXTRACT_UNLINK | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+                ARCHIVE_EXTRACT_SECURE_SYMLINKS |
                 ARCHIVE_EXTRACT_SECURE_NODOTDOT;
     if (geteuid() == 0)
         flags |= ARCHIVE_EXTRACT_OWNER;
