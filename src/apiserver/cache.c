@@ -1,0 +1,557 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The in-memory cache: immutable refcounted objects (canonical JSON bytes with the
+ * resourceVersion spliced in, plus extracted name/namespace/uid/labels/selectable fields),
+ * one key-sorted table per resource, the watch event ring, and the store subscription that
+ * keeps all of it current on the store's commit thread. */
+#include "apiserver/engine.h"
+#include "lib/log.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/banned.h"
+
+/* ---- objects ------------------------------------------------------------------------ */
+
+struct eng_obj *eng_obj_ref(struct eng_obj *o)
+{
+    if (o)
+        atomic_fetch_add(&o->refs, 1);
+    return o;
+}
+
+static void free_strv(char **v, size_t n)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+void eng_obj_unref(struct eng_obj *o)
+{
+    if (!o || atomic_fetch_sub(&o->refs, 1) != 1)
+        return;
+    free(o->key);
+    free(o->ns);
+    free(o->name);
+    free(o->body);
+    free_strv(o->labels, o->nlabels * 2);
+    free_strv(o->fields, o->res->nfields);
+    free(o);
+}
+
+json_t *eng_obj_json(const struct eng_obj *o)
+{
+    json_error_t je;
+    return json_loadb(o->body, o->len, 0, &je);
+}
+
+const char *eng_obj_label(void *ctx, const char *key, size_t *vlen)
+{
+    const struct eng_obj *o = ctx;
+    for (size_t i = 0; i < o->nlabels; i++) {
+        if (strcmp(o->labels[2 * i], key) == 0) {
+            *vlen = strlen(o->labels[2 * i + 1]);
+            return o->labels[2 * i + 1];
+        }
+    }
+    return NULL;
+}
+
+const char *eng_obj_field(void *ctx, const char *key, size_t *vlen)
+{
+    const struct eng_obj *o = ctx;
+    int i = reg_field_index(o->res, key);
+    if (i < 0)
+        return NULL;
+    *vlen = strlen(o->fields[i]);
+    return o->fields[i];
+}
+
+static json_t *path_get(json_t *obj, const char *path)
+{
+    char buf[128];
+    snprintf(buf, sizeof(buf), "%s", path);
+    json_t *cur = obj;
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ".", &save); t && cur; t = strtok_r(NULL, ".", &save))
+        cur = json_is_object(cur) ? json_object_get(cur, t) : NULL;
+    return cur;
+}
+
+static char *scalar_text(json_t *v, const char *dflt)
+{
+    if (json_is_string(v))
+        return ck_strdup(json_string_value(v));
+    if (json_is_true(v))
+        return ck_strdup("true");
+    if (json_is_false(v))
+        return ck_strdup("false");
+    if (json_is_integer(v))
+        return ck_asprintf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    return ck_strdup(dflt ? dflt : "");
+}
+
+static void extract_meta(struct eng_obj *o, json_t *obj)
+{
+    const struct reg_resource *r = o->res;
+    json_t *md = json_object_get(obj, "metadata");
+    const char *name = json_string_value(json_object_get(md, "name"));
+    const char *ns = json_string_value(json_object_get(md, "namespace"));
+    const char *uid = json_string_value(json_object_get(md, "uid"));
+    o->name = ck_strdup(name ? name : "");
+    o->ns = ck_strdup((r->flags & REG_NAMESPACED) && ns ? ns : "");
+    snprintf(o->uid, sizeof(o->uid), "%s", uid ? uid : "");
+    o->deleting = json_object_get(md, "deletionTimestamp") != NULL &&
+                  !json_is_null(json_object_get(md, "deletionTimestamp"));
+    o->nfinalizers = json_array_size(json_object_get(md, "finalizers"));
+    json_t *labels = json_object_get(md, "labels");
+    size_t nl = json_is_object(labels) ? json_object_size(labels) : 0;
+    o->labels = ck_calloc(nl * 2 + 1, sizeof(char *));
+    const char *k;
+    json_t *v;
+    if (nl) {
+        json_object_foreach(labels, k, v)
+        {
+            if (!json_is_string(v))
+                continue;
+            o->labels[2 * o->nlabels] = ck_strdup(k);
+            o->labels[2 * o->nlabels + 1] = ck_strdup(json_string_value(v));
+            o->nlabels++;
+        }
+    }
+    o->fields = ck_calloc(r->nfields, sizeof(char *));
+    o->fields[0] = ck_strdup(o->name);
+    o->fields[1] = ck_strdup(o->ns);
+    for (size_t i = 2; i < r->nfields; i++) {
+        const struct reg_field *f = &r->fields[i - 2];
+        o->fields[i] = scalar_text(path_get(obj, f->path ? f->path : f->name), f->dflt);
+    }
+}
+
+char *eng_canonical(const struct reg_resource *r, json_t *obj, size_t *len)
+{
+    json_t *out = json_object();
+    json_object_set_new(out, "apiVersion", json_string(r->api_version));
+    json_object_set_new(out, "kind", json_string(r->kind));
+    json_t *md = json_object_get(obj, "metadata");
+    json_t *nmd = json_is_object(md) ? json_copy(md) : json_object();
+    json_object_del(nmd, "resourceVersion");
+    json_object_del(nmd, "selfLink");
+    json_object_set_new(out, "metadata", nmd);
+    const char *k;
+    json_t *v;
+    json_object_foreach(obj, k, v)
+    {
+        if (strcmp(k, "apiVersion") && strcmp(k, "kind") && strcmp(k, "metadata"))
+            json_object_set(out, k, v);
+    }
+    char *s = json_dumps(out, JSON_COMPACT);
+    json_decref(out);
+    if (!s)
+        ck_fatal("json_dumps failed");
+    *len = strlen(s);
+    return s;
+}
+
+/* Splices "resourceVersion":"<rv>" right after the canonical prefix. */
+static int splice(struct ck_buf *out, const struct reg_resource *r, const char *val, size_t len,
+                  int64_t rv, size_t *rv_off, size_t *rv_len)
+{
+    size_t pl = r->body_prefix_len;
+    char num[24];
+    int nl = snprintf(num, sizeof(num), "%" PRId64, rv);
+    int rc = ck_buf_append(out, val, pl);
+    rc |= ck_buf_appends(out, "\"resourceVersion\":\"");
+    if (rv_off)
+        *rv_off = out->len;
+    rc |= ck_buf_append(out, num, (size_t)nl);
+    if (rv_len)
+        *rv_len = (size_t)nl;
+    rc |= ck_buf_appendc(out, '"');
+    if (len > pl && val[pl] != '}')
+        rc |= ck_buf_appendc(out, ',');
+    rc |= ck_buf_append(out, val + pl, len - pl);
+    return rc < 0 ? -1 : 0;
+}
+
+static bool has_prefix(const struct reg_resource *r, const char *val, size_t len)
+{
+    return len > r->body_prefix_len + 1 && memcmp(val, r->body_prefix, r->body_prefix_len) == 0 &&
+           memcmp(val + r->body_prefix_len, "\"resourceVersion\"", 17) != 0;
+}
+
+int eng_append_stamped(struct ck_buf *out, const struct reg_resource *r, const char *val,
+                       size_t len, int64_t rv)
+{
+    if (has_prefix(r, val, len))
+        return splice(out, r, val, len, rv, NULL, NULL);
+    json_error_t je;
+    json_t *obj = json_loadb(val, len, 0, &je);
+    if (!json_is_object(obj)) {
+        json_decref(obj);
+        return -1;
+    }
+    size_t cl;
+    char *c = eng_canonical(r, obj, &cl);
+    json_decref(obj);
+    int rc = splice(out, r, c, cl, rv, NULL, NULL);
+    free(c);
+    return rc;
+}
+
+struct eng_obj *eng_obj_from_store(const struct reg_resource *r, const char *key, size_t key_len,
+                                   const char *val, size_t len, int64_t rv, struct ck_err *err)
+{
+    json_error_t je;
+    json_t *obj = json_loadb(val, len, 0, &je);
+    if (!json_is_object(obj)) {
+        json_decref(obj);
+        ck_err_set(err, CK_R_CORRUPT, "stored object %.*s is not a JSON object", (int)key_len,
+                   key);
+        return NULL;
+    }
+    struct eng_obj *o = ck_calloc(1, sizeof(*o));
+    atomic_init(&o->refs, 1);
+    o->res = r;
+    o->key = ck_strndup(key, key_len);
+    o->key_len = key_len;
+    o->rv = rv;
+    extract_meta(o, obj);
+    struct ck_buf b = CK_BUF_INIT((size_t)1 << 31);
+    if (has_prefix(r, val, len)) {
+        splice(&b, r, val, len, rv, &o->rv_off, &o->rv_len);
+    } else {
+        size_t cl;
+        char *c = eng_canonical(r, obj, &cl);
+        splice(&b, r, c, cl, rv, &o->rv_off, &o->rv_len);
+        free(c);
+    }
+    json_decref(obj);
+    o->body = ck_buf_detach(&b, &o->len);
+    return o;
+}
+
+static char **dup_strv(char **v, size_t n)
+{
+    char **d = ck_calloc(n + 1, sizeof(char *));
+    for (size_t i = 0; i < n; i++)
+        d[i] = ck_strdup(v[i]);
+    return d;
+}
+
+struct eng_obj *eng_obj_restamp(const struct eng_obj *o, int64_t rv)
+{
+    struct eng_obj *n = ck_calloc(1, sizeof(*n));
+    atomic_init(&n->refs, 1);
+    n->res = o->res;
+    n->key = ck_strdup(o->key);
+    n->key_len = o->key_len;
+    n->ns = ck_strdup(o->ns);
+    n->name = ck_strdup(o->name);
+    memcpy(n->uid, o->uid, sizeof(n->uid));
+    n->rv = rv;
+    n->nlabels = o->nlabels;
+    n->labels = dup_strv(o->labels, o->nlabels * 2);
+    n->fields = dup_strv(o->fields, o->res->nfields);
+    n->deleting = o->deleting;
+    n->nfinalizers = o->nfinalizers;
+    char num[24];
+    int nl = snprintf(num, sizeof(num), "%" PRId64, rv);
+    struct ck_buf b = CK_BUF_INIT((size_t)1 << 31);
+    ck_buf_append(&b, o->body, o->rv_off);
+    ck_buf_append(&b, num, (size_t)nl);
+    ck_buf_append(&b, o->body + o->rv_off + o->rv_len, o->len - o->rv_off - o->rv_len);
+    n->rv_off = o->rv_off;
+    n->rv_len = (size_t)nl;
+    n->body = ck_buf_detach(&b, &n->len);
+    return n;
+}
+
+/* ---- events ------------------------------------------------------------------------- */
+
+static const char *ev_name(enum eng_ev_type t)
+{
+    switch (t) {
+    case EV_ADDED:
+        return "ADDED";
+    case EV_MODIFIED:
+        return "MODIFIED";
+    case EV_DELETED:
+        return "DELETED";
+    case EV_BOOKMARK:
+        return "BOOKMARK";
+    default:
+        return "ERROR";
+    }
+}
+
+struct eng_event *eng_event_new(enum eng_ev_type t, int64_t rev, struct eng_obj *obj,
+                                   struct eng_obj *old)
+{
+    struct eng_event *e = ck_calloc(1, sizeof(*e));
+    atomic_init(&e->refs, 1);
+    e->type = t;
+    e->rev = rev;
+    e->res = obj->res;
+    e->obj = obj;
+    e->old = old;
+    struct ck_buf b = CK_BUF_INIT((size_t)1 << 31);
+    ck_buf_appendf(&b, "{\"type\":\"%s\",\"object\":", ev_name(t));
+    ck_buf_append(&b, obj->body, obj->len);
+    ck_buf_appends(&b, "}\n");
+    e->line = ck_buf_detach(&b, &e->line_len);
+    return e;
+}
+
+void eng_event_unref(struct eng_event *e)
+{
+    if (!e || atomic_fetch_sub(&e->refs, 1) != 1)
+        return;
+    eng_obj_unref(e->obj);
+    eng_obj_unref(e->old);
+    free(e->line);
+    free(e);
+}
+
+/* ---- tables ------------------------------------------------------------------------- */
+
+/* Index of the first entry with key >= k. */
+static size_t lower_bound(const struct eng_table *t, const char *k)
+{
+    size_t lo = 0, hi = t->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (strcmp(t->v[mid]->key, k) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Puts o in t (taking the reference); returns the replaced object or NULL. */
+static struct eng_obj *table_put(struct eng_table *t, struct eng_obj *o)
+{
+    size_t i = lower_bound(t, o->key);
+    if (i < t->n && strcmp(t->v[i]->key, o->key) == 0) {
+        struct eng_obj *old = t->v[i];
+        t->v[i] = o;
+        return old;
+    }
+    if (t->n == t->cap) {
+        t->cap = t->cap ? t->cap * 2 : 64;
+        t->v = ck_realloc(t->v, t->cap * sizeof(*t->v));
+    }
+    memmove(&t->v[i + 1], &t->v[i], (t->n - i) * sizeof(*t->v));
+    t->v[i] = o;
+    t->n++;
+    return NULL;
+}
+
+static struct eng_obj *table_del(struct eng_table *t, const char *key)
+{
+    size_t i = lower_bound(t, key);
+    if (i >= t->n || strcmp(t->v[i]->key, key) != 0)
+        return NULL;
+    struct eng_obj *old = t->v[i];
+    memmove(&t->v[i], &t->v[i + 1], (t->n - i - 1) * sizeof(*t->v));
+    t->n--;
+    return old;
+}
+
+void eng_key(const struct reg_resource *r, const char *ns, const char *name, struct ck_buf *out)
+{
+    ck_buf_appends(out, r->key_prefix);
+    if ((r->flags & REG_NAMESPACED) && ns) {
+        ck_buf_appends(out, ns);
+        ck_buf_appendc(out, '/');
+    }
+    if (name)
+        ck_buf_appends(out, name);
+}
+
+struct eng_obj *eng_cache_get(struct api_server *s, const struct reg_resource *r, const char *ns,
+                              const char *name)
+{
+    struct ck_buf k = CK_BUF_INIT(4096);
+    eng_key(r, ns, name, &k);
+    if (!k.data)
+        return NULL;
+    struct eng_obj *o = NULL;
+    pthread_rwlock_rdlock(&s->mu);
+    struct eng_table *t = &s->tables[r->idx];
+    size_t i = lower_bound(t, k.data);
+    if (i < t->n && strcmp(t->v[i]->key, k.data) == 0)
+        o = eng_obj_ref(t->v[i]);
+    pthread_rwlock_unlock(&s->mu);
+    ck_buf_release(&k);
+    return o;
+}
+
+int64_t eng_cur_rev(struct api_server *s)
+{
+    pthread_mutex_lock(&s->rev_mu);
+    int64_t r = s->rev;
+    pthread_mutex_unlock(&s->rev_mu);
+    return r;
+}
+
+bool eng_wait_rev(struct api_server *s, int64_t rev, int ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&s->rev_mu);
+    while (s->rev < rev) {
+        if (pthread_cond_timedwait(&s->rev_cv, &s->rev_mu, &ts) != 0)
+            break;
+    }
+    bool ok = s->rev >= rev;
+    pthread_mutex_unlock(&s->rev_mu);
+    return ok;
+}
+
+static void ring_push(struct api_server *s, struct eng_event *e)
+{
+    if (s->ring_len == s->ring_cap) {
+        struct eng_event *old = s->ring[s->ring_head];
+        s->ring_floor = old->rev;
+        eng_event_unref(old);
+        s->ring_head = (s->ring_head + 1) % s->ring_cap;
+        s->ring_len--;
+    }
+    s->ring[(s->ring_head + s->ring_len) % s->ring_cap] = e;
+    s->ring_len++;
+}
+
+/* Applies one store event to the cache; caller holds s->mu for writing. */
+static void apply_event(struct api_server *s, const struct store_event *ev)
+{
+    const struct reg_resource *r = reg_find_key(ev->kv.key, ev->kv.key_len);
+    if (!r)
+        return;
+    struct eng_table *t = &s->tables[r->idx];
+    struct eng_event *e = NULL;
+    if (ev->type == STORE_EVENT_PUT) {
+        struct ck_err err = CK_ERR_INIT;
+        struct eng_obj *o = eng_obj_from_store(r, ev->kv.key, ev->kv.key_len, ev->kv.value,
+                                               ev->kv.value_len, ev->kv.mod_revision, &err);
+        if (!o) {
+            ck_warn("cache: skipping %s: %s", ev->kv.key, err.msg);
+            return;
+        }
+        struct eng_obj *old = table_put(t, eng_obj_ref(o));
+        e = eng_event_new(old ? EV_MODIFIED : EV_ADDED, ev->revision, o, old);
+    } else {
+        struct eng_obj *old = table_del(t, ev->kv.key);
+        if (!old)
+            return;
+        e = eng_event_new(EV_DELETED, ev->revision, eng_obj_restamp(old, ev->revision), old);
+    }
+    t->last_rev = ev->revision;
+    eng_watch_dispatch(s, e);
+    ring_push(s, e);
+}
+
+static void set_rev(struct api_server *s, int64_t rev)
+{
+    pthread_mutex_lock(&s->rev_mu);
+    if (rev > s->rev)
+        s->rev = rev;
+    pthread_cond_broadcast(&s->rev_cv);
+    pthread_mutex_unlock(&s->rev_mu);
+}
+
+void eng_on_store_event(void *arg, const struct store_event *ev)
+{
+    struct api_server *s = arg;
+    pthread_mutex_lock(&s->pend_mu);
+    if (s->loading) {
+        if (s->npend == s->pend_cap) {
+            s->pend_cap = s->pend_cap ? s->pend_cap * 2 : 16;
+            s->pend = ck_realloc(s->pend, s->pend_cap * sizeof(*s->pend));
+        }
+        struct store_event *c = &s->pend[s->npend++];
+        memset(c, 0, sizeof(*c));
+        c->type = ev->type;
+        c->revision = ev->revision;
+        store_kv_copy(&c->kv, &ev->kv);
+        pthread_mutex_unlock(&s->pend_mu);
+        return;
+    }
+    pthread_mutex_unlock(&s->pend_mu);
+    pthread_rwlock_wrlock(&s->mu);
+    apply_event(s, ev);
+    set_rev(s, ev->revision); /* under mu: a reader never sees objects newer than s->rev */
+    pthread_rwlock_unlock(&s->mu);
+}
+
+static int load_range(struct api_server *s, int64_t rev, struct ck_err *err)
+{
+    struct store_range_req rq = {.prefix = "/registry/", .prefix_len = 10, .revision = rev};
+    struct store_range_result res;
+    memset(&res, 0, sizeof(res));
+    if (store_range(s->st, &rq, &res, err) < 0)
+        return -1;
+    for (size_t i = 0; i < res.nkvs; i++) {
+        struct store_kv *kv = &res.kvs[i];
+        const struct reg_resource *r = reg_find_key(kv->key, kv->key_len);
+        if (!r)
+            continue;
+        struct ck_err e2 = CK_ERR_INIT;
+        struct eng_obj *o = eng_obj_from_store(r, kv->key, kv->key_len, kv->value,
+                                               kv->value_len, kv->mod_revision, &e2);
+        if (!o) {
+            ck_warn("cache: skipping %s: %s", kv->key, e2.msg);
+            continue;
+        }
+        struct eng_obj *old = table_put(&s->tables[r->idx], o);
+        eng_obj_unref(old);
+        if (kv->mod_revision > s->tables[r->idx].last_rev)
+            s->tables[r->idx].last_rev = kv->mod_revision;
+    }
+    store_range_result_release(&res);
+    return 0;
+}
+
+int eng_cache_load(struct api_server *s, struct ck_err *err)
+{
+    int64_t from = 0;
+    s->loading = true;
+    int id = store_subscribe(s->st, eng_on_store_event, s, &from, err);
+    if (id < 0)
+        return -1;
+    s->sub_id = id;
+    s->subscribed = true;
+    int rc = load_range(s, from, err);
+    pthread_mutex_lock(&s->pend_mu);
+    pthread_rwlock_wrlock(&s->mu);
+    s->rev = from;
+    s->ring_floor = from;
+    for (size_t i = 0; i < s->npend; i++) {
+        if (rc == 0 && s->pend[i].revision > from) {
+            apply_event(s, &s->pend[i]);
+            if (s->pend[i].revision > s->rev)
+                s->rev = s->pend[i].revision;
+        }
+        store_kv_release(&s->pend[i].kv);
+    }
+    free(s->pend);
+    s->pend = NULL;
+    s->npend = s->pend_cap = 0;
+    s->loading = false;
+    pthread_rwlock_unlock(&s->mu);
+    pthread_mutex_unlock(&s->pend_mu);
+    ck_v(1, "apiserver: cache loaded at revision %lld", (long long)from);
+    return rc;
+}

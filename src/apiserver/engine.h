@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Internals of the API engine (everything behind api_handle): the resource registry, the
+ * in-memory object cache, watch events, and the per-verb handlers. Not for other components:
+ * they use api.h. Symbols are prefixed reg_ (registry), eng_ (engine). */
+#ifndef CK_APISERVER_ENGINE_H
+#define CK_APISERVER_ENGINE_H
+
+#include "apiserver/api.h"
+#include "lib/selector.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* ---- registry ------------------------------------------------------------------------ */
+
+enum reg_verb {
+    REG_CREATE = 1 << 0,
+    REG_DELETE = 1 << 1,
+    REG_DELETECOLLECTION = 1 << 2,
+    REG_GET = 1 << 3,
+    REG_LIST = 1 << 4,
+    REG_PATCH = 1 << 5,
+    REG_UPDATE = 1 << 6,
+    REG_WATCH = 1 << 7,
+};
+#define REG_ALL_VERBS 0xff
+#define REG_NO_DC (REG_ALL_VERBS & ~REG_DELETECOLLECTION)
+
+enum reg_flag {
+    REG_NAMESPACED = 1 << 0,
+    REG_STATUS = 1 << 1,     /* has a status subresource; main writes ignore .status */
+    REG_SCALE = 1 << 2,      /* has a scale subresource (autoscaling/v1 Scale) */
+    REG_BINDING = 1 << 3,    /* pods/binding */
+    REG_GENERATION = 1 << 4, /* metadata.generation tracks spec changes */
+    REG_FINALIZE = 1 << 5,   /* namespaces/finalize */
+    REG_RETURN_DELETED = 1 << 6, /* DELETE answers with the object, not a Status */
+    REG_DNS_LABEL = 1 << 7,  /* names are DNS-1123 labels (namespaces) */
+    REG_DNS1035 = 1 << 8,    /* names are DNS-1035 labels (services) */
+};
+
+#define REG_MAX_FIELDS 12
+
+/* One selectable field: its selector name and where its value lives in the object. */
+struct reg_field {
+    const char *name; /* "spec.nodeName" */
+    const char *path; /* dotted path in the object; NULL = same as name */
+    const char *dflt; /* value when absent ("" for strings, "false", "0") */
+};
+
+struct reg_resource {
+    const char *group; /* "" for core */
+    const char *version;
+    const char *kind;
+    const char *list_kind;
+    const char *plural;
+    const char *singular;
+    unsigned flags;
+    unsigned verbs;
+    const char *short_names[3];
+    const char *categories[2];
+    struct reg_field fields[REG_MAX_FIELDS]; /* beyond metadata.name/namespace; name NULL ends */
+    /* filled by reg_init */
+    int idx;
+    char api_version[64]; /* "v1", "apps/v1" */
+    char key_prefix[96];  /* "/registry/core/pods/" */
+    char body_prefix[160]; /* {"apiVersion":"v1","kind":"Pod","metadata":{ */
+    size_t body_prefix_len;
+    size_t nfields; /* fields[] count + 2 (metadata.name, metadata.namespace first) */
+};
+
+struct reg_group {
+    const char *name; /* "" core */
+    const char *version;
+};
+
+void reg_init(void);
+size_t reg_count(void);
+struct reg_resource *reg_at(size_t i);
+const struct reg_resource *reg_find(const char *group, const char *version, const char *plural);
+const struct reg_resource *reg_find_key(const char *key, size_t len);
+size_t reg_groups(const struct reg_group **out);
+/* Index of a selectable field name in the object's field array (0 name, 1 namespace, ...),
+ * or -1. "spec.host" is accepted as an alias of pods' spec.nodeName. */
+int reg_field_index(const struct reg_resource *r, const char *name);
+const char *reg_field_name(const struct reg_resource *r, size_t i);
+bool reg_has_group_version(const char *group, const char *version);
+
+/* ---- objects ------------------------------------------------------------------------- */
+
+/* One stored object: immutable, refcounted canonical JSON bytes plus extracted metadata.
+ * body includes metadata.resourceVersion (the decimal mod revision) at [rv_off, rv_off+rv_len). */
+struct eng_obj {
+    atomic_int refs;
+    const struct reg_resource *res;
+    char *key;
+    size_t key_len;
+    char *ns;   /* "" for cluster-scoped */
+    char *name;
+    char uid[48];
+    int64_t rv;
+    char *body;
+    size_t len;
+    size_t rv_off, rv_len;
+    size_t nlabels;
+    char **labels; /* nlabels key/value pairs, flattened */
+    char **fields; /* res->nfields values */
+    bool deleting; /* has deletionTimestamp */
+    size_t nfinalizers;
+};
+
+/* Builds an object from stored bytes (value without resourceVersion) at revision rv.
+ * Returns NULL with err set when the bytes are not a JSON object. */
+struct eng_obj *eng_obj_from_store(const struct reg_resource *r, const char *key, size_t key_len,
+                                   const char *val, size_t len, int64_t rv, struct ck_err *err);
+/* A copy of o stamped with another resourceVersion (DELETED events). */
+struct eng_obj *eng_obj_restamp(const struct eng_obj *o, int64_t rv);
+struct eng_obj *eng_obj_ref(struct eng_obj *o);
+void eng_obj_unref(struct eng_obj *o);
+json_t *eng_obj_json(const struct eng_obj *o); /* parses body; new reference or NULL */
+const char *eng_obj_label(void *ctx, const char *key, size_t *vlen);
+const char *eng_obj_field(void *ctx, const char *key, size_t *vlen);
+
+/* Serialises obj (kind/apiVersion/metadata first, resourceVersion removed) for the store. */
+char *eng_canonical(const struct reg_resource *r, json_t *obj, size_t *len);
+/* Appends stored bytes with metadata.resourceVersion spliced in. */
+int eng_append_stamped(struct ck_buf *out, const struct reg_resource *r, const char *val,
+                       size_t len, int64_t rv);
+
+/* ---- events and watches ------------------------------------------------------------- */
+
+enum eng_ev_type { EV_ADDED = 1, EV_MODIFIED, EV_DELETED, EV_BOOKMARK, EV_ERROR };
+
+struct eng_event {
+    atomic_int refs;
+    enum eng_ev_type type;
+    int64_t rev;
+    const struct reg_resource *res;
+    struct eng_obj *obj; /* new state; for DELETED the last state stamped with rev */
+    struct eng_obj *old; /* previous state, or NULL */
+    char *line;          /* {"type":"...","object":...}\n, serialised once */
+    size_t line_len;
+};
+
+/* Takes the references to obj and old. */
+struct eng_event *eng_event_new(enum eng_ev_type t, int64_t rev, struct eng_obj *obj,
+                                struct eng_obj *old);
+void eng_event_unref(struct eng_event *e);
+
+/* ---- per-resource cache ------------------------------------------------------------- */
+
+struct eng_table {
+    struct eng_obj **v; /* sorted by key */
+    size_t n, cap;
+    int64_t last_rev; /* revision of the last change to this resource */
+};
+
+struct eng_metrics {
+    atomic_llong requests[8]; /* by verb index */
+    atomic_llong list_items;
+    atomic_llong list_bytes;
+    atomic_llong watch_events;
+    atomic_llong errors;
+};
+
+struct api_server {
+    struct store *st;
+    struct api_opts opts;
+    pthread_rwlock_t mu; /* cache, ring, watchers */
+    pthread_mutex_t rev_mu;
+    pthread_cond_t rev_cv;
+    int64_t rev;        /* latest revision applied to the cache */
+    int64_t ring_floor; /* ring holds every event with revision > ring_floor */
+    struct eng_table *tables;
+    size_t ntables;
+    struct eng_event **ring;
+    size_t ring_cap, ring_head, ring_len;
+    struct api_watch *watchers;
+    int sub_id;
+    bool subscribed;
+    pthread_mutex_t pend_mu; /* events that arrive while the initial load runs */
+    bool loading;
+    struct store_event *pend;
+    size_t npend, pend_cap;
+    struct eng_metrics m;
+    char *disc_agg;     /* cached aggregated discovery bodies (without apiVersion line) */
+};
+
+/* cache.c */
+int eng_cache_load(struct api_server *s, struct ck_err *err);
+void eng_on_store_event(void *arg, const struct store_event *ev);
+/* Current object (new reference) or NULL. */
+struct eng_obj *eng_cache_get(struct api_server *s, const struct reg_resource *r, const char *ns,
+                              const char *name);
+void eng_key(const struct reg_resource *r, const char *ns, const char *name, struct ck_buf *out);
+/* Waits (up to ms) until the cache has applied revision rev; returns true if it has. */
+bool eng_wait_rev(struct api_server *s, int64_t rev, int ms);
+int64_t eng_cur_rev(struct api_server *s);
+
+/* ---- request context ---------------------------------------------------------------- */
+
+enum eng_fmt {
+    FMT_JSON = 0,
+    FMT_TABLE,   /* meta.k8s.io Table (v1 or v1beta1) */
+    FMT_PARTIAL, /* PartialObjectMetadata(List) */
+    FMT_DISC_V2,
+    FMT_DISC_V2BETA1,
+    FMT_YAML,
+};
+
+struct eng_query {
+    char *raw; /* decoded copy, key\0value\0 pairs */
+    size_t n;
+    const char *k[64];
+    const char *v[64];
+};
+
+struct eng_req {
+    struct api_server *s;
+    const struct api_request *rq;
+    struct api_response *rs;
+    struct eng_query q;
+    const struct reg_resource *res;
+    char *ns;      /* NULL when not given */
+    char *name;    /* NULL for collections */
+    char *sub;     /* subresource or NULL */
+    enum eng_fmt fmt;
+    const char *table_version; /* "v1" / "v1beta1" */
+    bool watch;
+};
+
+const char *eng_q(const struct eng_req *r, const char *key);
+void eng_add_warning(struct api_response *rs, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Sets a JSON response: status code, content type application/json, body bytes. */
+void eng_reply(struct eng_req *r, int status, const char *body, size_t len);
+void eng_reply_err(struct eng_req *r, const struct ck_err *err);
+/* Resource-qualified name for messages: "pods", "deployments.apps". */
+void eng_qualified(const struct reg_resource *res, char *out, size_t n);
+void eng_err_not_found(struct ck_err *err, const struct reg_resource *res, const char *name);
+
+/* discovery.c */
+void eng_discovery_init(struct api_server *s);
+void eng_discovery_free(struct api_server *s);
+int eng_serve_discovery(struct eng_req *r, const char **segs, size_t nsegs);
+
+/* read.c */
+int eng_serve_get(struct eng_req *r);
+int eng_serve_list(struct eng_req *r);
+/* Parses label/field selectors of the request (NULL = none). */
+int eng_parse_selectors(struct eng_req *r, struct sel **ls, struct sel **fs, struct ck_err *err);
+/* Collects the current objects a request's namespace and selectors pick (deletecollection). */
+int eng_list_collect(struct eng_req *r, struct eng_obj ***items, size_t *n, int64_t *rv,
+                     struct ck_err *err);
+bool eng_obj_matches(const struct eng_obj *o, const char *ns, const struct sel *ls,
+                     const struct sel *fs);
+/* Table helpers shared with watch. */
+int eng_table_row(struct ck_buf *out, const struct reg_resource *res, const struct eng_obj *o,
+                  const char *include);
+int eng_table_open(struct ck_buf *out, const struct reg_resource *res, const char *tv,
+                   bool with_columns);
+
+/* write.c */
+int eng_serve_create(struct eng_req *r);
+int eng_serve_update(struct eng_req *r);
+int eng_serve_patch(struct eng_req *r);
+int eng_serve_delete(struct eng_req *r);
+int eng_serve_deletecollection(struct eng_req *r);
+int eng_serve_scale(struct eng_req *r);
+int eng_serve_binding(struct eng_req *r);
+int eng_bootstrap_namespaces(struct api_server *s, struct ck_err *err);
+/* Decodes a request body (JSON or YAML) into *out. strict rejects duplicate fields. */
+int eng_decode_body(const struct api_request *rq, bool strict, json_t **out, struct ck_err *err);
+
+/* watch.c */
+enum api_result eng_serve_watch(struct eng_req *r, struct api_watch **out);
+/* Called with s->mu held for writing, for every event applied to the cache. */
+void eng_watch_dispatch(struct api_server *s, struct eng_event *e);
+void eng_watch_close_all(struct api_server *s);
+
+/* small helpers (engine.c) */
+char *eng_rfc3339_now(char out[21]);
+int64_t eng_parse_int(const char *s, bool *ok);
+
+#endif

@@ -1,0 +1,644 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Reads: GET of one object and LIST of a collection (selectors, limit/continue paging,
+ * resourceVersion/resourceVersionMatch), answered from the cache, or from the store at an
+ * older revision when a page must be exact at a revision the cache has moved past. Output
+ * as JSON, meta.k8s.io Table or PartialObjectMetadata(List). */
+#include "apiserver/engine.h"
+#include "apiserver/printers.h"
+#include "lib/log.h"
+#include "lib/timeutil.h"
+
+#include <inttypes.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/banned.h"
+
+/* ---- selectors ---------------------------------------------------------------------- */
+
+int eng_parse_selectors(struct eng_req *r, struct sel **ls, struct sel **fs, struct ck_err *err)
+{
+    *ls = *fs = NULL;
+    const char *l = eng_q(r, "labelSelector"), *f = eng_q(r, "fieldSelector");
+    if (l && *l && sel_parse(SEL_LABEL, l, ls, err) < 0)
+        return -1;
+    if (f && *f) {
+        if (sel_parse(SEL_FIELD, f, fs, err) < 0) {
+            sel_free(*ls);
+            *ls = NULL;
+            return -1;
+        }
+        for (size_t i = 0; i < sel_nreqs(*fs); i++) {
+            const char *k = sel_req_key(*fs, i);
+            if (reg_field_index(r->res, k) < 0) {
+                ck_err_set(err, CK_R_BAD_REQUEST, "field label not supported: %s", k);
+                sel_free(*ls);
+                sel_free(*fs);
+                *ls = *fs = NULL;
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+bool eng_obj_matches(const struct eng_obj *o, const char *ns, const struct sel *ls,
+                     const struct sel *fs)
+{
+    if (ns && strcmp(o->ns, ns) != 0)
+        return false;
+    if (ls && !sel_matches(ls, eng_obj_label, (void *)o))
+        return false;
+    if (fs && !sel_matches(fs, eng_obj_field, (void *)o))
+        return false;
+    return true;
+}
+
+/* ---- representations ---------------------------------------------------------------- */
+
+static int append_metadata(struct ck_buf *out, const struct eng_obj *o)
+{
+    json_t *j = eng_obj_json(o);
+    json_t *md = json_object_get(j, "metadata");
+    char *s = md ? json_dumps(md, JSON_COMPACT) : NULL;
+    int rc = ck_buf_appends(out, s ? s : "{}");
+    free(s);
+    json_decref(j);
+    return rc;
+}
+
+static int append_partial(struct ck_buf *out, const struct eng_obj *o)
+{
+    int rc = ck_buf_appends(out, "{\"kind\":\"PartialObjectMetadata\","
+                                 "\"apiVersion\":\"meta.k8s.io/v1\",\"metadata\":");
+    rc |= append_metadata(out, o);
+    rc |= ck_buf_appendc(out, '}');
+    return rc;
+}
+
+int eng_table_open(struct ck_buf *out, const struct reg_resource *res, const char *tv,
+                   bool with_columns)
+{
+    int rc = ck_buf_appendf(out, "{\"kind\":\"Table\",\"apiVersion\":\"meta.k8s.io/%s\",",
+                            tv ? tv : "v1");
+    if (with_columns) {
+        json_t *cols = printer_column_definitions(res->group, res->plural);
+        char *s = cols ? json_dumps(cols, JSON_COMPACT) : NULL;
+        rc |= ck_buf_appendf(out, "\"columnDefinitions\":%s,",
+                             s ? s : "[{\"name\":\"Name\",\"type\":\"string\",\"format\":"
+                                     "\"name\",\"description\":\"Name\",\"priority\":0}]");
+        free(s);
+        json_decref(cols);
+    } else {
+        rc |= ck_buf_appends(out, "\"columnDefinitions\":null,");
+    }
+    rc |= ck_buf_appends(out, "\"rows\":[");
+    return rc;
+}
+
+int eng_table_row(struct ck_buf *out, const struct reg_resource *res, const struct eng_obj *o,
+                  const char *include)
+{
+    json_t *j = eng_obj_json(o);
+    if (!j)
+        return -1;
+    json_t *cells = printer_cells(res->group, res->plural, j, (int64_t)time(NULL));
+    if (!cells) {
+        cells = json_array();
+        json_array_append_new(cells, json_string(o->name));
+    }
+    char *cs = json_dumps(cells, JSON_COMPACT);
+    json_decref(cells);
+    int rc = ck_buf_appendf(out, "{\"cells\":%s", cs ? cs : "[]");
+    free(cs);
+    if (include && strcmp(include, "None") == 0) {
+        rc |= ck_buf_appends(out, ",\"object\":null");
+    } else if (include && strcmp(include, "Object") == 0) {
+        rc |= ck_buf_appends(out, ",\"object\":");
+        rc |= ck_buf_append(out, o->body, o->len);
+    } else {
+        json_t *md = json_object_get(j, "metadata");
+        char *ms = md ? json_dumps(md, JSON_COMPACT) : NULL;
+        rc |= ck_buf_appendf(out, ",\"object\":{\"kind\":\"PartialObjectMetadata\","
+                                  "\"apiVersion\":\"meta.k8s.io/v1\",\"metadata\":%s}",
+                             ms ? ms : "{}");
+        free(ms);
+    }
+    rc |= ck_buf_appendc(out, '}');
+    json_decref(j);
+    return rc;
+}
+
+static void set_table_ct(struct eng_req *r)
+{
+    snprintf(r->rs->content_type, sizeof(r->rs->content_type),
+             "application/json;as=Table;v=%s;g=meta.k8s.io",
+             r->table_version ? r->table_version : "v1");
+}
+
+/* ---- GET ---------------------------------------------------------------------------- */
+
+static int check_rv_not_too_new(struct eng_req *r, const char *rvs, struct ck_err *err)
+{
+    if (!rvs || !*rvs || strcmp(rvs, "0") == 0)
+        return 0;
+    bool ok;
+    int64_t rv = eng_parse_int(rvs, &ok);
+    if (!ok || rv < 0)
+        return ck_err_set(err, CK_R_BAD_REQUEST, "invalid resource version: %s", rvs);
+    if (!eng_wait_rev(r->s, rv, 3000)) {
+        ck_err_set(err, CK_R_TIMEOUT, "Too large resource version: %lld, current: %lld",
+                   (long long)rv, (long long)eng_cur_rev(r->s));
+        ck_err_add_cause(err, "ResourceVersionTooLarge", "", "Too large resource version");
+        err->retry_after = 1;
+        return -1;
+    }
+    return 0;
+}
+
+int eng_serve_get(struct eng_req *r)
+{
+    struct ck_err err = CK_ERR_INIT;
+    if (check_rv_not_too_new(r, eng_q(r, "resourceVersion"), &err) < 0) {
+        eng_reply_err(r, &err);
+        return -1;
+    }
+    struct eng_obj *o = eng_cache_get(r->s, r->res, r->ns, r->name);
+    if (!o) {
+        eng_err_not_found(&err, r->res, r->name);
+        eng_reply_err(r, &err);
+        return -1;
+    }
+    struct ck_buf *b = &r->rs->body;
+    ck_buf_reset(b);
+    int rc = 0;
+    if (r->fmt == FMT_TABLE) {
+        rc |= eng_table_open(b, r->res, r->table_version, true);
+        rc |= eng_table_row(b, r->res, o, eng_q(r, "includeObject"));
+        rc |= ck_buf_appendf(b, "],\"metadata\":{\"resourceVersion\":\"%lld\"}}",
+                             (long long)o->rv);
+    } else if (r->fmt == FMT_PARTIAL) {
+        rc |= append_partial(b, o);
+    } else {
+        rc |= ck_buf_append(b, o->body, o->len);
+    }
+    eng_obj_unref(o);
+    if (rc < 0) {
+        ck_err_set(&err, CK_R_INTERNAL, "response too large");
+        eng_reply_err(r, &err);
+        return -1;
+    }
+    r->rs->status = 200;
+    if (r->fmt == FMT_TABLE)
+        set_table_ct(r);
+    else
+        snprintf(r->rs->content_type, sizeof(r->rs->content_type), "application/json");
+    return 0;
+}
+
+/* ---- continue tokens ---------------------------------------------------------------- */
+
+static char *encode_continue(int64_t rv, const char *start)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "v", json_string("meta.k8s.io/v1"));
+    json_object_set_new(o, "rv", json_integer(rv));
+    size_t sl = strlen(start);
+    char *st = ck_malloc(sl + 2);
+    memcpy(st, start, sl);
+    st[sl] = '\0';
+    json_object_set_new(o, "start", json_stringn(st, sl + 1)); /* lastKey + "\x00" */
+    free(st);
+    char *js = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    size_t jl = strlen(js);
+    char *out = ck_malloc(4 * ((jl + 2) / 3) + 1);
+    int n = EVP_EncodeBlock((unsigned char *)out, (unsigned char *)js, (int)jl);
+    free(js);
+    /* upstream uses RawURLEncoding-compatible base64 without padding; plain base64 is fine
+     * since clients pass the token back opaquely (percent-encoded) */
+    out[n] = '\0';
+    return out;
+}
+
+/* Decodes a continue token into (rv, start suffix); *excl is set when start ends in NUL. */
+static int decode_continue(const char *tok, int64_t *rv, char **start, struct ck_err *err)
+{
+    size_t tl = strlen(tok);
+    char *pad = ck_malloc(tl + 4);
+    memcpy(pad, tok, tl);
+    size_t pl = tl;
+    while (pl % 4)
+        pad[pl++] = '=';
+    pad[pl] = '\0';
+    for (size_t i = 0; i < pl; i++) { /* accept URL-safe alphabet too */
+        if (pad[i] == '-')
+            pad[i] = '+';
+        else if (pad[i] == '_')
+            pad[i] = '/';
+    }
+    unsigned char *raw = ck_malloc(pl + 1);
+    int n = pl ? EVP_DecodeBlock(raw, (unsigned char *)pad, (int)pl) : -1;
+    free(pad);
+    json_t *o = NULL;
+    if (n > 0) {
+        while (n > 0 && raw[n - 1] == '\0')
+            n--; /* EVP_DecodeBlock keeps padding bytes as zeros */
+        json_error_t je;
+        o = json_loadb((char *)raw, (size_t)n, 0, &je);
+    }
+    free(raw);
+    json_t *jrv = json_object_get(o, "rv"), *js = json_object_get(o, "start");
+    const char *v = json_string_value(json_object_get(o, "v"));
+    if (!o || !v || strcmp(v, "meta.k8s.io/v1") || !json_is_integer(jrv) ||
+        json_integer_value(jrv) <= 0 || !json_is_string(js)) {
+        json_decref(o);
+        return ck_err_set(err, CK_R_BAD_REQUEST,
+                          "continue key is not valid: incorrect encoded start resourceVersion "
+                          "(version meta.k8s.io/v1)");
+    }
+    *rv = json_integer_value(jrv);
+    size_t sl = json_string_length(js);
+    const char *sv = json_string_value(js);
+    if (sl && sv[sl - 1] == '\0')
+        sl--;
+    if (memchr(sv, '\0', sl) || strstr(sv, "..") || sv[0] == '/') {
+        json_decref(o);
+        return ck_err_set(err, CK_R_BAD_REQUEST, "continue key is not valid: invalid start");
+    }
+    *start = ck_strndup(sv, sl);
+    json_decref(o);
+    return 0;
+}
+
+/* ---- LIST --------------------------------------------------------------------------- */
+
+struct list_plan {
+    int64_t rv;      /* the list's revision; 0 = current */
+    bool exact;      /* must be exactly rv */
+    int64_t limit;   /* 0 = all */
+    char *start;     /* continue: suffix after the prefix, exclusive */
+    struct sel *ls, *fs;
+    const char *ns;
+};
+
+struct list_out {
+    struct eng_obj **items;
+    size_t n, cap;
+    int64_t rv;
+    char *cont;       /* continue token or NULL */
+    int64_t remaining; /* -1 unknown */
+};
+
+static void out_add(struct list_out *o, struct eng_obj *ob)
+{
+    if (o->n == o->cap) {
+        o->cap = o->cap ? o->cap * 2 : 64;
+        o->items = ck_realloc(o->items, o->cap * sizeof(*o->items));
+    }
+    o->items[o->n++] = ob;
+}
+
+static void out_release(struct list_out *o)
+{
+    for (size_t i = 0; i < o->n; i++)
+        eng_obj_unref(o->items[i]);
+    free(o->items);
+    free(o->cont);
+}
+
+static void list_prefix(const struct eng_req *r, const struct list_plan *p, struct ck_buf *pre)
+{
+    ck_buf_appends(pre, r->res->key_prefix);
+    if (p->ns) {
+        ck_buf_appends(pre, p->ns);
+        ck_buf_appendc(pre, '/');
+    }
+}
+
+static size_t first_index(const struct eng_table *t, const char *k, bool excl)
+{
+    size_t lo = 0, hi = t->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(t->v[mid]->key, k);
+        if (c < 0 || (excl && c == 0))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Lists from memory; caller holds s->mu (read). */
+static void list_memory(struct eng_req *r, const struct list_plan *p, const char *pre,
+                        struct list_out *out)
+{
+    struct eng_table *t = &r->s->tables[r->res->idx];
+    size_t pl = strlen(pre);
+    size_t i;
+    if (p->start) {
+        struct ck_buf k = CK_BUF_INIT(1 << 16);
+        ck_buf_appends(&k, pre);
+        ck_buf_appends(&k, p->start);
+        i = first_index(t, k.data ? k.data : pre, true);
+        ck_buf_release(&k);
+    } else {
+        i = first_index(t, pre, false);
+    }
+    const char *last = NULL;
+    for (; i < t->n && strncmp(t->v[i]->key, pre, pl) == 0; i++) {
+        struct eng_obj *o = t->v[i];
+        if (p->limit > 0 && (int64_t)out->n >= p->limit)
+            break;
+        if (!eng_obj_matches(o, NULL, p->ls, p->fs))
+            continue;
+        out_add(out, eng_obj_ref(o));
+        last = o->key;
+    }
+    if (i < t->n && strncmp(t->v[i]->key, pre, pl) == 0 && last) {
+        out->cont = encode_continue(out->rv, last + pl);
+        if (!p->ls && !p->fs) {
+            size_t j = i;
+            while (j < t->n && strncmp(t->v[j]->key, pre, pl) == 0)
+                j++;
+            out->remaining = (int64_t)(j - i);
+        }
+    }
+}
+
+/* Lists from the store at an exact revision (pages of a list the cache has moved past). */
+static int list_store(struct eng_req *r, const struct list_plan *p, const char *pre,
+                      struct list_out *out, struct ck_err *err)
+{
+    size_t pl = strlen(pre);
+    struct ck_buf start = CK_BUF_INIT(1 << 16);
+    if (p->start) {
+        ck_buf_appends(&start, pre);
+        ck_buf_appends(&start, p->start);
+        ck_buf_appendc(&start, '\0'); /* exclusive: the smallest key after the last one */
+    }
+    const char *last = NULL;
+    char *lastbuf = NULL;
+    bool more = true;
+    while (more && (p->limit <= 0 || (int64_t)out->n < p->limit)) {
+        struct store_range_req rq = {.prefix = pre, .prefix_len = pl,
+                                     .start = start.len ? start.data : NULL,
+                                     .start_len = start.len, .revision = p->rv, .limit = 256};
+        struct store_range_result res;
+        memset(&res, 0, sizeof(res));
+        if (store_range(r->s->st, &rq, &res, err) < 0) {
+            free(lastbuf);
+            ck_buf_release(&start);
+            return -1;
+        }
+        more = res.more;
+        size_t k = 0;
+        for (; k < res.nkvs && (p->limit <= 0 || (int64_t)out->n < p->limit); k++) {
+            struct store_kv *kv = &res.kvs[k];
+            struct eng_obj *o = eng_obj_from_store(r->res, kv->key, kv->key_len, kv->value,
+                                                   kv->value_len, kv->mod_revision, NULL);
+            free(lastbuf);
+            lastbuf = ck_strdup(kv->key);
+            last = lastbuf;
+            if (!o)
+                continue;
+            if (eng_obj_matches(o, NULL, p->ls, p->fs))
+                out_add(out, o);
+            else
+                eng_obj_unref(o);
+        }
+        if (k < res.nkvs)
+            more = true;
+        ck_buf_reset(&start);
+        if (last) {
+            ck_buf_appends(&start, last);
+            ck_buf_appendc(&start, '\0');
+        }
+        store_range_result_release(&res);
+    }
+    if (more && last)
+        out->cont = encode_continue(out->rv, last + pl);
+    free(lastbuf);
+    ck_buf_release(&start);
+    return 0;
+}
+
+static int list_invalid(struct ck_err *err, const char *field, const char *msg)
+{
+    ck_err_set(err, CK_R_INVALID, "ListOptions.meta.k8s.io \"\" is invalid: %s: %s", field, msg);
+    snprintf(err->kind, sizeof(err->kind), "ListOptions");
+    snprintf(err->group, sizeof(err->group), "meta.k8s.io");
+    ck_err_add_cause(err, "FieldValueForbidden", field, "%s", msg);
+    return -1;
+}
+
+/* Works out which revision and mode a LIST needs from its query parameters. */
+static int plan_list(struct eng_req *r, struct list_plan *p, struct ck_err *err)
+{
+    const char *rvs = eng_q(r, "resourceVersion"), *rvm = eng_q(r, "resourceVersionMatch");
+    const char *lim = eng_q(r, "limit"), *cont = eng_q(r, "continue");
+    bool ok;
+    if (rvs && !*rvs)
+        rvs = NULL;
+    if (rvm && !*rvm)
+        rvm = NULL;
+    if (cont && !*cont)
+        cont = NULL;
+    if (lim && *lim) {
+        p->limit = eng_parse_int(lim, &ok);
+        if (!ok || p->limit < 0)
+            return ck_err_set(err, CK_R_BAD_REQUEST, "invalid limit: %s", lim);
+    }
+    if (rvm) {
+        if (!rvs)
+            return list_invalid(err, "resourceVersionMatch",
+                                "resourceVersionMatch is forbidden unless resourceVersion is "
+                                "provided");
+        if (cont)
+            return list_invalid(err, "resourceVersionMatch",
+                                "resourceVersionMatch is forbidden when continue is provided");
+        if (strcmp(rvm, "Exact") && strcmp(rvm, "NotOlderThan"))
+            return ck_err_set(err, CK_R_BAD_REQUEST,
+                              "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: "
+                              "Unsupported value: \"%s\": supported values: \"Exact\", "
+                              "\"NotOlderThan\"",
+                              rvm);
+        if (strcmp(rvm, "Exact") == 0 && strcmp(rvs, "0") == 0)
+            return list_invalid(err, "resourceVersionMatch",
+                                "resourceVersionMatch \"exact\" is forbidden for resourceVersion "
+                                "\"0\"");
+    }
+    if (cont) {
+        if (rvs && strcmp(rvs, "0") != 0)
+            return ck_err_set(err, CK_R_BAD_REQUEST,
+                              "specifying resource version is not allowed when using continue");
+        if (decode_continue(cont, &p->rv, &p->start, err) < 0)
+            return -1;
+        p->exact = true;
+        return 0;
+    }
+    if (rvs && strcmp(rvs, "0") != 0) {
+        int64_t v = eng_parse_int(rvs, &ok);
+        if (!ok || v < 0)
+            return ck_err_set(err, CK_R_BAD_REQUEST, "invalid resource version: %s", rvs);
+        bool exact = (rvm && strcmp(rvm, "Exact") == 0) || (!rvm && p->limit > 0);
+        if (exact) {
+            p->rv = v;
+            p->exact = true;
+        } else if (check_rv_not_too_new(r, rvs, err) < 0) {
+            return -1;
+        }
+    }
+    if (rvs && strcmp(rvs, "0") == 0 && !rvm)
+        p->limit = 0; /* upstream's cache serves RV=0 lists whole */
+    return 0;
+}
+
+static int run_list(struct eng_req *r, struct list_plan *p, struct list_out *out,
+                    struct ck_err *err)
+{
+    struct ck_buf pre = CK_BUF_INIT(4096);
+    list_prefix(r, p, &pre);
+    out->remaining = -1;
+    if (p->exact && p->rv > eng_cur_rev(r->s) && !eng_wait_rev(r->s, p->rv, 3000)) {
+        ck_buf_release(&pre);
+        ck_err_set(err, CK_R_TIMEOUT, "Too large resource version: %lld, current: %lld",
+                   (long long)p->rv, (long long)eng_cur_rev(r->s));
+        ck_err_add_cause(err, "ResourceVersionTooLarge", "", "Too large resource version");
+        err->retry_after = 1;
+        return -1;
+    }
+    pthread_rwlock_rdlock(&r->s->mu);
+    struct eng_table *t = &r->s->tables[r->res->idx];
+    bool mem = !p->exact || t->last_rev <= p->rv;
+    if (mem) {
+        out->rv = p->exact ? p->rv : r->s->rev;
+        list_memory(r, p, pre.data, out);
+    }
+    pthread_rwlock_unlock(&r->s->mu);
+    int rc = 0;
+    if (!mem) {
+        out->rv = p->rv;
+        rc = list_store(r, p, pre.data, out, err);
+        if (rc < 0 && err->reason == CK_R_COMPACTED) {
+            if (p->start)
+                ck_err_set(err, CK_R_EXPIRED,
+                           "The provided continue parameter is too old to display a consistent "
+                           "list result. You can start a new list without the continue "
+                           "parameter, or use the continue token in this response to retrieve "
+                           "the remainder of the results. Continuing with the provided token "
+                           "results in an inconsistent list - objects that were created, "
+                           "modified, or deleted between the time the first chunk was returned "
+                           "and now may show up in the list.");
+            else
+                ck_err_set(err, CK_R_EXPIRED,
+                           "The resourceVersion for the provided list is too old.");
+        }
+    }
+    ck_buf_release(&pre);
+    return rc;
+}
+
+static int write_list_meta(struct ck_buf *b, const struct list_out *out)
+{
+    int rc = ck_buf_appendf(b, "\"metadata\":{\"resourceVersion\":\"%lld\"", (long long)out->rv);
+    if (out->cont)
+        rc |= ck_buf_appendf(b, ",\"continue\":\"%s\"", out->cont);
+    if (out->cont && out->remaining >= 0)
+        rc |= ck_buf_appendf(b, ",\"remainingItemCount\":%lld", (long long)out->remaining);
+    rc |= ck_buf_appendc(b, '}');
+    return rc;
+}
+
+static int write_list(struct eng_req *r, const struct list_out *out)
+{
+    struct ck_buf *b = &r->rs->body;
+    ck_buf_reset(b);
+    int rc = 0;
+    if (r->fmt == FMT_TABLE) {
+        rc |= eng_table_open(b, r->res, r->table_version, true);
+        const char *inc = eng_q(r, "includeObject");
+        for (size_t i = 0; i < out->n && rc == 0; i++) {
+            if (i)
+                rc |= ck_buf_appendc(b, ',');
+            rc |= eng_table_row(b, r->res, out->items[i], inc);
+        }
+        rc |= ck_buf_appends(b, "],");
+        rc |= write_list_meta(b, out);
+        rc |= ck_buf_appendc(b, '}');
+        set_table_ct(r);
+    } else {
+        if (r->fmt == FMT_PARTIAL)
+            rc |= ck_buf_appends(b, "{\"kind\":\"PartialObjectMetadataList\","
+                                    "\"apiVersion\":\"meta.k8s.io/v1\",");
+        else
+            rc |= ck_buf_appendf(b, "{\"kind\":\"%s\",\"apiVersion\":\"%s\",",
+                                 r->res->list_kind, r->res->api_version);
+        rc |= write_list_meta(b, out);
+        rc |= ck_buf_appends(b, ",\"items\":[");
+        for (size_t i = 0; i < out->n && rc == 0; i++) {
+            if (i)
+                rc |= ck_buf_appendc(b, ',');
+            if (r->fmt == FMT_PARTIAL)
+                rc |= append_partial(b, out->items[i]);
+            else
+                rc |= ck_buf_append(b, out->items[i]->body, out->items[i]->len);
+        }
+        rc |= ck_buf_appends(b, "]}");
+        snprintf(r->rs->content_type, sizeof(r->rs->content_type), "application/json");
+    }
+    r->rs->status = 200;
+    return rc < 0 ? -1 : 0;
+}
+
+int eng_list_collect(struct eng_req *r, struct eng_obj ***items, size_t *n, int64_t *rv,
+                     struct ck_err *err)
+{
+    struct list_plan p;
+    memset(&p, 0, sizeof(p));
+    p.ns = r->ns;
+    struct list_out out;
+    memset(&out, 0, sizeof(out));
+    if (eng_parse_selectors(r, &p.ls, &p.fs, err) < 0)
+        return -1;
+    int rc = run_list(r, &p, &out, err);
+    sel_free(p.ls);
+    sel_free(p.fs);
+    free(out.cont);
+    *items = out.items;
+    *n = out.n;
+    *rv = out.rv;
+    return rc;
+}
+
+int eng_serve_list(struct eng_req *r)
+{
+    struct ck_err err = CK_ERR_INIT;
+    struct list_plan p;
+    memset(&p, 0, sizeof(p));
+    p.ns = r->ns;
+    struct list_out out;
+    memset(&out, 0, sizeof(out));
+    int rc = eng_parse_selectors(r, &p.ls, &p.fs, &err);
+    if (rc == 0)
+        rc = plan_list(r, &p, &err);
+    if (rc == 0)
+        rc = run_list(r, &p, &out, &err);
+    if (rc == 0 && write_list(r, &out) < 0)
+        rc = ck_err_set(&err, CK_R_INTERNAL, "list response too large");
+    if (rc < 0)
+        eng_reply_err(r, &err);
+    else {
+        atomic_fetch_add(&r->s->m.list_items, (long long)out.n);
+        atomic_fetch_add(&r->s->m.list_bytes, (long long)r->rs->body.len);
+    }
+    sel_free(p.ls);
+    sel_free(p.fs);
+    free(p.start);
+    out_release(&out);
+    return rc;
+}

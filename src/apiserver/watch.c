@@ -1,0 +1,544 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* WATCH: per-watcher bounded queues of shared, once-serialised events; start points (current
+ * state as synthetic ADDED, resume from a resourceVersion via the ring or the store's event
+ * log, streaming list with the initial-events-end bookmark); selector transitions
+ * (ADDED/DELETED when an object starts/stops matching); bookmarks; timeouts; Table events. */
+#include "apiserver/engine.h"
+#include "lib/log.h"
+#include "lib/timeutil.h"
+
+#include <inttypes.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/banned.h"
+
+#define WATCH_QUEUE_MAX 10000
+#define BOOKMARK_INTERVAL_MS 60000
+
+struct api_watch {
+    struct api_server *s; /* NULL once the server is gone */
+    struct api_watch *next, *prev;
+    pthread_mutex_t mu;
+    const struct reg_resource *res;
+    char *ns;
+    struct sel *ls, *fs;
+    enum eng_fmt fmt;
+    const char *tv;
+    char *include;
+    bool bookmarks, cols_sent;
+    int64_t min_rev;    /* deliver only events with revision > min_rev */
+    int64_t last_rv;    /* latest revision this watcher has passed */
+    int64_t deadline_ms, last_bm_ms;
+    struct eng_event **q;
+    size_t qhead, qlen, qcap;
+    struct eng_obj **init;
+    size_t ninit;
+    bool init_bookmark; /* send the initial-events-end bookmark after init */
+    int64_t init_rv;
+    bool bm_pending;
+    bool ended;
+    char *final_line; /* ERROR event to send before ending */
+    void (*notify)(void *arg);
+    void *narg;
+};
+
+/* ---- queueing ----------------------------------------------------------------------- */
+
+static void notify(struct api_watch *w)
+{
+    if (w->notify)
+        w->notify(w->narg);
+}
+
+static char *error_line(int code, const char *reason, const char *msg)
+{
+    json_t *o = json_pack("{s:s,s:{s:s,s:s,s:{},s:s,s:s,s:s,s:i}}", "type", "ERROR", "object",
+                          "kind", "Status", "apiVersion", "v1", "metadata", "status", "Failure",
+                          "message", msg, "reason", reason, "code", code);
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    char *l = ck_asprintf("%s\n", s);
+    free(s);
+    return l;
+}
+
+/* Caller holds w->mu. Takes the reference to e. */
+static void enqueue(struct api_watch *w, struct eng_event *e)
+{
+    if (w->ended) {
+        eng_event_unref(e);
+        return;
+    }
+    if (w->qlen >= WATCH_QUEUE_MAX) {
+        eng_event_unref(e);
+        w->final_line = error_line(410, "Expired",
+                                   "watch queue overflow: the client is not reading events "
+                                   "fast enough");
+        w->ended = true;
+        return;
+    }
+    if (w->qlen == w->qcap) {
+        size_t ncap = w->qcap ? w->qcap * 2 : 64;
+        struct eng_event **nq = ck_calloc(ncap, sizeof(*nq));
+        for (size_t i = 0; i < w->qlen; i++)
+            nq[i] = w->q[(w->qhead + i) % w->qcap];
+        free(w->q);
+        w->q = nq;
+        w->qcap = ncap;
+        w->qhead = 0;
+    }
+    w->q[(w->qhead + w->qlen) % w->qcap] = e;
+    w->qlen++;
+}
+
+/* The event w should see for e (new reference), or NULL. */
+static struct eng_event *filter(struct api_watch *w, struct eng_event *e)
+{
+    if (e->res != w->res || e->rev <= w->min_rev)
+        return NULL;
+    bool plain = !w->ls && !w->fs;
+    bool now = eng_obj_matches(e->obj, w->ns, w->ls, w->fs);
+    if (e->type != EV_MODIFIED || plain) {
+        if (!now)
+            return NULL;
+        atomic_fetch_add(&e->refs, 1);
+        return e;
+    }
+    bool before = e->old && eng_obj_matches(e->old, w->ns, w->ls, w->fs);
+    if (before && now) {
+        atomic_fetch_add(&e->refs, 1);
+        return e;
+    }
+    if (now)
+        return eng_event_new(EV_ADDED, e->rev, eng_obj_ref(e->obj), NULL);
+    if (before)
+        return eng_event_new(EV_DELETED, e->rev, eng_obj_restamp(e->old, e->rev), NULL);
+    return NULL;
+}
+
+void eng_watch_dispatch(struct api_server *s, struct eng_event *e)
+{
+    for (struct api_watch *w = s->watchers; w; w = w->next) {
+        if (w->res != e->res)
+            continue;
+        struct eng_event *mine = filter(w, e);
+        pthread_mutex_lock(&w->mu);
+        if (e->rev > w->last_rv)
+            w->last_rv = e->rev;
+        if (mine) {
+            enqueue(w, mine);
+            atomic_fetch_add(&s->m.watch_events, 1);
+        }
+        pthread_mutex_unlock(&w->mu);
+        if (mine)
+            notify(w);
+    }
+}
+
+/* ---- creation ----------------------------------------------------------------------- */
+
+static void watch_free(struct api_watch *w)
+{
+    for (size_t i = 0; i < w->qlen; i++)
+        eng_event_unref(w->q[(w->qhead + i) % w->qcap]);
+    free(w->q);
+    for (size_t i = 0; i < w->ninit; i++)
+        eng_obj_unref(w->init[i]);
+    free(w->init);
+    sel_free(w->ls);
+    sel_free(w->fs);
+    free(w->ns);
+    free(w->include);
+    free(w->final_line);
+    pthread_mutex_destroy(&w->mu);
+    free(w);
+}
+
+/* Converts store events (after, upto] of w's resource into queued events. */
+static int queue_store_events(struct api_watch *w, struct store_events *se, int64_t upto)
+{
+    for (size_t i = 0; i < se->nevents; i++) {
+        struct store_event *ev = &se->events[i];
+        if (ev->revision > upto)
+            break;
+        if (reg_find_key(ev->kv.key, ev->kv.key_len) != w->res)
+            continue;
+        struct eng_obj *old = NULL, *obj = NULL;
+        if (ev->has_prev)
+            old = eng_obj_from_store(w->res, ev->prev.key, ev->prev.key_len, ev->prev.value,
+                                     ev->prev.value_len, ev->prev.mod_revision, NULL);
+        enum eng_ev_type t;
+        if (ev->type == STORE_EVENT_PUT) {
+            obj = eng_obj_from_store(w->res, ev->kv.key, ev->kv.key_len, ev->kv.value,
+                                     ev->kv.value_len, ev->kv.mod_revision, NULL);
+            t = old ? EV_MODIFIED : EV_ADDED;
+        } else {
+            obj = old ? eng_obj_restamp(old, ev->revision) : NULL;
+            t = EV_DELETED;
+        }
+        if (!obj) {
+            eng_obj_unref(old);
+            continue;
+        }
+        struct eng_event *e = eng_event_new(t, ev->revision, obj, old);
+        struct eng_event *mine = filter(w, e);
+        eng_event_unref(e);
+        if (mine)
+            enqueue(w, mine);
+    }
+    return 0;
+}
+
+/* Registers w (s->mu held for writing) after queueing the start state. */
+static int start_from_rv(struct api_server *s, struct api_watch *w, int64_t rv,
+                         struct store_events *se, int64_t se_upto)
+{
+    if (se)
+        queue_store_events(w, se, se_upto);
+    for (size_t i = 0; i < s->ring_len; i++) {
+        struct eng_event *e = s->ring[(s->ring_head + i) % s->ring_cap];
+        if (e->rev <= rv || (se && e->rev <= se_upto))
+            continue;
+        struct eng_event *mine = filter(w, e);
+        if (mine)
+            enqueue(w, mine);
+    }
+    w->last_rv = s->rev > rv ? s->rev : rv;
+    return 0;
+}
+
+static void snapshot_initial(struct api_server *s, struct api_watch *w)
+{
+    struct eng_table *t = &s->tables[w->res->idx];
+    w->init = ck_calloc(t->n + 1, sizeof(*w->init));
+    for (size_t i = 0; i < t->n; i++)
+        if (eng_obj_matches(t->v[i], w->ns, w->ls, w->fs))
+            w->init[w->ninit++] = eng_obj_ref(t->v[i]);
+    w->init_rv = s->rev;
+    w->last_rv = s->rev;
+    w->min_rev = s->rev;
+}
+
+static void link_watch(struct api_server *s, struct api_watch *w)
+{
+    w->next = s->watchers;
+    if (s->watchers)
+        s->watchers->prev = w;
+    s->watchers = w;
+}
+
+static int watch_invalid(struct ck_err *err, const char *field, const char *msg)
+{
+    ck_err_set(err, CK_R_INVALID, "ListOptions.meta.k8s.io \"\" is invalid: %s: Forbidden: %s",
+               field, msg);
+    snprintf(err->kind, sizeof(err->kind), "ListOptions");
+    snprintf(err->group, sizeof(err->group), "meta.k8s.io");
+    ck_err_add_cause(err, "FieldValueForbidden", field, "Forbidden: %s", msg);
+    return -1;
+}
+
+static bool qtrue(const char *v)
+{
+    return v && (strcmp(v, "true") == 0 || strcmp(v, "1") == 0);
+}
+
+static int parse_watch_opts(struct eng_req *r, struct api_watch *w, int64_t *rv, bool *has_rv,
+                            bool *initial, struct ck_err *err)
+{
+    const char *rvs = eng_q(r, "resourceVersion"), *rvm = eng_q(r, "resourceVersionMatch");
+    const char *sie = eng_q(r, "sendInitialEvents"), *to = eng_q(r, "timeoutSeconds");
+    bool ok;
+    *initial = qtrue(sie);
+    w->bookmarks = qtrue(eng_q(r, "allowWatchBookmarks"));
+    if (rvm && *rvm && !(sie && *sie))
+        return watch_invalid(err, "resourceVersionMatch",
+                             "resourceVersionMatch is forbidden for watch unless "
+                             "sendInitialEvents is provided");
+    if (sie && *sie && (!rvm || strcmp(rvm, "NotOlderThan") != 0))
+        return watch_invalid(err, "resourceVersionMatch",
+                             "sendInitialEvents requires setting resourceVersionMatch to "
+                             "NotOlderThan");
+    if (*initial && !w->bookmarks)
+        return watch_invalid(err, "allowWatchBookmarks",
+                             "allowWatchBookmarks must be set to true when sendInitialEvents is "
+                             "specified");
+    *has_rv = rvs && *rvs && strcmp(rvs, "0") != 0;
+    *rv = 0;
+    if (*has_rv) {
+        *rv = eng_parse_int(rvs, &ok);
+        if (!ok || *rv < 0)
+            return ck_err_set(err, CK_R_BAD_REQUEST, "invalid resource version: %s", rvs);
+    }
+    int64_t now = ck_mono_ms();
+    if (to && *to) {
+        int64_t t = eng_parse_int(to, &ok);
+        if (!ok || t < 0)
+            return ck_err_set(err, CK_R_BAD_REQUEST, "invalid timeoutSeconds: %s", to);
+        w->deadline_ms = t > 0 ? now + t * 1000 : 0;
+    }
+    if (!w->deadline_ms) {
+        unsigned char b[2] = {0, 0};
+        RAND_bytes(b, 2);
+        w->deadline_ms = now + (1800 + (b[0] << 8 | b[1]) % 1800) * 1000LL;
+    }
+    w->last_bm_ms = now;
+    return 0;
+}
+
+/* Resumes from rv: store events (rv, X] then the ring (X, ...]. Returns 1 if too old. */
+static int resume(struct eng_req *r, struct api_watch *w, int64_t rv, struct ck_err *err)
+{
+    struct api_server *s = r->s;
+    for (int attempt = 0; attempt < 8; attempt++) {
+        pthread_rwlock_wrlock(&s->mu);
+        if (rv >= s->ring_floor) {
+            start_from_rv(s, w, rv, NULL, 0);
+            link_watch(s, w);
+            pthread_rwlock_unlock(&s->mu);
+            return 0;
+        }
+        pthread_rwlock_unlock(&s->mu);
+        struct store_events se;
+        memset(&se, 0, sizeof(se));
+        if (store_events_since(s->st, rv, 0, &se, err) < 0)
+            return err->reason == CK_R_COMPACTED ? 1 : -1;
+        int64_t upto = se.revision;
+        pthread_rwlock_wrlock(&s->mu);
+        bool covered = upto >= s->ring_floor;
+        if (covered) {
+            start_from_rv(s, w, rv, &se, upto);
+            link_watch(s, w);
+        }
+        pthread_rwlock_unlock(&s->mu);
+        store_events_release(&se);
+        if (covered)
+            return 0;
+    }
+    return ck_err_set(err, CK_R_SERVICE_UNAVAILABLE, "watch could not catch up; retry");
+}
+
+enum api_result eng_serve_watch(struct eng_req *r, struct api_watch **out)
+{
+    struct ck_err err = CK_ERR_INIT;
+    if (r->fmt == FMT_YAML) {
+        ck_err_set(&err, CK_R_NOT_ACCEPTABLE, "only the following media types are accepted: "
+                                              "application/json, "
+                                              "application/json;stream=watch");
+        eng_reply_err(r, &err);
+        return API_DONE;
+    }
+    struct api_watch *w = ck_calloc(1, sizeof(*w));
+    pthread_mutex_init(&w->mu, NULL);
+    w->s = r->s;
+    w->res = r->res;
+    w->ns = r->ns ? ck_strdup(r->ns) : NULL;
+    w->fmt = r->fmt;
+    w->tv = r->table_version;
+    const char *inc = eng_q(r, "includeObject");
+    w->include = inc ? ck_strdup(inc) : NULL;
+    int64_t rv = 0;
+    bool has_rv = false, initial = false;
+    int rc = eng_parse_selectors(r, &w->ls, &w->fs, &err);
+    if (rc == 0)
+        rc = parse_watch_opts(r, w, &rv, &has_rv, &initial, &err);
+    if (rc == 0 && r->name) {
+        /* legacy /watch/.../name form: a watch on one object */
+        struct sel *ns = NULL;
+        char *fsel = ck_asprintf("metadata.name=%s", r->name);
+        if (!w->fs && sel_parse(SEL_FIELD, fsel, &ns, &err) == 0)
+            w->fs = ns;
+        free(fsel);
+    }
+    if (rc == 0 && (initial || !has_rv)) {
+        if (initial && has_rv && !eng_wait_rev(r->s, rv, 3000)) {
+            ck_err_set(&err, CK_R_TIMEOUT, "Too large resource version: %lld, current: %lld",
+                       (long long)rv, (long long)eng_cur_rev(r->s));
+            ck_err_add_cause(&err, "ResourceVersionTooLarge", "", "Too large resource version");
+            err.retry_after = 1;
+            rc = -1;
+        } else {
+            pthread_rwlock_wrlock(&r->s->mu);
+            snapshot_initial(r->s, w);
+            w->init_bookmark = initial;
+            link_watch(r->s, w);
+            pthread_rwlock_unlock(&r->s->mu);
+        }
+    } else if (rc == 0) {
+        w->min_rev = rv;
+        int t = resume(r, w, rv, &err);
+        if (t == 1) {
+            char msg[128];
+            snprintf(msg, sizeof(msg), "too old resource version: %lld (%lld)", (long long)rv,
+                     (long long)store_compacted_revision(r->s->st));
+            w->final_line = error_line(410, "Expired", msg);
+            w->ended = true;
+        } else if (t < 0) {
+            rc = -1;
+        }
+    }
+    if (rc < 0) {
+        watch_free(w);
+        eng_reply_err(r, &err);
+        return API_DONE;
+    }
+    r->rs->status = 200;
+    snprintf(r->rs->content_type, sizeof(r->rs->content_type), "application/json");
+    *out = w;
+    return API_WATCH;
+}
+
+/* ---- draining ----------------------------------------------------------------------- */
+
+static const char *type_name(enum eng_ev_type t)
+{
+    static const char *const n[] = {"", "ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"};
+    return n[t];
+}
+
+static int write_obj_event(struct api_watch *w, struct ck_buf *out, enum eng_ev_type t,
+                           const struct eng_obj *o, const char *line, size_t line_len)
+{
+    if (w->fmt == FMT_JSON && line)
+        return ck_buf_append(out, line, line_len);
+    int rc = ck_buf_appendf(out, "{\"type\":\"%s\",\"object\":", type_name(t));
+    if (w->fmt == FMT_TABLE) {
+        rc |= eng_table_open(out, w->res, w->tv, !w->cols_sent);
+        w->cols_sent = true;
+        rc |= eng_table_row(out, w->res, o, w->include);
+        rc |= ck_buf_appendf(out, "],\"metadata\":{\"resourceVersion\":\"%" PRId64 "\"}}", o->rv);
+    } else if (w->fmt == FMT_PARTIAL) {
+        json_t *j = eng_obj_json(o);
+        char *md = json_dumps(json_object_get(j, "metadata"), JSON_COMPACT);
+        rc |= ck_buf_appendf(out, "{\"kind\":\"PartialObjectMetadata\",\"apiVersion\":"
+                                  "\"meta.k8s.io/v1\",\"metadata\":%s}",
+                             md ? md : "{}");
+        free(md);
+        json_decref(j);
+    } else {
+        rc |= ck_buf_append(out, o->body, o->len);
+    }
+    rc |= ck_buf_appends(out, "}\n");
+    return rc;
+}
+
+static int write_bookmark(struct api_watch *w, struct ck_buf *out, int64_t rv, bool init_end)
+{
+    return ck_buf_appendf(out,
+                          "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"%s\",\"apiVersion\":"
+                          "\"%s\",\"metadata\":{\"resourceVersion\":\"%" PRId64 "\"%s}}}\n",
+                          w->res->kind, w->res->api_version, rv,
+                          init_end ? ",\"annotations\":{\"k8s.io/initial-events-end\":\"true\"}"
+                                   : "");
+}
+
+int api_watch_drain(struct api_watch *w, struct ck_buf *out)
+{
+    pthread_mutex_lock(&w->mu);
+    struct eng_obj **init = w->init;
+    size_t ninit = w->ninit;
+    bool init_bm = w->init_bookmark;
+    int64_t init_rv = w->init_rv;
+    w->init = NULL;
+    w->ninit = 0;
+    w->init_bookmark = false;
+    size_t n = w->qlen;
+    struct eng_event **evs = ck_calloc(n + 1, sizeof(*evs));
+    for (size_t i = 0; i < n; i++)
+        evs[i] = w->q[(w->qhead + i) % w->qcap];
+    w->qhead = 0;
+    w->qlen = 0;
+    bool bm = w->bm_pending;
+    int64_t bm_rv = w->last_rv;
+    w->bm_pending = false;
+    bool ended = w->ended;
+    char *final = ended ? w->final_line : NULL;
+    if (ended)
+        w->final_line = NULL;
+    pthread_mutex_unlock(&w->mu);
+
+    for (size_t i = 0; i < ninit; i++) {
+        write_obj_event(w, out, EV_ADDED, init[i], NULL, 0);
+        eng_obj_unref(init[i]);
+    }
+    free(init);
+    if (init_bm)
+        write_bookmark(w, out, init_rv, true);
+    for (size_t i = 0; i < n; i++) {
+        write_obj_event(w, out, evs[i]->type, evs[i]->obj, evs[i]->line, evs[i]->line_len);
+        eng_event_unref(evs[i]);
+    }
+    free(evs);
+    if (bm && !ended && bm_rv > 0)
+        write_bookmark(w, out, bm_rv, false);
+    if (final) {
+        ck_buf_appends(out, final);
+        free(final);
+    }
+    return ended ? 1 : 0;
+}
+
+void api_watch_set_notify(struct api_watch *w, void (*fn)(void *arg), void *arg)
+{
+    pthread_mutex_lock(&w->mu);
+    w->notify = fn;
+    w->narg = arg;
+    bool pending = w->ninit || w->qlen || w->ended || w->init_bookmark;
+    pthread_mutex_unlock(&w->mu);
+    if (pending && fn)
+        fn(arg);
+}
+
+void api_watch_tick(struct api_watch *w, int64_t now_mono_ms)
+{
+    bool wake = false;
+    pthread_mutex_lock(&w->mu);
+    if (!w->ended && w->deadline_ms && now_mono_ms >= w->deadline_ms) {
+        w->ended = true; /* clean end of stream, no event */
+        wake = true;
+    } else if (!w->ended && w->bookmarks && now_mono_ms - w->last_bm_ms >= BOOKMARK_INTERVAL_MS) {
+        w->last_bm_ms = now_mono_ms;
+        w->bm_pending = true;
+        wake = true;
+    }
+    pthread_mutex_unlock(&w->mu);
+    if (wake)
+        notify(w);
+}
+
+void api_watch_close(struct api_watch *w)
+{
+    if (!w)
+        return;
+    struct api_server *s = w->s;
+    if (s) {
+        pthread_rwlock_wrlock(&s->mu);
+        if (w->prev)
+            w->prev->next = w->next;
+        else if (s->watchers == w)
+            s->watchers = w->next;
+        if (w->next)
+            w->next->prev = w->prev;
+        pthread_rwlock_unlock(&s->mu);
+    }
+    watch_free(w);
+}
+
+void eng_watch_close_all(struct api_server *s)
+{
+    pthread_rwlock_wrlock(&s->mu);
+    for (struct api_watch *w = s->watchers; w;) {
+        struct api_watch *n = w->next;
+        pthread_mutex_lock(&w->mu);
+        w->s = NULL;
+        w->ended = true;
+        w->next = w->prev = NULL;
+        pthread_mutex_unlock(&w->mu);
+        notify(w);
+        w = n;
+    }
+    s->watchers = NULL;
+    pthread_rwlock_unlock(&s->mu);
+}
