@@ -1,1 +1,1 @@
-ck_component(runtime DEPS ck_cni ck_lib PkgConfig::JANSSON)
+ck_component(runtime DEPS ck_image ck_cni ck_lib PkgConfig::JANSSON)
