@@ -231,7 +231,8 @@ static void test_foreign_and_corrupt_dirs(void **state)
     snprintf(path, sizeof(path), "%s/data.mdb", dir);
     /* 1. garbage in data.mdb */
     char junk[8192];
-    memset(junk, 'z', sizeof(junk));
+    memset(junk, 'z', sizeof(junk) - 1);
+    junk[sizeof(junk) - 1] = 0;
     write_file(path, junk, sizeof(junk));
     expect_refused(dir, "data.mdb");
     expect_refused(dir, "not an LMDB environment");
