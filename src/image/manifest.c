@@ -71,10 +71,12 @@ int img_manifest_kind(const char *body, size_t len, const char *content_type,
         else if (json_object_get(j, "fsLayers"))
             k = IMG_MT_DOCKER_V1;
     }
+    char shown[128];
+    snprintf(shown, sizeof(shown), "%s", mt ? mt : content_type ? content_type : "(none)");
     json_decref(j);
     if (k == IMG_MT_UNKNOWN)
-        return ck_err_set(err, CK_R_UNSUPPORTED_MEDIA, "unsupported manifest media type \"%.100s\"",
-                          mt ? mt : content_type ? content_type : "(none)");
+        return ck_err_set(err, CK_R_UNSUPPORTED_MEDIA, "unsupported manifest media type \"%s\"",
+                          shown);
     if (k == IMG_MT_DOCKER_V1)
         return ck_err_set(err, CK_R_UNSUPPORTED_MEDIA,
                           "Docker image manifest schema 1 is not supported");
