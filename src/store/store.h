@@ -5,8 +5,16 @@
  *   gets exactly one new revision (like etcd: all puts/deletes of one txn share it).
  * - Each live key carries create_revision, mod_revision and version (1 on create, +1 on
  *   each put; a delete ends the key's generation).
- * - History is kept until compact(rev): reads and event queries at revisions <= the
- *   compacted revision fail with CK_R_COMPACTED.
+ * - History is kept until compact(rev), which keeps each key's state as of rev: reads at a
+ *   revision < the compacted revision, and events_since(after) with after < the compacted
+ *   revision, fail with CK_R_COMPACTED ("mvcc: required revision has been compacted", HTTP
+ *   410). Reading exactly at the compacted revision works (as in etcd).
+ * - Reads at a revision above the current one fail with CK_R_TIMEOUT ("mvcc: required
+ *   revision is a future revision"); revision 0 means latest.
+ * - An empty store is at revision 1 (like etcd), so the first write gets revision 2.
+ * - Keys are 1..511 bytes of any value (empty keys: CK_R_BAD_REQUEST); values are 0..64 MiB
+ *   of binary data (larger: CK_R_TOO_LARGE). A txn may not name one key in two ops
+ *   (CK_R_BAD_REQUEST) and holds at most 1024 cmps and 1024 ops. See docs/store.md.
  *
  * Backends implement struct store_ops (embedded LMDB: store_lmdb_open; etcd: later).
  * All functions are safe to call from any thread. Writes are acknowledged only once durable
@@ -78,7 +86,9 @@ struct store_txn {
 
 struct store_txn_result {
     bool succeeded;
-    int64_t revision;       /* the commit's revision; on failure the store's current revision */
+    int64_t revision;       /* the commit's revision; on failure the store's current revision.
+                             * A txn that changes nothing (no ops, or only deletes of absent
+                             * keys) takes no revision and reports the current one. */
     /* On failure: the index of the first failing cmp and that key's current state. */
     size_t failed_cmp;
     bool failed_exists;
@@ -117,7 +127,9 @@ struct store_events {
 
 /* Called for every committed event, in revision order, on the store's commit thread, after
  * the event is durable and before writers are acknowledged. Must be quick and must not call
- * back into the store's write path. The event and its buffers are valid only during the call. */
+ * back into the store's write path, nor subscribe/unsubscribe (callbacks run under the
+ * subscriber lock). Reads (get/range/events_since) are allowed. The event and its buffers are
+ * valid only during the call. */
 typedef void (*store_watch_fn)(void *arg, const struct store_event *ev);
 
 /* ---- the backend interface ------------------------------------------------------------ */
@@ -131,8 +143,9 @@ struct store_ops {
                struct store_kv *out, bool *found, struct ck_err *err);
     int (*range)(struct store *s, const struct store_range_req *r, struct store_range_result *res,
                  struct ck_err *err);
-    /* Every event with revision > after_revision, up to limit (0 = all). CK_R_COMPACTED when
-     * after_revision < the compacted revision. */
+    /* Every event with revision > after_revision, up to limit (0 = all; a page never splits
+     * one revision's events, so it may exceed limit). CK_R_COMPACTED when after_revision < the
+     * compacted revision. */
     int (*events_since)(struct store *s, int64_t after_revision, int64_t limit,
                         struct store_events *res, struct ck_err *err);
     int (*compact)(struct store *s, int64_t revision, struct ck_err *err);
@@ -143,6 +156,7 @@ struct store_ops {
      * revision after which fn will see every event. */
     int (*subscribe)(struct store *s, store_watch_fn fn, void *arg, int64_t *from_revision,
                      struct ck_err *err);
+    /* After unsubscribe returns, fn is not running and will not be called again. */
     void (*unsubscribe)(struct store *s, int id);
     void (*close)(struct store *s);
 };
