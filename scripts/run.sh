@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# `make run`: for now prints the version (the API server issue makes it start the cluster).
+# `make run`: starts a single-node ckube cluster in the foreground on ./.ckube (Ctrl-C stops it).
+# The server prints `export KUBECONFIG=...`; run that line in another shell to use kubectl.
 set -euo pipefail
 BIN=${1:-build/ckube}
-"$BIN" version
+shift || true
+exec "$BIN" server --data-dir ./.ckube "$@"

@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* `ckube apiserver`: opens the store (<data-dir>/store), creates the engine and serves it over
+ * HTTPS (bearer token) and optionally plain HTTP, until SIGTERM/SIGINT. Also the shared runner
+ * that `ckube server` builds on (apiserver.h). */
+#include "apiserver/api.h"
+#include "apiserver/auth.h"
+#include "apiserver/http.h"
+#include "apiserver/tls.h"
+#include "cmd/apiserver.h"
+#include "cmd/cmd.h"
+#include "lib/log.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+struct flags {
+    const char *data_dir;
+    const char *bind;
+    const char *token;
+    int secure_port;
+    int insecure_port;
+};
+
+static void usage(const char *verb)
+{
+    fprintf(stderr,
+            "usage: ckube %s --data-dir DIR [--bind-address ADDR] [--secure-port N]\n"
+            "       [--insecure-port N] [--token T] [-v=N]\n"
+            "  --secure-port 0 disables HTTPS (default 6443); --insecure-port serves plain HTTP\n"
+            "  without authentication (default 0 = off)\n",
+            verb);
+}
+
+/* Matches "--name value" and "--name=value"; returns the value or NULL. */
+static const char *flag_value(int argc, char **argv, int *i, const char *name)
+{
+    size_t n = strlen(name);
+
+    if (strncmp(argv[*i], name, n) != 0)
+        return NULL;
+    if (argv[*i][n] == '=')
+        return argv[*i] + n + 1;
+    if (argv[*i][n] == '\0' && *i + 1 < argc)
+        return argv[++*i];
+    return NULL;
+}
+
+static int parse_port(const char *s, int *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+
+    if (!*s || *end || v < 0 || v > 65535)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static int parse_flags(int argc, char **argv, struct flags *f)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        if (ck_log_parse_flag(argc, argv, &i))
+            continue;
+        if ((v = flag_value(argc, argv, &i, "--data-dir")))
+            f->data_dir = v;
+        else if ((v = flag_value(argc, argv, &i, "--bind-address")))
+            f->bind = v;
+        else if ((v = flag_value(argc, argv, &i, "--token")))
+            f->token = v;
+        else if ((v = flag_value(argc, argv, &i, "--secure-port"))) {
+            if (parse_port(v, &f->secure_port) < 0)
+                return fprintf(stderr, "ckube: bad --secure-port %s\n", v), -1;
+        } else if ((v = flag_value(argc, argv, &i, "--insecure-port"))) {
+            if (parse_port(v, &f->insecure_port) < 0)
+                return fprintf(stderr, "ckube: bad --insecure-port %s\n", v), -1;
+        } else {
+            fprintf(stderr, "ckube: unknown flag %s\n", argv[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int mkdir_p(const char *dir)
+{
+    char p[PATH_MAX];
+
+    snprintf(p, sizeof(p), "%s", dir);
+    for (char *s = p + 1; *s; s++)
+        if (*s == '/') {
+            *s = '\0';
+            if (mkdir(p, 0700) < 0 && errno != EEXIST)
+                return -1;
+            *s = '/';
+        }
+    return mkdir(p, 0700) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+static void url_host(const char *bind, char *out, size_t cap)
+{
+    if (!strcmp(bind, "0.0.0.0"))
+        snprintf(out, cap, "127.0.0.1");
+    else if (!strcmp(bind, "::"))
+        snprintf(out, cap, "[::1]");
+    else if (strchr(bind, ':'))
+        snprintf(out, cap, "[%s]", bind);
+    else
+        snprintf(out, cap, "%s", bind);
+}
+
+struct running {
+    struct store *st;
+    struct api_server *api;
+    struct http_server *http;
+    char *token;
+};
+
+static int start_all(const struct flags *f, const char *dir, struct running *r,
+                     struct ck_err *err)
+{
+    char store_dir[PATH_MAX], cert[PATH_MAX], key[PATH_MAX];
+    struct store_lmdb_opts so = {0};
+    struct api_opts ao = {0};
+
+    if (!(r->token = auth_admin_token(dir, f->token, err)))
+        return -1;
+    if (f->secure_port && tls_ensure_certs(dir, f->bind, err) < 0)
+        return -1;
+    snprintf(store_dir, sizeof(store_dir), "%s/store", dir);
+    so.dir = store_dir;
+    if (store_lmdb_open(&so, &r->st, err) < 0)
+        return ck_err_wrap(err, "opening the store in %s", store_dir);
+    ao.external_host = f->bind;
+    if (api_server_new(r->st, &ao, &r->api, err) < 0)
+        return ck_err_wrap(err, "starting the API engine");
+    snprintf(cert, sizeof(cert), "%s/apiserver.crt", dir);
+    snprintf(key, sizeof(key), "%s/apiserver.key", dir);
+    struct http_opts ho = {.bind_address = f->bind, .secure = f->secure_port != 0,
+                           .secure_port = f->secure_port, .insecure = f->insecure_port != 0,
+                           .insecure_port = f->insecure_port, .cert_file = cert,
+                           .key_file = key, .token = r->token};
+    if (http_server_new(&ho, &http_api_engine, r->api, &r->http, err) < 0)
+        return -1;
+    return http_server_start(r->http, err);
+}
+
+static void stop_all(struct running *r)
+{
+    if (r->http) {
+        http_server_stop(r->http);
+        http_server_free(r->http);
+    }
+    if (r->api)
+        api_server_free(r->api);
+    if (r->st)
+        store_close(r->st);
+    free(r->token);
+}
+
+int apiserver_run(int argc, char **argv, const char *default_data_dir,
+                  int (*on_ready)(const struct apiserver_ready *r))
+{
+    struct flags f = {.data_dir = default_data_dir, .bind = "127.0.0.1", .secure_port = 6443};
+    struct ck_err err = CK_ERR_INIT;
+    struct running r = {0};
+    char dir[PATH_MAX], host[300];
+    sigset_t set;
+    int sig = 0, rc = 1;
+
+    if (parse_flags(argc, argv, &f) < 0 || !f.data_dir) {
+        usage(argv[0]);
+        return 2;
+    }
+    if (!f.secure_port && !f.insecure_port) {
+        fprintf(stderr, "ckube: both ports are off; nothing to serve\n");
+        return 2;
+    }
+    if (mkdir_p(f.data_dir) < 0 || !realpath(f.data_dir, dir)) {
+        fprintf(stderr, "ckube: data dir %s: %s\n", f.data_dir, strerror(errno));
+        return 1;
+    }
+    /* Every thread started from here on inherits the mask; only sigwait below sees them. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    if (start_all(&f, dir, &r, &err) < 0) {
+        ck_error("%s", err.msg);
+        goto out;
+    }
+    url_host(f.bind, host, sizeof(host));
+    struct apiserver_ready ready = {.data_dir = dir, .token = r.token, .host = host,
+                                    .secure_port = http_server_port(r.http, true),
+                                    .insecure_port = http_server_port(r.http, false)};
+    if (on_ready && on_ready(&ready) != 0)
+        goto out;
+    sigwait(&set, &sig);
+    ck_info("received signal %d, shutting down", sig);
+    rc = 0;
+out:
+    stop_all(&r);
+    return rc;
+}
+
+static int cmd_apiserver(int argc, char **argv)
+{
+    return apiserver_run(argc, argv, NULL, NULL);
+}
+
+CK_CMD(apiserver, "apiserver", cmd_apiserver, "run the Kubernetes API server");

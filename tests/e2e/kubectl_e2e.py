@@ -1,0 +1,588 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""kubectl-driven end-to-end tests: start a fresh `ckube server` on a temporary data dir with
+free ports, wait for /readyz, and run the REAL kubectl (1.27 and 1.33 by default) against it,
+asserting on its actual output. Ends with a restart test (kill -9, restart on the same data dir,
+every object, uid and resourceVersion is back).
+
+usage: kubectl_e2e.py CKUBE_BIN [--kubectl PATH ...] [--only CASE,...] [--run-skipped]
+Cases listed in SKIP print "SKIP <case>: <reason>" and are not run (unless --run-skipped);
+the exit status is non-zero if any enabled case fails."""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.request
+
+KUBECTLS = ["/usr/lib/google-cloud-sdk/bin/kubectl.1.27", "/usr/lib/google-cloud-sdk/bin/kubectl.1.33"]
+
+# Cases that do not pass yet, with the reason. Keep this list honest: run with --run-skipped
+# to see which of them work now, and remove them here when they do.
+SKIP = {
+}
+
+
+class Fail(Exception):
+    pass
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+class Server:
+    def __init__(self, binary, data_dir):
+        self.binary, self.data_dir = binary, data_dir
+        self.sport, self.pport = free_port(), free_port()
+        self.proc = None
+        self.kubeconfig = None
+
+    def start(self):
+        log = open(os.path.join(os.path.dirname(self.data_dir), "server.log"), "ab")
+        self.proc = subprocess.Popen(
+            [self.binary, "server", "--data-dir", self.data_dir, "--secure-port", str(self.sport),
+             "--insecure-port", str(self.pport)],
+            stdout=subprocess.PIPE, stderr=log, text=True)
+        line = self.proc.stdout.readline()
+        m = re.match(r"export KUBECONFIG=(\S+)", line or "")
+        if not m:
+            raise Fail("server did not print the kubeconfig line, got %r (see server.log)" % line)
+        self.kubeconfig = m.group(1)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:%d/readyz" % self.pport, timeout=2) as r:
+                    if r.status == 200 and r.read() == b"ok":
+                        return
+            except OSError:
+                pass
+            if self.proc.poll() is not None:
+                raise Fail("server exited with %s" % self.proc.returncode)
+            time.sleep(0.1)
+        raise Fail("server not ready after 30 s")
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise Fail("server did not exit within 15 s of SIGTERM")
+            if self.proc.returncode != 0:
+                raise Fail("server exited %d after SIGTERM" % self.proc.returncode)
+
+
+class Ctx:
+    """One kubectl binary against the server, in its own namespace."""
+
+    def __init__(self, kubectl, server, workdir, ns):
+        self.kubectl, self.server, self.workdir, self.ns = kubectl, server, workdir, ns
+        self.env = dict(os.environ, HOME=workdir, KUBECONFIG=server.kubeconfig)
+        self.env.pop("KUBE_EDITOR", None)
+        self.n = 0
+
+    def k(self, *args, ok=True, stdin=None, env=None, timeout=60, ns=True):
+        cmd = [self.kubectl, "--request-timeout=30s", "--cache-dir",
+               os.path.join(self.workdir, "cache")]
+        if ns:
+            cmd += ["-n", self.ns]
+        cmd += list(args)
+        e = dict(self.env, **(env or {}))
+        p = subprocess.run(cmd, input=stdin, capture_output=True, text=True, env=e, timeout=timeout)
+        if ok and p.returncode != 0:
+            raise Fail("%s\n  rc=%d\n  stdout: %s\n  stderr: %s" % (" ".join(cmd[1:]), p.returncode,
+                                                                 p.stdout.strip(), p.stderr.strip()))
+        if ok is False and p.returncode == 0:
+            raise Fail("%s: expected failure, got success:\n  %s" % (" ".join(cmd[1:]), p.stdout.strip()))
+        return p
+
+    def out(self, *args, **kw):
+        return self.k(*args, **kw).stdout
+
+    def file(self, text):
+        self.n += 1
+        path = os.path.join(self.workdir, "m%d.yaml" % self.n)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def jsonpath(self, obj, path):
+        return self.out("get", obj, "-o", "jsonpath={%s}" % path)
+
+
+def expect(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+def expect_in(needle, hay, what="output"):
+    if needle not in hay:
+        raise Fail("expected %r in %s:\n%s" % (needle, what, hay))
+
+
+def expect_re(pat, hay, what="output"):
+    if not re.search(pat, hay, re.M):
+        raise Fail("expected /%s/ in %s:\n%s" % (pat, what, hay))
+
+
+def cm_yaml(name, ns, data=None, labels=None, extra=""):
+    s = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\n  namespace: %s\n" % (name, ns)
+    if labels:
+        s += "  labels:\n" + "".join("    %s: %s\n" % kv for kv in labels.items())
+    s += extra
+    if data:
+        s += "data:\n" + "".join("  %s: %s\n" % kv for kv in data.items())
+    return s
+
+
+def deploy_yaml(name, ns, image="nginx:1.25", replicas=1, extra_spec=""):
+    return ("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: %s\n  namespace: %s\n"
+            "spec:\n  replicas: %d\n  selector:\n    matchLabels:\n      app: %s\n%s"
+            "  template:\n    metadata:\n      labels:\n        app: %s\n    spec:\n"
+            "      containers:\n      - name: c\n        image: %s\n"
+            % (name, ns, replicas, name, extra_spec, name, image))
+
+
+# ---- cases ------------------------------------------------------------------------------
+
+def case_version(c):
+    v = json.loads(c.out("version", "-o", "json", ns=False))
+    sv = v.get("serverVersion") or {}
+    expect(re.match(r"v1\.\d+\.\d+", sv.get("gitVersion", "")), "serverVersion.gitVersion: %r" % sv)
+    expect(sv.get("platform", "").startswith("linux/"), "serverVersion.platform: %r" % sv)
+
+
+def case_api_resources(c):
+    o = c.out("api-resources", ns=False)
+    expect_re(r"^NAME\s+SHORTNAMES\s+APIVERSION\s+NAMESPACED\s+KIND", o)
+    expect_re(r"^pods\s+po\s+v1\s+true\s+Pod$", o)
+    expect_re(r"^namespaces\s+ns\s+v1\s+false\s+Namespace$", o)
+    expect_re(r"^deployments\s+deploy\s+apps/v1\s+true\s+Deployment$", o)
+    expect_re(r"^configmaps\s+cm\s+v1\s+true\s+ConfigMap$", o)
+    o = c.out("api-resources", "--namespaced=false", "-o", "name", ns=False)
+    expect_in("namespaces\n", o)
+    expect("pods\n" not in o, "pods listed as cluster-scoped:\n" + o)
+
+
+def case_api_versions(c):
+    lines = c.out("api-versions", ns=False).split()
+    for gv in ("v1", "apps/v1", "batch/v1"):
+        expect(gv in lines, "api-versions lacks %s: %s" % (gv, lines))
+
+
+def case_get_empty(c):
+    p = c.k("get", "pods")
+    expect(p.stdout == "", "stdout not empty: %r" % p.stdout)
+    expect_in("No resources found in %s namespace." % c.ns, p.stderr, "stderr")
+
+
+def case_create_and_get_outputs(c):
+    f = c.file(cm_yaml("out1", c.ns, {"k": "v"}, {"tier": "web"}))
+    expect_in("configmap/out1 created", c.out("create", "-f", f))
+    expect(c.out("get", "cm", "out1", "-o", "name").strip() == "configmap/out1", "-o name")
+    o = json.loads(c.out("get", "cm", "out1", "-o", "json"))
+    expect(o["kind"] == "ConfigMap" and o["data"] == {"k": "v"}, "-o json: %r" % o)
+    expect(o["metadata"]["namespace"] == c.ns and o["metadata"]["uid"], "metadata: %r" % o)
+    expect(re.match(r"^\d+$", o["metadata"]["resourceVersion"]), "resourceVersion")
+    expect(o["metadata"]["labels"] == {"tier": "web"}, "labels")
+    y = c.out("get", "cm", "out1", "-o", "yaml")
+    expect_re(r"^  name: out1$", y)
+    expect_re(r"^kind: ConfigMap$", y)
+    t = c.out("get", "cm", "out1")
+    expect_re(r"^NAME\s+DATA\s+AGE$", t)
+    expect_re(r"^out1\s+1\s+\d+s$", t)
+    pod = ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: wide1\n  namespace: %s\nspec:\n"
+           "  containers:\n  - name: c\n    image: busybox\n" % c.ns)
+    expect_in("pod/wide1 created", c.out("create", "-f", c.file(pod)))
+    w = c.out("get", "pod", "wide1", "-o", "wide")
+    expect_re(r"^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+IP\s+NODE\s+NOMINATED NODE\s+READINESS GATES$", w)
+    expect_re(r"^wide1\s+0/1\s+Pending\s+0\s+\S+\s+<none>\s+<none>\s+<none>\s+<none>$", w)
+
+
+def case_get_selectors(c):
+    for n, app in (("sel-a1", "a"), ("sel-a2", "a"), ("sel-b1", "b")):
+        c.out("create", "-f", c.file(cm_yaml(n, c.ns, {"x": "1"}, {"app": app})))
+    o = c.out("get", "cm", "-l", "app=a", "-o", "name").split()
+    expect(sorted(o) == ["configmap/sel-a1", "configmap/sel-a2"], "-l app=a: %s" % o)
+    o = c.out("get", "cm", "-l", "app!=a,app", "-o", "name").split()
+    expect(o == ["configmap/sel-b1"], "-l app!=a,app: %s" % o)
+    o = c.out("get", "cm", "--field-selector", "metadata.name=sel-a2", "-o", "name").split()
+    expect(o == ["configmap/sel-a2"], "--field-selector: %s" % o)
+    o = c.out("get", "cm", "-A", "-l", "app")
+    expect_re(r"^NAMESPACE\s+NAME\s+DATA\s+AGE$", o)
+    expect_re(r"^%s\s+sel-b1\s+1\s+" % re.escape(c.ns), o)
+
+
+def case_get_chunked(c):
+    for i in range(5):
+        c.out("create", "configmap", "chunk%d" % i, "--from-literal=i=%d" % i)
+    p = c.k("get", "cm", "-l", "!nothing", "--chunk-size=2", "-o", "name", "-v=6")
+    names = [n for n in p.stdout.split() if n.startswith("configmap/chunk")]
+    expect(names == ["configmap/chunk%d" % i for i in range(5)], "chunked list: %s" % p.stdout)
+    expect_in("limit=2", p.stderr, "kubectl -v=6 log")
+    expect_re(r"continue=", p.stderr, "kubectl -v=6 log")
+
+
+def case_apply(c):
+    f = c.file(cm_yaml("ap1", c.ns, {"a": "1"}))
+    expect_in("configmap/ap1 created", c.out("apply", "-f", f))
+    f2 = c.file(cm_yaml("ap1", c.ns, {"a": "2", "b": "3"}))
+    expect_in("configmap/ap1 configured", c.out("apply", "-f", f2))
+    expect(c.jsonpath("cm/ap1", ".data.a") == "2", "data.a after apply")
+    expect(c.jsonpath("cm/ap1", ".data.b") == "3", "data.b after apply")
+    expect_in("configmap/ap1 unchanged", c.out("apply", "-f", f2))
+    expect_in("configmap/ap1 unchanged", c.out("apply", "-f", f2))
+    # removing a key that apply set removes it (last-applied three-way merge)
+    expect_in("configmap/ap1 configured", c.out("apply", "-f", c.file(cm_yaml("ap1", c.ns, {"a": "2"}))))
+    expect(c.jsonpath("cm/ap1", ".data.b") == "", "data.b should be pruned")
+
+
+def case_apply_deployment(c):
+    f = c.file(deploy_yaml("apd", c.ns))
+    expect_in("deployment.apps/apd created", c.out("apply", "-f", f))
+    expect_in("deployment.apps/apd unchanged", c.out("apply", "-f", f))
+    f2 = c.file(deploy_yaml("apd", c.ns, image="nginx:1.26", replicas=2))
+    expect_in("deployment.apps/apd configured", c.out("apply", "-f", f2))
+    expect(c.jsonpath("deploy/apd", ".spec.template.spec.containers[0].image") == "nginx:1.26", "image")
+    expect(c.jsonpath("deploy/apd", ".spec.replicas") == "2", "replicas")
+
+
+def case_edit(c):
+    c.out("create", "configmap", "ed1", "--from-literal=foo=bar")
+    ed = os.path.join(c.workdir, "editor.sh")
+    with open(ed, "w") as f:
+        f.write("#!/bin/sh\nsed -i 's/foo: bar/foo: edited/' \"$1\"\n")
+    os.chmod(ed, 0o755)
+    expect_in("configmap/ed1 edited", c.out("edit", "cm/ed1", env={"KUBE_EDITOR": ed}))
+    expect(c.jsonpath("cm/ed1", ".data.foo") == "edited", "edit did not apply")
+
+
+def case_label_annotate(c):
+    c.out("create", "configmap", "la1", "--from-literal=a=b")
+    expect_in("configmap/la1 labeled", c.out("label", "cm", "la1", "team=red"))
+    expect(c.jsonpath("cm/la1", ".metadata.labels.team") == "red", "label")
+    p = c.k("label", "cm", "la1", "team=blue", ok=False)
+    expect_in("already has a value", p.stderr, "stderr")
+    expect_in("configmap/la1 labeled", c.out("label", "cm", "la1", "team=blue", "--overwrite"))
+    expect_in("configmap/la1 unlabeled", c.out("label", "cm", "la1", "team-"))
+    expect_in("configmap/la1 annotated", c.out("annotate", "cm", "la1", "note=hello world"))
+    expect(c.jsonpath("cm/la1", ".metadata.annotations.note") == "hello world", "annotation")
+
+
+def case_scale_set_image(c):
+    c.out("create", "-f", c.file(deploy_yaml("sc1", c.ns)))
+    expect_in("deployment.apps/sc1 scaled", c.out("scale", "deployment", "sc1", "--replicas=3"))
+    expect(c.jsonpath("deploy/sc1", ".spec.replicas") == "3", "replicas after scale")
+    expect_in("deployment.apps/sc1 image updated", c.out("set", "image", "deployment/sc1", "c=nginx:9"))
+    expect(c.jsonpath("deploy/sc1", ".spec.template.spec.containers[0].image") == "nginx:9", "image")
+
+
+def case_patch(c):
+    c.out("create", "configmap", "pt1", "--from-literal=k1=v1")
+    expect_in("configmap/pt1 patched", c.out("patch", "cm", "pt1", "--type=json",
+                                             "-p", '[{"op":"add","path":"/data/k2","value":"v2"}]'))
+    expect(c.jsonpath("cm/pt1", ".data.k2") == "v2", "json patch")
+    expect_in("configmap/pt1 patched", c.out("patch", "cm", "pt1", "--type=merge",
+                                             "-p", '{"data":{"k1":null,"k3":"v3"}}'))
+    expect(c.jsonpath("cm/pt1", ".data.k1") == "" and c.jsonpath("cm/pt1", ".data.k3") == "v3", "merge patch")
+    c.out("create", "-f", c.file(deploy_yaml("pt2", c.ns)))
+    sp = '{"spec":{"template":{"spec":{"containers":[{"name":"side","image":"busybox"}]}}}}'
+    expect_in("deployment.apps/pt2 patched", c.out("patch", "deploy", "pt2", "--type=strategic", "-p", sp))
+    names = c.jsonpath("deploy/pt2", ".spec.template.spec.containers[*].name").split()
+    expect(sorted(names) == ["c", "side"], "strategic merge by name: %s" % names)
+    p = c.k("patch", "cm", "pt1", "--type=json", "-p", '[{"op":"test","path":"/data/k3","value":"x"}]', ok=False)
+    expect_in("Error from server", p.stderr, "stderr")
+
+
+def case_delete(c):
+    for n, l in (("d1", "x"), ("d2", "y"), ("d3", "y"), ("d4", "z")):
+        c.out("create", "-f", c.file(cm_yaml(n, c.ns, {"a": "b"}, {"grp": l})))
+    expect_re(r'^configmap "d1" deleted', c.out("delete", "cm", "d1"))
+    o = c.out("delete", "cm", "-l", "grp=y")
+    expect_re(r'^configmap "d2" deleted', o)
+    expect_re(r'^configmap "d3" deleted', o)
+    c.k("get", "cm", "d2", ok=False)
+    expect_re(r'^configmap "d4" deleted', c.out("delete", "cm", "--all"))
+    p = c.k("get", "cm")
+    expect_in("No resources found", p.stderr, "stderr")
+
+
+def case_finalizers(c):
+    extra = "  finalizers:\n  - example.com/hold\n"
+    c.out("create", "-f", c.file(cm_yaml("fin1", c.ns, {"a": "b"}, None, extra)))
+    expect_re(r'^configmap "fin1" deleted', c.out("delete", "cm", "fin1", "--wait=false"))
+    ts = c.jsonpath("cm/fin1", ".metadata.deletionTimestamp")
+    expect(re.match(r"\d{4}-\d\d-\d\dT", ts), "deletionTimestamp not set: %r" % ts)
+    c.out("patch", "cm", "fin1", "--type=merge", "-p", '{"metadata":{"finalizers":null}}')
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        if c.k("get", "cm", "fin1", ok=None).returncode != 0:
+            return
+        time.sleep(0.2)
+    raise Fail("object with removed finalizers was not deleted")
+
+
+def case_get_watch(c):
+    c.out("create", "configmap", "w0", "--from-literal=a=b")
+    cmd = [c.kubectl, "--cache-dir", os.path.join(c.workdir, "cache"), "-n", c.ns, "get", "cm", "-w",
+           "--request-timeout=20s"]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=c.env)
+    try:
+        first = p.stdout.readline()
+        expect_re(r"^NAME\s+DATA\s+AGE", first, "first watch line")
+        seen = p.stdout.readline()
+        expect_re(r"^w0\s+1\s+", seen, "initial list line")
+        c.out("create", "configmap", "w1", "--from-literal=a=b")
+        line = p.stdout.readline()
+        expect_re(r"^w1\s+1\s+", line, "watch event line")
+        c.out("label", "cm", "w0", "x=y")
+        line = p.stdout.readline()
+        expect_re(r"^w0\s+1\s+", line, "watch modify line")
+    finally:
+        p.kill()
+        p.communicate()
+
+
+def case_wait_delete(c):
+    c.out("create", "configmap", "wd1", "--from-literal=a=b")
+    bg = subprocess.Popen(["sh", "-c", "sleep 1; %s -n %s delete cm wd1" % (c.kubectl, c.ns)],
+                          env=c.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        o = c.out("wait", "--for=delete", "cm/wd1", "--timeout=20s")
+        expect_in("configmap/wd1 condition met", o)
+    finally:
+        bg.wait()
+
+
+def case_describe(c):
+    c.out("create", "configmap", "ds1", "--from-literal=key1=val1")
+    o = c.out("describe", "cm", "ds1")
+    expect_re(r"^Name:\s+ds1$", o)
+    expect_re(r"^Namespace:\s+%s$" % re.escape(c.ns), o)
+    expect_in("key1", o)
+    expect_in("val1", o)
+
+
+def case_create_generators(c):
+    ns2 = c.ns + "-gen"
+    expect_in("namespace/%s created" % ns2, c.out("create", "namespace", ns2, ns=False))
+    expect_in("configmap/g1 created", c.out("create", "configmap", "g1", "--from-literal=a=1"))
+    expect_in("secret/s1 created", c.out("create", "secret", "generic", "s1", "--from-literal=pw=hunter2"))
+    expect(c.jsonpath("secret/s1", ".data.pw") == "aHVudGVyMg==", "secret data base64")
+    expect_in("deployment.apps/gd1 created", c.out("create", "deployment", "gd1", "--image=nginx"))
+    expect_in("job.batch/gj1 created", c.out("create", "job", "gj1", "--image=busybox", "--", "true"))
+    o = c.out("get", "namespace", ns2, ns=False)
+    expect_re(r"^%s\s+Active\s+" % re.escape(ns2), o)
+
+
+def case_explain(c):
+    o = c.out("explain", "pods.spec.containers", ns=False)
+    expect_re(r"^KIND:\s+Pod", o)
+    expect_in("FIELDS:", o)
+    expect_in("image", o)
+
+
+def case_unknown_field(c):
+    f = c.file(deploy_yaml("uf1", c.ns, extra_spec="  bogusField: 1\n"))
+    p = c.k("apply", "-f", f, ok=False)
+    expect_in('unknown field "spec.bogusField"', p.stderr, "stderr")
+
+
+def case_get_all(c):
+    c.out("create", "deployment", "ga1", "--image=nginx")
+    o = c.out("get", "all")
+    expect_re(r"^deployment\.apps/ga1\s+", o)
+
+
+def case_dry_run(c):
+    o = c.out("create", "configmap", "dr1", "--from-literal=a=b", "--dry-run=server")
+    expect_in("configmap/dr1 created (server dry run)", o)
+    p = c.k("get", "cm", "dr1", ok=False)
+    expect_in('configmaps "dr1" not found', p.stderr, "stderr")
+
+
+def case_errors(c):
+    f = c.file(cm_yaml("er1", c.ns, {"a": "b"}))
+    c.out("create", "-f", f)
+    p = c.k("create", "-f", f, ok=False)
+    expect_in("Error from server (AlreadyExists)", p.stderr, "stderr")
+    expect_in('configmaps "er1" already exists', p.stderr, "stderr")
+    p = c.k("get", "cm", "nope-nope", ok=False)
+    expect_in('Error from server (NotFound): configmaps "nope-nope" not found', p.stderr, "stderr")
+    o = json.loads(c.out("get", "cm", "er1", "-o", "json"))
+    c.out("label", "cm", "er1", "bump=1")
+    o["data"]["a"] = "stale"
+    p = c.k("replace", "-f", c.file(json.dumps(o)), ok=False)
+    expect_in("Error from server (Conflict)", p.stderr, "stderr")
+    p = c.k("create", "configmap", "Bad_Name", "--from-literal=a=b", ok=False)
+    expect_in("Error from server (Invalid)", p.stderr, "stderr")
+    p = c.k("get", "nosuchkind", ok=False)
+    expect_in("the server doesn't have a resource type \"nosuchkind\"", p.stderr, "stderr")
+
+
+CASES = [
+    ("version", case_version),
+    ("api-resources", case_api_resources),
+    ("api-versions", case_api_versions),
+    ("get-empty", case_get_empty),
+    ("create-get-outputs", case_create_and_get_outputs),
+    ("get-selectors", case_get_selectors),
+    ("get-chunked", case_get_chunked),
+    ("apply", case_apply),
+    ("apply-deployment", case_apply_deployment),
+    ("edit", case_edit),
+    ("label-annotate", case_label_annotate),
+    ("scale-set-image", case_scale_set_image),
+    ("patch", case_patch),
+    ("delete", case_delete),
+    ("finalizers", case_finalizers),
+    ("get-watch", case_get_watch),
+    ("wait-delete", case_wait_delete),
+    ("describe", case_describe),
+    ("create-generators", case_create_generators),
+    ("explain", case_explain),
+    ("unknown-field", case_unknown_field),
+    ("get-all", case_get_all),
+    ("dry-run-server", case_dry_run),
+    ("errors", case_errors),
+]
+
+
+def snapshot(c):
+    """(kind, ns, name) -> (uid, resourceVersion) for everything listable we created."""
+    o = json.loads(c.out("get", "configmaps,secrets,deployments,jobs,pods", "-A", "-o", "json", ns=False))
+    snap = {}
+    for it in o["items"]:
+        m = it["metadata"]
+        snap[(it["kind"], m.get("namespace"), m["name"])] = (m["uid"], m["resourceVersion"])
+    for it in json.loads(c.out("get", "namespaces", "-o", "json", ns=False))["items"]:
+        m = it["metadata"]
+        snap[("Namespace", None, m["name"])] = (m["uid"], m["resourceVersion"])
+    return snap
+
+
+def case_restart(c, server):
+    before = snapshot(c)
+    expect(len(before) > 10, "too few objects to compare: %d" % len(before))
+    server.kill9()
+    server.start()
+    after = snapshot(c)
+    missing = [k for k in before if k not in after]
+    expect(not missing, "objects lost over kill -9: %s" % missing[:10])
+    changed = [k for k in before if before[k] != after[k]]
+    expect(not changed, "uid/resourceVersion changed over kill -9: %s" % changed[:10])
+    # the server keeps working after restart: a write gets a newer resourceVersion
+    c.out("create", "configmap", "after-restart", "--from-literal=a=b")
+    rv = int(c.jsonpath("cm/after-restart", ".metadata.resourceVersion"))
+    expect(rv > max(int(v[1]) for v in before.values()), "resourceVersion went backwards: %d" % rv)
+
+
+def tls_check(server):
+    """The secure port rejects a missing/wrong token with a JSON 401 Status."""
+    ctx = ssl.create_default_context(cafile=os.path.join(server.data_dir, "ca.crt"))
+    for hdr in ({}, {"Authorization": "Bearer wrong"}):
+        req = urllib.request.Request("https://127.0.0.1:%d/api/v1/namespaces" % server.sport, headers=hdr)
+        try:
+            urllib.request.urlopen(req, context=ctx, timeout=5)
+            raise Fail("unauthenticated request succeeded")
+        except urllib.error.HTTPError as e:
+            body = json.loads(e.read())
+            expect(e.code == 401 and body.get("reason") == "Unauthorized", "401 Status: %r" % body)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("ckube")
+    ap.add_argument("--kubectl", action="append")
+    ap.add_argument("--only", default="")
+    ap.add_argument("--run-skipped", action="store_true")
+    ap.add_argument("--keep", action="store_true", help="keep the temp dir")
+    a = ap.parse_args()
+    kubectls = [k for k in (a.kubectl or KUBECTLS) if os.access(k, os.X_OK)]
+    if not kubectls:
+        print("SKIP all: no kubectl found")
+        return 0
+    only = set(filter(None, a.only.split(",")))
+    tmp = tempfile.mkdtemp(prefix="ckube-e2e-")
+    server = Server(os.path.abspath(a.ckube), os.path.join(tmp, "data"))
+    failed, passed, skipped = [], 0, []
+    try:
+        server.start()
+        tls_check(server)
+        ctxs = []
+        for kc in kubectls:
+            ver = re.sub(r"[^0-9]", "", os.path.basename(kc)) or "x"
+            wd = os.path.join(tmp, "kubectl-" + ver)
+            os.makedirs(wd)
+            c = Ctx(kc, server, wd, "e2e-v" + ver)
+            c.k("create", "namespace", c.ns, ns=False)
+            ctxs.append(c)
+        for name, fn in CASES:
+            if only and name not in only:
+                continue
+            if name in SKIP and not a.run_skipped:
+                print("SKIP %s: %s" % (name, SKIP[name]))
+                skipped.append(name)
+                continue
+            for c in ctxs:
+                label = "%s [%s]" % (name, os.path.basename(c.kubectl))
+                t0 = time.time()
+                try:
+                    fn(c)
+                    passed += 1
+                    print("PASS %s (%.1fs)" % (label, time.time() - t0), flush=True)
+                except Exception as e:  # noqa: BLE001 - report every failure and go on
+                    failed.append(label)
+                    print("FAIL %s: %s" % (label, e), flush=True)
+                    if not isinstance(e, Fail):
+                        traceback.print_exc()
+        if not only or "restart" in only:
+            if "restart" in SKIP and not a.run_skipped:
+                print("SKIP restart: %s" % SKIP["restart"])
+            else:
+                try:
+                    case_restart(ctxs[-1], server)
+                    passed += 1
+                    print("PASS restart", flush=True)
+                except Exception as e:  # noqa: BLE001
+                    failed.append("restart")
+                    print("FAIL restart: %s" % e, flush=True)
+        server.stop()
+    except Fail as e:
+        failed.append("setup")
+        print("FAIL setup: %s" % e)
+    finally:
+        if server.proc and server.proc.poll() is None:
+            server.proc.kill()
+            server.proc.wait()
+        if a.keep or failed:
+            print("logs kept in %s" % tmp)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    print("e2e: %d passed, %d failed, %d skipped%s" % (passed, len(failed), len(skipped),
+                                                     (": " + ", ".join(failed)) if failed else ""))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
