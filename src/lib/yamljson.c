@@ -576,8 +576,16 @@ static int on_scalar(struct ystate *st, const yaml_event_t *ev)
     if (plain) {
         struct resolved r = {0};
         resolve_plain(s, n, &r);
-        if (r.kind == R_MERGE && f && f->type == F_MAP && !f->key && !f->key_merge) {
+        bool key_pos = f && f->type == F_MAP && !f->key && !f->key_merge;
+        if (r.kind == R_MERGE && key_pos) {
             f->key_merge = true;
+            return 0;
+        }
+        if (r.kind == R_FLOAT && key_pos) { /* go-yaml float keys: 'g' at float32 precision */
+            char tmp[64];
+            format_float32(r.f, tmp, sizeof(tmp));
+            f->key = ck_strdup(tmp);
+            f->keylen = strlen(tmp);
             return 0;
         }
         v = json_from_resolved(st, &r, s, n);
