@@ -1,0 +1,638 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Pod validation: pod spec essentials (volumes, containers, init containers, ports, env,
+ * volume mounts, resources, restart/DNS policy, tolerations), pod templates, the pod update
+ * rule, resource.Quantity parsing and the QoS class. Messages follow upstream's
+ * pkg/apis/core/validation. */
+#include "apiserver/validation.h"
+
+#include "apiserver/printers.h"
+#include "lib/buf.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define QTY_MAX ((__int128)1 << 120)
+
+static size_t arr_n(const json_t *a)
+{
+    return json_is_array(a) ? json_array_size(a) : 0;
+}
+
+/* ---- resource.Quantity ----------------------------------------------------------------- */
+
+/* Suffix to a power of ten or of two; returns false when unknown. */
+static bool qty_suffix(const char *s, int *exp10, int *exp2)
+{
+    static const struct { const char *s; int e10, e2; } tab[] = {
+        {"", 0, 0}, {"n", -9, 0}, {"u", -6, 0}, {"m", -3, 0}, {"k", 3, 0}, {"M", 6, 0},
+        {"G", 9, 0}, {"T", 12, 0}, {"P", 15, 0}, {"E", 18, 0}, {"Ki", 0, 10}, {"Mi", 0, 20},
+        {"Gi", 0, 30}, {"Ti", 0, 40}, {"Pi", 0, 50}, {"Ei", 0, 60},
+    };
+    for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
+        if (!strcmp(s, tab[i].s)) {
+            *exp10 = tab[i].e10;
+            *exp2 = tab[i].e2;
+            return true;
+        }
+    if ((s[0] == 'e' || s[0] == 'E') && s[1]) {
+        const char *p = s + 1;
+        int sign = 1, e = 0;
+        if (*p == '+' || *p == '-')
+            sign = *p++ == '-' ? -1 : 1;
+        if (!*p)
+            return false;
+        for (; *p; p++) {
+            if (!isdigit((unsigned char)*p) || e > 1000)
+                return false;
+            e = e * 10 + (*p - '0');
+        }
+        *exp10 = sign * e;
+        *exp2 = 0;
+        return true;
+    }
+    return false;
+}
+
+static __int128 sat_mul(__int128 a, __int128 m)
+{
+    if (a != 0 && (a > QTY_MAX / m))
+        return QTY_MAX;
+    return a * m;
+}
+
+static int qty_parse_str(const char *s, __int128 *out)
+{
+    const char *p = s;
+    int sign = 1, digits = 0, frac = 0;
+    __int128 mant = 0;
+    if (*p == '+' || *p == '-')
+        sign = *p++ == '-' ? -1 : 1;
+    bool dot = false;
+    for (; isdigit((unsigned char)*p) || (*p == '.' && !dot); p++) {
+        if (*p == '.') {
+            dot = true;
+            continue;
+        }
+        digits++;
+        if (mant < QTY_MAX / 10) {
+            mant = mant * 10 + (*p - '0');
+            frac += dot;
+        } else if (!dot) {
+            mant = QTY_MAX;
+        }
+    }
+    int e10, e2;
+    if (digits == 0 || !qty_suffix(p, &e10, &e2))
+        return -1;
+    int scale = 9 + e10 - frac; /* value in nano-units = mant * 10^scale * 2^e2 */
+    __int128 v = sat_mul(mant, (__int128)1 << e2);
+    for (; scale > 0 && v < QTY_MAX; scale--)
+        v = sat_mul(v, 10);
+    for (; scale < 0; scale++)
+        v = v / 10 + (v % 10 != 0); /* round up below nano precision */
+    *out = sign * v;
+    return 0;
+}
+
+int validation_quantity_nano(const json_t *q, __int128 *nano)
+{
+    if (json_is_integer(q)) {
+        *nano = (__int128)json_integer_value(q) * 1000000000;
+        return 0;
+    }
+    if (json_is_real(q)) {
+        char buf[64];
+        snprintf(buf, sizeof(buf), "%.9f", json_real_value(q));
+        return qty_parse_str(buf, nano);
+    }
+    if (!json_is_string(q))
+        return -1;
+    return qty_parse_str(json_string_value(q), nano);
+}
+
+int validation_quantity_cmp(const json_t *a, const json_t *b, int *cmp)
+{
+    __int128 x, y;
+    if (validation_quantity_nano(a, &x) < 0 || validation_quantity_nano(b, &y) < 0)
+        return -1;
+    *cmp = x < y ? -1 : x > y ? 1 : 0;
+    return 0;
+}
+
+/* The quantity as text for messages (strings verbatim, numbers in decimal). */
+static char *qty_text(const json_t *q)
+{
+    if (json_is_string(q))
+        return ck_strdup(json_string_value(q));
+    if (json_is_integer(q))
+        return ck_asprintf("%lld", (long long)json_integer_value(q));
+    return ck_asprintf("%g", json_number_value(q));
+}
+
+/* ---- QoS ---------------------------------------------------------------------------- */
+
+struct qos_sum {
+    __int128 req[2], lim[2];
+    bool has_req[2], has_lim[2];
+    bool guaranteed;
+};
+
+static void qos_container(const json_t *c, struct qos_sum *s)
+{
+    static const char *const names[2] = {"cpu", "memory"};
+    json_t *req = printer_jget(c, "resources.requests"), *lim = printer_jget(c, "resources.limits");
+    int nlim = 0;
+    for (int i = 0; i < 2; i++) {
+        __int128 v;
+        json_t *q = json_object_get(req, names[i]);
+        if (q && validation_quantity_nano(q, &v) == 0 && v > 0) {
+            s->req[i] += v;
+            s->has_req[i] = true;
+        }
+        q = json_object_get(lim, names[i]);
+        if (q && validation_quantity_nano(q, &v) == 0 && v > 0) {
+            s->lim[i] += v;
+            s->has_lim[i] = true;
+            nlim++;
+        }
+    }
+    if (nlim != 2)
+        s->guaranteed = false;
+}
+
+const char *validation_pod_qos(const json_t *podspec)
+{
+    struct qos_sum s = {.guaranteed = true};
+    static const char *const lists[] = {"containers", "initContainers"};
+    for (int l = 0; l < 2; l++) {
+        json_t *cs = json_object_get(podspec, lists[l]);
+        for (size_t i = 0; i < arr_n(cs); i++)
+            qos_container(json_array_get(cs, i), &s);
+    }
+    int nreq = s.has_req[0] + s.has_req[1], nlim = s.has_lim[0] + s.has_lim[1];
+    if (nreq == 0 && nlim == 0)
+        return "BestEffort";
+    if (s.guaranteed && nreq == nlim) {
+        for (int i = 0; i < 2; i++)
+            if (s.has_req[i] && (!s.has_lim[i] || s.lim[i] != s.req[i]))
+                s.guaranteed = false;
+    } else {
+        s.guaranteed = false;
+    }
+    return s.guaranteed ? "Guaranteed" : "Burstable";
+}
+
+/* ---- containers ---------------------------------------------------------------------- */
+
+static const char *const protocols[] = {"SCTP", "TCP", "UDP"};
+static const char *const pull_policies[] = {"Always", "IfNotPresent", "Never"};
+static const char *const msg_policies[] = {"File", "FallbackToLogsOnError"};
+
+static void port_name_check(struct vld *v, const char *field, const char *name)
+{
+    size_t n = strlen(name);
+    bool letters_only = true, has_letter = false;
+    for (size_t i = 0; i < n; i++) {
+        if (!(islower((unsigned char)name[i]) || isdigit((unsigned char)name[i]) || name[i] == '-'))
+            letters_only = false;
+        if (islower((unsigned char)name[i]))
+            has_letter = true;
+    }
+    if (n > 15)
+        vld_invalid_str(v, field, name, "must be no more than 15 characters");
+    if (!letters_only)
+        vld_invalid_str(v, field, name, "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)");
+    if (!has_letter)
+        vld_invalid_str(v, field, name, "must contain at least one letter (a-z)");
+    if (strstr(name, "--"))
+        vld_invalid_str(v, field, name, "must not contain consecutive hyphens");
+    if (n && (name[0] == '-' || name[n - 1] == '-'))
+        vld_invalid_str(v, field, name, "must not begin or end with a hyphen");
+}
+
+/* True when name was the problem (so the caller skips the duplicate check). */
+static bool port_name_bad(const char *name)
+{
+    size_t n = strlen(name);
+    bool has_letter = false;
+    if (n > 15 || strstr(name, "--") || name[0] == '-' || name[n - 1] == '-')
+        return true;
+    for (size_t i = 0; i < n; i++) {
+        if (!(islower((unsigned char)name[i]) || isdigit((unsigned char)name[i]) || name[i] == '-'))
+            return true;
+        has_letter |= islower((unsigned char)name[i]) != 0;
+    }
+    return !has_letter;
+}
+
+static void port_num(struct vld *v, const char *field, long long p)
+{
+    if (p < 1 || p > 65535)
+        vld_invalid_int(v, field, p, "must be between 1 and 65535, inclusive");
+}
+
+static void container_ports(struct vld *v, const char *path, const json_t *ports)
+{
+    char f[256];
+    for (size_t i = 0; i < arr_n(ports); i++) {
+        json_t *p = json_array_get(ports, i);
+        const char *name = printer_jstr(p, "name");
+        if (*name) {
+            snprintf(f, sizeof(f), "%s[%zu].name", path, i);
+            bool dup = false;
+            for (size_t j = 0; j < i && !dup; j++)
+                dup = !strcmp(printer_jstr(json_array_get(ports, j), "name"), name);
+            if (port_name_bad(name))
+                port_name_check(v, f, name);
+            else if (dup)
+                vld_duplicate_str(v, f, name);
+        }
+        snprintf(f, sizeof(f), "%s[%zu].containerPort", path, i);
+        long long cp = printer_jint(p, "containerPort", 0);
+        if (cp == 0)
+            vld_required(v, f, "");
+        else
+            port_num(v, f, cp);
+        snprintf(f, sizeof(f), "%s[%zu].hostPort", path, i);
+        if (printer_jint(p, "hostPort", 0) != 0)
+            port_num(v, f, printer_jint(p, "hostPort", 0));
+        snprintf(f, sizeof(f), "%s[%zu].protocol", path, i);
+        const char *proto = printer_jstr(p, "protocol");
+        if (!*proto)
+            vld_required(v, f, "");
+        else if (strcmp(proto, "TCP") && strcmp(proto, "UDP") && strcmp(proto, "SCTP"))
+            vld_not_supported(v, f, proto, protocols, 3);
+    }
+}
+
+static void container_env(struct vld *v, const char *path, const json_t *env)
+{
+    static const char msg[] =
+        "a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or "
+        "'.', and must not start with a digit (e.g. 'my.env-name',  or 'MY_ENV.NAME',  or 'MyEnvName1', "
+        "regex used for validation is '[-._a-zA-Z][-._a-zA-Z0-9]*')";
+    char f[256];
+    for (size_t i = 0; i < arr_n(env); i++) {
+        const char *name = printer_jstr(json_array_get(env, i), "name");
+        snprintf(f, sizeof(f), "%s[%zu].name", path, i);
+        if (!*name) {
+            vld_required(v, f, "");
+            continue;
+        }
+        bool ok = !isdigit((unsigned char)name[0]);
+        for (const char *p = name; *p && ok; p++)
+            ok = isalnum((unsigned char)*p) || *p == '_' || *p == '-' || *p == '.';
+        if (!ok)
+            vld_invalid_str(v, f, name, msg);
+    }
+}
+
+static bool volume_exists(const json_t *vols, const char *name)
+{
+    for (size_t i = 0; i < arr_n(vols); i++)
+        if (!strcmp(printer_jstr(json_array_get(vols, i), "name"), name))
+            return true;
+    return false;
+}
+
+static void container_mounts(struct vld *v, const char *path, const json_t *mounts, const json_t *vols)
+{
+    char f[256];
+    for (size_t i = 0; i < arr_n(mounts); i++) {
+        json_t *m = json_array_get(mounts, i);
+        const char *name = printer_jstr(m, "name"), *mp = printer_jstr(m, "mountPath");
+        snprintf(f, sizeof(f), "%s[%zu].name", path, i);
+        if (!*name)
+            vld_required(v, f, "");
+        if (!volume_exists(vols, name))
+            vld_not_found_str(v, f, name);
+        snprintf(f, sizeof(f), "%s[%zu].mountPath", path, i);
+        if (!*mp)
+            vld_required(v, f, "");
+        for (size_t j = 0; j < i; j++)
+            if (*mp && !strcmp(printer_jstr(json_array_get(mounts, j), "mountPath"), mp)) {
+                vld_invalid_str(v, f, mp, "must be unique");
+                break;
+            }
+    }
+}
+
+static bool overcommit_allowed(const char *res)
+{
+    bool native = !strchr(res, '/') || !strncmp(res, "kubernetes.io/", 14);
+    return native && strncmp(res, "hugepages-", 10) != 0;
+}
+
+static void resource_name(struct vld *v, const char *field, const char *res)
+{
+    if (strchr(res, '/'))
+        return;
+    if (strcmp(res, "cpu") && strcmp(res, "memory") && strcmp(res, "ephemeral-storage") &&
+        strncmp(res, "hugepages-", 10))
+        vld_invalid_str(v, field, res, "must be a standard resource for containers");
+}
+
+/* Name and non-negative value of every entry of resources.<which>; false on a bad quantity. */
+static void resource_list(struct vld *v, const char *path, const char *which, const json_t *list)
+{
+    char f[256];
+    const char *k;
+    json_t *q;
+    if (!json_is_object(list))
+        return;
+    json_object_foreach((json_t *)list, k, q) {
+        __int128 n;
+        snprintf(f, sizeof(f), "%s.%s[%s]", path, which, k);
+        resource_name(v, f, k);
+        if (validation_quantity_nano(q, &n) < 0) {
+            vld_bad_quantity(v);
+            continue;
+        }
+        if (n < 0) {
+            char *t = qty_text(q);
+            vld_invalid_str(v, f, t, "must be greater than or equal to 0");
+            free(t);
+        }
+    }
+}
+
+static void container_resources(struct vld *v, const char *path, const json_t *res)
+{
+    json_t *lim = json_object_get(res, "limits"), *req = json_object_get(res, "requests");
+    resource_list(v, path, "limits", lim);
+    resource_list(v, path, "requests", req);
+    if (!json_is_object(req))
+        return;
+    char reqpath[256], limpath[256];
+    snprintf(reqpath, sizeof(reqpath), "%s.requests", path);
+    snprintf(limpath, sizeof(limpath), "%s.limits", path);
+    const char *k;
+    json_t *q;
+    json_object_foreach(req, k, q) {
+        json_t *l = json_object_get(lim, k);
+        int cmp;
+        if (!l) {
+            if (!overcommit_allowed(k))
+                vld_required(v, limpath, "Limit must be set for non overcommitable resources");
+            continue;
+        }
+        if (validation_quantity_cmp(q, l, &cmp) < 0)
+            continue;
+        char *qt = qty_text(q), *lt = qty_text(l), *d = NULL;
+        if (cmp != 0 && !overcommit_allowed(k))
+            d = ck_asprintf("must be equal to %s limit of %s", k, lt);
+        else if (cmp > 0)
+            d = ck_asprintf("must be less than or equal to %s limit of %s", k, lt);
+        if (d)
+            vld_invalid_str(v, reqpath, qt, d);
+        free(d);
+        free(qt);
+        free(lt);
+    }
+}
+
+static void one_of(struct vld *v, const char *field, const char *val, const char *const *valid, size_t n)
+{
+    if (!*val) {
+        vld_required(v, field, "");
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(val, valid[i]))
+            return;
+    vld_not_supported(v, field, val, valid, n);
+}
+
+/* validateContainerCommon, then the duplicate-name and image checks. */
+static void container(struct vld *v, const char *path, const json_t *c, const json_t *vols, bool dup_name)
+{
+    char f[256];
+    const char *name = printer_jstr(c, "name");
+    snprintf(f, sizeof(f), "%s.name", path);
+    if (!*name)
+        vld_required(v, f, "");
+    else
+        vld_dns1123_label(v, f, name);
+    snprintf(f, sizeof(f), "%s.terminationMessagePolicy", path);
+    one_of(v, f, printer_jstr(c, "terminationMessagePolicy"), msg_policies, 2);
+    snprintf(f, sizeof(f), "%s.ports", path);
+    container_ports(v, f, json_object_get(c, "ports"));
+    snprintf(f, sizeof(f), "%s.env", path);
+    container_env(v, f, json_object_get(c, "env"));
+    snprintf(f, sizeof(f), "%s.volumeMounts", path);
+    container_mounts(v, f, json_object_get(c, "volumeMounts"), vols);
+    snprintf(f, sizeof(f), "%s.imagePullPolicy", path);
+    one_of(v, f, printer_jstr(c, "imagePullPolicy"), pull_policies, 3);
+    snprintf(f, sizeof(f), "%s.resources", path);
+    container_resources(v, f, json_object_get(c, "resources"));
+    if (dup_name) {
+        snprintf(f, sizeof(f), "%s.name", path);
+        vld_duplicate_str(v, f, name);
+    }
+    snprintf(f, sizeof(f), "%s.image", path);
+    if (!*printer_jstr(c, "image"))
+        vld_required(v, f, "");
+}
+
+static bool name_before(const json_t *list, size_t upto, const char *name)
+{
+    for (size_t j = 0; j < upto; j++)
+        if (!strcmp(printer_jstr(json_array_get(list, j), "name"), name))
+            return true;
+    return false;
+}
+
+static void containers(struct vld *v, const char *spath, const json_t *spec, const json_t *vols)
+{
+    char f[256];
+    json_t *cs = json_object_get(spec, "containers");
+    snprintf(f, sizeof(f), "%s.containers", spath);
+    if (arr_n(cs) == 0)
+        vld_required(v, f, "");
+    for (size_t i = 0; i < arr_n(cs); i++) {
+        snprintf(f, sizeof(f), "%s.containers[%zu]", spath, i);
+        const char *name = printer_jstr(json_array_get(cs, i), "name");
+        container(v, f, json_array_get(cs, i), vols, *name && name_before(cs, i, name));
+    }
+    json_t *ics = json_object_get(spec, "initContainers");
+    for (size_t i = 0; i < arr_n(ics); i++) {
+        json_t *c = json_array_get(ics, i);
+        const char *name = printer_jstr(c, "name");
+        bool dup = *name && (name_before(ics, i, name) || name_before(cs, arr_n(cs), name));
+        snprintf(f, sizeof(f), "%s.initContainers[%zu]", spath, i);
+        container(v, f, c, vols, dup);
+        json_t *rp = json_object_get(c, "restartPolicy");
+        if (json_is_string(rp) && strcmp(json_string_value(rp), "Always")) {
+            static const char *const always[] = {"Always"};
+            snprintf(f, sizeof(f), "%s.initContainers[%zu].restartPolicy", spath, i);
+            vld_not_supported(v, f, json_string_value(rp), always, 1);
+        }
+    }
+}
+
+static void volumes(struct vld *v, const char *spath, const json_t *vols)
+{
+    char f[256];
+    for (size_t i = 0; i < arr_n(vols); i++) {
+        json_t *vol = json_array_get(vols, i);
+        const char *name = printer_jstr(vol, "name");
+        snprintf(f, sizeof(f), "%s.volumes[%zu].name", spath, i);
+        if (!*name)
+            vld_required(v, f, "");
+        else
+            vld_dns1123_label(v, f, name);
+        if (*name && name_before(vols, i, name))
+            vld_duplicate_str(v, f, name);
+        size_t nsrc = json_is_object(vol) ? json_object_size(vol) - (json_object_get(vol, "name") != NULL) : 0;
+        snprintf(f, sizeof(f), "%s.volumes[%zu]", spath, i);
+        if (nsrc == 0)
+            vld_required(v, f, "must specify a volume type");
+        else if (nsrc > 1)
+            vld_forbidden(v, f, "may not specify more than 1 volume type");
+    }
+}
+
+static void tolerations(struct vld *v, const char *spath, const json_t *tols)
+{
+    static const char *const ops[] = {"Equal", "Exists"};
+    static const char *const effects[] = {"NoSchedule", "PreferNoSchedule", "NoExecute"};
+    char f[256];
+    for (size_t i = 0; i < arr_n(tols); i++) {
+        json_t *t = json_array_get(tols, i);
+        const char *op = printer_jstr(t, "operator"), *eff = printer_jstr(t, "effect");
+        snprintf(f, sizeof(f), "%s.tolerations[%zu].operator", spath, i);
+        if (*op && strcmp(op, "Equal") && strcmp(op, "Exists"))
+            vld_not_supported(v, f, op, ops, 2);
+        if (!strcmp(op, "Exists") && *printer_jstr(t, "value"))
+            vld_invalid_str(v, f, printer_jstr(t, "value"), "value must be empty when `operator` is 'Exists'");
+        snprintf(f, sizeof(f), "%s.tolerations[%zu].effect", spath, i);
+        if (json_object_get(t, "tolerationSeconds") && strcmp(eff, "NoExecute"))
+            vld_invalid_str(v, f, eff, "effect must be 'NoExecute' when `tolerationSeconds` is set");
+        else if (*eff && strcmp(eff, "NoSchedule") && strcmp(eff, "PreferNoSchedule") && strcmp(eff, "NoExecute"))
+            vld_not_supported(v, f, eff, effects, 3);
+    }
+}
+
+void vld_podspec(struct vld *v, const char *spath, const json_t *spec)
+{
+    static const char *const restart[] = {"Always", "OnFailure", "Never"};
+    static const char *const dns[] = {"ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"};
+    char f[256];
+    json_t *vols = json_object_get(spec, "volumes");
+    volumes(v, spath, vols);
+    containers(v, spath, spec, vols);
+    snprintf(f, sizeof(f), "%s.restartPolicy", spath);
+    one_of(v, f, printer_jstr(spec, "restartPolicy"), restart, 3);
+    snprintf(f, sizeof(f), "%s.dnsPolicy", spath);
+    one_of(v, f, printer_jstr(spec, "dnsPolicy"), dns, 4);
+    snprintf(f, sizeof(f), "%s.nodeSelector", spath);
+    vld_labels(v, f, json_object_get(spec, "nodeSelector"));
+    const char *sa = printer_jstr(spec, "serviceAccountName"), *node = printer_jstr(spec, "nodeName");
+    snprintf(f, sizeof(f), "%s.serviceAccountName", spath);
+    if (*sa)
+        vld_dns1123_subdomain(v, f, sa);
+    snprintf(f, sizeof(f), "%s.nodeName", spath);
+    if (*node)
+        vld_dns1123_subdomain(v, f, node);
+    json_t *ads = json_object_get(spec, "activeDeadlineSeconds");
+    snprintf(f, sizeof(f), "%s.activeDeadlineSeconds", spath);
+    if (json_is_integer(ads) && (json_integer_value(ads) < 1 || json_integer_value(ads) > 2147483647))
+        vld_invalid_int(v, f, (long long)json_integer_value(ads), "must be between 1 and 2147483647, inclusive");
+    static const char *const dnsnames[] = {"hostname", "subdomain"};
+    for (int i = 0; i < 2; i++) {
+        const char *s = printer_jstr(spec, dnsnames[i]);
+        snprintf(f, sizeof(f), "%s.%s", spath, dnsnames[i]);
+        if (*s)
+            vld_dns1123_label(v, f, s);
+    }
+    tolerations(v, spath, json_object_get(spec, "tolerations"));
+}
+
+void vld_pod_template(struct vld *v, const char *path, const json_t *tmpl)
+{
+    char f[256];
+    snprintf(f, sizeof(f), "%s.labels", path);
+    vld_labels(v, f, printer_jget(tmpl, "metadata.labels"));
+    snprintf(f, sizeof(f), "%s.spec", path);
+    vld_podspec(v, f, json_object_get(tmpl, "spec"));
+    if (arr_n(printer_jget(tmpl, "spec.ephemeralContainers"))) {
+        snprintf(f, sizeof(f), "%s.spec.ephemeralContainers", path);
+        vld_forbidden(v, f, "ephemeral containers not allowed in pod template");
+    }
+}
+
+void vld_podtemplate(struct vld *v, const json_t *obj, const json_t *old)
+{
+    (void)old;
+    vld_pod_template(v, "template", json_object_get(obj, "template"));
+}
+
+/* ---- pods ------------------------------------------------------------------------------ */
+
+static bool toleration_kept(const json_t *old_t, const json_t *new_tols)
+{
+    for (size_t i = 0; i < arr_n(new_tols); i++) {
+        json_t *t = json_array_get(new_tols, i);
+        static const char *const keys[] = {"key", "operator", "value", "effect"};
+        bool same = true;
+        for (int k = 0; k < 4 && same; k++)
+            same = !strcmp(printer_jstr(t, keys[k]), printer_jstr(old_t, keys[k]));
+        if (same)
+            return true;
+    }
+    return false;
+}
+
+static void pod_update(struct vld *v, const json_t *spec, const json_t *old_spec)
+{
+    json_t *munged = json_deep_copy(spec);
+    json_t *nc = json_object_get(munged, "containers"), *oc = json_object_get(old_spec, "containers");
+    json_t *nic = json_object_get(munged, "initContainers"), *oic = json_object_get(old_spec, "initContainers");
+    /* image changes are allowed: copy the old images over before comparing */
+    for (size_t i = 0; i < arr_n(nc) && i < arr_n(oc); i++)
+        json_object_set(json_array_get(nc, i), "image", json_object_get(json_array_get(oc, i), "image"));
+    for (size_t i = 0; i < arr_n(nic) && i < arr_n(oic); i++)
+        json_object_set(json_array_get(nic, i), "image", json_object_get(json_array_get(oic, i), "image"));
+    static const char *const mutable_fields[] = {"activeDeadlineSeconds", "tolerations",
+                                                 "terminationGracePeriodSeconds", "schedulingGates"};
+    for (size_t i = 0; i < sizeof(mutable_fields) / sizeof(mutable_fields[0]); i++) {
+        json_t *ov = json_object_get(old_spec, mutable_fields[i]);
+        if (ov)
+            json_object_set(munged, mutable_fields[i], ov);
+        else
+            json_object_del(munged, mutable_fields[i]);
+    }
+    json_t *oads = json_object_get(old_spec, "activeDeadlineSeconds");
+    json_t *nads = json_object_get(spec, "activeDeadlineSeconds");
+    if (json_is_integer(oads) && json_is_integer(nads) && json_integer_value(nads) > json_integer_value(oads))
+        vld_invalid_int(v, "spec.activeDeadlineSeconds", (long long)json_integer_value(nads),
+                        "must be less than or equal to previous value");
+    else if (json_is_integer(oads) && !json_is_integer(nads))
+        vld_invalid_repr(v, "spec.activeDeadlineSeconds", "\"null\"", "must not update from a positive integer to nil value");
+    json_t *otols = json_object_get(old_spec, "tolerations");
+    for (size_t i = 0; i < arr_n(otols); i++)
+        if (!toleration_kept(json_array_get(otols, i), json_object_get(spec, "tolerations"))) {
+            vld_forbidden(v, "spec.tolerations", "existing toleration can not be modified except its tolerationSeconds");
+            break;
+        }
+    if (!json_equal(munged, (json_t *)old_spec))
+        vld_forbidden(v, "spec",
+                      "pod updates may not change fields other than `spec.containers[*].image`,"
+                      "`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` "
+                      "(only additions to existing tolerations),`spec.terminationGracePeriodSeconds` "
+                      "(allow it to be set to 1 if it was previously negative)");
+    json_decref(munged);
+}
+
+void vld_pod(struct vld *v, const json_t *pod, const json_t *old)
+{
+    const json_t *spec = json_object_get(pod, "spec");
+    vld_podspec(v, "spec", spec);
+    if (old && json_is_object(json_object_get(old, "spec"))) {
+        json_t *empty = json_object();
+        pod_update(v, json_is_object(spec) ? spec : empty, json_object_get(old, "spec"));
+        json_decref(empty);
+    }
+}
