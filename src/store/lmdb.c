@@ -436,7 +436,7 @@ static int open_dbs(struct lm_store *s, struct ck_err *err)
     int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
     if (rc)
         return lm_err(s, err, rc, "beginning txn");
-    bool fresh;
+    bool fresh = false;
     if (check_main_db(s, txn, &fresh, err) < 0 || open_dbis(s, txn, fresh, err) < 0 ||
         check_meta(s, txn, fresh, err) < 0 || check_log_tail(s, txn, err) < 0) {
         mdb_txn_abort(txn);
