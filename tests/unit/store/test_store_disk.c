@@ -12,6 +12,7 @@
 
 #include <fcntl.h>
 #include <lmdb.h>
+#include <pthread.h>
 #include <sys/stat.h>
 
 static void fill_random(unsigned char *p, size_t n, unsigned seed)
@@ -297,6 +298,69 @@ static void test_foreign_and_corrupt_dirs(void **state)
     free(dir);
 }
 
+struct small_writer {
+    struct store *s;
+    int id;
+    int failures;
+};
+
+static void *small_writer_main(void *arg)
+{
+    struct small_writer *w = arg;
+    struct ck_err err = CK_ERR_INIT;
+    for (int i = 0; i < 50; i++) {
+        char key[32];
+        snprintf(key, sizeof(key), "/small/%d/%d", w->id, i);
+        int64_t rev;
+        if (store_put(w->s, key, strlen(key), "v", 1, STORE_ANY, &rev, NULL, &err) < 0)
+            w->failures++;
+    }
+    return NULL;
+}
+
+/* A txn that cannot fit (map full) fails alone; txns batched with it still commit. */
+static void test_map_full_isolated(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    struct ck_err err = CK_ERR_INIT;
+    struct store_lmdb_opts o = {.dir = dir, .no_sync = true, .map_size = 1 << 20};
+    struct store *s = NULL;
+    assert_int_equal(store_lmdb_open(&o, &s, &err), 0);
+    struct small_writer ws[8];
+    pthread_t th[8];
+    for (int i = 0; i < 8; i++) {
+        ws[i] = (struct small_writer){s, i, 0};
+        pthread_create(&th[i], NULL, small_writer_main, &ws[i]);
+    }
+    size_t big = 2 << 20;
+    char *v = calloc(1, big);
+    int fails = 0;
+    for (int i = 0; i < 5; i++) {
+        int64_t rev;
+        if (store_put(s, "/big", 4, v, big, STORE_ANY, &rev, NULL, &err) < 0) {
+            fails++;
+            assert_int_equal(err.reason, CK_R_SERVICE_UNAVAILABLE);
+            assert_non_null(strstr(err.msg, "MDB_MAP_FULL"));
+        }
+    }
+    assert_int_equal(fails, 5);
+    for (int i = 0; i < 8; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(ws[i].failures, 0);
+    }
+    assert_int_equal(store_current_revision(s), 1 + 8 * 50);
+    struct store_range_req r = {.prefix = "/small/", .prefix_len = 7, .count_only = true};
+    struct store_range_result res;
+    assert_int_equal(store_range(s, &r, &res, &err), 0);
+    assert_int_equal(res.count, 400);
+    store_range_result_release(&res);
+    free(v);
+    store_close(s);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -305,6 +369,7 @@ int main(void)
         cmocka_unit_test(test_reopen_persistence),
         cmocka_unit_test(test_compaction_removes_history),
         cmocka_unit_test(test_foreign_and_corrupt_dirs),
+        cmocka_unit_test(test_map_full_isolated),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
