@@ -53,6 +53,8 @@ static json_t *strategy(struct eng_req *r, struct eng_upd *u, json_t *cur, json_
 {
     const struct reg_resource *res = r->res;
     json_t *out;
+    if (u->internal)
+        return json_incref(nw); /* the engine's own change: taken as is */
     if (u->sub && strcmp(u->sub, "status") == 0) {
         out = json_deep_copy(cur);
         copy_key(out, nw, "status");

@@ -1,0 +1,585 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Engine tests on a real LMDB store: discovery, create/get/update/patch/delete semantics,
+ * conflicts, generateName, finalizers, dry run, status/scale/binding subresources,
+ * namespaces, malformed bodies, restart. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "engine_harness.h"
+
+static const char *POD = "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"%s\","
+                         "\"labels\":{\"app\":\"%s\"}},\"spec\":{\"containers\":[{\"name\":\"c\","
+                         "\"image\":\"nginx\"}]}}";
+
+static int mkpod(struct env *e, const char *ns, const char *name, const char *app, json_t **out)
+{
+    char body[512], path[256];
+    snprintf(body, sizeof(body), POD, name, app);
+    snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods", ns);
+    return req(e, "POST", path, NULL, body, out);
+}
+
+static int setup(void **state)
+{
+    struct env *e = calloc(1, sizeof(*e));
+    if (env_open(e) < 0)
+        return -1;
+    *state = e;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    env_close(*state);
+    free(*state);
+    return 0;
+}
+
+static void test_version_and_discovery(void **state)
+{
+    struct env *e = *state;
+    json_t *v = NULL;
+    assert_int_equal(req(e, "GET", "/version", NULL, NULL, &v), 200);
+    assert_non_null(jpath(v, "gitVersion"));
+    assert_string_equal(jpath(v, "major"), "1");
+    json_decref(v);
+
+    assert_int_equal(req(e, "GET", "/api", NULL, NULL, &v), 200);
+    assert_string_equal(jpath(v, "kind"), "APIVersions");
+    json_decref(v);
+
+    const char *acc = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
+                      "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,"
+                      "application/json";
+    assert_int_equal(reqx(e, "GET", "/apis", NULL, NULL, acc, NULL, &v, NULL), 200);
+    assert_string_equal(e->ctype,
+                        "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList");
+    assert_string_equal(jpath(v, "apiVersion"), "apidiscovery.k8s.io/v2");
+    assert_true(json_array_size(json_object_get(v, "items")) >= 5);
+    json_decref(v);
+    /* 1.27-style Accept: v2beta1 only */
+    acc = "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,"
+          "application/json";
+    assert_int_equal(reqx(e, "GET", "/api", NULL, NULL, acc, NULL, &v, NULL), 200);
+    assert_string_equal(jpath(v, "apiVersion"), "apidiscovery.k8s.io/v2beta1");
+    json_t *core = json_array_get(json_object_get(v, "items"), 0);
+    json_t *res = json_object_get(json_array_get(json_object_get(core, "versions"), 0),
+                                  "resources");
+    bool pods = false;
+    size_t i;
+    json_t *it;
+    json_array_foreach(res, i, it)
+    {
+        if (strcmp(jpath(it, "resource"), "pods") == 0) {
+            pods = true;
+            assert_string_equal(jpath(it, "scope"), "Namespaced");
+            assert_string_equal(json_string_value(json_array_get(json_object_get(it,
+                                                                                 "shortNames"),
+                                                                 0)),
+                                "po");
+        }
+    }
+    assert_true(pods);
+    json_decref(v);
+
+    assert_int_equal(req(e, "GET", "/apis/apps/v1", NULL, NULL, &v), 200);
+    bool scale = false;
+    json_array_foreach(json_object_get(v, "resources"), i, it)
+    {
+        if (strcmp(jpath(it, "name"), "deployments/scale") == 0) {
+            scale = true;
+            assert_string_equal(jpath(it, "group"), "autoscaling");
+            assert_string_equal(jpath(it, "kind"), "Scale");
+        }
+    }
+    assert_true(scale);
+    json_decref(v);
+    assert_int_equal(req(e, "GET", "/apis/apps", NULL, NULL, &v), 200);
+    assert_string_equal(jpath(v, "kind"), "APIGroup");
+    json_decref(v);
+    assert_int_equal(req(e, "GET", "/apis/nope/v1", NULL, NULL, &v), 404);
+    assert_string_equal(jpath(v, "kind"), "Status");
+    json_decref(v);
+    assert_int_equal(req(e, "GET", "/api/v1/nopes", NULL, NULL, NULL), 404);
+}
+
+static void test_default_namespaces(void **state)
+{
+    struct env *e = *state;
+    const char *names[] = {"default", "kube-system", "kube-public", "kube-node-lease"};
+    for (int i = 0; i < 4; i++) {
+        char p[128];
+        snprintf(p, sizeof(p), "/api/v1/namespaces/%s", names[i]);
+        json_t *v;
+        assert_int_equal(req(e, "GET", p, NULL, NULL, &v), 200);
+        assert_string_equal(jpath(v, "status.phase"), "Active");
+        json_decref(v);
+    }
+}
+
+static void test_create_get(void **state)
+{
+    struct env *e = *state;
+    json_t *v, *g;
+    assert_int_equal(mkpod(e, "default", "web", "web", &v), 201);
+    const char *uid = jpath(v, "metadata.uid");
+    assert_non_null(uid);
+    assert_int_equal(strlen(uid), 36);
+    assert_int_equal(uid[14], '4');
+    assert_non_null(jpath(v, "metadata.creationTimestamp"));
+    assert_string_equal(jpath(v, "metadata.namespace"), "default");
+    assert_string_equal(jpath(v, "status.phase"), "Pending");
+    const char *rv = jpath(v, "metadata.resourceVersion");
+    assert_non_null(rv);
+    assert_int_equal(req(e, "GET", "/api/v1/namespaces/default/pods/web", NULL, NULL, &g), 200);
+    assert_string_equal(jpath(g, "metadata.uid"), uid);
+    assert_string_equal(jpath(g, "metadata.resourceVersion"), rv);
+    assert_string_equal(jpath(g, "kind"), "Pod");
+    json_decref(g);
+    json_decref(v);
+
+    assert_int_equal(mkpod(e, "default", "web", "web", &v), 409);
+    assert_string_equal(jpath(v, "reason"), "AlreadyExists");
+    assert_string_equal(jpath(v, "message"), "pods \"web\" already exists");
+    json_decref(v);
+    assert_int_equal(req(e, "GET", "/api/v1/namespaces/default/pods/nope", NULL, NULL, &v), 404);
+    assert_string_equal(jpath(v, "message"), "pods \"nope\" not found");
+    assert_string_equal(jpath(v, "details.kind"), "pods");
+    json_decref(v);
+    assert_int_equal(mkpod(e, "missing", "x", "x", &v), 404);
+    assert_string_equal(jpath(v, "message"), "namespaces \"missing\" not found");
+    json_decref(v);
+    /* namespace in body must match the URL */
+    const char *b = "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c\","
+                    "\"namespace\":\"kube-system\"}}";
+    assert_int_equal(req(e, "POST", "/api/v1/namespaces/default/configmaps", NULL, b, &v), 400);
+    json_decref(v);
+    /* kind must match the endpoint */
+    b = "{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{\"name\":\"c\"}}";
+    assert_int_equal(req(e, "POST", "/api/v1/namespaces/default/configmaps", NULL, b, NULL), 400);
+    b = "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"Bad_Name\"}}";
+    assert_int_equal(req(e, "POST", "/api/v1/namespaces/default/configmaps", NULL, b, &v), 422);
+    assert_string_equal(jpath(v, "reason"), "Invalid");
+    json_decref(v);
+    b = "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{}}";
+    assert_int_equal(req(e, "POST", "/api/v1/namespaces/default/configmaps", NULL, b, &v), 422);
+    assert_non_null(strstr(jpath(v, "message"), "name or generateName is required"));
+    json_decref(v);
+}
+
+static void test_generate_name(void **state)
+{
+    struct env *e = *state;
+    const char *b = "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{"
+                    "\"generateName\":\"cfg-\"}}";
+    json_t *a, *c;
+    assert_int_equal(req(e, "POST", "/api/v1/namespaces/default/configmaps", NULL, b, &a), 201);
+    assert_int_equal(req(e, "POST", "/api/v1/namespaces/default/configmaps", NULL, b, &c), 201);
+    const char *n1 = jpath(a, "metadata.name"), *n2 = jpath(c, "metadata.name");
+    assert_int_equal(strlen(n1), 9);
+    assert_memory_equal(n1, "cfg-", 4);
+    assert_string_not_equal(n1, n2);
+    for (const char *p = n1 + 4; *p; p++)
+        assert_non_null(strchr("bcdfghjklmnpqrstvwxz2456789", *p));
+    json_decref(a);
+    json_decref(c);
+}
+
+static void test_update_conflict(void **state)
+{
+    struct env *e = *state;
+    json_t *v, *u;
+    const char *b = "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c1\"},"
+                    "\"data\":{\"a\":\"1\"}}";
+    assert_int_equal(req(e, "POST", "/api/v1/namespaces/default/configmaps", NULL, b, &v), 201);
+    char rv[32];
+    snprintf(rv, sizeof(rv), "%s", jpath(v, "metadata.resourceVersion"));
+    const char *uid = jpath(v, "metadata.uid");
+    char body[512];
+    snprintf(body, sizeof(body),
+             "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c1\","
+             "\"resourceVersion\":\"%s\"},\"data\":{\"a\":\"2\"}}",
+             rv);
+    assert_int_equal(req(e, "PUT", "/api/v1/namespaces/default/configmaps/c1", NULL, body, &u),
+                     200);
+    assert_string_equal(jpath(u, "data.a"), "2");
+    assert_string_equal(jpath(u, "metadata.uid"), uid);
+    assert_string_not_equal(jpath(u, "metadata.resourceVersion"), rv);
+    json_decref(u);
+    /* same stale RV again -> 409 with upstream's message */
+    assert_int_equal(req(e, "PUT", "/api/v1/namespaces/default/configmaps/c1", NULL, body, &u),
+                     409);
+    assert_string_equal(jpath(u, "reason"), "Conflict");
+    assert_string_equal(jpath(u, "message"),
+                        "Operation cannot be fulfilled on configmaps \"c1\": the object has been "
+                        "modified; please apply your changes to the latest version and try "
+                        "again");
+    json_decref(u);
+    /* no RV = unconditional */
+    b = "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c1\"},"
+        "\"data\":{\"a\":\"3\"}}";
+    assert_int_equal(req(e, "PUT", "/api/v1/namespaces/default/configmaps/c1", NULL, b, &u), 200);
+    assert_string_equal(jpath(u, "data.a"), "3");
+    char rv3[32];
+    snprintf(rv3, sizeof(rv3), "%s", jpath(u, "metadata.resourceVersion"));
+    json_decref(u);
+    /* a no-op write keeps the resourceVersion */
+    assert_int_equal(req(e, "PUT", "/api/v1/namespaces/default/configmaps/c1", NULL, b, &u), 200);
+    assert_string_equal(jpath(u, "metadata.resourceVersion"), rv3);
+    json_decref(u);
+    /* name mismatch */
+    assert_int_equal(req(e, "PUT", "/api/v1/namespaces/default/configmaps/other", NULL, b, &u),
+                     400);
+    json_decref(u);
+    json_decref(v);
+}
+
+static const char *DEPLOY =
+    "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"d\"},"
+    "\"spec\":{\"replicas\":%d,\"selector\":{\"matchLabels\":{\"app\":\"d\"}},\"template\":{"
+    "\"metadata\":{\"labels\":{\"app\":\"d\"}},\"spec\":{\"containers\":[{\"name\":\"c\","
+    "\"image\":\"nginx\"}]}}},\"status\":{\"replicas\":7}}";
+
+static void test_generation_and_status(void **state)
+{
+    struct env *e = *state;
+    char body[1024];
+    json_t *v;
+    snprintf(body, sizeof(body), DEPLOY, 2);
+    const char *dp = "/apis/apps/v1/namespaces/default/deployments";
+    assert_int_equal(req(e, "POST", dp, NULL, body, &v), 201);
+    assert_int_equal(jint(v, "metadata.generation"), 1);
+    assert_int_equal(jint(v, "status.replicas"), -999); /* client status dropped on create */
+    json_decref(v);
+    /* label change: no generation bump */
+    assert_int_equal(req(e, "PATCH", "/apis/apps/v1/namespaces/default/deployments/d", NULL,
+                         "{\"metadata\":{\"labels\":{\"x\":\"y\"}}}", &v),
+                     200);
+    assert_int_equal(jint(v, "metadata.generation"), 1);
+    json_decref(v);
+    /* spec change: bump; status in main-resource write ignored */
+    snprintf(body, sizeof(body), DEPLOY, 3);
+    assert_int_equal(req(e, "PUT", "/apis/apps/v1/namespaces/default/deployments/d", NULL, body,
+                         &v),
+                     200);
+    assert_int_equal(jint(v, "metadata.generation"), 2);
+    assert_int_equal(jint(v, "spec.replicas"), 3);
+    assert_int_equal(jint(v, "status.replicas"), -999);
+    json_decref(v);
+    /* status subresource: status applied, spec change ignored */
+    snprintf(body, sizeof(body), DEPLOY, 9);
+    assert_int_equal(req(e, "PUT", "/apis/apps/v1/namespaces/default/deployments/d/status", NULL,
+                         body, &v),
+                     200);
+    assert_int_equal(jint(v, "status.replicas"), 7);
+    assert_int_equal(jint(v, "spec.replicas"), 3);
+    assert_int_equal(jint(v, "metadata.generation"), 2);
+    json_decref(v);
+    /* scale subresource */
+    assert_int_equal(req(e, "GET", "/apis/apps/v1/namespaces/default/deployments/d/scale", NULL,
+                         NULL, &v),
+                     200);
+    assert_string_equal(jpath(v, "kind"), "Scale");
+    assert_string_equal(jpath(v, "apiVersion"), "autoscaling/v1");
+    assert_int_equal(jint(v, "spec.replicas"), 3);
+    assert_int_equal(jint(v, "status.replicas"), 7);
+    assert_string_equal(jpath(v, "status.selector"), "app=d");
+    json_decref(v);
+    assert_int_equal(req(e, "PATCH", "/apis/apps/v1/namespaces/default/deployments/d/scale",
+                         NULL, "{\"spec\":{\"replicas\":5}}", &v),
+                     200);
+    assert_int_equal(jint(v, "spec.replicas"), 5);
+    json_decref(v);
+    assert_int_equal(req(e, "GET", "/apis/apps/v1/namespaces/default/deployments/d", NULL, NULL,
+                         &v),
+                     200);
+    assert_int_equal(jint(v, "spec.replicas"), 5);
+    assert_int_equal(jint(v, "metadata.generation"), 3);
+    json_decref(v);
+    assert_int_equal(req(e, "PUT", "/apis/apps/v1/namespaces/default/deployments/d/scale", NULL,
+                         "{\"kind\":\"Scale\",\"apiVersion\":\"autoscaling/v1\",\"metadata\":{"
+                         "\"name\":\"d\"},\"spec\":{\"replicas\":-1}}",
+                         &v),
+                     422);
+    json_decref(v);
+}
+
+static void test_patch_types(void **state)
+{
+    struct env *e = *state;
+    json_t *v;
+    const char *b = "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"p\"},"
+                    "\"data\":{\"a\":\"1\",\"b\":\"2\"}}";
+    const char *path = "/api/v1/namespaces/default/configmaps/p";
+    assert_int_equal(req(e, "POST", "/api/v1/namespaces/default/configmaps", NULL, b, NULL), 201);
+    assert_int_equal(reqx(e, "PATCH", path, NULL, "application/json-patch+json", NULL,
+                          "[{\"op\":\"replace\",\"path\":\"/data/a\",\"value\":\"9\"}]", &v,
+                          NULL),
+                     200);
+    assert_string_equal(jpath(v, "data.a"), "9");
+    json_decref(v);
+    assert_int_equal(reqx(e, "PATCH", path, NULL, "application/merge-patch+json", NULL,
+                          "{\"data\":{\"b\":null}}", &v, NULL),
+                     200);
+    assert_null(jpath(v, "data.b"));
+    json_decref(v);
+    assert_int_equal(reqx(e, "PATCH", path, NULL, "application/strategic-merge-patch+json", NULL,
+                          "{\"data\":{\"c\":\"3\"}}", &v, NULL),
+                     200);
+    assert_string_equal(jpath(v, "data.c"), "3");
+    json_decref(v);
+    assert_int_equal(reqx(e, "PATCH", path, NULL, "text/plain", NULL, "{}", &v, NULL), 415);
+    json_decref(v);
+    assert_int_equal(reqx(e, "PATCH", path, NULL, "application/merge-patch+json", NULL,
+                          "{\"metadata\":{\"resourceVersion\":\"1\"}}", &v, NULL),
+                     409);
+    json_decref(v);
+    assert_int_equal(reqx(e, "PATCH", "/api/v1/namespaces/default/configmaps/none", NULL,
+                          "application/merge-patch+json", NULL, "{}", &v, NULL),
+                     404);
+    json_decref(v);
+    /* server-side apply: creates when absent (fieldManager required) */
+    const char *ap = "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":"
+                     "\"ssa\"},\"data\":{\"k\":\"v\"}}";
+    assert_int_equal(reqx(e, "PATCH", "/api/v1/namespaces/default/configmaps/ssa", NULL,
+                          "application/apply-patch+yaml", NULL, ap, &v, NULL),
+                     400);
+    json_decref(v);
+    assert_int_equal(reqx(e, "PATCH", "/api/v1/namespaces/default/configmaps/ssa",
+                          "fieldManager=test", "application/apply-patch+yaml", NULL, ap, &v,
+                          NULL),
+                     201);
+    assert_string_equal(jpath(v, "data.k"), "v");
+    json_decref(v);
+}
+
+static void test_finalizers(void **state)
+{
+    struct env *e = *state;
+    json_t *v;
+    const char *b = "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"f\","
+                    "\"finalizers\":[\"example.com/x\"]}}";
+    const char *path = "/api/v1/namespaces/default/configmaps/f";
+    assert_int_equal(req(e, "POST", "/api/v1/namespaces/default/configmaps", NULL, b, NULL), 201);
+    assert_int_equal(req(e, "DELETE", path, NULL, NULL, &v), 200);
+    assert_non_null(jpath(v, "metadata.deletionTimestamp"));
+    assert_int_equal(jint(v, "metadata.deletionGracePeriodSeconds"), 0);
+    json_decref(v);
+    assert_int_equal(req(e, "GET", path, NULL, NULL, &v), 200);
+    assert_non_null(jpath(v, "metadata.deletionTimestamp"));
+    json_decref(v);
+    /* second delete: no change */
+    assert_int_equal(req(e, "DELETE", path, NULL, NULL, NULL), 200);
+    /* removing the finalizer removes the object */
+    assert_int_equal(req(e, "PATCH", path, NULL, "{\"metadata\":{\"finalizers\":null}}", &v),
+                     200);
+    json_decref(v);
+    assert_int_equal(req(e, "GET", path, NULL, NULL, NULL), 404);
+    /* plain delete returns a Status for configmaps, the object for pods */
+    assert_int_equal(req(e, "POST", "/api/v1/namespaces/default/configmaps", NULL,
+                         "{\"metadata\":{\"name\":\"g\"}}", NULL),
+                     201);
+    assert_int_equal(req(e, "DELETE", "/api/v1/namespaces/default/configmaps/g", NULL, NULL, &v),
+                     200);
+    assert_string_equal(jpath(v, "kind"), "Status");
+    assert_string_equal(jpath(v, "status"), "Success");
+    json_decref(v);
+    assert_int_equal(mkpod(e, "default", "del", "x", NULL), 201);
+    assert_int_equal(req(e, "DELETE", "/api/v1/namespaces/default/pods/del", NULL, NULL, &v),
+                     200);
+    assert_string_equal(jpath(v, "kind"), "Pod");
+    json_decref(v);
+    assert_int_equal(req(e, "GET", "/api/v1/namespaces/default/pods/del", NULL, NULL, NULL),
+                     404);
+    /* preconditions */
+    assert_int_equal(mkpod(e, "default", "pre", "x", NULL), 201);
+    assert_int_equal(req(e, "DELETE", "/api/v1/namespaces/default/pods/pre", NULL,
+                         "{\"preconditions\":{\"uid\":\"nope\"}}", &v),
+                     409);
+    assert_non_null(strstr(jpath(v, "message"), "Precondition failed: UID in precondition"));
+    json_decref(v);
+}
+
+static void test_graceful_pod_delete(void **state)
+{
+    struct env *e = *state;
+    json_t *v;
+    assert_int_equal(mkpod(e, "default", "bound", "x", NULL), 201);
+    assert_int_equal(req(e, "POST", "/api/v1/namespaces/default/pods/bound/binding", NULL,
+                         "{\"apiVersion\":\"v1\",\"kind\":\"Binding\",\"metadata\":{\"name\":"
+                         "\"bound\"},\"target\":{\"kind\":\"Node\",\"name\":\"n1\"}}",
+                         &v),
+                     201);
+    assert_string_equal(jpath(v, "status"), "Success");
+    json_decref(v);
+    assert_int_equal(req(e, "POST", "/api/v1/namespaces/default/pods/bound/binding", NULL,
+                         "{\"apiVersion\":\"v1\",\"kind\":\"Binding\",\"metadata\":{\"name\":"
+                         "\"bound\"},\"target\":{\"kind\":\"Node\",\"name\":\"n2\"}}",
+                         NULL),
+                     409);
+    assert_int_equal(req(e, "GET", "/api/v1/namespaces/default/pods/bound", NULL, NULL, &v), 200);
+    assert_string_equal(jpath(v, "spec.nodeName"), "n1");
+    json_decref(v);
+    /* bound pod: graceful (deletionTimestamp, stays) */
+    assert_int_equal(req(e, "DELETE", "/api/v1/namespaces/default/pods/bound", NULL, NULL, &v),
+                     200);
+    assert_non_null(jpath(v, "metadata.deletionTimestamp"));
+    assert_int_equal(jint(v, "metadata.deletionGracePeriodSeconds"), 30);
+    json_decref(v);
+    assert_int_equal(req(e, "GET", "/api/v1/namespaces/default/pods/bound", NULL, NULL, NULL),
+                     200);
+    /* grace 0 (the kubelet's final delete) removes it */
+    assert_int_equal(req(e, "DELETE", "/api/v1/namespaces/default/pods/bound",
+                         "gracePeriodSeconds=0", NULL, NULL),
+                     200);
+    assert_int_equal(req(e, "GET", "/api/v1/namespaces/default/pods/bound", NULL, NULL, NULL),
+                     404);
+}
+
+static void test_dry_run_and_bad_bodies(void **state)
+{
+    struct env *e = *state;
+    json_t *v;
+    int64_t before = store_current_revision(e->st);
+    const char *b = "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":"
+                    "\"dry\"}}";
+    assert_int_equal(req(e, "POST", "/api/v1/namespaces/default/configmaps", "dryRun=All", b,
+                         &v),
+                     201);
+    assert_string_equal(jpath(v, "metadata.name"), "dry");
+    json_decref(v);
+    assert_int_equal(req(e, "POST", "/api/v1/namespaces/default/configmaps", "dryRun=Bogus", b,
+                         NULL),
+                     400);
+    const char *bad[] = {"{", "[]", "null", "{\"metadata\":", "\"str\"", "{\"a\":1}x", ""};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int st = req(e, "POST", "/api/v1/namespaces/default/configmaps", NULL, bad[i], &v);
+        assert_true(st == 400 || st == 422);
+        json_decref(v);
+    }
+    assert_int_equal(reqx(e, "POST", "/api/v1/namespaces/default/configmaps", NULL,
+                          "application/xml", NULL, "<a/>", NULL, NULL),
+                     415);
+    /* strict duplicate-field detection */
+    const char *dup = "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":"
+                      "\"dup\",\"name\":\"dup\"}}";
+    assert_int_equal(req(e, "POST", "/api/v1/namespaces/default/configmaps",
+                         "fieldValidation=Strict", dup, &v),
+                     400);
+    assert_string_equal(jpath(v, "message"), "strict decoding error: duplicate field \"name\"");
+    json_decref(v);
+    assert_int_equal(store_current_revision(e->st), before);
+    assert_int_equal(req(e, "GET", "/api/v1/namespaces/default/configmaps/dry", NULL, NULL,
+                         NULL),
+                     404);
+    /* YAML body */
+    assert_int_equal(reqx(e, "POST", "/api/v1/namespaces/default/configmaps", NULL,
+                          "application/yaml", NULL,
+                          "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: yml\n", &v, NULL),
+                     201);
+    json_decref(v);
+}
+
+static void test_namespace_lifecycle(void **state)
+{
+    struct env *e = *state;
+    json_t *v;
+    assert_int_equal(req(e, "POST", "/api/v1/namespaces", NULL,
+                         "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":"
+                         "\"tmp\"}}",
+                         &v),
+                     201);
+    json_t *labels = json_object_get(json_object_get(v, "metadata"), "labels");
+    assert_string_equal(json_string_value(json_object_get(labels, "kubernetes.io/metadata.name")),
+                        "tmp");
+    json_decref(v);
+    assert_int_equal(mkpod(e, "tmp", "a", "x", NULL), 201);
+    assert_int_equal(req(e, "POST", "/api/v1/namespaces/tmp/configmaps", NULL,
+                         "{\"metadata\":{\"name\":\"held\",\"finalizers\":[\"x/y\"]}}", NULL),
+                     201);
+    assert_int_equal(req(e, "DELETE", "/api/v1/namespaces/tmp", NULL, NULL, &v), 200);
+    assert_string_equal(jpath(v, "status.phase"), "Terminating");
+    json_decref(v);
+    /* the pod went at once; the configmap holds the namespace in Terminating */
+    assert_int_equal(req(e, "GET", "/api/v1/namespaces/tmp/pods/a", NULL, NULL, NULL), 404);
+    assert_int_equal(req(e, "GET", "/api/v1/namespaces/tmp", NULL, NULL, &v), 200);
+    assert_string_equal(jpath(v, "status.phase"), "Terminating");
+    json_decref(v);
+    assert_int_equal(mkpod(e, "tmp", "b", "x", &v), 403);
+    assert_non_null(strstr(jpath(v, "message"), "because it is being terminated"));
+    json_decref(v);
+    assert_int_equal(req(e, "PATCH", "/api/v1/namespaces/tmp/configmaps/held", NULL,
+                         "{\"metadata\":{\"finalizers\":[]}}", NULL),
+                     200);
+    assert_int_equal(req(e, "GET", "/api/v1/namespaces/tmp", NULL, NULL, NULL), 404);
+    assert_int_equal(req(e, "DELETE", "/api/v1/namespaces/default", NULL, NULL, &v), 403);
+    json_decref(v);
+}
+
+static void test_restart(void **state)
+{
+    struct env *e = *state;
+    json_t *v;
+    assert_int_equal(mkpod(e, "default", "persist", "p", &v), 201);
+    char uid[64], rv[32];
+    snprintf(uid, sizeof(uid), "%s", jpath(v, "metadata.uid"));
+    snprintf(rv, sizeof(rv), "%s", jpath(v, "metadata.resourceVersion"));
+    json_decref(v);
+    env_stop(e);
+    assert_int_equal(env_start(e), 0);
+    assert_int_equal(req(e, "GET", "/api/v1/namespaces/default/pods/persist", NULL, NULL, &v),
+                     200);
+    assert_string_equal(jpath(v, "metadata.uid"), uid);
+    assert_string_equal(jpath(v, "metadata.resourceVersion"), rv);
+    json_decref(v);
+    assert_int_equal(req(e, "GET", "/api/v1/namespaces/default", NULL, NULL, NULL), 200);
+}
+
+static void test_table_get(void **state)
+{
+    struct env *e = *state;
+    json_t *v;
+    assert_int_equal(mkpod(e, "default", "tbl", "t", NULL), 201);
+    const char *acc = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;"
+                      "v=v1beta1;g=meta.k8s.io,application/json";
+    assert_int_equal(reqx(e, "GET", "/api/v1/namespaces/default/pods", "limit=500", NULL, acc,
+                          NULL, &v, NULL),
+                     200);
+    assert_string_equal(jpath(v, "kind"), "Table");
+    assert_string_equal(e->ctype, "application/json;as=Table;v=v1;g=meta.k8s.io");
+    json_t *rows = json_object_get(v, "rows");
+    assert_int_equal(json_array_size(rows), 1);
+    json_t *row = json_array_get(rows, 0);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(row, "cells"), 0)),
+                        "tbl");
+    assert_string_equal(jpath(row, "object.kind"), "PartialObjectMetadata");
+    assert_string_equal(jpath(row, "object.metadata.namespace"), "default");
+    assert_true(json_array_size(json_object_get(v, "columnDefinitions")) >= 1);
+    json_decref(v);
+    assert_int_equal(reqx(e, "GET", "/api/v1/namespaces/default/pods", NULL, NULL,
+                          "application/vnd.kubernetes.protobuf", NULL, NULL, NULL),
+                     406);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_version_and_discovery, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_default_namespaces, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_get, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_generate_name, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_update_conflict, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_generation_and_status, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_patch_types, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_finalizers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_graceful_pod_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dry_run_and_bad_bodies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_namespace_lifecycle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_table_get, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
