@@ -218,8 +218,15 @@ static char *encode_continue(int64_t rv, const char *start)
     char *out = ck_malloc(4 * ((jl + 2) / 3) + 1);
     int n = EVP_EncodeBlock((unsigned char *)out, (unsigned char *)js, (int)jl);
     free(js);
-    /* upstream uses RawURLEncoding-compatible base64 without padding; plain base64 is fine
-     * since clients pass the token back opaquely (percent-encoded) */
+    /* URL-safe alphabet without padding (upstream: base64.RawURLEncoding) */
+    while (n > 0 && out[n - 1] == '=')
+        n--;
+    for (int i = 0; i < n; i++) {
+        if (out[i] == '+')
+            out[i] = '-';
+        else if (out[i] == '/')
+            out[i] = '_';
+    }
     out[n] = '\0';
     return out;
 }
@@ -248,7 +255,7 @@ static int decode_continue(const char *tok, int64_t *rv, char **start, struct ck
         while (n > 0 && raw[n - 1] == '\0')
             n--; /* EVP_DecodeBlock keeps padding bytes as zeros */
         json_error_t je;
-        o = json_loadb((char *)raw, (size_t)n, 0, &je);
+        o = json_loadb((char *)raw, (size_t)n, JSON_ALLOW_NUL, &je);
     }
     free(raw);
     json_t *jrv = json_object_get(o, "rv"), *js = json_object_get(o, "start");
