@@ -321,6 +321,10 @@ static int open_env(struct lm_store *s, const struct store_lmdb_opts *o, struct 
                           s->datafile, mdb_strerror(rc));
     if (rc)
         return lm_err(s, err, rc, "opening environment");
+    int dead = 0; /* reader slots of killed processes would pin old pages */
+    mdb_reader_check(s->env, &dead);
+    if (dead)
+        ck_v(1, "store %s: cleared %d stale reader slots", s->datafile, dead);
     return check_truncation(s, err);
 }
 
