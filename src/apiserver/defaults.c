@@ -425,9 +425,48 @@ static void default_rc(json_t *o)
     default_template(json_object_get(spec, "template"));
 }
 
+static char *base64(const char *s, size_t n)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char *out = malloc((n + 2) / 3 * 4 + 1);
+    size_t o = 0;
+    if (!out)
+        abort();
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned char)s[i] << 16;
+        if (i + 1 < n)
+            v |= (unsigned char)s[i + 1] << 8;
+        if (i + 2 < n)
+            v |= (unsigned char)s[i + 2];
+        out[o++] = tab[(v >> 18) & 63];
+        out[o++] = tab[(v >> 12) & 63];
+        out[o++] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
+        out[o++] = i + 2 < n ? tab[v & 63] : '=';
+    }
+    out[o] = 0;
+    return out;
+}
+
+/* stringData is write-only: upstream's conversion merges it into data (base64), winning
+ * over data entries of the same key. */
 static void default_secret(json_t *o)
 {
     dflt(o, "type", json_string("Opaque"));
+    json_t *sd = json_object_get(o, "stringData");
+    if (!json_is_object(sd))
+        return;
+    json_t *data = child(o, "data");
+    const char *k;
+    json_t *v;
+    json_object_foreach(sd, k, v) {
+        const char *s = json_string_value(v);
+        if (!s || !data)
+            continue;
+        char *enc = base64(s, json_string_length(v));
+        json_object_set_new(data, k, json_string(enc));
+        free(enc);
+    }
+    json_object_del(o, "stringData");
 }
 
 static void default_slice(json_t *o)
