@@ -17,6 +17,7 @@ struct env {
     char dir[128];
     struct store *st;
     struct api_server *s;
+    int64_t watch_history;
     char ctype[96];
     size_t nwarn;
     char warn[4][512];
@@ -30,7 +31,7 @@ static inline int env_start(struct env *e)
         fprintf(stderr, "store_lmdb_open: %s\n", err.msg);
         return -1;
     }
-    struct api_opts ao = {.watch_history = 0};
+    struct api_opts ao = {.watch_history = e->watch_history};
     if (api_server_new(e->st, &ao, &e->s, &err) < 0) {
         fprintf(stderr, "api_server_new: %s\n", err.msg);
         return -1;
@@ -38,13 +39,19 @@ static inline int env_start(struct env *e)
     return 0;
 }
 
-static inline int env_open(struct env *e)
+static inline int env_open_hist(struct env *e, int64_t hist)
 {
     memset(e, 0, sizeof(*e));
+    e->watch_history = hist;
     snprintf(e->dir, sizeof(e->dir), "/tmp/ck-engine-test-XXXXXX");
     if (!mkdtemp(e->dir))
         return -1;
     return env_start(e);
+}
+
+static inline int env_open(struct env *e)
+{
+    return env_open_hist(e, 0);
 }
 
 static inline void env_stop(struct env *e)
