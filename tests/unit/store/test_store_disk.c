@@ -298,6 +298,52 @@ static void test_foreign_and_corrupt_dirs(void **state)
     free(dir);
 }
 
+/* A flipped byte inside a stored value is reported as corruption naming the file. */
+static void test_corrupt_record_detected(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    struct ck_err err = CK_ERR_INIT;
+    struct store *s = tu_open(dir, false, &err);
+    assert_non_null(s);
+    tu_put(s, "/ok", "fine");
+    int64_t rev = tu_put(s, "/bad", "MARKER-0123456789-MARKER");
+    store_close(s);
+    char path[512];
+    snprintf(path, sizeof(path), "%s/data.mdb", dir);
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    static char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof(buf), f);
+    char *hit = memmem(buf, n, "MARKER-0123456789", 17);
+    assert_non_null(hit);
+    assert_int_equal(fseek(f, (long)(hit - buf) + 8, SEEK_SET), 0);
+    fputc('X', f);
+    fclose(f);
+    s = tu_open(dir, false, &err);
+    assert_non_null(s);
+    struct store_kv kv;
+    bool found;
+    assert_int_equal(store_get(s, "/bad", 4, 0, &kv, &found, &err), -1);
+    assert_int_equal(err.reason, CK_R_CORRUPT);
+    assert_non_null(strstr(err.msg, "data.mdb"));
+    assert_non_null(strstr(err.msg, "checksum"));
+    struct store_range_req r = {.prefix = "/", .prefix_len = 1};
+    struct store_range_result res;
+    assert_int_equal(store_range(s, &r, &res, &err), -1);
+    assert_int_equal(err.reason, CK_R_CORRUPT);
+    struct store_events evs;
+    assert_int_equal(store_events_since(s, rev - 1, 0, &evs, &err), -1);
+    assert_int_equal(err.reason, CK_R_CORRUPT);
+    /* the rest of the store still works */
+    assert_int_equal(store_get(s, "/ok", 3, 0, &kv, &found, &err), 0);
+    assert_true(found);
+    store_kv_release(&kv);
+    store_close(s);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 struct small_writer {
     struct store *s;
     int id;
@@ -370,6 +416,7 @@ int main(void)
         cmocka_unit_test(test_compaction_removes_history),
         cmocka_unit_test(test_foreign_and_corrupt_dirs),
         cmocka_unit_test(test_map_full_isolated),
+        cmocka_unit_test(test_corrupt_record_detected),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
