@@ -328,61 +328,83 @@ const struct schema_field *schema_field_find(const struct schema_type *t, const 
 
 #define PATH_MAX_LEN 1024
 
-static size_t walk_struct(const struct schema_type *t, const json_t *obj, char *path, size_t plen,
-                          json_t *paths, int depth);
+/* One walk serves detection (paths != NULL) and pruning (prune). Keys are visited in sorted
+ * order: upstream decodes the patched object re-encoded by Go, whose maps sort their keys,
+ * so its strict-decoding errors come in that order. */
+struct walk {
+    json_t *paths;
+    bool prune;
+    size_t found;
+};
 
-static size_t walk_value(const struct schema_field *f, const json_t *v, char *path, size_t plen,
-                         json_t *paths, int depth)
+static void walk_struct(struct walk *w, const struct schema_type *t, json_t *obj, char *path,
+                        size_t plen, int depth);
+
+static int cmp_str(const void *a, const void *b)
 {
-    if (f->prim != SCHEMA_P_REF || f->ref->kind != SCHEMA_T_STRUCT || depth > 64)
-        return 0;
-    size_t found = 0;
-    if (f->coll == SCHEMA_C_ONE) {
-        if (json_is_object(v))
-            found += walk_struct(f->ref, v, path, plen, paths, depth + 1);
-    } else if (f->coll == SCHEMA_C_LIST && json_is_array(v)) {
-        size_t i;
-        const json_t *e;
-        json_array_foreach(v, i, e) {
-            int n = snprintf(path + plen, PATH_MAX_LEN - plen, "[%zu]", i);
-            if (n < 0 || (size_t)n >= PATH_MAX_LEN - plen || !json_is_object(e))
-                continue;
-            found += walk_struct(f->ref, e, path, plen + (size_t)n, paths, depth + 1);
-        }
-    } else if (f->coll == SCHEMA_C_MAP && json_is_object(v)) {
-        const char *k;
-        const json_t *e;
-        json_object_foreach((json_t *)v, k, e) {
-            int n = snprintf(path + plen, PATH_MAX_LEN - plen, ".%s", k);
-            if (n < 0 || (size_t)n >= PATH_MAX_LEN - plen || !json_is_object(e))
-                continue;
-            found += walk_struct(f->ref, e, path, plen + (size_t)n, paths, depth + 1);
-        }
-    }
-    path[plen] = '\0';
-    return found;
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static size_t walk_struct(const struct schema_type *t, const json_t *obj, char *path, size_t plen,
-                          json_t *paths, int depth)
+static void walk_elem(struct walk *w, const struct schema_type *t, json_t *e, char *path,
+                      size_t plen, const char *fmt, const char *key, size_t idx, int depth)
 {
-    size_t found = 0;
+    int n = key ? snprintf(path + plen, PATH_MAX_LEN - plen, fmt, key)
+                : snprintf(path + plen, PATH_MAX_LEN - plen, fmt, idx);
+    if (n >= 0 && (size_t)n < PATH_MAX_LEN - plen && json_is_object(e))
+        walk_struct(w, t, e, path, plen + (size_t)n, depth + 1);
+    path[plen] = '\0';
+}
+
+static void walk_value(struct walk *w, const struct schema_field *f, json_t *v, char *path,
+                       size_t plen, int depth)
+{
+    if (f->prim != SCHEMA_P_REF || f->ref->kind != SCHEMA_T_STRUCT || depth > 64)
+        return;
+    if (f->coll == SCHEMA_C_ONE) {
+        if (json_is_object(v))
+            walk_struct(w, f->ref, v, path, plen, depth + 1);
+    } else if (f->coll == SCHEMA_C_LIST && json_is_array(v)) {
+        for (size_t i = 0; i < json_array_size(v); i++)
+            walk_elem(w, f->ref, json_array_get(v, i), path, plen, "[%zu]", NULL, i, depth);
+    } else if (f->coll == SCHEMA_C_MAP && json_is_object(v)) {
+        const char *k;
+        json_t *e;
+        json_object_foreach(v, k, e)
+            walk_elem(w, f->ref, e, path, plen, ".%s", k, 0, depth);
+    }
+}
+
+static void walk_struct(struct walk *w, const struct schema_type *t, json_t *obj, char *path,
+                        size_t plen, int depth)
+{
+    size_t n = json_object_size(obj), i = 0;
+    if (n == 0)
+        return;
+    const char **keys = ck_calloc(n, sizeof(*keys));
     const char *k;
-    const json_t *v;
-    json_object_foreach((json_t *)obj, k, v) {
-        int n = snprintf(path + plen, PATH_MAX_LEN - plen, ".%s", k);
-        if (n < 0 || (size_t)n >= PATH_MAX_LEN - plen)
+    json_t *v;
+    json_object_foreach(obj, k, v)
+        keys[i++] = k;
+    qsort(keys, n, sizeof(*keys), cmp_str);
+    for (i = 0; i < n; i++) {
+        int len = snprintf(path + plen, PATH_MAX_LEN - plen, ".%s", keys[i]);
+        if (len < 0 || (size_t)len >= PATH_MAX_LEN - plen)
             continue; /* absurdly deep path: not reportable */
-        const struct schema_field *f = schema_field_find(t, k);
+        const struct schema_field *f = schema_field_find(t, keys[i]);
         if (!f) {
-            json_array_append_new(paths, json_string(path));
-            found++;
+            if (w->paths)
+                json_array_append_new(w->paths, json_string(path));
+            w->found++;
         } else {
-            found += walk_value(f, v, path, plen + (size_t)n, paths, depth);
+            walk_value(w, f, json_object_get(obj, keys[i]), path, plen + (size_t)len, depth);
         }
         path[plen] = '\0';
     }
-    return found;
+    if (w->prune)
+        for (i = 0; i < n; i++)
+            if (!schema_field_find(t, keys[i]))
+                json_object_del(obj, keys[i]); /* keys[i] dies here: delete last */
+    free(keys);
 }
 
 size_t schema_unknown_fields(const struct schema_type *t, const json_t *obj, json_t *paths)
@@ -391,5 +413,18 @@ size_t schema_unknown_fields(const struct schema_type *t, const json_t *obj, jso
         return 0;
     char path[PATH_MAX_LEN];
     path[0] = '\0';
-    return walk_struct(t, obj, path, 0, paths, 0);
+    struct walk w = {paths, false, 0};
+    walk_struct(&w, t, (json_t *)obj, path, 0, 0); /* read-only when not pruning */
+    return w.found;
+}
+
+size_t schema_prune_unknown(const struct schema_type *t, json_t *obj)
+{
+    if (!t || !json_is_object(obj) || t->kind != SCHEMA_T_STRUCT)
+        return 0;
+    char path[PATH_MAX_LEN];
+    path[0] = '\0';
+    struct walk w = {NULL, true, 0};
+    walk_struct(&w, t, obj, path, 0, 0);
+    return w.found;
 }

@@ -32,6 +32,9 @@ int schema_smp_apply(const struct schema_type *t, const json_t *doc, const json_
  * Map-typed fields (labels, data, ...) and free-form fields (RawExtension) are not walked.
  * t == NULL (CRDs) finds nothing. */
 size_t schema_unknown_fields(const struct schema_type *t, const json_t *obj, json_t *paths);
+/* Removes every field schema_unknown_fields would report, in place (what upstream's typed
+ * decoding does for fieldValidation=Ignore/Warn). Returns how many were removed. */
+size_t schema_prune_unknown(const struct schema_type *t, json_t *obj);
 
 /* OpenAPI documents: /openapi/v2 (swagger 2.0, every definition with the
  * x-kubernetes-group-version-kind and x-kubernetes-patch-* extensions), /openapi/v3 (the
@@ -41,6 +44,11 @@ int schema_openapi_v2(struct ck_buf *out);
 int schema_openapi_v3_index(struct ck_buf *out);
 int schema_openapi_v3_gv(const char *group, const char *version, struct ck_buf *out,
                          struct ck_err *err);
+/* /openapi/v2 as protobuf (gnostic openapi.v2.Document), for requests whose Accept names
+ * application/com.github.proto-openapi.spec.v2@v1.0+protobuf (client-go OpenAPISchema(),
+ * e.g. kubectl 1.27 explain, which cannot parse JSON there). Reply with that Content-Type.
+ * Same content as schema_openapi_v2. Returns 0, or -1 when out is too small. */
+int schema_openapi_v2_pb(struct ck_buf *out);
 
 /* ---- Introspection of the table (used by smp.c, openapi.c and tests) ---- */
 

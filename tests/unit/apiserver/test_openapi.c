@@ -247,12 +247,88 @@ static void test_v3_errors_and_cache(void **state)
     ck_buf_release(&b);
 }
 
+/* Minimal protobuf reader for the checks below. */
+static uint64_t rd_varint(const unsigned char **p, const unsigned char *end)
+{
+    uint64_t v = 0;
+    for (int sh = 0; *p < end && sh < 64; sh += 7) {
+        unsigned char c = *(*p)++;
+        v |= (uint64_t)(c & 0x7f) << sh;
+        if (!(c & 0x80))
+            return v;
+    }
+    fail_msg("truncated varint");
+    return 0;
+}
+
+/* Walks one message: every field must be a varint or a length-delimited value that fits.
+ * Counts occurrences of field `want` and returns the last one's payload in *val. */
+static size_t pb_fields(const unsigned char *p, size_t n, unsigned want, const unsigned char **val,
+                        size_t *vlen)
+{
+    const unsigned char *end = p + n;
+    size_t count = 0;
+    while (p < end) {
+        uint64_t key = rd_varint(&p, end);
+        unsigned wt = (unsigned)(key & 7), field = (unsigned)(key >> 3);
+        if (wt == 0) {
+            rd_varint(&p, end);
+            continue;
+        }
+        assert_int_equal(wt, 2);
+        uint64_t len = rd_varint(&p, end);
+        assert_true(len <= (uint64_t)(end - p));
+        if (field == want) {
+            count++;
+            *val = p;
+            *vlen = (size_t)len;
+        }
+        p += len;
+    }
+    return count;
+}
+
+static void test_v2_protobuf(void **state)
+{
+    (void)state;
+    struct ck_buf b = CK_BUF_INIT(32 << 20);
+    assert_int_equal(schema_openapi_v2_pb(&b), 0);
+    const unsigned char *v;
+    size_t vl;
+    const unsigned char *doc = (const unsigned char *)b.data;
+    assert_int_equal(pb_fields(doc, b.len, 1, &v, &vl), 1); /* swagger */
+    assert_int_equal(vl, 3);
+    assert_memory_equal(v, "2.0", 3);
+    assert_int_equal(pb_fields(doc, b.len, 9, &v, &vl), 1); /* definitions */
+    const unsigned char *defs = v;
+    size_t dl = vl;
+    assert_int_equal(pb_fields(defs, dl, 1, &v, &vl), schema_type_count());
+    assert_int_equal(pb_fields(doc, b.len, 8, &v, &vl), 1); /* paths */
+    const unsigned char *paths = v;
+    size_t pl = vl;
+    size_t served = 0;
+    for (size_t i = 0; i < schema_type_count(); i++)
+        served += schema_type_at(i)->resource ? 1 : 0;
+    assert_int_equal(pb_fields(paths, pl, 2, &v, &vl), 2 * served);
+    /* the GVK extension travels as YAML text inside the Deployment schema */
+    const char *needle = "io.k8s.api.apps.v1.Deployment";
+    assert_non_null(memmem(b.data, b.len, needle, strlen(needle)));
+    assert_non_null(memmem(b.data, b.len, "x-kubernetes-group-version-kind", 31));
+    const char *gvk = "{\"group\":\"apps\",\"kind\":\"Deployment\"";
+    assert_non_null(memmem(b.data, b.len, gvk, strlen(gvk)));
+    ck_buf_release(&b);
+    struct ck_buf small = CK_BUF_INIT(100);
+    assert_int_equal(schema_openapi_v2_pb(&small), -1);
+    ck_buf_release(&small);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_v2),
         cmocka_unit_test(test_v3),
         cmocka_unit_test(test_v3_errors_and_cache),
+        cmocka_unit_test(test_v2_protobuf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

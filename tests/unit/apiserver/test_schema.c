@@ -186,6 +186,31 @@ static void test_unknown_fields_edges(void **state)
     json_decref(paths);
 }
 
+static void test_sorted_order_and_prune(void **state)
+{
+    (void)state;
+    const struct schema_type *t = schema_lookup_kind("apps", "v1", "Deployment");
+    json_t *obj = parse("{'spec':{'template':{'spec':{'containers':[{'name':'a','zz':1,'aa':2}]}},"
+                        "'bogus':1,'replicas':3},'kind':'Deployment','extra':{'x':1}}");
+    json_t *paths = json_array();
+    assert_int_equal(schema_unknown_fields(t, obj, paths), 4);
+    const char *want[] = {".extra", ".spec.bogus", ".spec.template.spec.containers[0].aa",
+                          ".spec.template.spec.containers[0].zz"};
+    for (size_t i = 0; i < 4; i++)
+        assert_string_equal(json_string_value(json_array_get(paths, i)), want[i]);
+    assert_int_equal(schema_prune_unknown(t, obj), 4);
+    json_t *want_obj = parse("{'spec':{'template':{'spec':{'containers':[{'name':'a'}]}},"
+                             "'replicas':3},'kind':'Deployment'}");
+    assert_true(json_equal(obj, want_obj));
+    json_t *again = json_array();
+    assert_int_equal(schema_unknown_fields(t, obj, again), 0);
+    assert_int_equal(schema_prune_unknown(NULL, obj), 0);
+    json_decref(again);
+    json_decref(want_obj);
+    json_decref(paths);
+    json_decref(obj);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -193,6 +218,7 @@ int main(void)
         cmocka_unit_test(test_lookups),
         cmocka_unit_test(test_unknown_fields),
         cmocka_unit_test(test_unknown_fields_edges),
+        cmocka_unit_test(test_sorted_order_and_prune),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
