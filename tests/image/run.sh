@@ -15,9 +15,10 @@ if [ "$(id -u)" != 0 ]; then
     exit 0
 fi
 WORK=$(mktemp -d /tmp/ckube-image-it.XXXXXX)
-TLS_PID=
+TLS_PID= AUTH_PID=
 cleanup() {
     registry_stop
+    [ -n "$AUTH_PID" ] && kill "$AUTH_PID" 2>/dev/null && wait "$AUTH_PID" 2>/dev/null
     [ -n "$TLS_PID" ] && kill "$TLS_PID" 2>/dev/null && wait "$TLS_PID" 2>/dev/null
     rm -rf "$WORK"
 }
@@ -37,6 +38,13 @@ registry_push_busybox probe/busybox:oci oci &&
     registry_push_twolayer probe/two:v2s2 v2s2 &&
     registry_push_twolayer probe/victim:1 oci &&
     registry_push_index probe/multi:1 || exit 1
+# a token-auth registry serving the same layout (python3 stdlib); skipped by the test if absent
+if command -v python3 >/dev/null 2>&1; then
+    python3 "$SRC/tests/image/fake_auth_registry.py" "$REGISTRY_DIR/oci" "$WORK/auth.port" &
+    AUTH_PID=$!
+    for _ in $(seq 1 50); do [ -s "$WORK/auth.port" ] && break; sleep 0.1; done
+    [ -s "$WORK/auth.port" ] && export IT_AUTH_ADDR="127.0.0.1:$(cat "$WORK/auth.port")"
+fi
 export IT_BUSYBOX_DIGEST=$(registry_manifest_digest probe/busybox:oci)
 export IT_MULTI_DIGEST=$(registry_manifest_digest probe/multi:1)
 "$IT_BIN"

@@ -423,6 +423,40 @@ static void test_remove_and_gc(void **state)
     img_store_close(s);
 }
 
+/* Bearer challenge -> token realm with Basic credentials -> retry; blobs behind a 307. */
+static void test_bearer_auth(void **state)
+{
+    (void)state;
+    const char *addr = getenv("IT_AUTH_ADDR");
+    if (!addr) {
+        print_message("SKIP: no python3 for the token-auth registry\n");
+        skip();
+    }
+    struct img_store *s = fresh_store(NULL);
+    char *r = ck_asprintf("%s/probe/busybox:base", addr);
+    char id[IMG_ID_MAX];
+    struct ck_err err = CK_ERR_INIT;
+    struct img_pull_opts o = http_opts;
+    assert_int_equal(img_pull(s, r, &o, id, &err), -1); /* no credentials: the realm says 401 */
+    assert_int_equal(err.reason, CK_R_UNAUTHORIZED);
+    o.username = "user";
+    o.password = "wrong";
+    assert_int_equal(img_pull(s, r, &o, id, &err), -1);
+    assert_int_equal(err.reason, CK_R_UNAUTHORIZED);
+    assert_store_empty(s);
+    o.password = "pass";
+    pull_ok(s, r, &o, id);
+    check_busybox(s, id);
+    char *two = ck_asprintf("%s/probe/busybox:two", addr), *miss = ck_asprintf("%s/probe/busybox:nope", addr);
+    pull_ok(s, two, &o, id);
+    assert_int_equal(img_pull(s, miss, &o, id, &err), -1);
+    assert_int_equal(err.reason, CK_R_NOT_FOUND);
+    free(two);
+    free(miss);
+    free(r);
+    img_store_close(s);
+}
+
 struct conc {
     struct img_store *s;
     const char *ref;
@@ -495,6 +529,7 @@ int main(void)
         cmocka_unit_test(test_import_oci),
         cmocka_unit_test(test_remove_and_gc),
         cmocka_unit_test(test_concurrent_pulls),
+        cmocka_unit_test(test_bearer_auth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
