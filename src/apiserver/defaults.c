@@ -64,6 +64,27 @@ static void default_probe(json_t *p)
     }
 }
 
+/* Rewrites every quantity of a ResourceList object in canonical form ("1000m" -> "1"), as
+ * upstream's serializer does; unparsable values are left for validation to reject. */
+static void canon_list(json_t *list)
+{
+    const char *k;
+    json_t *v;
+    if (!json_is_object(list))
+        return;
+    json_object_foreach(list, k, v) {
+        char *c = validation_quantity_canonical(v);
+        if (c && !(json_is_string(v) && !strcmp(json_string_value(v), c)))
+            json_object_set_new(list, k, json_string(c));
+        free(c);
+    }
+}
+
+static void canon_at(json_t *obj, const char *path)
+{
+    canon_list(printer_jget(obj, path));
+}
+
 /* Copies limits into requests for resources with a limit but no request. */
 static void default_requests(json_t *c)
 {
@@ -86,6 +107,8 @@ static void default_container(json_t *c, bool host_network)
     dflt(c, "terminationMessagePolicy", json_string("File"));
     dflt(c, "imagePullPolicy", json_string(pull_policy(printer_jstr(c, "image"))));
     dflt(c, "resources", json_object());
+    canon_at(c, "resources.limits");
+    canon_at(c, "resources.requests");
     default_requests(c);
     json_t *ports = json_object_get(c, "ports");
     for (size_t i = 0; i < arr_n(ports); i++) {
@@ -123,6 +146,12 @@ static void default_volume(json_t *v)
         if (json_is_object(src))
             dflt(src, "defaultMode", json_integer(0644));
     }
+    json_t *ed = json_object_get(v, "emptyDir");
+    json_t *sl = json_object_get(ed, "sizeLimit");
+    char *c = sl ? validation_quantity_canonical(sl) : NULL;
+    if (c)
+        json_object_set_new(ed, "sizeLimit", json_string(c));
+    free(c);
     json_t *hp = json_object_get(v, "hostPath");
     if (json_is_object(hp))
         dflt(hp, "type", json_string(""));
@@ -394,8 +423,38 @@ static void default_bindings(json_t *rb)
     }
 }
 
+static void default_quota(json_t *o)
+{
+    canon_at(o, "spec.hard");
+    canon_at(o, "status.hard");
+    canon_at(o, "status.used");
+}
+
+static void default_limitrange(json_t *o)
+{
+    static const char *const keys[] = {"max", "min", "default", "defaultRequest", "maxLimitRequestRatio"};
+    json_t *limits = printer_jget(o, "spec.limits");
+    for (size_t i = 0; i < arr_n(limits); i++)
+        for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+            canon_list(json_object_get(json_array_get(limits, i), keys[k]));
+}
+
+/* SetDefaults_NodeStatus: allocatable defaults to capacity. */
+static void default_node(json_t *o)
+{
+    json_t *st = json_object_get(o, "status");
+    canon_at(st, "capacity");
+    canon_at(st, "allocatable");
+    json_t *cap = json_object_get(st, "capacity");
+    if (json_is_object(cap) && !json_object_get(st, "allocatable"))
+        json_object_set_new(st, "allocatable", json_deep_copy(cap));
+}
+
 static void default_pvc(json_t *pvc)
 {
+    canon_at(pvc, "spec.resources.requests");
+    canon_at(pvc, "spec.resources.limits");
+    canon_at(pvc, "status.capacity");
     dflt(child(pvc, "spec"), "volumeMode", json_string("Filesystem"));
     dflt(child(pvc, "status"), "phase", json_string("Pending"));
 }
@@ -403,6 +462,7 @@ static void default_pvc(json_t *pvc)
 static void default_pv(json_t *pv)
 {
     json_t *spec = child(pv, "spec");
+    canon_at(spec, "capacity");
     dflt(spec, "persistentVolumeReclaimPolicy", json_string("Retain"));
     dflt(spec, "volumeMode", json_string("Filesystem"));
     dflt(child(pv, "status"), "phase", json_string("Pending"));
@@ -487,6 +547,9 @@ static const struct defaulter defaulters[] = {
     {"", "namespaces", default_namespace},
     {"", "secrets", default_secret},
     {"", "endpoints", default_endpoints},
+    {"", "resourcequotas", default_quota},
+    {"", "limitranges", default_limitrange},
+    {"", "nodes", default_node},
     {"", "persistentvolumeclaims", default_pvc},
     {"", "persistentvolumes", default_pv},
     {"apps", "deployments", default_deployment},

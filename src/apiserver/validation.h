@@ -38,6 +38,9 @@ bool validation_is_dns1035_label(const char *s);
  * (saturated at +/- 2^120), or -1 when the text does not parse. A JSON integer or real is
  * accepted as its decimal value. */
 int validation_quantity_nano(const json_t *q, __int128 *nano);
+/* resource.Quantity's canonical text ("1000m" -> "1", "0.5" -> "500m", "1024Mi" -> "1Gi",
+ * "1e3" -> "1e3", 2 -> "2"): new string, or NULL when q does not parse. */
+char *validation_quantity_canonical(const json_t *q);
 /* Compares two quantities; returns 0 and sets *cmp (<0, 0, >0), or -1 if either is bad. */
 int validation_quantity_cmp(const json_t *a, const json_t *b, int *cmp);
 

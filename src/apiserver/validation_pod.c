@@ -62,7 +62,17 @@ static __int128 sat_mul(__int128 a, __int128 m)
     return a * m;
 }
 
+enum qty_format { QF_DECIMAL_SI, QF_BINARY_SI, QF_DECIMAL_EXP };
+
+static int qty_parse_fmt(const char *s, __int128 *out, enum qty_format *fmt);
+
 static int qty_parse_str(const char *s, __int128 *out)
+{
+    enum qty_format f;
+    return qty_parse_fmt(s, out, &f);
+}
+
+static int qty_parse_fmt(const char *s, __int128 *out, enum qty_format *fmt)
 {
     const char *p = s;
     int sign = 1, digits = 0, frac = 0;
@@ -86,6 +96,7 @@ static int qty_parse_str(const char *s, __int128 *out)
     int e10, e2;
     if (digits == 0 || !qty_suffix(p, &e10, &e2))
         return -1;
+    *fmt = e2 ? QF_BINARY_SI : ((p[0] == 'e' || p[0] == 'E') && p[1]) ? QF_DECIMAL_EXP : QF_DECIMAL_SI;
     int scale = 9 + e10 - frac; /* value in nano-units = mant * 10^scale * 2^e2 */
     __int128 v = sat_mul(mant, (__int128)1 << e2);
     for (; scale > 0 && v < QTY_MAX; scale--)
@@ -110,6 +121,66 @@ int validation_quantity_nano(const json_t *q, __int128 *nano)
     if (!json_is_string(q))
         return -1;
     return qty_parse_str(json_string_value(q), nano);
+}
+
+/* Appends the decimal digits of a non-negative int128. */
+static void put_u128(struct ck_buf *b, __int128 v)
+{
+    char tmp[48];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + (int)(v % 10));
+        v /= 10;
+    } while (v > 0 && n < sizeof(tmp));
+    while (n)
+        ck_buf_appendc(b, tmp[--n]);
+}
+
+char *validation_quantity_canonical(const json_t *q)
+{
+    __int128 v;
+    enum qty_format fmt = QF_DECIMAL_SI;
+    if (json_is_string(q)) {
+        if (qty_parse_fmt(json_string_value(q), &v, &fmt) < 0)
+            return NULL;
+    } else if (validation_quantity_nano(q, &v) < 0) {
+        return NULL;
+    }
+    if (v == 0)
+        return ck_strdup("0");
+    struct ck_buf b = CK_BUF_INIT(256);
+    if (v < 0)
+        ck_buf_appendc(&b, '-');
+    __int128 m = v < 0 ? -v : v;
+    const __int128 one = 1000000000;
+    if (fmt == QF_BINARY_SI && (m < 1024 * one || m % one != 0))
+        fmt = QF_DECIMAL_SI;
+    if (fmt == QF_BINARY_SI) {
+        static const char *const bin[] = {"", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"};
+        int e = 0;
+        m /= one;
+        while (e < 6 && m % 1024 == 0) {
+            m /= 1024;
+            e++;
+        }
+        put_u128(&b, m);
+        ck_buf_appends(&b, bin[e]);
+        return ck_buf_detach(&b, NULL);
+    }
+    static const char *const dec[] = {"n", "u", "m", "", "k", "M", "G", "T", "P", "E"};
+    int e = -9;
+    while (e < 18 && m % 1000 == 0) {
+        m /= 1000;
+        e += 3;
+    }
+    put_u128(&b, m);
+    if (fmt == QF_DECIMAL_EXP) {
+        if (e != 0)
+            ck_buf_appendf(&b, "e%d", e);
+    } else {
+        ck_buf_appends(&b, dec[(e + 9) / 3]);
+    }
+    return ck_buf_detach(&b, NULL);
 }
 
 int validation_quantity_cmp(const json_t *a, const json_t *b, int *cmp)

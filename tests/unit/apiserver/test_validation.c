@@ -171,6 +171,10 @@ static void test_pod_resources(void **state)
            "{\"cpu\":\"1\",\"memory\":\"1Gi\"},\"requests\":{\"cpu\":\"1500m\",\"memory\":\"512Mi\"}}}]}"), NULL,
            "Pod \"p\" is invalid: spec.containers[0].resources.requests: Invalid value: \"1500m\": must be less than "
            "or equal to cpu limit of 1");
+    expect("", "pods", "Pod", POD("p", "{\"containers\":[{\"name\":\"c\",\"image\":\"a\",\"resources\":{\"limits\":"
+           "{\"cpu\":\"1000m\"},\"requests\":{\"cpu\":\"2\"}}}]}"), NULL,
+           "Pod \"p\" is invalid: spec.containers[0].resources.requests: Invalid value: \"2\": must be less than "
+           "or equal to cpu limit of 1");
     expect("", "pods", "Pod", POD("p", "{\"containers\":[{\"name\":\"c\",\"image\":\"a\",\"resources\":{\"requests\":"
            "{\"memory\":\"-1\",\"gpu\":\"1\"}}}]}"), NULL,
            "Pod \"p\" is invalid: [spec.containers[0].resources.requests[memory]: Invalid value: \"-1\": must be "
@@ -214,6 +218,25 @@ static void test_quantity(void **state)
             fail_msg("%s should not parse", bad[i]);
         json_decref(q);
     }
+    static const struct { const char *in, *out; } canon[] = {
+        {"1000m", "1"}, {"0.5", "500m"}, {"1.5", "1500m"}, {"1024Mi", "1Gi"}, {"1536Mi", "1536Mi"},
+        {"1e3", "1e3"}, {"1200e0", "1200"}, {"12000", "12k"}, {"100Ki", "100Ki"}, {"512", "512"},
+        {"0.5Ki", "512"}, {"1.5Gi", "1536Mi"}, {"-1000m", "-1"}, {"0", "0"}, {"0Mi", "0"}, {"2000000k", "2G"},
+        {"1n", "1n"}, {"0.0000000001", "1n"},
+    };
+    for (size_t i = 0; i < sizeof(canon) / sizeof(canon[0]); i++) {
+        json_t *q = json_string(canon[i].in);
+        char *c = validation_quantity_canonical(q);
+        if (!c || strcmp(c, canon[i].out))
+            fail_msg("canonical(%s) = %s, want %s", canon[i].in, c ? c : "NULL", canon[i].out);
+        free(c);
+        json_decref(q);
+    }
+    json_t *num = json_integer(3);
+    char *c3 = validation_quantity_canonical(num);
+    assert_string_equal(c3, "3");
+    free(c3);
+    json_decref(num);
     json_t *a = json_string("1Gi"), *b = json_integer(1073741824), *c = json_string("1G");
     int cmp;
     assert_int_equal(validation_quantity_cmp(a, b, &cmp), 0);

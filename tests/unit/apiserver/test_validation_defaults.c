@@ -89,6 +89,21 @@ static void test_qos(void **state)
     assert_string_equal(S(p, "status.qosClass"), "Guaranteed");
     assert_string_equal(S(json_array_get(printer_jget(p, "spec.containers"), 0), "resources.requests.cpu"), "500m");
     json_decref(p);
+    /* quantities are stored in canonical form */
+    p = defaulted("", "pods",
+                  "{\"metadata\":{\"name\":\"p\"},\"spec\":{\"containers\":[{\"name\":\"a\",\"image\":\"i\","
+                  "\"resources\":{\"limits\":{\"cpu\":2,\"memory\":\"1024Mi\"},\"requests\":{\"cpu\":\"1000m\"}}}]}}");
+    json_t *res = json_object_get(json_array_get(printer_jget(p, "spec.containers"), 0), "resources");
+    assert_string_equal(S(res, "limits.cpu"), "2");
+    assert_string_equal(S(res, "limits.memory"), "1Gi");
+    assert_string_equal(S(res, "requests.cpu"), "1");
+    assert_string_equal(S(res, "requests.memory"), "1Gi");
+    assert_string_equal(S(p, "status.qosClass"), "Burstable");
+    json_decref(p);
+    json_t *node = defaulted("", "nodes", "{\"metadata\":{\"name\":\"n1\"},\"status\":{\"capacity\":"
+                                          "{\"cpu\":\"4\",\"memory\":\"8192Mi\",\"pods\":\"110\"}}}");
+    assert_string_equal(S(node, "status.allocatable.memory"), "8Gi");
+    json_decref(node);
     p = defaulted("", "pods",
                   "{\"metadata\":{\"name\":\"p\"},\"spec\":{\"containers\":[{\"name\":\"a\",\"image\":\"i\","
                   "\"resources\":{\"requests\":{\"cpu\":\"100m\"}}}]}}");
