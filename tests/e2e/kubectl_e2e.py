@@ -26,9 +26,25 @@ import urllib.request
 
 KUBECTLS = ["/usr/lib/google-cloud-sdk/bin/kubectl.1.27", "/usr/lib/google-cloud-sdk/bin/kubectl.1.33"]
 
-# Cases that do not pass yet, with the reason. Keep this list honest: run with --run-skipped
-# to see which of them work now, and remove them here when they do.
+# Cases that do not pass yet, with the reason. Keys are "case" (every kubectl) or
+# "case@1.33" (one kubectl). Keep this list honest: run with --run-skipped to see which of
+# them work now, and remove them here when they do.
+OPENAPI_V2_PB = ("kubectl 1.27 fetches /openapi/v2 as protobuf (gnostic) for create/apply/edit/explain; "
+                 "the engine serves JSON -> 'proto: cannot parse invalid wire-format data'")
+PROTOBUF_BODY = ("kubectl 1.33 typed clients (create namespace/configmap/secret/...) send "
+                 "application/vnd.kubernetes.protobuf bodies; the engine answers 415")
 SKIP = {
+    "create-get-outputs@1.27": OPENAPI_V2_PB,
+    "apply@1.27": OPENAPI_V2_PB,
+    "apply-deployment@1.27": OPENAPI_V2_PB,
+    "edit@1.27": OPENAPI_V2_PB,
+    "explain@1.27": OPENAPI_V2_PB,
+    "unknown-field@1.27": OPENAPI_V2_PB,
+    "errors@1.27": OPENAPI_V2_PB,
+    "create-generators@1.33": PROTOBUF_BODY,
+    "dry-run-server@1.33": PROTOBUF_BODY,
+    "get-chunked": ("engine rejects its own continue token on page 2: 'continue key is not valid: "
+                    "incorrect encoded start resourceVersion'"),
 }
 
 
@@ -75,6 +91,15 @@ class Server:
             time.sleep(0.1)
         raise Fail("server not ready after 30 s")
 
+    def post(self, path, obj):
+        """Setup writes go straight to the plain port, independent of kubectl."""
+        req = urllib.request.Request("http://127.0.0.1:%d%s" % (self.pport, path), method="POST",
+                                     data=json.dumps(obj).encode(),
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            if r.status != 201:
+                raise Fail("POST %s: %d" % (path, r.status))
+
     def kill9(self):
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
@@ -100,6 +125,8 @@ class Ctx:
         self.env = dict(os.environ, HOME=workdir, KUBECONFIG=server.kubeconfig)
         self.env.pop("KUBE_EDITOR", None)
         self.n = 0
+        m = re.search(r"(\d+\.\d+)$", os.path.basename(kubectl))
+        self.version = m.group(1) if m else "default"
 
     def k(self, *args, ok=True, stdin=None, env=None, timeout=60, ns=True):
         cmd = [self.kubectl, "--request-timeout=30s", "--cache-dir",
@@ -125,6 +152,24 @@ class Ctx:
         with open(path, "w") as f:
             f.write(text)
         return path
+
+    def mk_cm(self, name, data=None, labels=None, finalizers=None):
+        """Setup objects go straight to the API (plain port) so a case tests one verb only."""
+        meta = {"name": name, "namespace": self.ns}
+        if labels:
+            meta["labels"] = labels
+        if finalizers:
+            meta["finalizers"] = finalizers
+        self.server.post("/api/v1/namespaces/%s/configmaps" % self.ns,
+                         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": data or {}})
+
+    def mk_deploy(self, name, image="nginx:1.25"):
+        self.server.post("/apis/apps/v1/namespaces/%s/deployments" % self.ns, {
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": self.ns},
+            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}},
+                                  "spec": {"containers": [{"name": "c", "image": image}]}}}})
 
     def jsonpath(self, obj, path):
         return self.out("get", obj, "-o", "jsonpath={%s}" % path)
@@ -221,7 +266,7 @@ def case_create_and_get_outputs(c):
 
 def case_get_selectors(c):
     for n, app in (("sel-a1", "a"), ("sel-a2", "a"), ("sel-b1", "b")):
-        c.out("create", "-f", c.file(cm_yaml(n, c.ns, {"x": "1"}, {"app": app})))
+        c.mk_cm(n, {"x": "1"}, {"app": app})
     o = c.out("get", "cm", "-l", "app=a", "-o", "name").split()
     expect(sorted(o) == ["configmap/sel-a1", "configmap/sel-a2"], "-l app=a: %s" % o)
     o = c.out("get", "cm", "-l", "app!=a,app", "-o", "name").split()
@@ -235,8 +280,8 @@ def case_get_selectors(c):
 
 def case_get_chunked(c):
     for i in range(5):
-        c.out("create", "configmap", "chunk%d" % i, "--from-literal=i=%d" % i)
-    p = c.k("get", "cm", "-l", "!nothing", "--chunk-size=2", "-o", "name", "-v=6")
+        c.mk_cm("chunk%d" % i, {"i": str(i)}, {"case": "chunk"})
+    p = c.k("get", "cm", "-l", "case=chunk", "--chunk-size=2", "-o", "name", "-v=6")
     names = [n for n in p.stdout.split() if n.startswith("configmap/chunk")]
     expect(names == ["configmap/chunk%d" % i for i in range(5)], "chunked list: %s" % p.stdout)
     expect_in("limit=2", p.stderr, "kubectl -v=6 log")
@@ -268,7 +313,7 @@ def case_apply_deployment(c):
 
 
 def case_edit(c):
-    c.out("create", "configmap", "ed1", "--from-literal=foo=bar")
+    c.mk_cm("ed1", {"foo": "bar"})
     ed = os.path.join(c.workdir, "editor.sh")
     with open(ed, "w") as f:
         f.write("#!/bin/sh\nsed -i 's/foo: bar/foo: edited/' \"$1\"\n")
@@ -278,19 +323,19 @@ def case_edit(c):
 
 
 def case_label_annotate(c):
-    c.out("create", "configmap", "la1", "--from-literal=a=b")
+    c.mk_cm("la1", {"a": "b"})
     expect_in("configmap/la1 labeled", c.out("label", "cm", "la1", "team=red"))
     expect(c.jsonpath("cm/la1", ".metadata.labels.team") == "red", "label")
     p = c.k("label", "cm", "la1", "team=blue", ok=False)
     expect_in("already has a value", p.stderr, "stderr")
     expect_in("configmap/la1 labeled", c.out("label", "cm", "la1", "team=blue", "--overwrite"))
     expect_in("configmap/la1 unlabeled", c.out("label", "cm", "la1", "team-"))
-    expect_in("configmap/la1 annotated", c.out("annotate", "cm", "la1", "note=hello world"))
+    expect_re(r"^configmap/la1 annotated?$", c.out("annotate", "cm", "la1", "note=hello world"))  # 1.27 prints "annotate"
     expect(c.jsonpath("cm/la1", ".metadata.annotations.note") == "hello world", "annotation")
 
 
 def case_scale_set_image(c):
-    c.out("create", "-f", c.file(deploy_yaml("sc1", c.ns)))
+    c.mk_deploy("sc1")
     expect_in("deployment.apps/sc1 scaled", c.out("scale", "deployment", "sc1", "--replicas=3"))
     expect(c.jsonpath("deploy/sc1", ".spec.replicas") == "3", "replicas after scale")
     expect_in("deployment.apps/sc1 image updated", c.out("set", "image", "deployment/sc1", "c=nginx:9"))
@@ -298,25 +343,26 @@ def case_scale_set_image(c):
 
 
 def case_patch(c):
-    c.out("create", "configmap", "pt1", "--from-literal=k1=v1")
+    c.mk_cm("pt1", {"k1": "v1"})
     expect_in("configmap/pt1 patched", c.out("patch", "cm", "pt1", "--type=json",
                                              "-p", '[{"op":"add","path":"/data/k2","value":"v2"}]'))
     expect(c.jsonpath("cm/pt1", ".data.k2") == "v2", "json patch")
     expect_in("configmap/pt1 patched", c.out("patch", "cm", "pt1", "--type=merge",
                                              "-p", '{"data":{"k1":null,"k3":"v3"}}'))
     expect(c.jsonpath("cm/pt1", ".data.k1") == "" and c.jsonpath("cm/pt1", ".data.k3") == "v3", "merge patch")
-    c.out("create", "-f", c.file(deploy_yaml("pt2", c.ns)))
+    c.mk_deploy("pt2")
     sp = '{"spec":{"template":{"spec":{"containers":[{"name":"side","image":"busybox"}]}}}}'
     expect_in("deployment.apps/pt2 patched", c.out("patch", "deploy", "pt2", "--type=strategic", "-p", sp))
     names = c.jsonpath("deploy/pt2", ".spec.template.spec.containers[*].name").split()
     expect(sorted(names) == ["c", "side"], "strategic merge by name: %s" % names)
     p = c.k("patch", "cm", "pt1", "--type=json", "-p", '[{"op":"test","path":"/data/k3","value":"x"}]', ok=False)
-    expect_in("Error from server", p.stderr, "stderr")
+    expect_re(r"The request is invalid|Error from server", p.stderr, "stderr")
+    expect(c.jsonpath("cm/pt1", ".data.k3") == "v3", "failed patch changed the object")
 
 
 def case_delete(c):
     for n, l in (("d1", "x"), ("d2", "y"), ("d3", "y"), ("d4", "z")):
-        c.out("create", "-f", c.file(cm_yaml(n, c.ns, {"a": "b"}, {"grp": l})))
+        c.mk_cm(n, {"a": "b"}, {"grp": l})
     expect_re(r'^configmap "d1" deleted', c.out("delete", "cm", "d1"))
     o = c.out("delete", "cm", "-l", "grp=y")
     expect_re(r'^configmap "d2" deleted', o)
@@ -328,8 +374,7 @@ def case_delete(c):
 
 
 def case_finalizers(c):
-    extra = "  finalizers:\n  - example.com/hold\n"
-    c.out("create", "-f", c.file(cm_yaml("fin1", c.ns, {"a": "b"}, None, extra)))
+    c.mk_cm("fin1", {"a": "b"}, finalizers=["example.com/hold"])
     expect_re(r'^configmap "fin1" deleted', c.out("delete", "cm", "fin1", "--wait=false"))
     ts = c.jsonpath("cm/fin1", ".metadata.deletionTimestamp")
     expect(re.match(r"\d{4}-\d\d-\d\dT", ts), "deletionTimestamp not set: %r" % ts)
@@ -343,8 +388,8 @@ def case_finalizers(c):
 
 
 def case_get_watch(c):
-    c.out("create", "configmap", "w0", "--from-literal=a=b")
-    cmd = [c.kubectl, "--cache-dir", os.path.join(c.workdir, "cache"), "-n", c.ns, "get", "cm", "-w",
+    c.mk_cm("w0", {"a": "b"}, {"case": "watch"})
+    cmd = [c.kubectl, "--cache-dir", os.path.join(c.workdir, "cache"), "-n", c.ns, "get", "cm", "-w", "-l", "case=watch",
            "--request-timeout=20s"]
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=c.env)
     try:
@@ -352,7 +397,7 @@ def case_get_watch(c):
         expect_re(r"^NAME\s+DATA\s+AGE", first, "first watch line")
         seen = p.stdout.readline()
         expect_re(r"^w0\s+1\s+", seen, "initial list line")
-        c.out("create", "configmap", "w1", "--from-literal=a=b")
+        c.mk_cm("w1", {"a": "b"}, {"case": "watch"})
         line = p.stdout.readline()
         expect_re(r"^w1\s+1\s+", line, "watch event line")
         c.out("label", "cm", "w0", "x=y")
@@ -364,7 +409,7 @@ def case_get_watch(c):
 
 
 def case_wait_delete(c):
-    c.out("create", "configmap", "wd1", "--from-literal=a=b")
+    c.mk_cm("wd1", {"a": "b"})
     bg = subprocess.Popen(["sh", "-c", "sleep 1; %s -n %s delete cm wd1" % (c.kubectl, c.ns)],
                           env=c.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -375,7 +420,7 @@ def case_wait_delete(c):
 
 
 def case_describe(c):
-    c.out("create", "configmap", "ds1", "--from-literal=key1=val1")
+    c.mk_cm("ds1", {"key1": "val1"})
     o = c.out("describe", "cm", "ds1")
     expect_re(r"^Name:\s+ds1$", o)
     expect_re(r"^Namespace:\s+%s$" % re.escape(c.ns), o)
@@ -409,7 +454,7 @@ def case_unknown_field(c):
 
 
 def case_get_all(c):
-    c.out("create", "deployment", "ga1", "--image=nginx")
+    c.mk_deploy("ga1")
     o = c.out("get", "all")
     expect_re(r"^deployment\.apps/ga1\s+", o)
 
@@ -434,8 +479,8 @@ def case_errors(c):
     o["data"]["a"] = "stale"
     p = c.k("replace", "-f", c.file(json.dumps(o)), ok=False)
     expect_in("Error from server (Conflict)", p.stderr, "stderr")
-    p = c.k("create", "configmap", "Bad_Name", "--from-literal=a=b", ok=False)
-    expect_in("Error from server (Invalid)", p.stderr, "stderr")
+    p = c.k("create", "-f", c.file(cm_yaml("Bad_Name", c.ns, {"a": "b"})), ok=False)
+    expect_in('The ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name"', p.stderr, "stderr")
     p = c.k("get", "nosuchkind", ok=False)
     expect_in("the server doesn't have a resource type \"nosuchkind\"", p.stderr, "stderr")
 
@@ -492,7 +537,7 @@ def case_restart(c, server):
     changed = [k for k in before if before[k] != after[k]]
     expect(not changed, "uid/resourceVersion changed over kill -9: %s" % changed[:10])
     # the server keeps working after restart: a write gets a newer resourceVersion
-    c.out("create", "configmap", "after-restart", "--from-literal=a=b")
+    server.post("/api/v1/namespaces/%s/configmaps" % c.ns, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "after-restart"}})
     rv = int(c.jsonpath("cm/after-restart", ".metadata.resourceVersion"))
     expect(rv > max(int(v[1]) for v in before.values()), "resourceVersion went backwards: %d" % rv)
 
@@ -535,7 +580,8 @@ def main():
             wd = os.path.join(tmp, "kubectl-" + ver)
             os.makedirs(wd)
             c = Ctx(kc, server, wd, "e2e-v" + ver)
-            c.k("create", "namespace", c.ns, ns=False)
+            server.post("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                                "metadata": {"name": c.ns}})
             ctxs.append(c)
         for name, fn in CASES:
             if only and name not in only:
@@ -546,6 +592,11 @@ def main():
                 continue
             for c in ctxs:
                 label = "%s [%s]" % (name, os.path.basename(c.kubectl))
+                key = "%s@%s" % (name, c.version)
+                if key in SKIP and not a.run_skipped:
+                    print("SKIP %s: %s" % (label, SKIP[key]))
+                    skipped.append(label)
+                    continue
                 t0 = time.time()
                 try:
                     fn(c)
