@@ -192,8 +192,6 @@ struct img_commit {
  * every referenced one exists (CK_R_CONFLICT if a concurrent gc removed one), records the
  * image, tag and digest, saves the index. */
 int img_store_commit(struct img_store *s, const struct img_commit *c, struct ck_err *err);
-/* True when image id is recorded and all its layers are present. */
-bool img_store_has_complete(struct img_store *s, const char *id);
 /* Makes a fresh staging dir under <root>/tmp (caller frees the path and img_rmtree's it). */
 char *img_store_staging(struct img_store *s, struct ck_err *err);
 /* Opens (creating) and flocks <root>/locks/<hex of digest>; returns the fd (close unlocks). */

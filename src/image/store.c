@@ -392,28 +392,6 @@ int img_store_commit(struct img_store *s, const struct img_commit *c, struct ck_
     return rc;
 }
 
-bool img_store_has_complete(struct img_store *s, const char *id)
-{
-    json_t *j;
-    struct ck_err e = CK_ERR_INIT;
-    store_lock(s);
-    int rc = index_load(s, &j, &e);
-    store_unlock(s);
-    if (rc < 0)
-        return false;
-    json_t *rec = json_object_get(json_object_get(j, "images"), id);
-    bool ok = rec != NULL;
-    size_t i;
-    json_t *v;
-    json_array_foreach(json_object_get(rec, "layers"), i, v)
-    {
-        ck_autofree char *p = img_store_layer_path(s, json_string_value(v));
-        ok = ok && access(p, F_OK) == 0;
-    }
-    json_decref(j);
-    return ok;
-}
-
 /* ---- sweep: delete blobs and layers no image references ------------------------------ */
 
 static void collect_refs(json_t *images, struct ck_strmap *refs)
