@@ -189,7 +189,7 @@ int cni_add(const struct cni_ctx *ctx, const struct cni_net *net, const struct c
             json_decref(prev);
             struct ck_err e2 = CK_ERR_INIT;
             if (cni_del(ctx, net, a, &e2) < 0)
-                ck_warn("cni: cleanup after failed ADD: %s", e2.msg);
+                ck_v(1, "cni: cleanup after failed ADD: %s", e2.msg);
             return -1;
         }
         json_decref(prev);

@@ -203,7 +203,7 @@ int rt_crun_run_pod_sandbox(struct runtime *rt, const struct rt_sandbox_config *
     if (write_pod_files(dir, cfg, hostname, ip, err) < 0 || rt_json_write(meta, doc, err) < 0)
         goto fail_net;
     json_decref(doc);
-    ck_info("sandbox %s (%s/%s) ready, ip %s", id, cfg->namespace_ ? cfg->namespace_ : "",
+    ck_v(1, "sandbox %s (%s/%s) ready, ip %s", id, cfg->namespace_ ? cfg->namespace_ : "",
             cfg->name, ip);
     return 0;
 fail_net:;
