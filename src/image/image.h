@@ -101,6 +101,10 @@ struct img_config {
 int img_get(struct img_store *s, const char *id, struct img_config *cfg, char ***layer_dirs,
             size_t *nlayers, struct ck_err *err);
 void img_config_release(struct img_config *c);
+/* The overlayfs "lowerdir" option value for image id: its layer dirs HIGHEST first, joined by
+ * ':' (caller frees *out). CK_R_TOO_LARGE past 3500 bytes (the mount data is one page);
+ * CK_R_BAD_REQUEST if the store root holds ':' or ','; CK_R_INVALID for a 0-layer image. */
+int img_lowerdir(struct img_store *s, const char *id, char **out, struct ck_err *err);
 /* Frees a NULL-terminated string array returned by this module. */
 void img_strv_free(char **v);
 

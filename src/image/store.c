@@ -681,3 +681,24 @@ int img_touch(struct img_store *s, const char *id)
     json_decref(j);
     return rc;
 }
+
+int img_lowerdir(struct img_store *s, const char *id, char **out, struct ck_err *err)
+{
+    if (strpbrk(s->root, ":,"))
+        return ck_err_set(err, CK_R_BAD_REQUEST, "image store root %s holds ':' or ','", s->root);
+    char **dirs;
+    size_t n;
+    if (img_get(s, id, NULL, &dirs, &n, err) < 0)
+        return -1;
+    struct ck_buf b = CK_BUF_INIT(3500);
+    int rc = n ? 0 : ck_err_set(err, CK_R_INVALID, "image %s has no layers", id);
+    for (size_t i = n; rc == 0 && i-- > 0;)
+        if (ck_buf_appendf(&b, "%s%s", i + 1 < n ? ":" : "", dirs[i]) < 0)
+            rc = ck_err_set(err, CK_R_TOO_LARGE, "image %s: %zu layers do not fit in one overlay "
+                            "mount option", id, n);
+    img_strv_free(dirs);
+    if (rc == 0)
+        *out = ck_buf_detach(&b, NULL);
+    ck_buf_release(&b);
+    return rc;
+}

@@ -202,10 +202,16 @@ static bool is_whiteout(const char *p)
     return lstat(p, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0);
 }
 
-static void overlay_check(char **dirs)
+static void overlay_check(struct img_store *s, const char *id, char **dirs)
 {
     char *mnt = ck_asprintf("%s/mnt", work);
-    char *opts = ck_asprintf("lowerdir=%s:%s", dirs[1], dirs[0]); /* highest first */
+    char *lower, *want = ck_asprintf("%s:%s", dirs[1], dirs[0]); /* highest first */
+    struct ck_err err = CK_ERR_INIT;
+    assert_int_equal(img_lowerdir(s, id, &lower, &err), 0);
+    assert_string_equal(lower, want);
+    char *opts = ck_asprintf("lowerdir=%s", lower);
+    free(lower);
+    free(want);
     mkdir(mnt, 0755);
     if (mount("overlay", mnt, "overlay", MS_RDONLY, opts) < 0)
         fail_msg("overlay mount: %s", strerror(errno));
@@ -247,7 +253,7 @@ static void test_two_layers_whiteout_overlay(void **state)
         char *kept = ck_asprintf("%s/etc/gone.txt", dirs[0]);
         assert_true(is_whiteout(wh));
         assert_int_equal(access(kept, F_OK), 0); /* the lower layer is untouched */
-        overlay_check(dirs);
+        overlay_check(s, id, dirs);
         char *cmd[] = {"/bin/sh", "-c"}, *args[] = {"x"};
         char **argv;
         size_t argc;

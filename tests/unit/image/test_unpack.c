@@ -276,6 +276,19 @@ static void test_replace_within_layer(void **state)
     free(dir);
 }
 
+/* The well-known empty layer: 1024 zero bytes, diff id 5f70bf18... */
+static void test_empty_layer(void **state)
+{
+    (void)state;
+    char *dir = mkdir_tmp();
+    char id[IMG_ID_MAX];
+    struct ck_err err = CK_ERR_INIT;
+    assert_int_equal(unpack(NULL, 0, ARCHIVE_FILTER_GZIP, dir, NULL, id, &err), 0);
+    assert_string_equal(id, "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef");
+    img_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -285,6 +298,7 @@ int main(void)
         cmocka_unit_test(test_absolute_symlink_kept_and_abs_path_confined),
         cmocka_unit_test(test_limits_and_garbage),
         cmocka_unit_test(test_replace_within_layer),
+        cmocka_unit_test(test_empty_layer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
