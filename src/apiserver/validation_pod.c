@@ -338,12 +338,10 @@ static void container_ports(struct vld *v, const char *path, const json_t *ports
     }
 }
 
+/* Env var names as upstream 1.33 (RelaxedEnvironmentVariableValidation on by default):
+ * any printable ASCII except '='. */
 static void container_env(struct vld *v, const char *path, const json_t *env)
 {
-    static const char msg[] =
-        "a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or "
-        "'.', and must not start with a digit (e.g. 'my.env-name',  or 'MY_ENV.NAME',  or 'MyEnvName1', "
-        "regex used for validation is '[-._a-zA-Z][-._a-zA-Z0-9]*')";
     char f[256];
     for (size_t i = 0; i < arr_n(env); i++) {
         const char *name = printer_jstr(json_array_get(env, i), "name");
@@ -352,11 +350,13 @@ static void container_env(struct vld *v, const char *path, const json_t *env)
             vld_required(v, f, "");
             continue;
         }
-        bool ok = !isdigit((unsigned char)name[0]);
-        for (const char *p = name; *p && ok; p++)
-            ok = isalnum((unsigned char)*p) || *p == '_' || *p == '-' || *p == '.';
+        bool ok = true;
+        for (const unsigned char *p = (const unsigned char *)name; *p && ok; p++)
+            ok = *p >= 32 && *p < 127 && *p != '=';
         if (!ok)
-            vld_invalid_str(v, f, name, msg);
+            vld_invalid_str(v, f, name,
+                            "a valid environment variable name must consist only of printable ASCII characters "
+                            "other than '='");
     }
 }
 

@@ -157,11 +157,10 @@ static void test_pod_spec(void **state)
            "consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric "
            "character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')");
     expect("", "pods", "Pod", POD("p", "{\"containers\":[{\"name\":\"c\",\"image\":\"a\",\"env\":[{\"name\":\"1X\"},"
-           "{\"value\":\"v\"}]}]}"), NULL,
-           "Pod \"p\" is invalid: [spec.containers[0].env[0].name: Invalid value: \"1X\": a valid environment variable "
-           "name must consist of alphabetic characters, digits, '_', '-', or '.', and must not start with a digit "
-           "(e.g. 'my.env-name',  or 'MY_ENV.NAME',  or 'MyEnvName1', regex used for validation is "
-           "'[-._a-zA-Z][-._a-zA-Z0-9]*'), spec.containers[0].env[1].name: Required value]");
+           "{\"name\":\"A=B\"},{\"value\":\"v\"}]}]}"), NULL,
+           "Pod \"p\" is invalid: [spec.containers[0].env[1].name: Invalid value: \"A=B\": a valid environment "
+           "variable name must consist only of printable ASCII characters other than '=', "
+           "spec.containers[0].env[2].name: Required value]");
 }
 
 static void test_pod_resources(void **state)
