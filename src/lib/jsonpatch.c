@@ -89,17 +89,19 @@ bool jsonpatch_equal(const json_t *a, const json_t *b)
     }
 }
 
-/* Nodes plus string bytes: the growth measure for `copy`. Stops counting past cap. */
+/* Approximate memory of v (64 bytes a node plus key and string bytes): the growth measure
+ * for `copy`. Stops counting past cap. */
 static size_t weight(const json_t *v, size_t cap)
 {
-    size_t w = 1;
+    size_t w = 64;
     if (json_is_string(v))
         return w + json_string_length(v);
     if (json_is_object(v)) {
         const char *k;
+        size_t kl;
         json_t *m;
-        json_object_foreach((json_t *)v, k, m) {
-            w += strlen(k) + weight(m, cap);
+        json_object_keylen_foreach((json_t *)v, k, kl, m) {
+            w += kl + weight(m, cap);
             if (w > cap)
                 return w;
         }

@@ -14,8 +14,9 @@
 #define JSONPATCH_MAX_OPS 10000
 /* Deepest nesting of a document, patch value or result (jansson's parser allows 2048). */
 #define JSONPATCH_MAX_DEPTH 1000
-/* Total growth (nodes + string bytes) that `copy` operations of one patch may add. */
-#define JSONPATCH_MAX_COPY (16 * 1024 * 1024)
+/* Total memory (about 64 bytes a node plus key/string bytes) that the `copy` operations of
+ * one patch may add. */
+#define JSONPATCH_MAX_COPY (32 * 1024 * 1024)
 
 /* Applies an RFC 6902 patch (an array of operations: add, remove, replace, move, copy, test).
  * A patch that is not an array of well-formed operations gives CK_R_BAD_REQUEST (not an

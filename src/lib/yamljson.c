@@ -904,10 +904,11 @@ static bool key_less(const char *a, size_t an_, const char *b, size_t bn_)
                 }
         }
         size_t ai, bi;
+        /* Go's int64 arithmetic wraps; do the same without signed overflow */
         for (ai = i; ai < al && is_digit_rune(ar[ai]); ai++)
-            an = an * 10 + (int64_t)(ar[ai] - '0');
+            an = (int64_t)((uint64_t)an * 10 + (ar[ai] - '0'));
         for (bi = i; bi < bl && is_digit_rune(br[bi]); bi++)
-            bn = bn * 10 + (int64_t)(br[bi] - '0');
+            bn = (int64_t)((uint64_t)bn * 10 + (br[bi] - '0'));
         if (an != bn)
             res = an < bn;
         else if (ai != bi)
@@ -928,12 +929,23 @@ struct kv {
     json_t *v;
 };
 
-static int kv_cmp(const void *x, const void *y)
+/* Stable merge sort: the natural order need not be transitive in corner cases, so no
+ * qsort (which may misbehave with such comparators). */
+static void sort_kv(struct kv *a, struct kv *tmp, size_t n)
 {
-    const struct kv *a = x, *b = y;
-    if (key_less(a->k, a->n, b->k, b->n))
-        return -1;
-    return key_less(b->k, b->n, a->k, a->n) ? 1 : 0;
+    if (n < 2)
+        return;
+    size_t h = n / 2;
+    sort_kv(a, tmp, h);
+    sort_kv(a + h, tmp, n - h);
+    size_t i = 0, j = h, k = 0;
+    while (i < h && j < n)
+        tmp[k++] = key_less(a[j].k, a[j].n, a[i].k, a[i].n) ? a[j++] : a[i++];
+    while (i < h)
+        tmp[k++] = a[i++];
+    while (j < n)
+        tmp[k++] = a[j++];
+    memcpy(a, tmp, n * sizeof(*a));
 }
 
 static int emit_value(struct emit *e, const json_t *v, size_t depth);
@@ -952,7 +964,9 @@ static int emit_object(struct emit *e, const json_t *v, size_t depth)
     size_t kl;
     json_t *m;
     json_object_keylen_foreach((json_t *)v, k, kl, m) items[i++] = (struct kv){k, kl, m};
-    qsort(items, n, sizeof(*items), kv_cmp);
+    struct kv *tmp = ck_calloc(n ? n : 1, sizeof(*tmp));
+    sort_kv(items, tmp, n);
+    free(tmp);
     int rc = 0;
     for (i = 0; i < n && rc == 0; i++) {
         rc = emit_string(e, items[i].k, items[i].n);
