@@ -59,7 +59,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     case 3: {
         struct store_hist h;
-        if (store_hist_decode(p, n, &h, &err) == 0 && (h.revision < 1 || (h.type != 1 && h.type != 2)))
+        if (store_hist_decode(p, n, &h, &err) == 0 &&
+            (h.revision < 1 || (h.type != 1 && h.type != 2)))
             abort();
         break;
     }

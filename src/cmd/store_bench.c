@@ -37,7 +37,8 @@ static void *sb_writer_main(void *arg)
     struct ck_err err = CK_ERR_INIT;
     while (ck_mono_ns() < w->deadline_ns) {
         char key[64];
-        int kl = snprintf(key, sizeof(key), "/bench/p%d/w%02d/%010" PRIu64, w->phase, w->id, w->ops);
+        int kl =
+            snprintf(key, sizeof(key), "/bench/p%d/w%02d/%010" PRIu64, w->phase, w->id, w->ops);
         snprintf(val, sizeof(val), "%s", key);
         if (store_put(w->s, key, (size_t)kl, val, sizeof(val), STORE_ANY, NULL, NULL, &err) < 0) {
             fprintf(stderr, "store-bench: put: %s\n", err.msg);
@@ -177,8 +178,9 @@ static int cmd_store_bench(int argc, char **argv)
     if (pps[0] < 0 || pps[1] < 0 || pps[2] < 0 || mbps < 0)
         return 1;
     printf("64 writers vs 1: %.1fx\n", pps[2] / (pps[0] > 0 ? pps[0] : 1));
-    printf("store-bench puts_per_s_1=%.0f puts_per_s_8=%.0f puts_per_s_64=%.0f range_mb_per_s=%.0f\n",
-           pps[0], pps[1], pps[2], mbps);
+    printf(
+        "store-bench puts_per_s_1=%.0f puts_per_s_8=%.0f puts_per_s_64=%.0f range_mb_per_s=%.0f\n",
+        pps[0], pps[1], pps[2], mbps);
     return 0;
 }
 

@@ -65,8 +65,8 @@ int lm_load(struct lm_store *s, MDB_txn *txn, int64_t rev, uint32_t sub, struct 
     MDB_val k = {sizeof(kb), kb}, v;
     int rc = mdb_get(txn, s->log, &k, &v);
     if (rc == MDB_NOTFOUND)
-        return ck_err_set(err, CK_R_CORRUPT, "store %s: log record %lld.%u is missing",
-                          s->datafile, (long long)rev, sub);
+        return ck_err_set(err, CK_R_CORRUPT, "store %s: log record %lld.%u is missing", s->datafile,
+                          (long long)rev, sub);
     if (rc)
         return lm_err(s, err, rc, "reading log");
     if (store_record_decode(v.mv_data, v.mv_size, rec, err) < 0)
@@ -107,8 +107,8 @@ int lm_ptr_get(struct lm_store *s, MDB_txn *txn, const char *key, size_t key_len
     return 0;
 }
 
-int lm_hist_find_le(struct lm_store *s, MDB_cursor *c, const char *key, size_t key_len,
-                    int64_t rev, struct store_hist *out, bool *found, struct ck_err *err)
+int lm_hist_find_le(struct lm_store *s, MDB_cursor *c, const char *key, size_t key_len, int64_t rev,
+                    struct store_hist *out, bool *found, struct ck_err *err)
 {
     unsigned char probe[STORE_HIST_LEN];
     struct store_hist ph = {rev + 1, 0, 0};
@@ -298,8 +298,8 @@ static int check_truncation(struct lm_store *s, struct ck_err *err)
     unsigned long long need = ((unsigned long long)info.me_last_pgno + 1) * st.ms_psize;
     if ((unsigned long long)fst.st_size < need)
         return ck_err_set(err, CK_R_CORRUPT,
-                          "store %s: file is truncated (%lld bytes, pages need %llu)",
-                          s->datafile, (long long)fst.st_size, need);
+                          "store %s: file is truncated (%lld bytes, pages need %llu)", s->datafile,
+                          (long long)fst.st_size, need);
     return 0;
 }
 
@@ -317,8 +317,8 @@ static int open_env(struct lm_store *s, const struct store_lmdb_opts *o, struct 
     rc = mdb_env_open(s->env, s->dir, flags, 0600);
     if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH)
         return ck_err_set(err, CK_R_CORRUPT,
-                          "store %s: not a ckube store (not an LMDB environment): %s",
-                          s->datafile, mdb_strerror(rc));
+                          "store %s: not a ckube store (not an LMDB environment): %s", s->datafile,
+                          mdb_strerror(rc));
     if (rc)
         return lm_err(s, err, rc, "opening environment");
     int dead = 0; /* reader slots of killed processes would pin old pages */
@@ -345,7 +345,8 @@ static int check_main_db(struct lm_store *s, MDB_txn *txn, bool *fresh, struct c
          rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         bool ok = false;
         for (size_t i = 0; i < sizeof(lm_db_names) / sizeof(lm_db_names[0]); i++)
-            ok |= k.mv_size == strlen(lm_db_names[i]) && !memcmp(k.mv_data, lm_db_names[i], k.mv_size);
+            ok |= k.mv_size == strlen(lm_db_names[i]) &&
+                  !memcmp(k.mv_data, lm_db_names[i], k.mv_size);
         if (!ok) {
             mdb_cursor_close(c);
             int w = k.mv_size > 64 ? 64 : (int)k.mv_size;
@@ -360,7 +361,8 @@ static int check_main_db(struct lm_store *s, MDB_txn *txn, bool *fresh, struct c
     if (rc != MDB_NOTFOUND)
         return lm_err(s, err, rc, "scanning main db");
     if (!*fresh && n != 4)
-        return ck_err_set(err, CK_R_CORRUPT, "store %s: %zu of 4 databases present", s->datafile, n);
+        return ck_err_set(err, CK_R_CORRUPT, "store %s: %zu of 4 databases present", s->datafile,
+                          n);
     return 0;
 }
 
@@ -368,7 +370,8 @@ static int open_dbis(struct lm_store *s, MDB_txn *txn, bool fresh, struct ck_err
 {
     unsigned c = fresh ? MDB_CREATE : 0;
     int rc;
-    if ((rc = mdb_dbi_open(txn, "meta", c, &s->meta)) || (rc = mdb_dbi_open(txn, "log", c, &s->log)) ||
+    if ((rc = mdb_dbi_open(txn, "meta", c, &s->meta)) ||
+        (rc = mdb_dbi_open(txn, "log", c, &s->log)) ||
         (rc = mdb_dbi_open(txn, "keys", c, &s->keys)) ||
         (rc = mdb_dbi_open(txn, "hist", c | MDB_DUPSORT | MDB_DUPFIXED, &s->hist)))
         return lm_err(s, err, rc, "opening databases");
@@ -391,14 +394,16 @@ static int check_meta(struct lm_store *s, MDB_txn *txn, bool fresh, struct ck_er
     }
     if (mdb_get(txn, s->meta, &mk, &v) || v.mv_size != sizeof(LM_MAGIC) - 1 ||
         memcmp(v.mv_data, LM_MAGIC, v.mv_size))
-        return ck_err_set(err, CK_R_CORRUPT, "store %s: not a ckube store (bad magic)", s->datafile);
+        return ck_err_set(err, CK_R_CORRUPT, "store %s: not a ckube store (bad magic)",
+                          s->datafile);
     if (mdb_get(txn, s->meta, &fk, &v) || v.mv_size != 4)
         return ck_err_set(err, CK_R_CORRUPT, "store %s: format version missing", s->datafile);
     if (store_get_u32(v.mv_data) != LM_FORMAT)
         return ck_err_set(err, CK_R_CORRUPT, "store %s: format version %u, this build reads %d",
                           s->datafile, store_get_u32(v.mv_data), LM_FORMAT);
     int64_t rev, comp;
-    if (lm_meta_get(s, txn, "rev", &rev, err) < 0 || lm_meta_get(s, txn, "compacted", &comp, err) < 0)
+    if (lm_meta_get(s, txn, "rev", &rev, err) < 0 ||
+        lm_meta_get(s, txn, "compacted", &comp, err) < 0)
         return -1;
     if (rev < 1 || comp < 0 || comp > rev)
         return ck_err_set(err, CK_R_CORRUPT, "store %s: revisions %lld/%lld out of range",

@@ -12,9 +12,9 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#define LM_TXN_MAX_OPS 1024    /* cmps or ops per txn */
-#define LM_DEFAULT_BATCH 1024  /* txns per group commit */
-#define LM_COMPACT_CHUNK 4096  /* log records examined per compaction write txn */
+#define LM_TXN_MAX_OPS 1024   /* cmps or ops per txn */
+#define LM_DEFAULT_BATCH 1024 /* txns per group commit */
+#define LM_COMPACT_CHUNK 4096 /* log records examined per compaction write txn */
 
 struct lm_sub {
     int id;
@@ -69,8 +69,7 @@ int lm_err(struct lm_store *s, struct ck_err *err, int rc, const char *what);
 /* Reads a u64 meta value (missing -> 0). */
 int lm_meta_get(struct lm_store *s, MDB_txn *txn, const char *name, int64_t *out,
                 struct ck_err *err);
-int lm_meta_put(struct lm_store *s, MDB_txn *txn, const char *name, int64_t v,
-                struct ck_err *err);
+int lm_meta_put(struct lm_store *s, MDB_txn *txn, const char *name, int64_t v, struct ck_err *err);
 /* Loads and validates the log record at (rev, sub); CK_R_CORRUPT if missing or bad. The
  * record's pointers alias LMDB memory: valid until the txn writes or ends. */
 int lm_load(struct lm_store *s, MDB_txn *txn, int64_t rev, uint32_t sub, struct store_record *rec,
@@ -81,8 +80,8 @@ void lm_kv_from_record(const struct store_record *rec, struct store_kv *kv);
 int lm_ptr_get(struct lm_store *s, MDB_txn *txn, const char *key, size_t key_len,
                struct store_ptr *p, bool *found, struct ck_err *err);
 /* Positions c (a hist cursor) on key's newest version with revision <= rev. */
-int lm_hist_find_le(struct lm_store *s, MDB_cursor *c, const char *key, size_t key_len,
-                    int64_t rev, struct store_hist *out, bool *found, struct ck_err *err);
+int lm_hist_find_le(struct lm_store *s, MDB_cursor *c, const char *key, size_t key_len, int64_t rev,
+                    struct store_hist *out, bool *found, struct ck_err *err);
 
 void *lm_commit_main(void *arg);
 int lm_txn(struct store *base, const struct store_txn *t, struct store_txn_result *res,

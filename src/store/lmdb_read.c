@@ -318,7 +318,8 @@ static int compact_mark(struct lm_store *s, int64_t rev, struct ck_err *err)
     if (rc)
         return lm_err(s, err, rc, "beginning compaction");
     int64_t cur, comp;
-    if (lm_meta_get(s, txn, "rev", &cur, err) < 0 || lm_meta_get(s, txn, "compacted", &comp, err) < 0)
+    if (lm_meta_get(s, txn, "rev", &cur, err) < 0 ||
+        lm_meta_get(s, txn, "compacted", &comp, err) < 0)
         rc = -1;
     else if (rev > cur)
         rc = ck_err_set(err, CK_R_BAD_REQUEST, "%s (compact %lld, current %lld)", LM_FUTURE_MSG,
@@ -378,7 +379,8 @@ static int compact_chunk(struct lm_store *s, int64_t rev, int64_t *next_rev, uin
     MDB_txn *txn;
     MDB_cursor *lc = NULL, *hc = NULL;
     int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
-    if (rc || (rc = mdb_cursor_open(txn, s->log, &lc)) || (rc = mdb_cursor_open(txn, s->hist, &hc))) {
+    if (rc || (rc = mdb_cursor_open(txn, s->log, &lc)) ||
+        (rc = mdb_cursor_open(txn, s->hist, &hc))) {
         if (txn)
             mdb_txn_abort(txn);
         return lm_err(s, err, rc, "beginning compaction chunk");

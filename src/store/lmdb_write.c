@@ -18,8 +18,8 @@ static int check_key(const char *key, size_t key_len, const char *what, size_t i
     if (!key || key_len == 0)
         return ck_err_set(err, CK_R_BAD_REQUEST, "store: %s %zu: empty key", what, i);
     if (key_len > STORE_KEY_MAX)
-        return ck_err_set(err, CK_R_BAD_REQUEST, "store: %s %zu: key of %zu bytes exceeds %d",
-                          what, i, key_len, STORE_KEY_MAX);
+        return ck_err_set(err, CK_R_BAD_REQUEST, "store: %s %zu: key of %zu bytes exceeds %d", what,
+                          i, key_len, STORE_KEY_MAX);
     return 0;
 }
 
@@ -116,8 +116,8 @@ static int eval_cmps(struct lm_store *s, MDB_txn *txn, struct lm_wreq *w, int64_
         bool found;
         if (lm_ptr_get(s, txn, c->key, c->key_len, &p, &found, err) < 0)
             return -1;
-        bool holds = c->mod_revision == STORE_ABSENT ? !found
-                                                     : (found && p.mod_revision == c->mod_revision);
+        bool holds =
+            c->mod_revision == STORE_ABSENT ? !found : (found && p.mod_revision == c->mod_revision);
         if (holds)
             continue;
         struct store_txn_result *res = w->res;

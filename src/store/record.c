@@ -90,10 +90,9 @@ static int check_fields(const struct store_record *r, uint8_t flags, struct ck_e
     if (r->type == STORE_EVENT_PUT) {
         if (r->create_revision < 1 || r->create_revision > r->revision || r->version < 1 ||
             r->version > r->revision)
-            return ck_err_set(err, CK_R_CORRUPT,
-                              "store record: bad create_revision/version %lld/%lld at %lld",
-                              (long long)r->create_revision, (long long)r->version,
-                              (long long)r->revision);
+            return ck_err_set(
+                err, CK_R_CORRUPT, "store record: bad create_revision/version %lld/%lld at %lld",
+                (long long)r->create_revision, (long long)r->version, (long long)r->revision);
     } else if (r->create_revision != 0 || r->version != 0 || r->value_len != 0) {
         return ck_err_set(err, CK_R_CORRUPT, "store record: delete with a value or counters");
     }

@@ -12,19 +12,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_REC_FORMAT 1    /* first byte of every log record */
-#define STORE_REC_HDR 52      /* fixed header bytes before key and value */
-#define STORE_REC_TRAILER 4   /* CRC-32 of everything before it */
-#define STORE_LOGKEY_LEN 12   /* u64 revision + u32 sub-index */
-#define STORE_HIST_LEN 13     /* u64 revision + u32 sub-index + u8 event type */
-#define STORE_PTR_LEN 28      /* u64 mod_revision + u32 sub + u64 create_revision + u64 version */
-#define STORE_KEY_MAX 511     /* LMDB's key size limit (also bounds the hist index key) */
+#define STORE_REC_FORMAT 1  /* first byte of every log record */
+#define STORE_REC_HDR 52    /* fixed header bytes before key and value */
+#define STORE_REC_TRAILER 4 /* CRC-32 of everything before it */
+#define STORE_LOGKEY_LEN 12 /* u64 revision + u32 sub-index */
+#define STORE_HIST_LEN 13   /* u64 revision + u32 sub-index + u8 event type */
+#define STORE_PTR_LEN 28    /* u64 mod_revision + u32 sub + u64 create_revision + u64 version */
+#define STORE_KEY_MAX 511   /* LMDB's key size limit (also bounds the hist index key) */
 #define STORE_VALUE_MAX ((size_t)64 << 20)
 
 /* A decoded log record; key and value point into the decoded buffer (not copied). */
 struct store_record {
-    int type;                /* STORE_EVENT_PUT or STORE_EVENT_DELETE */
-    int64_t revision;        /* also in the log key; checked against it by the backend */
+    int type;         /* STORE_EVENT_PUT or STORE_EVENT_DELETE */
+    int64_t revision; /* also in the log key; checked against it by the backend */
     uint32_t sub;
     int64_t create_revision; /* 0 for a delete */
     int64_t version;         /* 0 for a delete */

@@ -95,9 +95,8 @@ static int cmp_failed(struct store_txn_result *res, const char *key, size_t key_
     else if (!res->failed_exists)
         rc = ck_err_set(err, CK_R_NOT_FOUND, "key %.*s not found", keyw, key);
     else
-        rc = ck_err_set(err, CK_R_CONFLICT,
-                        "key %.*s: expected mod_revision %lld, found %lld", keyw, key,
-                        (long long)expect, (long long)res->failed_kv.mod_revision);
+        rc = ck_err_set(err, CK_R_CONFLICT, "key %.*s: expected mod_revision %lld, found %lld",
+                        keyw, key, (long long)expect, (long long)res->failed_kv.mod_revision);
     store_txn_result_release(res);
     return rc;
 }

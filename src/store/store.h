@@ -57,8 +57,8 @@ struct store_event {
 /* ---- transactions ------------------------------------------------------------------- */
 
 /* Expected mod_revision in comparisons and conditional ops. */
-#define STORE_ANY ((int64_t)-1)    /* no condition */
-#define STORE_ABSENT ((int64_t)0)  /* the key must not exist (create-only) */
+#define STORE_ANY ((int64_t)-1)   /* no condition */
+#define STORE_ABSENT ((int64_t)0) /* the key must not exist (create-only) */
 
 struct store_cmp {
     const char *key;
@@ -86,9 +86,9 @@ struct store_txn {
 
 struct store_txn_result {
     bool succeeded;
-    int64_t revision;       /* the commit's revision; on failure the store's current revision.
-                             * A txn that changes nothing (no ops, or only deletes of absent
-                             * keys) takes no revision and reports the current one. */
+    int64_t revision; /* the commit's revision; on failure the store's current revision.
+                       * A txn that changes nothing (no ops, or only deletes of absent
+                       * keys) takes no revision and reports the current one. */
     /* On failure: the index of the first failing cmp and that key's current state. */
     size_t failed_cmp;
     bool failed_exists;
@@ -103,26 +103,26 @@ struct store_txn_result {
 struct store_range_req {
     const char *prefix; /* all keys starting with prefix ("" = every key) */
     size_t prefix_len;
-    const char *start;  /* optional: first key to return (inclusive), NULL = from prefix */
+    const char *start; /* optional: first key to return (inclusive), NULL = from prefix */
     size_t start_len;
-    int64_t revision;   /* 0 = latest; otherwise read as of that revision */
-    int64_t limit;      /* 0 = no limit */
-    bool count_only;    /* fill count only, return no kvs */
+    int64_t revision; /* 0 = latest; otherwise read as of that revision */
+    int64_t limit;    /* 0 = no limit */
+    bool count_only;  /* fill count only, return no kvs */
 };
 
 struct store_range_result {
     struct store_kv *kvs; /* ordered by key (bytewise) */
     size_t nkvs;
-    bool more;            /* limit cut the result */
-    int64_t count;        /* number of keys in the range as of the read revision (ignoring start) */
-    int64_t revision;     /* the revision the read was served at */
+    bool more;        /* limit cut the result */
+    int64_t count;    /* number of keys in the range as of the read revision (ignoring start) */
+    int64_t revision; /* the revision the read was served at */
 };
 
 struct store_events {
     struct store_event *events; /* in revision order (and op order within a revision) */
     size_t nevents;
-    bool more;                  /* limit cut the result */
-    int64_t revision;           /* store's current revision at the time of the call */
+    bool more;        /* limit cut the result */
+    int64_t revision; /* store's current revision at the time of the call */
 };
 
 /* Called for every committed event, in revision order, on the store's commit thread, after
@@ -169,10 +169,10 @@ struct store {
 /* ---- embedded LMDB backend ------------------------------------------------------------ */
 
 struct store_lmdb_opts {
-    const char *dir;        /* created if missing; a foreign/corrupt dir is refused */
-    size_t map_size;        /* bytes; 0 = default (64 GiB sparse) */
-    bool no_sync;           /* tests/bench only: skip fsync (not durable) */
-    int max_batch;          /* max txns per group commit; 0 = default */
+    const char *dir; /* created if missing; a foreign/corrupt dir is refused */
+    size_t map_size; /* bytes; 0 = default (64 GiB sparse) */
+    bool no_sync;    /* tests/bench only: skip fsync (not durable) */
+    int max_batch;   /* max txns per group commit; 0 = default */
 };
 
 int store_lmdb_open(const struct store_lmdb_opts *o, struct store **out, struct ck_err *err);

@@ -25,10 +25,18 @@ static void test_roundtrip(void **state)
 {
     (void)state;
     const char val[] = {'a', 0, 'b'};
-    struct store_record r = {.type = STORE_EVENT_PUT, .revision = 42, .sub = 3,
-                             .create_revision = 7, .version = 5, .has_prev = true,
-                             .prev_revision = 40, .prev_sub = 1, .key = "/k", .key_len = 2,
-                             .value = val, .value_len = 3};
+    struct store_record r = {.type = STORE_EVENT_PUT,
+                             .revision = 42,
+                             .sub = 3,
+                             .create_revision = 7,
+                             .version = 5,
+                             .has_prev = true,
+                             .prev_revision = 40,
+                             .prev_sub = 1,
+                             .key = "/k",
+                             .key_len = 2,
+                             .value = val,
+                             .value_len = 3};
     size_t n;
     unsigned char *b = encode(&r, &n);
     assert_int_equal(n, STORE_REC_HDR + 2 + 3 + STORE_REC_TRAILER);
@@ -75,21 +83,53 @@ static void test_inconsistent_fields(void **state)
     struct store_record d;
     struct store_record bad[] = {
         /* create_revision after the record's revision */
-        {.type = STORE_EVENT_PUT, .revision = 5, .create_revision = 6, .version = 1, .key = "k", .key_len = 1},
+        {.type = STORE_EVENT_PUT,
+         .revision = 5,
+         .create_revision = 6,
+         .version = 1,
+         .key = "k",
+         .key_len = 1},
         /* version 0 on a put */
-        {.type = STORE_EVENT_PUT, .revision = 5, .create_revision = 5, .version = 0, .key = "k", .key_len = 1},
+        {.type = STORE_EVENT_PUT,
+         .revision = 5,
+         .create_revision = 5,
+         .version = 0,
+         .key = "k",
+         .key_len = 1},
         /* prev not older than the record */
-        {.type = STORE_EVENT_PUT, .revision = 5, .create_revision = 1, .version = 2, .has_prev = true,
-         .prev_revision = 5, .key = "k", .key_len = 1},
+        {.type = STORE_EVENT_PUT,
+         .revision = 5,
+         .create_revision = 1,
+         .version = 2,
+         .has_prev = true,
+         .prev_revision = 5,
+         .key = "k",
+         .key_len = 1},
         /* a delete carrying a value */
-        {.type = STORE_EVENT_DELETE, .revision = 5, .has_prev = true, .prev_revision = 4, .key = "k",
-         .key_len = 1, .value = "v", .value_len = 1},
+        {.type = STORE_EVENT_DELETE,
+         .revision = 5,
+         .has_prev = true,
+         .prev_revision = 4,
+         .key = "k",
+         .key_len = 1,
+         .value = "v",
+         .value_len = 1},
         /* a delete of nothing */
         {.type = STORE_EVENT_DELETE, .revision = 5, .key = "k", .key_len = 1},
         /* revision 0 */
-        {.type = STORE_EVENT_PUT, .revision = 0, .create_revision = 0, .version = 1, .key = "k", .key_len = 1},
+        {.type = STORE_EVENT_PUT,
+         .revision = 0,
+         .create_revision = 0,
+         .version = 1,
+         .key = "k",
+         .key_len = 1},
         /* empty key */
-        {.type = STORE_EVENT_PUT, .revision = 3, .create_revision = 3, .version = 1, .key = "", .key_len = 0},
+        {.type = STORE_EVENT_PUT,
+         .revision = 3,
+         .create_revision = 3,
+         .version = 1,
+         .key = "",
+         .key_len = 0},
         /* unknown type */
         {.type = 9, .revision = 3, .create_revision = 3, .version = 1, .key = "k", .key_len = 1},
     };

@@ -68,7 +68,8 @@ static void test_binary_and_empty(void **state)
     const char key[] = {'/', 'b', 0, 'x', (char)0xff};
     const unsigned char val[] = {0, 1, 0, 2, 0xff, 0};
     int64_t rev;
-    assert_int_equal(store_put(s, key, sizeof(key), val, sizeof(val), STORE_ANY, &rev, NULL, &err), 0);
+    assert_int_equal(store_put(s, key, sizeof(key), val, sizeof(val), STORE_ANY, &rev, NULL, &err),
+                     0);
     assert_int_equal(store_put(s, "/empty", 6, NULL, 0, STORE_ANY, &rev, NULL, &err), 0);
     struct store_kv kv;
     bool found;

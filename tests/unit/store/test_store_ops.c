@@ -142,7 +142,8 @@ static void test_txn_atomic_and_shared_revision(void **state)
     tu_put(s, "/t/b", "b0");
     int64_t cur = store_current_revision(s);
     struct store_cmp cmps[] = {{"/t/a", 4, ra}, {"/t/b", 4, STORE_ABSENT}};
-    struct store_op ops[] = {{STORE_OP_PUT, "/t/a", 4, "a1", 2}, {STORE_OP_PUT, "/t/c", 4, "c1", 2}};
+    struct store_op ops[] = {{STORE_OP_PUT, "/t/a", 4, "a1", 2},
+                             {STORE_OP_PUT, "/t/c", 4, "c1", 2}};
     struct store_txn t = {cmps, 2, ops, 2};
     struct store_txn_result res;
     assert_int_equal(store_txn(s, &t, &res, &err), 0);
@@ -217,7 +218,8 @@ static void test_txn_bad_requests(void **state)
     assert_int_equal(err.reason, CK_R_BAD_REQUEST);
     char longkey[600];
     memset(longkey, 'k', sizeof(longkey));
-    assert_int_equal(store_put(s, longkey, sizeof(longkey), "v", 1, STORE_ANY, &rev, NULL, &err), -1);
+    assert_int_equal(store_put(s, longkey, sizeof(longkey), "v", 1, STORE_ANY, &rev, NULL, &err),
+                     -1);
     assert_int_equal(err.reason, CK_R_BAD_REQUEST);
     assert_int_equal(store_put(s, longkey, 511, "v", 1, STORE_ANY, &rev, NULL, &err), 0);
     assert_int_equal(store_current_revision(s), rev);
