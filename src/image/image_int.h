@@ -132,6 +132,10 @@ int img_reg_new(const struct img_ref *r, const struct img_pull_opts *o, struct i
                 struct ck_err *err);
 void img_reg_free(struct img_reg *g);
 void img_reg_source(struct img_reg *g, struct img_source *src);
+/* True when an https request failed in the TLS handshake (the peer speaks plain http). */
+bool img_reg_tls_refused(const struct img_reg *g);
+/* True for localhost, 127.0.0.0/8 and [::1] (with or without a port). */
+bool img_host_is_loopback(const char *host);
 
 /* Parses a WWW-Authenticate value: scheme ("Bearer"/"Basic") and realm/service/scope (each
  * caller-owned, NULL if absent). Returns 0, or -1 when the header is malformed. */

@@ -263,31 +263,47 @@ int img_pull_from(struct img_store *s, const struct img_source *src, const char 
 
 #define PULL_ATTEMPTS 3
 
+/* One registry client's worth of attempts (a concurrent gc may force a retry). */
+static int pull_with(struct img_store *s, const struct img_ref *r, const struct img_pull_opts *o,
+                     bool *tls_refused, char id_out[IMG_ID_MAX], struct ck_err *err)
+{
+    struct img_reg *g = NULL;
+    if (img_reg_new(r, o, &g, err) < 0)
+        return -1;
+    struct img_source src;
+    img_reg_source(g, &src);
+    ck_autofree char *name = img_ref_name(r);
+    const char *os = o && o->platform_os ? o->platform_os : "linux";
+    const char *arch = o && o->platform_arch ? o->platform_arch : img_host_arch();
+    int rc = -1;
+    for (int i = 0; i < PULL_ATTEMPTS; i++) {
+        rc = img_pull_from(s, &src, name, r->digest ? r->digest : r->tag, r->tag, NULL, os, arch,
+                           id_out, err);
+        if (rc == 0 || !err || err->reason != CK_R_CONFLICT)
+            break; /* on Conflict a concurrent gc removed something we counted on: again */
+    }
+    *tls_refused = img_reg_tls_refused(g);
+    img_reg_free(g);
+    return rc;
+}
+
 int img_pull(struct img_store *s, const char *ref, const struct img_pull_opts *o,
              char id_out[IMG_ID_MAX], struct ck_err *err)
 {
     struct img_ref r;
     if (img_ref_parse(ref, &r, err) < 0)
         return -1;
-    struct img_reg *g = NULL;
-    int rc = img_reg_new(&r, o, &g, err);
-    struct img_source src;
-    if (rc == 0)
-        img_reg_source(g, &src);
-    ck_autofree char *name = img_ref_name(&r);
-    const char *os = o && o->platform_os ? o->platform_os : "linux";
-    const char *arch = o && o->platform_arch ? o->platform_arch : img_host_arch();
-    for (int i = 0; rc == 0 && i < PULL_ATTEMPTS; i++) {
-        rc = img_pull_from(s, &src, name, r.digest ? r.digest : r.tag, r.tag, NULL, os, arch,
-                           id_out, err);
-        if (rc < 0 && err && err->reason == CK_R_CONFLICT)
-            rc = 0; /* a concurrent gc removed something we counted on: start over */
-        else
-            break;
+    bool tls_refused = false;
+    int rc = pull_with(s, &r, o, &tls_refused, id_out, err);
+    if (rc < 0 && tls_refused && !(o && o->insecure_http) && img_host_is_loopback(r.domain)) {
+        /* like Docker, a loopback registry that does not speak TLS is used over plain http */
+        struct img_pull_opts plain = o ? *o : (struct img_pull_opts){0};
+        plain.insecure_http = true;
+        ck_v(1, "image: %s does not speak TLS; retrying over http", r.domain);
+        rc = pull_with(s, &r, &plain, &tls_refused, id_out, err);
     }
     if (rc < 0)
         ck_err_wrap(err, "pull %s", ref);
-    img_reg_free(g);
     img_ref_release(&r);
     return rc;
 }

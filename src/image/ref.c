@@ -219,3 +219,13 @@ const char *img_ref_host(const struct img_ref *r)
 {
     return strcmp(r->domain, "docker.io") == 0 ? "registry-1.docker.io" : r->domain;
 }
+
+bool img_host_is_loopback(const char *host)
+{
+    size_t n = host[0] == '[' ? strcspn(host, "]") + 1 : strcspn(host, ":");
+    if (n == 9 && strncmp(host, "localhost", 9) == 0)
+        return true;
+    if (n == 5 && strncmp(host, "[::1]", 5) == 0)
+        return true;
+    return n >= 4 && strncmp(host, "127.", 4) == 0;
+}

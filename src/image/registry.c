@@ -25,6 +25,7 @@ struct img_reg {
     char *user, *pass;
     char *authz;  /* "Authorization: ..." once a challenge was answered */
     bool insecure_skip_verify;
+    bool tls_refused; /* an https handshake failed because the peer does not speak TLS */
     char *ca_file;
     long timeout_s;
 };
@@ -295,6 +296,8 @@ static int perform(struct img_reg *g, const char *url, const char *accept, struc
     curl_slist_free_all(hl);
     curl_easy_setopt(g->h, CURLOPT_HTTPHEADER, NULL);
     ck_v(4, "image: GET %s -> %d/%ld", url, (int)c, r->status);
+    if (c == CURLE_SSL_CONNECT_ERROR)
+        g->tls_refused = true;
     return c == CURLE_OK ? 0 : curl_fail(c, url, r, err);
 }
 
@@ -381,6 +384,11 @@ void img_reg_free(struct img_reg *g)
     free(g->authz);
     free(g->ca_file);
     free(g);
+}
+
+bool img_reg_tls_refused(const struct img_reg *g)
+{
+    return g && g->tls_refused;
 }
 
 void img_reg_source(struct img_reg *g, struct img_source *src)

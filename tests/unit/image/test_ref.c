@@ -114,12 +114,28 @@ static void test_digest_helpers(void **state)
     assert_string_equal(d, err.msg);
 }
 
+static void test_loopback(void **state)
+{
+    (void)state;
+    assert_true(img_host_is_loopback("localhost"));
+    assert_true(img_host_is_loopback("localhost:5000"));
+    assert_true(img_host_is_loopback("127.0.0.1:5000"));
+    assert_true(img_host_is_loopback("127.1.2.3"));
+    assert_true(img_host_is_loopback("[::1]:5000"));
+    assert_false(img_host_is_loopback("localhost.example.com"));
+    assert_false(img_host_is_loopback("127example.com"));
+    assert_false(img_host_is_loopback("docker.io"));
+    assert_false(img_host_is_loopback("10.0.0.1:5000"));
+    assert_false(img_host_is_loopback("[::2]:5000"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_normalise),
         cmocka_unit_test(test_invalid),
         cmocka_unit_test(test_digest_helpers),
+        cmocka_unit_test(test_loopback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
