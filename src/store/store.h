@@ -158,6 +158,8 @@ struct store_ops {
                      struct ck_err *err);
     /* After unsubscribe returns, fn is not running and will not be called again. */
     void (*unsubscribe)(struct store *s, int id);
+    /* Finishes queued writes, stops the commit thread and frees s. No other call on s may be
+     * in progress or follow. */
     void (*close)(struct store *s);
 };
 
