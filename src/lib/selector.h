@@ -50,6 +50,23 @@ const char *sel_required_value(const struct sel *s, const char *key);
 /* Canonical text (requirements sorted by key, like upstream String()); caller frees. */
 char *sel_to_string(const struct sel *s);
 
+/* metav1.LabelSelectorAsSelector: {"matchLabels":{k:v},"matchExpressions":[{"key","operator":
+ * In|NotIn|Exists|DoesNotExist,"values"}]} as a label selector. NULL or JSON null gives a
+ * selector that matches nothing (labels.Nothing(): sel_matches false, sel_empty false, string
+ * ""); {} or empty lists give one that matches everything. Requirements are validated as
+ * labels.NewRequirement does (e.g. `values: Invalid value: []string{}: for 'in', 'notin'
+ * operators, values set can't be empty`, `"Foo" is not a valid label selector operator`);
+ * errors are CK_R_BAD_REQUEST. */
+struct json_t;
+int sel_from_label_selector(const struct json_t *ls, struct sel **out, struct ck_err *err);
+/* labels.SelectorFromValidatedSet: a map of label -> value (e.g. a ReplicationController's or
+ * Service's spec.selector) as an equality selector, without validation. NULL, null or {}
+ * match everything. Error (CK_R_BAD_REQUEST) only for a non-object or a non-string value. */
+int sel_from_map(const struct json_t *map, struct sel **out, struct ck_err *err);
+/* A sel_lookup_fn over a JSON object of string values (ctx = metadata.labels, may be NULL):
+ * sel_matches(s, sel_lookup_json, labels). Non-string members count as absent. */
+const char *sel_lookup_json(void *ctx, const char *key, size_t *vlen);
+
 /* Label rules shared with object validation (upstream IsQualifiedName / IsValidLabelValue).
  * Return true when valid; otherwise false with upstream's reasons ("; "-joined, e.g.
  * "name part must be no more than 63 characters") copied into why (may be NULL). */

@@ -13,6 +13,8 @@
 
 #include "lib/selector.h"
 
+#include <jansson.h>
+
 /* ---- a tiny label set for matching ---- */
 struct kvset {
     const char *kv[16]; /* key, value pairs, NULL-terminated */
@@ -457,6 +459,122 @@ static void test_match_speed(void **state)
     sel_free(s);
 }
 
+/* ---- structured selectors (metav1.LabelSelector, plain maps) ---- */
+static json_t *J(const char *text)
+{
+    json_error_t e;
+    json_t *v = json_loads(text, JSON_DECODE_ANY, &e);
+    if (!v)
+        fail_msg("bad JSON %s: %s", text, e.text);
+    return v;
+}
+
+static void test_label_selector_json(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *ls, *canon;
+        const char *labels; /* object to match */
+        bool match;
+    } ok[] = {
+        {"{\"matchLabels\":{\"b\":\"2\",\"a\":\"1\"}}", "a=1,b=2", "{\"a\":\"1\",\"b\":\"2\"}", true},
+        {"{\"matchLabels\":{\"a\":\"1\"}}", "a=1", "{\"a\":\"2\"}", false},
+        {"{}", "", "{}", true},
+        {"{\"matchLabels\":{},\"matchExpressions\":[]}", "", "{\"x\":\"y\"}", true},
+        {"{\"matchExpressions\":[{\"key\":\"env\",\"operator\":\"In\",\"values\":[\"prod\","
+         "\"dev\",\"dev\"]}]}",
+         "env in (dev,dev,prod)", "{\"env\":\"dev\"}", true},
+        {"{\"matchExpressions\":[{\"key\":\"env\",\"operator\":\"NotIn\",\"values\":[\"prod\"]}]}",
+         "env notin (prod)", "{}", true},
+        {"{\"matchExpressions\":[{\"key\":\"env\",\"operator\":\"Exists\"}]}", "env", "{}",
+         false},
+        {"{\"matchExpressions\":[{\"key\":\"env\",\"operator\":\"DoesNotExist\",\"values\":[]}]}",
+         "!env", "{}", true},
+        {"{\"matchLabels\":{\"app\":\"web\"},\"matchExpressions\":[{\"key\":\"tier\","
+         "\"operator\":\"In\",\"values\":[\"fe\"]}]}",
+         "app=web,tier in (fe)", "{\"app\":\"web\",\"tier\":\"fe\"}", true},
+    };
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        json_t *ls = J(ok[i].ls), *labels = J(ok[i].labels);
+        struct sel *s = NULL;
+        struct ck_err err = CK_ERR_INIT;
+        if (sel_from_label_selector(ls, &s, &err) != 0)
+            fail_msg("%s: %s", ok[i].ls, err.msg);
+        char *str = sel_to_string(s);
+        assert_string_equal(str, ok[i].canon);
+        assert_int_equal(sel_matches(s, sel_lookup_json, labels), ok[i].match);
+        free(str);
+        sel_free(s);
+        json_decref(ls), json_decref(labels);
+    }
+    /* nil selector: matches nothing, not empty */
+    struct sel *s = NULL;
+    struct ck_err err = CK_ERR_INIT;
+    assert_int_equal(sel_from_label_selector(NULL, &s, &err), 0);
+    assert_false(sel_empty(s));
+    assert_false(sel_matches(s, sel_lookup_json, NULL));
+    sel_free(s);
+    json_t *null = json_null();
+    assert_int_equal(sel_from_label_selector(null, &s, &err), 0);
+    assert_false(sel_matches(s, sel_lookup_json, NULL));
+    sel_free(s);
+
+    static const struct {
+        const char *ls, *msg;
+    } bad[] = {
+        {"{\"matchExpressions\":[{\"key\":\"k\",\"operator\":\"In\",\"values\":[]}]}",
+         "values: Invalid value: []string{}: for 'in', 'notin' operators, values set can't be "
+         "empty"},
+        {"{\"matchExpressions\":[{\"key\":\"k\",\"operator\":\"Exists\",\"values\":[\"a\"]}]}",
+         "values: Invalid value: []string{\"a\"}: values set must be empty for exists and does "
+         "not exist"},
+        {"{\"matchExpressions\":[{\"key\":\"k\",\"operator\":\"Foo\"}]}",
+         "\"Foo\" is not a valid label selector operator"},
+        {"{\"matchExpressions\":[{\"key\":\"-k\",\"operator\":\"Exists\"}]}",
+         "key: Invalid value: \"-k\": name part " NAME_MSG},
+        {"{\"matchLabels\":{\"k\":\"-v\"}}", "values[0][k]: Invalid value: \"-v\": " VALUE_MSG},
+        {"{\"matchLabels\":{\"k\":1}}", "matchLabels[k]: value must be a string"},
+        {"{\"matchLabels\":[]}", "matchLabels must be an object and matchExpressions an array"},
+        {"[]", "a label selector must be an object"},
+        {"{\"matchExpressions\":[{\"operator\":\"In\"}]}", "matchExpressions[0].key: must be a string"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        json_t *ls = J(bad[i].ls);
+        s = (struct sel *)0x1;
+        ck_err_clear(&err);
+        assert_int_equal(sel_from_label_selector(ls, &s, &err), -1);
+        assert_null(s);
+        assert_int_equal(err.reason, CK_R_BAD_REQUEST);
+        if (strcmp(err.msg, bad[i].msg) != 0)
+            fail_msg("%s:\n got: %s\nwant: %s", bad[i].ls, err.msg, bad[i].msg);
+        json_decref(ls);
+    }
+}
+
+static void test_selector_from_map(void **state)
+{
+    (void)state;
+    json_t *m = J("{\"tier\":\"fe\",\"app\":\"web\"}");
+    json_t *yes = J("{\"app\":\"web\",\"tier\":\"fe\",\"x\":\"y\"}"), *no = J("{\"app\":\"web\"}");
+    struct sel *s = NULL;
+    struct ck_err err = CK_ERR_INIT;
+    assert_int_equal(sel_from_map(m, &s, &err), 0);
+    char *str = sel_to_string(s);
+    assert_string_equal(str, "app=web,tier=fe");
+    free(str);
+    assert_true(sel_matches(s, sel_lookup_json, yes));
+    assert_false(sel_matches(s, sel_lookup_json, no));
+    assert_string_equal(sel_required_value(s, "app"), "web");
+    sel_free(s);
+    assert_int_equal(sel_from_map(NULL, &s, &err), 0);
+    assert_true(sel_empty(s));
+    assert_true(sel_matches(s, sel_lookup_json, no));
+    sel_free(s);
+    json_t *arr = J("[1]");
+    assert_int_equal(sel_from_map(arr, &s, &err), -1);
+    json_decref(arr), json_decref(m), json_decref(yes), json_decref(no);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -465,6 +583,7 @@ int main(void)
         cmocka_unit_test(test_label_match),      cmocka_unit_test(test_label_accessors),
         cmocka_unit_test(test_field_parse),      cmocka_unit_test(test_field_errors),
         cmocka_unit_test(test_field_match),      cmocka_unit_test(test_match_speed),
+        cmocka_unit_test(test_label_selector_json), cmocka_unit_test(test_selector_from_map),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
