@@ -79,6 +79,12 @@ static const struct {
     {"z,y,x", "x,y,z", 3},
     {"x=a,!y,z in (1,2),w notin (3)", "w notin (3),x=a,!y,z in (1,2)", 4},
     {"k=v,k!=w", "k=v,k!=w", 2},
+    {"x= ,z= ", "x=,z=", 2},
+    {"\rx", "x", 1},
+    {"0.1.2.domain/99 notin (10.10.100.1, tick.tack.clock)",
+     "0.1.2.domain/99 notin (10.10.100.1,tick.tack.clock)", 1},
+    {"x notin (abc,def),bar,z in (),w", "bar,w,x notin (abc,def),z in ()", 4},
+    {"notin=in", "notin=in", 1},
 };
 
 static void test_label_parse_ok(void **state)
