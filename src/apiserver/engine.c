@@ -342,7 +342,20 @@ static void serve_openapi(struct eng_req *r, const char **segs, size_t n)
     struct ck_buf *b = &r->rs->body;
     int rc;
     ck_buf_reset(b);
-    if (n == 2 && strcmp(segs[1], "v2") == 0) {
+    static const char pb[] = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf";
+    bool want_pb = r->rq->accept && strstr(r->rq->accept, pb) &&
+                   (!strstr(r->rq->accept, "application/json") ||
+                    strstr(r->rq->accept, pb) < strstr(r->rq->accept, "application/json"));
+    if (n == 2 && strcmp(segs[1], "v2") == 0 && want_pb) {
+        rc = schema_openapi_v2_pb(b);
+        if (rc == 0 && b->len) {
+            r->rs->status = 200;
+            snprintf(r->rs->content_type, sizeof(r->rs->content_type), "%s", pb);
+            return;
+        }
+        ck_buf_reset(b);
+        rc = schema_openapi_v2(b);
+    } else if (n == 2 && strcmp(segs[1], "v2") == 0) {
         rc = schema_openapi_v2(b);
         if (rc < 0)
             ck_err_set(&e, CK_R_NOT_FOUND, "the server could not find the requested resource");

@@ -3,6 +3,7 @@
  * uid, timestamps, namespace lifecycle), and the optimistic-concurrency update loop shared by
  * PUT, PATCH, status/finalize subresources and the engine's own changes. */
 #include "apiserver/engine.h"
+#include "apiserver/proto.h"
 #include "apiserver/schema.h"
 #include "apiserver/validation.h"
 #include "apiserver/write_int.h"
@@ -195,10 +196,14 @@ int eng_decode_req(const struct api_request *rq, int mode, struct api_response *
     } else if (media_is(ct, "application/yaml")) {
         if (yaml_to_json(rq->body, rq->body_len, &v, err) < 0)
             return -1;
+    } else if (proto_is_content_type(ct)) {
+        if (proto_decode(rq->body, rq->body_len, &v, err) < 0)
+            return -1;
     } else {
         return ck_err_set(err, CK_R_UNSUPPORTED_MEDIA,
                           "the body of the request was in an unknown format - accepted media "
-                          "types include: application/json, application/yaml");
+                          "types include: application/json, application/yaml, "
+                          "application/vnd.kubernetes.protobuf");
     }
     if (!json_is_object(v)) {
         json_decref(v);
@@ -245,12 +250,13 @@ int eng_check_unknown(struct eng_req *r, int mode, const struct reg_resource *re
         }
         rc = ck_err_set(err, CK_R_BAD_REQUEST, "%s", b.data ? b.data : "unknown fields");
         ck_buf_release(&b);
-    } else {
-        for (size_t i = 0; i < json_array_size(paths); i++) {
+    } else if (n) {
+        for (size_t i = 0; mode == ENG_FV_WARN && i < json_array_size(paths); i++) {
             const char *p = json_string_value(json_array_get(paths, i));
             if (p)
                 eng_add_warning(r->rs, "unknown field \"%s\"", p[0] == '.' ? p + 1 : p);
         }
+        schema_prune_unknown(t, obj); /* typed decoding drops what it does not know */
     }
     json_decref(paths);
     return rc;
