@@ -201,10 +201,12 @@ int lm_range(struct store *base, const struct store_range_req *r, struct store_r
     if (snap_begin(s, &sn, err) < 0)
         return -1;
     int rc = snap_check_rev(&sn, r->revision, err);
-    if (rc == 0) {
+    res->revision = r->revision ? r->revision : sn.cur;
+    if (rc == 0 && r->prefix_len > STORE_KEY_MAX) {
+        /* no key is that long: an empty range */
+    } else if (rc == 0) {
         struct lm_range_ctx c = {s, r, res, 0};
         rc = range_scan(&c, sn.txn, r->revision == sn.cur ? 0 : r->revision, err);
-        res->revision = r->revision ? r->revision : sn.cur;
     }
     mdb_txn_abort(sn.txn);
     if (rc < 0) {
@@ -297,7 +299,7 @@ int lm_events_since(struct store *base, int64_t after, int64_t limit, struct sto
     if (after < sn.compacted)
         rc = ck_err_set(err, CK_R_COMPACTED, "%s (requested events after %lld, compacted %lld)",
                         LM_COMPACTED_MSG, (long long)after, (long long)sn.compacted);
-    if (rc == 0)
+    if (rc == 0 && after < sn.cur)
         rc = events_scan(s, sn.txn, after, limit, res, err);
     res->revision = sn.cur;
     mdb_txn_abort(sn.txn);

@@ -273,6 +273,16 @@ static void test_range_prefix_start_limit(void **state)
     assert_int_equal(res.count, 7);
     assert_int_equal(res.nkvs, 0);
     store_range_result_release(&res);
+    char huge[600];
+    memset(huge, '/', sizeof(huge));
+    struct store_range_req toolong = {.prefix = huge, .prefix_len = sizeof(huge)};
+    assert_int_equal(store_range(s, &toolong, &res, &err), 0);
+    assert_int_equal(res.count, 0);
+    store_range_result_release(&res);
+    struct store_events evs;
+    assert_int_equal(store_events_since(s, INT64_MAX, 0, &evs, &err), 0);
+    assert_int_equal(evs.nevents, 0);
+    store_events_release(&evs);
     struct store_range_req none = {.prefix = "/zz", .prefix_len = 3};
     assert_int_equal(store_range(s, &none, &res, &err), 0);
     assert_int_equal(res.count, 0);
