@@ -31,8 +31,6 @@ KUBECTLS = ["/usr/lib/google-cloud-sdk/bin/kubectl.1.27", "/usr/lib/google-cloud
 # them work now, and remove them here when they do.
 OPENAPI_V2_PB = ("kubectl 1.27 fetches /openapi/v2 as protobuf (gnostic) for create/apply/edit/explain; "
                  "the engine serves JSON -> 'proto: cannot parse invalid wire-format data'")
-PROTOBUF_BODY = ("kubectl 1.33 typed clients (create namespace/configmap/secret/...) send "
-                 "application/vnd.kubernetes.protobuf bodies; the engine answers 415")
 SKIP = {
     "create-get-outputs@1.27": OPENAPI_V2_PB,
     "apply@1.27": OPENAPI_V2_PB,
@@ -41,10 +39,6 @@ SKIP = {
     "explain@1.27": OPENAPI_V2_PB,
     "unknown-field@1.27": OPENAPI_V2_PB,
     "errors@1.27": OPENAPI_V2_PB,
-    "create-generators@1.33": PROTOBUF_BODY,
-    "dry-run-server@1.33": PROTOBUF_BODY,
-    "get-chunked": ("engine rejects its own continue token on page 2: 'continue key is not valid: "
-                    "incorrect encoded start resourceVersion'"),
 }
 
 
