@@ -7,6 +7,8 @@
  * the document is deep-copied once and the copy is merged in place. */
 #include "apiserver/schema.h"
 
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define SMP_MAX_DEPTH 256
@@ -88,19 +90,47 @@ static const json_t *mk_value(const json_t *item, const char *mk)
     return json_is_object(item) ? json_object_get(item, mk) : NULL;
 }
 
-/* Position of v in list, compared by merge key (maps) or by value (scalars); -1 if absent. */
-static long index_in(const json_t *list, const json_t *v, const char *mk)
+/* ---- list indexes: merge-key value (maps) or value (scalars) -> first position ----
+ * Hashed (a jansson object keyed by a canonical text of the value) so that merging lists of
+ * n items costs O(n), not O(n^2): request bodies may carry hundreds of thousands of items. */
+
+/* Canonical text of a value; numbers compare by value, as Go's float64 does. */
+static char *key_text(const json_t *k)
+{
+    if (json_is_number(k))
+        return ck_asprintf("#%.17g", json_number_value(k));
+    char *t = json_dumps(k, JSON_ENCODE_ANY | JSON_COMPACT | JSON_SORT_KEYS);
+    return t ? t : ck_strdup("?");
+}
+
+static long index_get(const json_t *idx, const json_t *v, const char *mk)
 {
     const json_t *key = mk ? mk_value(v, mk) : v;
     if (!key)
         return -1;
-    for (size_t i = 0; i < json_array_size(list); i++) {
-        const json_t *e = json_array_get(list, i);
-        const json_t *ek = mk ? mk_value(e, mk) : e;
-        if (ek && values_equal(ek, key))
-            return (long)i;
-    }
-    return -1;
+    char *t = key_text(key);
+    json_t *at = json_object_get(idx, t);
+    free(t);
+    return at ? (long)json_integer_value(at) : -1;
+}
+
+static void index_add(json_t *idx, const json_t *v, const char *mk, size_t pos)
+{
+    const json_t *key = mk ? mk_value(v, mk) : v;
+    if (!key)
+        return;
+    char *t = key_text(key);
+    if (!json_object_get(idx, t))
+        json_object_set_new(idx, t, json_integer((json_int_t)pos));
+    free(t);
+}
+
+static json_t *index_new(const json_t *list, const char *mk)
+{
+    json_t *idx = json_object();
+    for (size_t i = 0; i < json_array_size(list); i++)
+        index_add(idx, json_array_get(list, i), mk, i);
+    return idx;
 }
 
 static bool is_directive_item(const json_t *v)
@@ -140,75 +170,85 @@ static json_t *fresh(struct smp *s, const json_t *v, struct meta m)
 
 /* ---- ordering (upstream normalizeElementOrder / mergeSortedSlice) ---- */
 
-/* Stable sort of items (a new array) by their index in order; items not found keep their
- * relative order after the found ones. */
-static json_t *sort_by(const json_t *items, const json_t *order, const char *mk)
+struct keyed {
+    long key;
+    size_t pos;
+};
+
+static int cmp_keyed(const void *a, const void *b)
+{
+    const struct keyed *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/* Stable sort of items (a new array) by their position in the order index; items not in it
+ * keep their relative order after the others. */
+static json_t *sort_by(const json_t *items, const json_t *order_idx, const char *mk)
 {
     size_t n = json_array_size(items);
-    json_t *out = json_array();
-    long *key = ck_calloc(n ? n : 1, sizeof(*key));
-    bool *used = ck_calloc(n ? n : 1, sizeof(*used));
+    struct keyed *k = ck_calloc(n ? n : 1, sizeof(*k));
     for (size_t i = 0; i < n; i++) {
-        key[i] = index_in(order, json_array_get(items, i), mk);
-        if (key[i] < 0)
-            key[i] = (long)json_array_size(order); /* after every found item */
+        k[i].key = index_get(order_idx, json_array_get(items, i), mk);
+        if (k[i].key < 0)
+            k[i].key = LONG_MAX;
+        k[i].pos = i;
     }
-    for (size_t k = 0; k < n; k++) {
-        size_t best = n;
-        for (size_t i = 0; i < n; i++)
-            if (!used[i] && (best == n || key[i] < key[best]))
-                best = i;
-        used[best] = true;
-        json_array_append(out, json_array_get(items, best));
-    }
-    free(key);
-    free(used);
+    qsort(k, n, sizeof(*k), cmp_keyed);
+    json_t *out = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append(out, json_array_get(items, k[i].pos));
+    free(k);
     return out;
 }
 
-/* Interleaves server-only items (left) into patch items (right) by live-list order. */
-static json_t *merge_sorted(const json_t *left, const json_t *right, const json_t *server,
+/* Interleaves server-only items (left) into patch items (right) by live-list order: a
+ * server-only item goes first only when both are in the live list and it comes earlier. */
+static json_t *merge_sorted(const json_t *left, const json_t *right, const json_t *server_idx,
                             const char *mk)
 {
     json_t *out = json_array();
     size_t i = 0, j = 0, nl = json_array_size(left), nr = json_array_size(right);
+    long li = nl ? index_get(server_idx, json_array_get(left, 0), mk) : -1;
+    long ri = nr ? index_get(server_idx, json_array_get(right, 0), mk) : -1;
     while (i < nl || j < nr) {
-        if (j >= nr) {
+        bool take_left = j >= nr || (i < nl && li >= 0 && ri >= 0 && li < ri);
+        if (take_left) {
             json_array_append(out, json_array_get(left, i++));
-        } else if (i >= nl) {
-            json_array_append(out, json_array_get(right, j++));
+            li = i < nl ? index_get(server_idx, json_array_get(left, i), mk) : -1;
         } else {
-            long li = index_in(server, json_array_get(left, i), mk);
-            long ri = index_in(server, json_array_get(right, j), mk);
-            if (li >= 0 && ri >= 0 && li < ri)
-                json_array_append(out, json_array_get(left, i++));
-            else
-                json_array_append(out, json_array_get(right, j++));
+            json_array_append(out, json_array_get(right, j++));
+            ri = j < nr ? index_get(server_idx, json_array_get(right, j), mk) : -1;
         }
     }
     return out;
 }
 
-/* Orders merged: items present in by_list sorted by patch_order, the rest by server order. */
-static json_t *normalize_order(const json_t *merged, const json_t *by_list,
-                               const json_t *patch_order, const json_t *server, const char *mk)
+/* Orders merged: items present in the patch order sorted by it, the rest by server order,
+ * then interleaved (upstream normalizeElementOrder). */
+static json_t *normalize_order(const json_t *merged, const json_t *patch_order,
+                               const json_t *server, const char *mk)
 {
+    json_t *pidx = index_new(patch_order, mk), *sidx = index_new(server, mk);
     json_t *in = json_array(), *out_only = json_array();
     size_t i;
     const json_t *e;
     json_array_foreach(merged, i, e) {
-        if (index_in(by_list, e, mk) >= 0)
+        if (index_get(pidx, e, mk) >= 0)
             json_array_append(in, (json_t *)e);
         else
             json_array_append(out_only, (json_t *)e);
     }
-    json_t *a = sort_by(in, patch_order, mk);
-    json_t *b = sort_by(out_only, server, mk);
-    json_t *res = merge_sorted(b, a, server, mk);
+    json_t *a = sort_by(in, pidx, mk);
+    json_t *b = sort_by(out_only, sidx, mk);
+    json_t *res = merge_sorted(b, a, sidx, mk);
     json_decref(in);
     json_decref(out_only);
     json_decref(a);
     json_decref(b);
+    json_decref(pidx);
+    json_decref(sidx);
     return res;
 }
 
@@ -236,16 +276,20 @@ static int check_elements(struct smp *s, const json_t *a, const json_t *b, int *
 
 static json_t *merge_scalar_list(json_t *orig, const json_t *patch)
 {
-    json_t *both = json_array();
+    json_t *both = json_array(), *seen = json_object();
     const json_t *lists[2] = {orig, patch};
     for (int l = 0; l < 2; l++) {
         size_t i;
         const json_t *e;
-        json_array_foreach(lists[l], i, e)
-            if (index_in(both, e, NULL) < 0)
-                json_array_append_new(both, json_deep_copy(e));
+        json_array_foreach(lists[l], i, e) {
+            if (index_get(seen, e, NULL) >= 0)
+                continue;
+            index_add(seen, e, NULL, json_array_size(both));
+            json_array_append_new(both, json_deep_copy(e));
+        }
     }
-    json_t *res = normalize_order(both, patch, patch, orig, NULL);
+    json_t *res = normalize_order(both, patch, orig, NULL);
+    json_decref(seen);
     json_decref(both);
     json_decref(orig);
     return res;
@@ -255,7 +299,7 @@ static json_t *merge_scalar_list(json_t *orig, const json_t *patch)
 static json_t *special_elements(struct smp *s, json_t **orig, const json_t *patch, const char *mk,
                                 bool *replace)
 {
-    json_t *rest = json_array();
+    json_t *rest = json_array(), *gone = json_object();
     size_t i;
     const json_t *e;
     json_array_foreach(patch, i, e) {
@@ -271,11 +315,7 @@ static json_t *special_elements(struct smp *s, json_t **orig, const json_t *patc
                 fail(s, CK_R_BAD_REQUEST, "$patch: delete item does not contain the merge key", mk);
                 goto bad;
             }
-            for (size_t k = json_array_size(*orig); k-- > 0;) {
-                const json_t *ok = mk_value(json_array_get(*orig, k), mk);
-                if (ok && values_equal(ok, key))
-                    json_array_remove(*orig, k);
-            }
+            index_add(gone, e, mk, 0);
         } else if (dv && strcmp(dv, "replace") == 0) {
             *replace = true;
         } else if (dv && strcmp(dv, "merge") == 0) {
@@ -286,8 +326,20 @@ static json_t *special_elements(struct smp *s, json_t **orig, const json_t *patc
             goto bad;
         }
     }
+    if (json_object_size(gone)) {
+        json_t *kept = json_array();
+        size_t i2;
+        const json_t *o;
+        json_array_foreach(*orig, i2, o)
+            if (index_get(gone, o, mk) < 0)
+                json_array_append(kept, (json_t *)o);
+        json_decref(*orig);
+        *orig = kept;
+    }
+    json_decref(gone);
     return rest;
 bad:
+    json_decref(gone);
     json_decref(rest);
     return NULL;
 }
@@ -303,6 +355,7 @@ static json_t *merge_map_list(struct smp *s, json_t *orig, const json_t *patch, 
         orig = json_array();
     }
     json_t *server = json_copy(orig); /* live order after deletions, before appends */
+    json_t *idx = index_new(orig, m.mk);
     struct meta em = {m.sub, 0, NULL};
     size_t i;
     const json_t *e;
@@ -312,22 +365,26 @@ static json_t *merge_map_list(struct smp *s, json_t *orig, const json_t *patch, 
                  m.mk);
             goto bad_server;
         }
-        long at = replace ? -1 : index_in(orig, e, m.mk);
+        long at = replace ? -1 : index_get(idx, e, m.mk);
         json_t *v = at >= 0 ? merge_map(s, json_incref(json_array_get(orig, (size_t)at)), e, m.sub)
                             : fresh(s, e, em);
         if (!v)
             goto bad_server;
-        if (at >= 0)
+        if (at >= 0) {
             json_array_set_new(orig, (size_t)at, v);
-        else
+        } else {
             json_array_append_new(orig, v);
+            index_add(idx, v, m.mk, json_array_size(orig) - 1);
+        }
     }
-    json_t *res = replace ? json_incref(orig) : normalize_order(orig, items, items, server, m.mk);
+    json_decref(idx);
+    json_t *res = replace ? json_incref(orig) : normalize_order(orig, items, server, m.mk);
     json_decref(server);
     json_decref(items);
     json_decref(orig);
     return res;
 bad_server:
+    json_decref(idx);
     json_decref(server);
 bad:
     json_decref(items);
@@ -364,25 +421,32 @@ static int apply_retain_keys(struct smp *s, json_t *orig, const json_t *patch)
         return 0;
     if (!json_is_array(rk))
         return fail(s, CK_R_BAD_REQUEST, "invalid patch format of retainKeys", NULL);
+    json_t *keep = index_new(rk, NULL);
     const char *k;
     const json_t *v;
+    int rc = 0;
     json_object_foreach((json_t *)patch, k, v) {
         if (json_is_null(v) || k[0] == '$')
             continue;
         json_t *ks = json_string(k);
-        long at = index_in(rk, ks, NULL);
+        long at = index_get(keep, ks, NULL);
         json_decref(ks);
-        if (at < 0)
-            return fail(s, CK_R_INVALID, "patch content doesn't match retainKeys list", k);
+        if (at < 0) {
+            rc = fail(s, CK_R_INVALID, "patch content doesn't match retainKeys list", k);
+            break;
+        }
     }
     void *tmp;
     json_object_foreach_safe(orig, tmp, k, v) {
+        if (rc < 0)
+            break;
         json_t *ks = json_string(k);
-        if (index_in(rk, ks, NULL) < 0)
+        if (index_get(keep, ks, NULL) < 0)
             json_object_del(orig, k);
         json_decref(ks);
     }
-    return 0;
+    json_decref(keep);
+    return rc;
 }
 
 static int delete_from_primitive_lists(struct smp *s, json_t *orig, const json_t *patch)
@@ -397,9 +461,14 @@ static int delete_from_primitive_lists(struct smp *s, json_t *orig, const json_t
         json_t *list = json_object_get(orig, k + strlen(PFX_DELETE));
         if (!json_is_array(list))
             continue;
-        for (size_t i = json_array_size(list); i-- > 0;)
-            if (index_in(v, json_array_get(list, i), NULL) >= 0)
-                json_array_remove(list, i);
+        json_t *gone = index_new(v, NULL), *kept = json_array();
+        size_t i;
+        json_t *e;
+        json_array_foreach(list, i, e)
+            if (index_get(gone, e, NULL) < 0)
+                json_array_append(kept, e);
+        json_object_set_new(orig, k + strlen(PFX_DELETE), kept);
+        json_decref(gone);
     }
     return 0;
 }
@@ -445,7 +514,7 @@ static int apply_order(struct smp *s, json_t *orig, const char *field, const jso
         return 0; /* no merge key known: nothing to order by */
     if (plist && validate_order(s, plist, order, mk) < 0)
         return -1;
-    json_t *res = normalize_order(merged, order, order, live ? live : merged, mk);
+    json_t *res = normalize_order(merged, order, live ? live : merged, mk);
     json_object_set_new(orig, field, res);
     return 0;
 }
