@@ -12,9 +12,10 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#define LM_TXN_MAX_OPS 1024   /* cmps or ops per txn */
-#define LM_DEFAULT_BATCH 1024 /* txns per group commit */
-#define LM_COMPACT_CHUNK 4096 /* log records examined per compaction write txn */
+#define LM_TXN_MAX_OPS 1024               /* cmps or ops per txn */
+#define LM_DEFAULT_BATCH 1024             /* txns per group commit */
+#define LM_COMPACT_CHUNK 4096             /* log records examined per compaction write txn */
+#define LM_BATCH_BYTES ((size_t)64 << 20) /* stop filling a group commit past this */
 
 struct lm_sub {
     int id;
@@ -30,6 +31,7 @@ struct lm_wreq {
     int rc;
     bool done;
     pthread_cond_t cv;
+    size_t bytes; /* keys + values written, for the batch byte budget */
     struct lm_wreq *next;
     struct store_event *evs; /* built by the commit thread, delivered then freed */
     size_t nevs;

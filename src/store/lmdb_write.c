@@ -63,6 +63,8 @@ int lm_txn(struct store *base, const struct store_txn *t, struct store_txn_resul
     if (validate_txn(t, err) < 0)
         return -1;
     struct lm_wreq w = {.t = t, .res = res};
+    for (size_t i = 0; i < t->nops; i++)
+        w.bytes += t->ops[i].key_len + t->ops[i].value_len;
     pthread_cond_init(&w.cv, NULL);
     pthread_mutex_lock(&s->q_mu);
     if (s->closing) {
@@ -331,8 +333,9 @@ void *lm_commit_main(void *arg)
             pthread_mutex_unlock(&s->q_mu);
             break;
         }
-        size_t n = 0;
-        while (s->q_head && n < (size_t)s->max_batch) {
+        size_t n = 0, bytes = 0;
+        while (s->q_head && n < (size_t)s->max_batch && (n == 0 || bytes < LM_BATCH_BYTES)) {
+            bytes += s->q_head->bytes;
             batch[n++] = s->q_head;
             s->q_head = s->q_head->next;
         }
