@@ -222,7 +222,10 @@ static int fetch_token(struct img_reg *g, const char *realm, const char *service
         sep = '&';
     }
     struct resp r = {.buf = &body, .errbody = CK_BUF_INIT(ERRBODY_MAX)};
+    char *expired = g->authz; /* an old token must not stop Basic credentials going out */
+    g->authz = NULL;
     int rc = perform(g, url.data, "application/json", &r, false, err);
+    g->authz = expired;
     if (rc == 0 && (r.status < 200 || r.status > 299))
         rc = status_fail(&r, "registry token", err);
     json_t *j = rc == 0 ? json_loadb(body.data ? body.data : "", body.len, 0, NULL) : NULL;

@@ -37,7 +37,8 @@ registry_push_busybox probe/busybox:oci oci &&
     registry_push_twolayer probe/two:1 oci &&
     registry_push_twolayer probe/two:v2s2 v2s2 &&
     registry_push_twolayer probe/victim:1 oci &&
-    registry_push_index probe/multi:1 || exit 1
+    registry_push_index probe/multi:1 &&
+    registry_push_index probe/dlist:1 v2s2 || exit 1
 # a token-auth registry serving the same layout (python3 stdlib); skipped by the test if absent
 if command -v python3 >/dev/null 2>&1; then
     python3 "$SRC/tests/image/fake_auth_registry.py" "$REGISTRY_DIR/oci" "$WORK/auth.port" &

@@ -179,6 +179,19 @@ static void test_pull_by_digest_and_index(void **state)
     pull_ok(s, multi, &arm, idarm);
     pull_ok(s, two, &http_opts, id2);
     assert_string_equal(idarm, id2);
+    /* the same through a Docker manifest list (skopeo --format v2s2 --all) */
+    char *dlist = ref("probe/dlist:1");
+    char idl[IMG_ID_MAX], idlarm[IMG_ID_MAX];
+    pull_ok(s, dlist, &http_opts, idl);
+    pull_ok(s, dlist, &arm, idlarm);
+    check_busybox(s, idl);
+    char **dirs;
+    size_t nd;
+    struct ck_err e2 = CK_ERR_INIT;
+    assert_int_equal(img_get(s, idlarm, NULL, &dirs, &nd, &e2), 0);
+    assert_int_equal(nd, 2);
+    img_strv_free(dirs);
+    free(dlist);
     /* the repo digest recorded for an index is the index digest */
     char *want = ck_asprintf("%s/probe/multi@%s", reg, getenv("IT_MULTI_DIGEST"));
     char got[IMG_ID_MAX];

@@ -9,7 +9,8 @@
 #   registry_push_twolayer NAME:TAG [oci|v2s2]  # busybox + a layer that deletes /etc/gone.txt,
 #                                # replaces /data (was data/old.txt, now data/new.txt), adds
 #                                # /etc/new.txt; Entrypoint ["/bin/echo"] Cmd ["two"]
-#   registry_push_index NAME:TAG # an OCI image index: linux/amd64 and linux/arm64 entries
+#   registry_push_index NAME:TAG [oci|v2s2]  # an OCI image index (v2s2: a Docker manifest list)
+#                                # linux/amd64 = the busybox image, linux/arm64 = the 2-layer one
 #   registry_manifest_digest NAME:TAG  # prints the manifest digest the registry serves
 #   registry_blob_path DIGEST    # prints the file holding a blob in the registry's storage
 #   registry_stop                # kills the registry (also done by an EXIT trap you set)
@@ -141,6 +142,8 @@ registry_push_twolayer() { _registry_push two "$1" "${2:-oci}"; }
 # Puts an OCI index with linux/amd64 (base) and linux/arm64 (two) entries into the layout as
 # tag "multi" and pushes it with all its manifests.
 registry_push_index() {
+    local fmt=()
+    [ "${2:-oci}" = v2s2 ] && fmt=(--format v2s2)
     _registry_build || return 1
     local L="$REGISTRY_DIR/oci" m1 m2 s1 s2 idx dg
     m1=$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"]=="base") | .digest' "$L/index.json")
@@ -153,7 +156,8 @@ registry_push_index() {
     jq --arg d "sha256:$dg" --argjson s "${#idx}" \
         '.manifests |= (map(select(.annotations["org.opencontainers.image.ref.name"]!="multi")) + [{"mediaType":"application/vnd.oci.image.index.v1+json","digest":$d,"size":$s,"annotations":{"org.opencontainers.image.ref.name":"multi"}}])' \
         "$L/index.json" >"$L/index.json.new" && mv "$L/index.json.new" "$L/index.json"
-    skopeo copy --quiet --all --dest-tls-verify=false "oci:$L:multi" "docker://$REGISTRY_ADDR/$1" >/dev/null
+    skopeo copy --quiet --all --dest-tls-verify=false "${fmt[@]}" "oci:$L:multi" \
+        "docker://$REGISTRY_ADDR/$1" >/dev/null
 }
 
 registry_manifest_digest() {
