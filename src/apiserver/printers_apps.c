@@ -515,6 +515,86 @@ static void wh_cells(const json_t *o, int64_t now, json_t *row)
     printer_add_age(row, o, now);
 }
 
+/* ---- horizontal pod autoscalers ----------------------------------------------------- */
+
+static const struct printer_col hpa_cols[] = {
+    COL_NAME,
+    {"Reference", "string", "", "Target of the autoscaler (kind/name).", 0},
+    {"Targets", "string", "", "Current and target metric values.", 0},
+    {"MinPods", "string", "", "Lower replica limit.", 0},
+    {"MaxPods", "string", "", "Upper replica limit.", 0},
+    {"Replicas", "string", "", "Current number of replicas.", 0},
+    COL_AGE,
+};
+
+/* One Resource / ContainerResource metric as "cpu: 10%/50%" or "memory: 1Gi/2Gi". */
+static void hpa_resource(struct ck_buf *b, const json_t *spec_src, const json_t *cur_src)
+{
+    const char *name = printer_jstr(spec_src, "name");
+    json_t *tgt = json_object_get(spec_src, "target");
+    if (json_object_get(tgt, "averageValue")) {
+        const char *cur = printer_jstr(cur_src, "current.averageValue");
+        ck_buf_appendf(b, "%s: %s/%s", name, *cur ? cur : "<unknown>", printer_jstr(tgt, "averageValue"));
+        return;
+    }
+    json_t *cu = printer_jget(cur_src, "current.averageUtilization");
+    json_t *tu = json_object_get(tgt, "averageUtilization");
+    char c[32] = "<unknown>", t[32] = "<auto>";
+    if (json_is_integer(cu))
+        snprintf(c, sizeof(c), "%lld%%", (long long)json_integer_value(cu));
+    if (json_is_integer(tu))
+        snprintf(t, sizeof(t), "%lld%%", (long long)json_integer_value(tu));
+    ck_buf_appendf(b, "%s: %s/%s", name, c, t);
+}
+
+static char *hpa_targets(const json_t *o)
+{
+    json_t *specs = printer_jget(o, "spec.metrics"), *stats = printer_jget(o, "status.currentMetrics");
+    struct ck_buf b = CK_BUF_INIT(4096);
+    json_t *v1 = printer_jget(o, "spec.targetCPUUtilizationPercentage");
+    if (json_is_integer(v1) && jsize(specs) == 0) { /* autoscaling/v1 */
+        json_t *cu = printer_jget(o, "status.currentCPUUtilizationPercentage");
+        char c[32] = "<unknown>";
+        if (json_is_integer(cu))
+            snprintf(c, sizeof(c), "%lld%%", (long long)json_integer_value(cu));
+        ck_buf_appendf(&b, "cpu: %s/%lld%%", c, (long long)json_integer_value(v1));
+        return ck_buf_detach(&b, NULL);
+    }
+    size_t n = jsize(specs);
+    if (n == 0)
+        return ck_strdup("<none>");
+    for (size_t i = 0; i < n && i < 2; i++) {
+        json_t *sp = json_array_get(specs, i), *st = json_array_get(stats, i);
+        const char *type = printer_jstr(sp, "type");
+        ck_buf_appends(&b, i ? ", " : "");
+        if (!strcmp(type, "Resource"))
+            hpa_resource(&b, json_object_get(sp, "resource"), json_object_get(st, "resource"));
+        else if (!strcmp(type, "ContainerResource"))
+            hpa_resource(&b, json_object_get(sp, "containerResource"), json_object_get(st, "containerResource"));
+        else if (!strcmp(type, "Pods")) {
+            const char *cur = printer_jstr(st, "pods.current.averageValue");
+            ck_buf_appendf(&b, "%s/%s", *cur ? cur : "<unknown>", printer_jstr(sp, "pods.target.averageValue"));
+        } else
+            ck_buf_appends(&b, "<unknown type>");
+    }
+    if (n > 2)
+        ck_buf_appendf(&b, " + %zu more...", n - 2);
+    return ck_buf_detach(&b, NULL);
+}
+
+static void hpa_cells(const json_t *o, int64_t now, json_t *row)
+{
+    json_t *min = printer_jget(o, "spec.minReplicas");
+    printer_add_str(row, printer_jstr(o, "metadata.name"));
+    add_owned(row, ck_asprintf("%s/%s", printer_jstr(o, "spec.scaleTargetRef.kind"),
+                               printer_jstr(o, "spec.scaleTargetRef.name")));
+    add_owned(row, hpa_targets(o));
+    add_owned(row, json_is_integer(min) ? ck_asprintf("%lld", (long long)json_integer_value(min)) : ck_strdup("<unset>"));
+    printer_add_int(row, printer_jint(o, "spec.maxReplicas", 0));
+    printer_add_int(row, printer_jint(o, "status.currentReplicas", 0));
+    printer_add_age(row, o, now);
+}
+
 #define DEF(g, r, cols, fn) {g, r, cols, NCOLS(cols), fn}
 
 const struct printer_def printer_defs_apps[] = {
@@ -527,6 +607,7 @@ const struct printer_def printer_defs_apps[] = {
     DEF("batch", "cronjobs", cronjob_cols, cronjob_cells),
     DEF("discovery.k8s.io", "endpointslices", eps_cols, eps_cells),
     DEF("policy", "poddisruptionbudgets", pdb_cols, pdb_cells),
+    DEF("autoscaling", "horizontalpodautoscalers", hpa_cols, hpa_cells),
     DEF("networking.k8s.io", "ingresses", ing_cols, ing_cells),
     DEF("networking.k8s.io", "networkpolicies", netpol_cols, netpol_cells),
     DEF("rbac.authorization.k8s.io", "rolebindings", rb_cols, rb_cells),

@@ -733,6 +733,108 @@ static void rq_cells(const json_t *o, int64_t now, json_t *row)
     printer_add_age(row, o, now);
 }
 
+/* ---- persistent volumes and claims ------------------------------------------------- */
+
+static const struct printer_col pv_cols[] = {
+    COL_NAME,
+    {"Capacity", "string", "", "Storage capacity of the volume.", 0},
+    {"Access Modes", "string", "", "Access modes (RWO, ROX, RWX, RWOP).", 0},
+    {"Reclaim Policy", "string", "", "What happens to the volume when released.", 0},
+    {"Status", "string", "", "Phase of the volume.", 0},
+    {"Claim", "string", "", "Claim bound to the volume (namespace/name).", 0},
+    {"StorageClass", "string", "", "StorageClass of the pv.", 0},
+    {"VolumeAttributesClass", "string", "", "VolumeAttributesClass of the pv.", 0},
+    {"Reason", "string", "", "Reason for the phase.", 0},
+    COL_AGE,
+    {"VolumeMode", "string", "", "Filesystem or Block.", 1},
+};
+
+static const struct printer_col pvc_cols[] = {
+    COL_NAME,
+    {"Status", "string", "", "Phase of the claim.", 0},
+    {"Volume", "string", "", "Volume bound to the claim.", 0},
+    {"Capacity", "string", "", "Capacity of the bound volume.", 0},
+    {"Access Modes", "string", "", "Access modes of the bound volume.", 0},
+    {"StorageClass", "string", "", "StorageClass of the pvc.", 0},
+    {"VolumeAttributesClass", "string", "", "VolumeAttributesClass of the pvc.", 0},
+    COL_AGE,
+    {"VolumeMode", "string", "", "Filesystem or Block.", 1},
+};
+
+static bool has_mode(const json_t *modes, const char *m)
+{
+    for (size_t i = 0; i < jsize(modes); i++)
+        if (!strcmp(json_string_value(json_array_get(modes, i)) ?: "", m))
+            return true;
+    return false;
+}
+
+static char *access_modes(const json_t *modes)
+{
+    static const char *const full[] = {"ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"};
+    static const char *const abbr[] = {"RWO", "ROX", "RWX", "RWOP"};
+    struct ck_buf b = CK_BUF_INIT(256);
+    for (size_t i = 0; i < 4; i++)
+        if (has_mode(modes, full[i]))
+            ck_buf_appendf(&b, "%s%s", b.len ? "," : "", abbr[i]);
+    return ck_buf_detach(&b, NULL);
+}
+
+static const char *storage_class(const json_t *o)
+{
+    json_t *ann = printer_jget(o, "metadata.annotations");
+    const char *beta = json_string_value(json_object_get(ann, "volume.beta.kubernetes.io/storage-class"));
+    if (beta)
+        return beta;
+    return printer_jstr(o, "spec.storageClassName");
+}
+
+static const char *unset_or(const json_t *o, const char *path)
+{
+    json_t *v = printer_jget(o, path);
+    return json_is_string(v) ? json_string_value(v) : "<unset>";
+}
+
+static void pv_cells(const json_t *o, int64_t now, json_t *row)
+{
+    const char *cap = printer_jstr(o, "spec.capacity.storage");
+    const char *phase = *printer_jstr(o, "metadata.deletionTimestamp") ? "Terminating" : printer_jstr(o, "status.phase");
+    json_t *claim = printer_jget(o, "spec.claimRef");
+    printer_add_str(row, printer_jstr(o, "metadata.name"));
+    printer_add_str(row, *cap ? cap : "0");
+    add_owned(row, access_modes(printer_jget(o, "spec.accessModes")));
+    printer_add_str(row, printer_jstr(o, "spec.persistentVolumeReclaimPolicy"));
+    printer_add_str(row, phase);
+    add_owned(row, claim ? ck_asprintf("%s/%s", printer_jstr(claim, "namespace"), printer_jstr(claim, "name"))
+                         : ck_strdup(""));
+    printer_add_str(row, storage_class(o));
+    printer_add_str(row, unset_or(o, "spec.volumeAttributesClassName"));
+    printer_add_str(row, printer_jstr(o, "status.reason"));
+    printer_add_age(row, o, now);
+    printer_add_str(row, unset_or(o, "spec.volumeMode"));
+}
+
+static void pvc_cells(const json_t *o, int64_t now, json_t *row)
+{
+    const char *phase = *printer_jstr(o, "metadata.deletionTimestamp") ? "Terminating" : printer_jstr(o, "status.phase");
+    const char *vol = printer_jstr(o, "spec.volumeName");
+    printer_add_str(row, printer_jstr(o, "metadata.name"));
+    printer_add_str(row, phase);
+    printer_add_str(row, vol);
+    if (*vol) {
+        const char *cap = printer_jstr(o, "status.capacity.storage");
+        printer_add_str(row, *cap ? cap : "0");
+        add_owned(row, access_modes(printer_jget(o, "status.accessModes")));
+    } else {
+        printer_add_str(row, "");
+        printer_add_str(row, "");
+    }
+    printer_add_str(row, storage_class(o));
+    printer_add_str(row, unset_or(o, "spec.volumeAttributesClassName"));
+    printer_add_age(row, o, now);
+    printer_add_str(row, unset_or(o, "spec.volumeMode"));
+}
+
 #define DEF(g, r, cols, fn) {g, r, cols, NCOLS(cols), fn}
 
 const struct printer_def printer_defs_core[] = {
@@ -749,6 +851,8 @@ const struct printer_def printer_defs_core[] = {
     DEF("", "events", event_cols, event_cells),
     DEF("events.k8s.io", "events", event_cols, new_event_cells),
     DEF("", "resourcequotas", rq_cols, rq_cells),
+    DEF("", "persistentvolumes", pv_cols, pv_cells),
+    DEF("", "persistentvolumeclaims", pvc_cols, pvc_cells),
     DEF("coordination.k8s.io", "leases", lease_cols, lease_cells),
 };
 const size_t printer_defs_core_n = NCOLS(printer_defs_core);

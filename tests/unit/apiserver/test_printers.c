@@ -375,6 +375,32 @@ static void test_misc_groups(void **state)
                 "[\"std (default)\",\"x.io/hostpath\",\"Delete\",\"Immediate\",false,\"10m\"]");
 }
 
+static void test_storage_hpa(void **state)
+{
+    (void)state;
+    check_cells("", "persistentvolumes", "{" META("pv1") ",\"spec\":{\"capacity\":{\"storage\":\"10Gi\"},"
+                "\"accessModes\":[\"ReadWriteMany\",\"ReadWriteOnce\"],\"persistentVolumeReclaimPolicy\":\"Retain\","
+                "\"claimRef\":{\"namespace\":\"ns\",\"name\":\"data\"},\"storageClassName\":\"std\",\"volumeMode\":"
+                "\"Filesystem\"},\"status\":{\"phase\":\"Bound\"}}",
+                "[\"pv1\",\"10Gi\",\"RWO,RWX\",\"Retain\",\"Bound\",\"ns/data\",\"std\",\"<unset>\",\"\",\"10m\","
+                "\"Filesystem\"]");
+    check_cells("", "persistentvolumeclaims", "{" META("data") ",\"spec\":{\"volumeName\":\"pv1\",\"storageClassName\":"
+                "\"std\"},\"status\":{\"phase\":\"Bound\",\"capacity\":{\"storage\":\"10Gi\"},\"accessModes\":"
+                "[\"ReadWriteOnce\"]}}",
+                "[\"data\",\"Bound\",\"pv1\",\"10Gi\",\"RWO\",\"std\",\"<unset>\",\"10m\",\"<unset>\"]");
+    check_cells("", "persistentvolumeclaims", "{" META("d2") ",\"spec\":{},\"status\":{\"phase\":\"Pending\"}}",
+                "[\"d2\",\"Pending\",\"\",\"\",\"\",\"\",\"<unset>\",\"10m\",\"<unset>\"]");
+    check_cells("autoscaling", "horizontalpodautoscalers", "{" META("web") ",\"spec\":{\"scaleTargetRef\":{\"kind\":"
+                "\"Deployment\",\"name\":\"web\"},\"minReplicas\":1,\"maxReplicas\":5,\"metrics\":[{\"type\":"
+                "\"Resource\",\"resource\":{\"name\":\"cpu\",\"target\":{\"type\":\"Utilization\","
+                "\"averageUtilization\":50}}}]},\"status\":{\"currentReplicas\":2,\"currentMetrics\":[{\"type\":"
+                "\"Resource\",\"resource\":{\"name\":\"cpu\",\"current\":{\"averageUtilization\":12}}}]}}",
+                "[\"web\",\"Deployment/web\",\"cpu: 12%/50%\",\"1\",5,2,\"10m\"]");
+    check_cells("autoscaling", "horizontalpodautoscalers", "{" META("v1") ",\"spec\":{\"scaleTargetRef\":{\"kind\":"
+                "\"Deployment\",\"name\":\"x\"},\"maxReplicas\":3,\"targetCPUUtilizationPercentage\":80}}",
+                "[\"v1\",\"Deployment/x\",\"cpu: <unknown>/80%\",\"<unset>\",3,0,\"10m\"]");
+}
+
 static void test_generic(void **state)
 {
     (void)state;
@@ -405,6 +431,7 @@ int main(void)
         cmocka_unit_test(test_jobs),
         cmocka_unit_test(test_events),
         cmocka_unit_test(test_misc_groups),
+        cmocka_unit_test(test_storage_hpa),
         cmocka_unit_test(test_generic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
