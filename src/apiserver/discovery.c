@@ -17,9 +17,9 @@ struct disc_docs {
     char *agg[2][2];  /* [core=0/apis=1][v2=0/v2beta1=1] */
     char *group_list; /* /apis legacy */
     size_t ngv;
-    char *gv_name[16];   /* "apps/v1", "v1" */
-    char *gv_list[16];   /* APIResourceList */
-    char *group_doc[16]; /* APIGroup for /apis/G, NULL for core */
+    char *gv_name[32];   /* "apps/v1", "v1" */
+    char *gv_list[32];   /* APIResourceList */
+    char *group_doc[32]; /* APIGroup for /apis/G, NULL for core */
 };
 
 static struct disc_docs docs;
@@ -198,6 +198,8 @@ static void build_gv(const struct reg_group *g, json_t *agg_items)
     json_object_set_new(list, "apiVersion", json_string("v1"));
     json_object_set_new(list, "groupVersion", json_string(gv));
     json_object_set_new(list, "resources", res);
+    if (docs.ngv >= sizeof(docs.gv_name) / sizeof(docs.gv_name[0]))
+        ck_fatal("discovery: too many group versions");
     size_t k = docs.ngv++;
     docs.gv_name[k] = ck_strdup(gv);
     docs.gv_list[k] = dump(list);
