@@ -158,7 +158,8 @@ void vld_service(struct vld *v, const json_t *obj, const json_t *old)
     }
     service_ports(v, spec, type);
     const char *ocip = printer_jstr(old, "spec.clusterIP");
-    if (old && *ocip && strcmp(type, "ExternalName") && strcmp(printer_jstr(old, "spec.type"), "ExternalName") &&
+    /* an empty clusterIP on update keeps the allocated one (upstream patches it back) */
+    if (old && *ocip && *cip && strcmp(type, "ExternalName") && strcmp(printer_jstr(old, "spec.type"), "ExternalName") &&
         strcmp(ocip, cip) != 0) {
         char *q = vld_quote(cip);
         char *repr = ck_asprintf("[]string{%s}", q);

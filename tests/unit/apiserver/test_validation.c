@@ -367,6 +367,11 @@ static void test_services(void **state)
     expect("", "services", "Service",
            "{\"metadata\":{\"name\":\"web\"},\"spec\":{\"ports\":[{\"name\":\"a\",\"port\":80},{\"name\":\"a\",\"port\":81}]}}",
            NULL, "Service \"web\" is invalid: spec.ports[1].name: Duplicate value: \"a\"");
+    expect("", "services", "Service", "{\"metadata\":{\"name\":\"web\"},\"spec\":{\"clusterIP\":\"10.96.0.9\",\"ports\":[{\"port\":80}]}}",
+           "{\"metadata\":{\"name\":\"web\"},\"spec\":{\"clusterIP\":\"10.96.0.8\",\"ports\":[{\"port\":80}]}}",
+           "Service \"web\" is invalid: spec.clusterIPs[0]: Invalid value: []string{\"10.96.0.9\"}: may not change once set");
+    expect("", "services", "Service", "{\"metadata\":{\"name\":\"web\"},\"spec\":{\"ports\":[{\"port\":80}]}}",
+           "{\"metadata\":{\"name\":\"web\"},\"spec\":{\"clusterIP\":\"10.96.0.8\",\"ports\":[{\"port\":80}]}}", NULL);
     expect("", "services", "Service", "{\"metadata\":{\"name\":\"ext\"},\"spec\":{\"type\":\"ExternalName\"}}", NULL,
            "Service \"ext\" is invalid: spec.externalName: Required value");
 }
