@@ -15,7 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -308,6 +311,20 @@ static void test_missing_and_unreachable(void **state)
     assert_int_equal(img_pull(s, "127.0.0.1:1/probe/busybox:1", &quick, id, &err), -1);
     assert_int_equal(err.reason, CK_R_SERVICE_UNAVAILABLE);
     assert_non_null(strstr(err.msg, "unreachable"));
+    assert_store_empty(s);
+    /* a peer that accepts but never answers: Timeout after timeout_s */
+    int ls = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof(sa);
+    assert_int_equal(bind(ls, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(ls, 8), 0);
+    assert_int_equal(getsockname(ls, (struct sockaddr *)&sa, &sl), 0);
+    char *silent = ck_asprintf("127.0.0.1:%d/probe/busybox:1", ntohs(sa.sin_port));
+    quick.timeout_s = 1;
+    assert_int_equal(img_pull(s, silent, &quick, id, &err), -1);
+    assert_int_equal(err.reason, CK_R_TIMEOUT);
+    close(ls);
+    free(silent);
     assert_store_empty(s);
     assert_int_equal(img_resolve(s, "probe/busybox:oci", id, &err), -1);
     assert_int_equal(err.reason, CK_R_NOT_FOUND);
