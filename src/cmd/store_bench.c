@@ -79,6 +79,33 @@ static double sb_puts(struct store *s, int phase, int nw, double secs)
     return failed ? -1 : (double)ops / el;
 }
 
+/* Puts n phase-2 keys again (most exist) in 100-op txns; returns n or -1. */
+static double sb_puts_overwrite(struct store *s, size_t n)
+{
+    static char keys[100][64];
+    static char val[SB_VALUE];
+    struct store_op ops[100];
+    struct ck_err err = CK_ERR_INIT;
+    size_t done = 0;
+    while (done < n) {
+        size_t k = 0;
+        for (; k < 100 && done + k < n; k++) {
+            int kl = snprintf(keys[k], sizeof(keys[k]), "/bench/p2/w%02zu/%010zu", (done + k) % 64,
+                              (done + k) / 64);
+            ops[k] = (struct store_op){STORE_OP_PUT, keys[k], (size_t)kl, val, sizeof(val)};
+        }
+        struct store_txn t = {NULL, 0, ops, k};
+        struct store_txn_result res;
+        if (store_txn(s, &t, &res, &err) < 0) {
+            fprintf(stderr, "store-bench: overwrite: %s\n", err.msg);
+            return -1;
+        }
+        store_txn_result_release(&res);
+        done += k;
+    }
+    return (double)n;
+}
+
 /* Reads every key back with full-range scans for about secs seconds; returns MB/s. */
 static double sb_range(struct store *s, double secs, size_t *nkeys)
 {
@@ -172,6 +199,17 @@ static int cmd_store_bench(int argc, char **argv)
         pps[i] = sb_puts(s, i, nws[i], secs);
     size_t nkeys = 0;
     double mbps = sb_range(s, secs, &nkeys);
+    /* rewrite a quarter of the keys, then time compacting all older versions away */
+    int64_t t0 = ck_mono_ns();
+    double ow = sb_puts_overwrite(s, nkeys / 4);
+    int64_t t1 = ck_mono_ns();
+    int crc = store_compact(s, store_current_revision(s), &err);
+    int64_t t2 = ck_mono_ns();
+    if (ow < 0 || crc < 0)
+        fprintf(stderr, "store-bench: compaction phase: %s\n", crc < 0 ? err.msg : "put failed");
+    else
+        printf("compact: %zu live keys, %.0f more puts (%.2f s), compacted in %.1f ms\n", nkeys, ow,
+               (double)(t1 - t0) / 1e9, (double)(t2 - t1) / 1e6);
     store_close(s);
     if (made && !keep)
         nftw(dir, sb_rm, 16, FTW_DEPTH | FTW_PHYS);
