@@ -576,7 +576,11 @@ static const struct kind_rule rules[] = {
     {"networking.k8s.io", "networkpolicies", NAME_SUBDOMAIN, NULL},
     {"scheduling.k8s.io", "priorityclasses", NAME_SUBDOMAIN, NULL},
     {"storage.k8s.io", "storageclasses", NAME_SUBDOMAIN, NULL},
-    {"autoscaling", "horizontalpodautoscalers", NAME_SUBDOMAIN, NULL},
+    {"autoscaling", "horizontalpodautoscalers", NAME_SUBDOMAIN, vld_hpa},
+    {"rbac.authorization.k8s.io", "roles", NAME_PATH, vld_role},
+    {"rbac.authorization.k8s.io", "clusterroles", NAME_PATH, vld_clusterrole},
+    {"rbac.authorization.k8s.io", "rolebindings", NAME_PATH, vld_rolebinding},
+    {"rbac.authorization.k8s.io", "clusterrolebindings", NAME_PATH, vld_clusterrolebinding},
 };
 
 static void build_message(struct vld *v, const char *group, const char *kind, const json_t *obj)

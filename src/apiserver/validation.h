@@ -98,6 +98,11 @@ void vld_secret(struct vld *v, const json_t *obj, const json_t *old);
 void vld_node(struct vld *v, const json_t *obj, const json_t *old);
 void vld_lease(struct vld *v, const json_t *obj, const json_t *old);
 void vld_namespace(struct vld *v, const json_t *obj, const json_t *old);
+void vld_role(struct vld *v, const json_t *obj, const json_t *old);
+void vld_clusterrole(struct vld *v, const json_t *obj, const json_t *old);
+void vld_rolebinding(struct vld *v, const json_t *obj, const json_t *old);
+void vld_clusterrolebinding(struct vld *v, const json_t *obj, const json_t *old);
+void vld_hpa(struct vld *v, const json_t *obj, const json_t *old);
 /* Cron schedule check: NULL when valid, else robfig/cron's error text (static buffer owned
  * by the caller: out of size n). */
 bool validation_cron_ok(const char *sched, char *out, size_t n);

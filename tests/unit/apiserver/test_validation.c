@@ -395,6 +395,28 @@ static void test_configmaps_secrets(void **state)
            "Secret \"s\" is invalid: type: Invalid value: \"kubernetes.io/tls\": field is immutable");
 }
 
+static void test_rbac_hpa(void **state)
+{
+    (void)state;
+    expect("rbac.authorization.k8s.io", "roles", "Role",
+           "{\"metadata\":{\"name\":\"r\"},\"rules\":[{\"apiGroups\":[\"\"],\"resources\":[\"pods\"],\"verbs\":[\"get\"]},"
+           "{\"resources\":[\"pods\"]}]}", NULL,
+           "Role.rbac.authorization.k8s.io \"r\" is invalid: [rules[1].verbs: Required value: verbs must contain at "
+           "least one value, rules[1].apiGroups: Required value: resource rules must supply at least one api group]");
+    expect("rbac.authorization.k8s.io", "clusterrolebindings", "ClusterRoleBinding",
+           "{\"metadata\":{\"name\":\"b\"},\"roleRef\":{\"apiGroup\":\"rbac.authorization.k8s.io\",\"kind\":\"Role\","
+           "\"name\":\"x\"},\"subjects\":[{\"kind\":\"ServiceAccount\",\"name\":\"default\"},{\"kind\":\"Robot\","
+           "\"name\":\"r2\"},{\"kind\":\"User\",\"name\":\"alice\"}]}", NULL,
+           "ClusterRoleBinding.rbac.authorization.k8s.io \"b\" is invalid: [roleRef.kind: Unsupported value: \"Role\": "
+           "supported values: \"ClusterRole\", subjects[0].namespace: Required value, subjects[1].kind: Unsupported "
+           "value: \"Robot\": supported values: \"ServiceAccount\", \"User\", \"Group\"]");
+    expect("autoscaling", "horizontalpodautoscalers", "HorizontalPodAutoscaler",
+           "{\"metadata\":{\"name\":\"h\"},\"spec\":{\"scaleTargetRef\":{\"kind\":\"Deployment\",\"name\":\"web\"},"
+           "\"minReplicas\":3,\"maxReplicas\":2}}", NULL,
+           "HorizontalPodAutoscaler.autoscaling \"h\" is invalid: spec.maxReplicas: Invalid value: 2: must be greater "
+           "than or equal to `minReplicas`");
+}
+
 static void test_updates_and_causes(void **state)
 {
     (void)state;
@@ -450,6 +472,7 @@ int main(void)
         cmocka_unit_test(test_jobs),
         cmocka_unit_test(test_services),
         cmocka_unit_test(test_configmaps_secrets),
+        cmocka_unit_test(test_rbac_hpa),
         cmocka_unit_test(test_updates_and_causes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
