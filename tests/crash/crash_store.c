@@ -137,8 +137,10 @@ static int64_t mono_ms(void)
     return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Runs one child for run_ms, kills it, and collects every ack it managed to send. */
-static void run_child(const char *self, const char *dir, int run_ms, struct acks *as)
+/* Runs one child, kills it run_ms after its first ack (or after its start when early_kill:
+ * that may land while it opens the store), and collects every ack it managed to send. */
+static void run_child(const char *self, const char *dir, int run_ms, bool early_kill,
+                      struct acks *as)
 {
     int p[2];
     if (pipe(p) < 0)
@@ -152,7 +154,8 @@ static void run_child(const char *self, const char *dir, int run_ms, struct acks
         _exit(127);
     }
     close(p[1]);
-    int64_t deadline = mono_ms() + run_ms;
+    int64_t start = mono_ms();
+    int64_t deadline = early_kill ? start + run_ms : INT64_MAX;
     char buf[65536];
     bool killed = false;
     for (;;) {
@@ -162,11 +165,14 @@ static void run_child(const char *self, const char *dir, int run_ms, struct acks
             killed = true;
         }
         struct pollfd pf = {p[0], POLLIN, 0};
-        if (poll(&pf, 1, killed ? 1000 : (int)left) < 0 && errno != EINTR)
+        int wait_ms = killed ? 1000 : (int)(left < 100 ? left : 100);
+        if (poll(&pf, 1, wait_ms) < 0 && errno != EINTR)
             exit(1);
         ssize_t n = pf.revents ? read(p[0], buf, sizeof(buf)) : 0;
         if (n > 0)
             feed(as, buf, (size_t)n);
+        if (deadline == INT64_MAX && (as->n > 0 || mono_ms() - start > 20000))
+            deadline = mono_ms() + run_ms; /* the child is writing: kill it at a random point */
         else if (pf.revents && n == 0)
             break; /* EOF: the child is gone */
     }
@@ -287,14 +293,17 @@ int main(int argc, char **argv)
     const char *dir = mkdtemp(tmpl);
     if (!dir)
         return 1;
-    printf("crash_store: dir %s seed %u cycles %d\n", dir, seed, cycles);
+    printf("crash_store: dir %s seed %u cycles %d (every 5th kill lands 0-100 ms after start, the\n"
+           "others 0-500 ms after the first acknowledged write)\n",
+           dir, seed, cycles);
     int64_t last_rev = 0;
     size_t total = 0;
     int with_acks = 0;
     for (int c = 0; c < cycles; c++) {
         struct acks as = {0};
-        int run_ms = 150 + rand() % 500;
-        run_child(argv[0], dir, run_ms, &as);
+        bool early = c % 5 == 4;
+        int run_ms = early ? rand() % 100 : rand() % 500;
+        run_child(argv[0], dir, run_ms, early, &as);
         struct ck_err err = CK_ERR_INIT;
         struct store_lmdb_opts o = {.dir = dir};
         struct store *s;
@@ -311,9 +320,9 @@ int main(int argc, char **argv)
                   last_rev, cur);
             verify_ack(s, &as.a[i], comp);
         }
-        printf("cycle %2d: killed after %3d ms, %5zu acks verified, revision %" PRId64
+        printf("cycle %2d: killed %s+%3d ms, %5zu acks verified, revision %" PRId64
                " compacted %" PRId64 "\n",
-               c, run_ms, as.n, cur, comp);
+               c, early ? "start" : "ack", run_ms, as.n, cur, comp);
         last_rev = cur;
         total += as.n;
         with_acks += as.n > 0;
