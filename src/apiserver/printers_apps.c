@@ -413,6 +413,31 @@ static void ing_cells(const json_t *o, int64_t now, json_t *row)
     printer_add_age(row, o, now);
 }
 
+static const struct printer_col ingclass_cols[] = {
+    COL_NAME,
+    {"Controller", "string", "", "Controller responsible for the class.", 0},
+    {"Parameters", "string", "", "Reference to a resource with more parameters.", 0},
+    COL_AGE,
+};
+
+static void ingclass_cells(const json_t *o, int64_t now, json_t *row)
+{
+    json_t *p = printer_jget(o, "spec.parameters");
+    char *params;
+    if (json_is_object(p)) {
+        json_t *g = json_object_get(p, "apiGroup");
+        params = json_is_string(g) ? ck_asprintf("%s.%s/%s", printer_jstr(p, "kind"), json_string_value(g),
+                                                 printer_jstr(p, "name"))
+                                   : ck_asprintf("%s/%s", printer_jstr(p, "kind"), printer_jstr(p, "name"));
+    } else {
+        params = ck_strdup("<none>");
+    }
+    printer_add_str(row, printer_jstr(o, "metadata.name"));
+    printer_add_str(row, printer_jstr(o, "spec.controller"));
+    add_owned(row, params);
+    printer_add_age(row, o, now);
+}
+
 static const struct printer_col netpol_cols[] = {
     COL_NAME,
     {"Pod-Selector", "string", "", "Pods the policy applies to.", 0},
@@ -610,6 +635,7 @@ const struct printer_def printer_defs_apps[] = {
     DEF("autoscaling", "horizontalpodautoscalers", hpa_cols, hpa_cells),
     DEF("networking.k8s.io", "ingresses", ing_cols, ing_cells),
     DEF("networking.k8s.io", "networkpolicies", netpol_cols, netpol_cells),
+    DEF("networking.k8s.io", "ingressclasses", ingclass_cols, ingclass_cells),
     DEF("rbac.authorization.k8s.io", "rolebindings", rb_cols, rb_cells),
     DEF("rbac.authorization.k8s.io", "clusterrolebindings", rb_cols, rb_cells),
     DEF("scheduling.k8s.io", "priorityclasses", pc_cols, pc_cells),

@@ -365,6 +365,10 @@ static void test_misc_groups(void **state)
     check_cells("networking.k8s.io", "ingresses", "{" META("ing") ",\"spec\":{\"ingressClassName\":\"nginx\","
                 "\"rules\":[{\"host\":\"a.example.com\"},{\"host\":\"b.example.com\"}],\"tls\":[{}]}}",
                 "[\"ing\",\"nginx\",\"a.example.com,b.example.com\",\"\",\"80, 443\",\"10m\"]");
+    check_cells("networking.k8s.io", "ingressclasses", "{" META("nginx") ",\"spec\":{\"controller\":"
+                "\"k8s.io/ingress-nginx\",\"parameters\":{\"apiGroup\":\"k8s.example.com\",\"kind\":\"IngressParameters\","
+                "\"name\":\"p\"}}}",
+                "[\"nginx\",\"k8s.io/ingress-nginx\",\"IngressParameters.k8s.example.com/p\",\"10m\"]");
     check_cells("rbac.authorization.k8s.io", "clusterrolebindings", "{" META("crb") ",\"roleRef\":{\"kind\":"
                 "\"ClusterRole\",\"name\":\"admin\"},\"subjects\":[{\"kind\":\"User\",\"name\":\"alice\"},{\"kind\":"
                 "\"ServiceAccount\",\"namespace\":\"ns\",\"name\":\"sa\"},{\"kind\":\"User\",\"name\":\"bob\"}]}",
