@@ -350,7 +350,9 @@ static void serve_openapi(struct eng_req *r, const char **segs, size_t n)
         rc = schema_openapi_v2_pb(b);
         if (rc == 0 && b->len) {
             r->rs->status = 200;
-            snprintf(r->rs->content_type, sizeof(r->rs->content_type), "%s", pb);
+            /* upstream answers with a '.' for the '@' (Go's mime parser rejects '@') */
+            snprintf(r->rs->content_type, sizeof(r->rs->content_type),
+                     "application/com.github.proto-openapi.spec.v2.v1.0+protobuf");
             return;
         }
         ck_buf_reset(b);
