@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: label and field selector parsing, matching and canonical strings.
- * First byte picks the kind; the rest is the selector text. Checks that the canonical string
- * re-parses to itself (labels) or reaches a fixed point (fields). */
+ * First byte picks the kind (bit 0: field; bit 1: the rest is a JSON metav1.LabelSelector);
+ * the rest is the selector text. Checks that the canonical string re-parses to itself
+ * (labels) or reaches a fixed point (fields). */
 #include "lib/selector.h"
+
+#include <jansson.h>
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -35,6 +38,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1 || size > 4096)
         return 0;
+    if (data[0] & 2) {
+        json_error_t je;
+        json_t *ls = json_loadb((const char *)data + 1, size - 1, JSON_DECODE_ANY, &je);
+        if (!ls)
+            return 0;
+        struct sel *s = NULL;
+        struct ck_err err = CK_ERR_INIT;
+        if (sel_from_label_selector(ls, &s, &err) == 0) {
+            (void)sel_matches(s, sel_lookup_json, json_object_get(ls, "matchLabels"));
+            char *c1 = sel_to_string(s);
+            free(c1);
+            sel_free(s);
+        }
+        if (sel_from_map(ls, &s, &err) == 0)
+            sel_free(s);
+        json_decref(ls);
+        return 0;
+    }
     enum sel_kind kind = data[0] & 1 ? SEL_FIELD : SEL_LABEL;
     char *text = malloc(size);
     memcpy(text, data + 1, size - 1);

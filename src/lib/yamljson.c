@@ -54,6 +54,9 @@ static const char *const ninf_words[] = {"-.inf", "-.Inf", "-.INF", NULL};
 static bool resolve_word(const char *s, size_t n, struct resolved *r)
 {
     memset(r, 0, sizeof(*r));
+    /* every word is at most 6 bytes and starts with one of these (go-yaml's hint table) */
+    if (n > 6 || (n > 0 && !strchr("yYnNtTfFoO~.+-<", s[0])))
+        return false;
     if (in_list(s, n, yes_words) || in_list(s, n, no_words)) {
         r->kind = R_BOOL;
         r->b = in_list(s, n, yes_words);

@@ -450,18 +450,18 @@ static void test_match_speed(void **state)
     }
     struct sel *s = parse_ok(SEL_LABEL, "app in (web,api),shard notin (0,1),tier,!gone,shard<9");
     struct timespec a, b;
-    clock_gettime(CLOCK_MONOTONIC, &a);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a);
     size_t hits = 0;
     for (size_t i = 0; i < N; i++)
         hits += sel_matches(s, lookup, &sets[i]);
-    clock_gettime(CLOCK_MONOTONIC, &b);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b);
     /* expected count computed independently */
     size_t want = 0;
     for (size_t i = 0; i < N; i++)
         want += (i % 3 != 0) && (i % 10 >= 2) && (i % 10 < 9);
     assert_int_equal(hits, want);
     double ms = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
-    printf("selector: 100000 matches of a 5-requirement selector in %.2f ms\n", ms);
+    printf("selector (CPU time): 100000 matches of a 5-requirement selector in %.2f ms\n", ms);
     sel_free(s);
 }
 

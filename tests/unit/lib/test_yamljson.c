@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/buf.h"
 #include "lib/jsonpatch.h"
@@ -362,13 +363,62 @@ static void test_emit_limits(void **state)
     assert_int_equal(json_to_yaml(NULL, &out), -1);
 }
 
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+/* Throughput on a ~1 MiB manifest list; checks the content, prints the speed. */
+static void test_speed(void **state)
+{
+    (void)state;
+    struct ck_buf y = CK_BUF_INIT(8 << 20);
+    ck_buf_appends(&y, "items:\n");
+    int n = 0;
+    while (y.len < (1 << 20)) {
+        ck_buf_appendf(&y,
+                       "- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: pod-%d\n"
+                       "    labels: {app: web, idx: \"%d\"}\n  spec:\n    containers:\n"
+                       "    - name: c\n      image: nginx:1.25\n      args: [--port, \"80\"]\n"
+                       "      resources: {limits: {cpu: 500m, memory: 128Mi}}\n",
+                       n, n);
+        n++;
+    }
+    json_t *v = NULL;
+    struct ck_err err = CK_ERR_INIT;
+    double t0 = now_ms();
+    assert_int_equal(yaml_to_json(y.data, y.len, &v, &err), 0);
+    double t1 = now_ms();
+    json_t *items = json_object_get(v, "items");
+    assert_int_equal(json_array_size(items), (size_t)n);
+    json_t *last = json_array_get(items, (size_t)n - 1);
+    char want_idx[16];
+    snprintf(want_idx, sizeof(want_idx), "%d", n - 1);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(json_object_get(last, "metadata"), "labels"), "idx")),
+                        want_idx);
+    struct ck_buf out = CK_BUF_INIT(64 << 20);
+    double t2 = now_ms();
+    assert_int_equal(json_to_yaml(v, &out), 0);
+    double t3 = now_ms();
+    assert_true(out.len > y.len / 2);
+    printf("yaml (CPU time): parse %.1f MiB/s (%zu bytes, %d pods in %.1f ms); emit %.1f MiB/s (%.1f ms)\n",
+           (double)y.len / 1048576.0 / ((t1 - t0) / 1e3), y.len, n, t1 - t0,
+           (double)out.len / 1048576.0 / ((t3 - t2) / 1e3), t3 - t2);
+    ck_buf_release(&out);
+    ck_buf_release(&y);
+    json_decref(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_yaml_to_json),   cmocka_unit_test(test_special_numbers),
         cmocka_unit_test(test_yaml_errors),    cmocka_unit_test(test_limits),
         cmocka_unit_test(test_json_to_yaml),   cmocka_unit_test(test_round_trip_strings),
-        cmocka_unit_test(test_emit_limits),
+        cmocka_unit_test(test_emit_limits),    cmocka_unit_test(test_speed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
