@@ -48,8 +48,8 @@ int img_digest_check(const void *p, size_t n, const char *want, const char *what
     char got[IMG_ID_MAX];
     img_digest_of(p, n, got);
     if (strcmp(got, want) != 0)
-        return ck_err_set(err, CK_R_CORRUPT, "%s digest mismatch: expected %s, got %s", what,
-                          want, got);
+        return ck_err_set(err, CK_R_CORRUPT, "%s digest mismatch: expected %s, got %s", what, want,
+                          got);
     return 0;
 }
 

@@ -56,13 +56,13 @@ int img_import_oci(struct img_store *s, const char *oci_layout_dir_or_archive, c
 /* One image as the CRI ListImages reports it. All strings are owned by the array. */
 struct img_info {
     char id[IMG_ID_MAX];
-    char **repo_tags;    /* "127.0.0.1:5000/probe/busybox:1.35" */
+    char **repo_tags; /* "127.0.0.1:5000/probe/busybox:1.35" */
     size_t ntags;
     char **repo_digests; /* "127.0.0.1:5000/probe/busybox@sha256:<manifest>" */
     size_t ndigests;
-    int64_t size;        /* config + compressed layer sizes, bytes */
-    int64_t last_used;   /* unix seconds (pull time until img_touch) */
-    int64_t created;     /* unix seconds the image entered this store */
+    int64_t size;      /* config + compressed layer sizes, bytes */
+    int64_t last_used; /* unix seconds (pull time until img_touch) */
+    int64_t created;   /* unix seconds the image entered this store */
 };
 
 /* *out is a caller-owned array of *n entries (sorted by id); free with img_info_free. */
@@ -85,10 +85,10 @@ struct img_config {
     size_t nentrypoint;
     char **cmd;
     size_t ncmd;
-    char **env;          /* "K=V" */
+    char **env; /* "K=V" */
     size_t nenv;
     char *working_dir;
-    char *user;          /* "uid", "uid:gid", "name", ... as written in the image */
+    char *user; /* "uid", "uid:gid", "name", ... as written in the image */
     char *stop_signal;
     char **exposed_ports; /* "80/tcp" */
     size_t nexposed_ports;

@@ -50,10 +50,10 @@ int img_digest_check(const void *p, size_t n, const char *want, const char *what
 
 /* A hashing, size-capped file writer: everything fetched goes through one. */
 struct img_sink {
-    int fd;          /* -1: hash only */
+    int fd; /* -1: hash only */
     EVP_MD_CTX *md;
     int64_t written;
-    int64_t limit;   /* hard ceiling on bytes accepted */
+    int64_t limit; /* hard ceiling on bytes accepted */
     int failed_errno;
 };
 void img_sink_init(struct img_sink *k, int fd, int64_t limit);
@@ -80,8 +80,8 @@ extern const char img_accept_manifests[];
 enum img_mt img_media_type_kind(const char *media_type);
 /* Decides the kind of a manifest body: its mediaType field, else content_type (may be NULL),
  * else its shape. CK_R_CORRUPT if not a JSON object; CK_R_UNSUPPORTED_MEDIA if unknown. */
-int img_manifest_kind(const char *body, size_t len, const char *content_type,
-                      enum img_mt *kind, struct ck_err *err);
+int img_manifest_kind(const char *body, size_t len, const char *content_type, enum img_mt *kind,
+                      struct ck_err *err);
 
 struct img_desc {
     char media_type[128];
@@ -150,7 +150,7 @@ void img_oci_source(struct img_oci *l, struct img_source *src);
 /* ---- layers (unpack.c) ---------------------------------------------------------------- */
 
 struct img_unpack_limits {
-    int64_t max_bytes;   /* uncompressed tar bytes */
+    int64_t max_bytes; /* uncompressed tar bytes */
     int64_t max_entries;
 };
 
@@ -172,9 +172,8 @@ int img_rmtree(const char *path);
 /* Fetches reference (tag or digest) from src, verifies and stores it; name/tag are what to
  * record ("domain/path", tag may be NULL). ref_name selects in an OCI layout index. */
 int img_pull_from(struct img_store *s, const struct img_source *src, const char *name,
-                  const char *reference, const char *tag, const char *ref_name,
-                  const char *os, const char *arch, char id_out[IMG_ID_MAX],
-                  struct ck_err *err);
+                  const char *reference, const char *tag, const char *ref_name, const char *os,
+                  const char *arch, char id_out[IMG_ID_MAX], struct ck_err *err);
 
 /* ---- the store internals shared by store.c and pull.c -------------------------------- */
 
@@ -183,13 +182,13 @@ struct img_record; /* one image in the index (store.c) */
 /* What a finished pull hands to the store. */
 struct img_commit {
     char id[IMG_ID_MAX];
-    const char *staging;   /* dir holding staged files */
-    char **blobs;          /* digests of manifests + config (files staging/<hex>) */
+    const char *staging; /* dir holding staged files */
+    char **blobs;        /* digests of manifests + config (files staging/<hex>) */
     size_t nblobs;
-    char **layers;         /* diff ids, lowest first (staged as staging/L-<hex> or present) */
+    char **layers; /* diff ids, lowest first (staged as staging/L-<hex> or present) */
     size_t nlayers;
-    const char *tag_ref;   /* "domain/path:tag" or NULL */
-    const char *digest_ref;/* "domain/path@sha256:..." or NULL */
+    const char *tag_ref;    /* "domain/path:tag" or NULL */
+    const char *digest_ref; /* "domain/path@sha256:..." or NULL */
     int64_t size;
 };
 /* Under the store lock: moves staged blobs/layers into place (keeping existing ones), checks

@@ -52,8 +52,8 @@ static json_t *load_obj(const char *body, size_t len, const char *what, struct c
     return j;
 }
 
-int img_manifest_kind(const char *body, size_t len, const char *content_type,
-                      enum img_mt *kind, struct ck_err *err)
+int img_manifest_kind(const char *body, size_t len, const char *content_type, enum img_mt *kind,
+                      struct ck_err *err)
 {
     json_t *j = load_obj(body, len, "manifest", err);
     if (!j)
@@ -136,8 +136,8 @@ int img_index_select(const char *body, size_t len, const char *os, const char *a
     if (!json_is_array(ms))
         rc = ck_err_set(err, CK_R_CORRUPT, "image index has no manifests array");
     else if (!pick)
-        rc = ck_err_set(err, CK_R_NOT_FOUND, "no manifest for platform %s/%s in image index",
-                        os, arch);
+        rc = ck_err_set(err, CK_R_NOT_FOUND, "no manifest for platform %s/%s in image index", os,
+                        arch);
     else if (desc_from(pick, out) < 0)
         rc = ck_err_set(err, CK_R_CORRUPT, "image index entry has an invalid digest or size");
     else
@@ -176,8 +176,8 @@ int img_manifest_parse(const char *body, size_t len, struct img_manifest *m, str
         if (desc_from(json_array_get(layers, i), &m->layers[i]) < 0)
             rc = ck_err_set(err, CK_R_CORRUPT, "image manifest: layer %zu descriptor invalid", i);
         else if (!layer_type_ok(m->layers[i].media_type))
-            rc = ck_err_set(err, CK_R_UNSUPPORTED_MEDIA, "layer %zu: unsupported media type %s",
-                            i, m->layers[i].media_type);
+            rc = ck_err_set(err, CK_R_UNSUPPORTED_MEDIA, "layer %zu: unsupported media type %s", i,
+                            m->layers[i].media_type);
     }
     json_decref(j);
     if (rc < 0)

@@ -51,8 +51,8 @@ static int write_file(const char *path, const void *data, size_t n, struct ck_er
 }
 
 /* Fetches a manifest by reference, verifying it when the reference is a digest, and stages it. */
-static int fetch_manifest(struct pull *p, const char *reference, struct ck_buf *body,
-                          char **ctype, char digest[IMG_ID_MAX])
+static int fetch_manifest(struct pull *p, const char *reference, struct ck_buf *body, char **ctype,
+                          char digest[IMG_ID_MAX])
 {
     ck_buf_reset(body);
     if (p->src->manifest(p->src->ctx, reference, body, ctype, p->err) < 0)
@@ -167,8 +167,10 @@ static int get_config(struct pull *p)
     if (rc == 0)
         rc = img_config_parse(b.data ? b.data : "", b.len, NULL, &p->diff_ids, &p->ndiff, p->err);
     if (rc == 0 && p->ndiff != p->m.nlayers)
-        rc = ck_err_set(p->err, CK_R_CORRUPT, "image has %zu layers but its config lists %zu "
-                        "diff_ids", p->m.nlayers, p->ndiff);
+        rc = ck_err_set(p->err, CK_R_CORRUPT,
+                        "image has %zu layers but its config lists %zu "
+                        "diff_ids",
+                        p->m.nlayers, p->ndiff);
     ck_buf_release(&b);
     return rc;
 }
@@ -195,8 +197,10 @@ static int get_layer(struct pull *p, size_t i)
     close(fd);
     unlink(blob);
     if (rc == 0 && strcmp(got, diffid) != 0)
-        rc = ck_err_set(p->err, CK_R_CORRUPT, "layer %zu diff_id mismatch: config says %s, the "
-                        "uncompressed layer is %s", i, diffid, got);
+        rc = ck_err_set(p->err, CK_R_CORRUPT,
+                        "layer %zu diff_id mismatch: config says %s, the "
+                        "uncompressed layer is %s",
+                        i, diffid, got);
     if (rc < 0)
         return ck_err_wrap(p->err, "layer %zu (%s)", i, p->m.layers[i].digest);
     ck_v(2, "image: unpacked layer %s", diffid);
@@ -221,8 +225,13 @@ static int stage_and_commit(struct pull *p, const char *name, const char *tag)
     ck_autofree char *tag_ref = tag ? ck_asprintf("%s:%s", name, tag) : NULL;
     ck_autofree char *dig_ref = name ? ck_asprintf("%s@%s", name, p->top_digest) : NULL;
     struct img_commit c = {
-        .staging = p->staging, .blobs = p->blobs, .nblobs = p->nblobs,
-        .layers = p->diff_ids, .nlayers = p->ndiff, .tag_ref = tag_ref, .digest_ref = dig_ref,
+        .staging = p->staging,
+        .blobs = p->blobs,
+        .nblobs = p->nblobs,
+        .layers = p->diff_ids,
+        .nlayers = p->ndiff,
+        .tag_ref = tag_ref,
+        .digest_ref = dig_ref,
         .size = image_size(p),
     };
     memcpy(c.id, p->m.config.digest, IMG_ID_MAX);
@@ -230,9 +239,8 @@ static int stage_and_commit(struct pull *p, const char *name, const char *tag)
 }
 
 int img_pull_from(struct img_store *s, const struct img_source *src, const char *name,
-                  const char *reference, const char *tag, const char *ref_name,
-                  const char *os, const char *arch, char id_out[IMG_ID_MAX],
-                  struct ck_err *err)
+                  const char *reference, const char *tag, const char *ref_name, const char *os,
+                  const char *arch, char id_out[IMG_ID_MAX], struct ck_err *err)
 {
     struct pull p = {.s = s, .src = src, .err = err};
     p.staging = img_store_staging(s, err);
@@ -329,8 +337,8 @@ static char *unpack_archive(struct img_store *s, const char *path, struct ck_err
     return dir;
 }
 
-int img_import_oci(struct img_store *s, const char *path, const char *ref,
-                   char id_out[IMG_ID_MAX], struct ck_err *err)
+int img_import_oci(struct img_store *s, const char *path, const char *ref, char id_out[IMG_ID_MAX],
+                   struct ck_err *err)
 {
     struct img_ref r = {0};
     if (ref && img_ref_parse(ref, &r, err) < 0)

@@ -185,8 +185,9 @@ int img_ref_parse(const char *s, struct img_ref *r, struct ck_err *err)
     if (!domain_ok(r->domain))
         return parse_fail(r, err, s, "invalid registry host");
     if (!path_ok(r->path))
-        return parse_fail(r, err, s, "repository name must be lower-case [a-z0-9] components "
-                                     "separated by '/', '.', '_', '__' or '-'");
+        return parse_fail(r, err, s,
+                          "repository name must be lower-case [a-z0-9] components "
+                          "separated by '/', '.', '_', '__' or '-'");
     if (strlen(r->domain) + 1 + strlen(r->path) > REF_NAME_MAX)
         return parse_fail(r, err, s, "repository name longer than 255 characters");
     if (!r->tag && !r->digest)

@@ -20,10 +20,10 @@
 
 struct img_reg {
     CURL *h;
-    char *base;   /* "https://host/v2/<path>" */
+    char *base; /* "https://host/v2/<path>" */
     char *path;
     char *user, *pass;
-    char *authz;  /* "Authorization: ..." once a challenge was answered */
+    char *authz; /* "Authorization: ..." once a challenge was answered */
     bool insecure_skip_verify;
     bool tls_refused; /* an https handshake failed because the peer does not speak TLS */
     char *ca_file;
@@ -152,11 +152,21 @@ static int status_fail(const struct resp *r, const char *what, struct ck_err *er
     describe_errbody(&r->errbody, detail, sizeof(detail));
     enum ck_reason why = CK_R_INTERNAL;
     switch (r->status) {
-    case 400: why = CK_R_BAD_REQUEST; break;
-    case 401: why = CK_R_UNAUTHORIZED; break;
-    case 403: why = CK_R_FORBIDDEN; break;
-    case 404: why = CK_R_NOT_FOUND; break;
-    case 429: why = CK_R_TOO_MANY_REQUESTS; break;
+    case 400:
+        why = CK_R_BAD_REQUEST;
+        break;
+    case 401:
+        why = CK_R_UNAUTHORIZED;
+        break;
+    case 403:
+        why = CK_R_FORBIDDEN;
+        break;
+    case 404:
+        why = CK_R_NOT_FOUND;
+        break;
+    case 429:
+        why = CK_R_TOO_MANY_REQUESTS;
+        break;
     default:
         if (r->status >= 500)
             why = CK_R_SERVICE_UNAVAILABLE;
@@ -205,8 +215,8 @@ static int perform(struct img_reg *g, const char *url, const char *accept, struc
                    bool bulk, struct ck_err *err);
 
 /* GET realm?service=&scope= (with basic creds if any) -> "Authorization: Bearer <token>". */
-static int fetch_token(struct img_reg *g, const char *realm, const char *service,
-                       const char *scope, struct ck_err *err)
+static int fetch_token(struct img_reg *g, const char *realm, const char *service, const char *scope,
+                       struct ck_err *err)
 {
     struct ck_buf url = CK_BUF_INIT(8192), body = CK_BUF_INIT(TOKEN_MAX);
     ck_buf_appends(&url, realm);
@@ -305,8 +315,8 @@ static int perform(struct img_reg *g, const char *url, const char *accept, struc
 }
 
 /* GET with one retry after answering an auth challenge. */
-static int get(struct img_reg *g, const char *url, const char *accept, struct resp *r,
-               bool bulk, const char *what, struct ck_err *err)
+static int get(struct img_reg *g, const char *url, const char *accept, struct resp *r, bool bulk,
+               const char *what, struct ck_err *err)
 {
     for (int attempt = 0;; attempt++) {
         if (perform(g, url, accept, r, bulk, err) < 0)

@@ -234,8 +234,8 @@ static bool array_has(json_t *a, const char *s)
 {
     size_t i;
     json_t *v;
-    json_array_foreach(a, i, v) if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
-        return true;
+    json_array_foreach(a, i, v) if (json_is_string(v) &&
+                                    strcmp(json_string_value(v), s) == 0) return true;
     return false;
 }
 
@@ -279,8 +279,7 @@ static const char *resolve_in(json_t *images, const char *q, struct ck_err *err)
     if (is_hex(hq, &hn) && hn >= 4 && hn <= 64) {
         const char *found = NULL;
         int nfound = 0;
-        json_object_foreach(images, id, rec) if (strncmp(id + 7, hq, hn) == 0) found = id,
-                                                                            nfound++;
+        json_object_foreach(images, id, rec) if (strncmp(id + 7, hq, hn) == 0) found = id, nfound++;
         if (nfound == 1)
             return found;
         if (nfound > 1) {
@@ -292,8 +291,8 @@ static const char *resolve_in(json_t *images, const char *q, struct ck_err *err)
     if (img_ref_parse(q, &r, err) < 0)
         return NULL;
     ck_autofree char *name = img_ref_name(&r);
-    ck_autofree char *key = r.digest ? ck_asprintf("%s@%s", name, r.digest)
-                                     : ck_asprintf("%s:%s", name, r.tag);
+    ck_autofree char *key =
+        r.digest ? ck_asprintf("%s@%s", name, r.digest) : ck_asprintf("%s:%s", name, r.tag);
     img_ref_release(&r);
     const char *hit = NULL;
     json_object_foreach(images, id, rec)
@@ -361,8 +360,8 @@ static void record_image(json_t *images, const struct img_commit *c)
     if (c->tag_ref) {
         const char *id;
         json_t *other;
-        json_object_foreach(images, id, other) array_remove(json_object_get(other, "tags"),
-                                                            c->tag_ref);
+        json_object_foreach(images, id, other)
+            array_remove(json_object_get(other, "tags"), c->tag_ref);
         json_array_append_new(rec_array(rec, "tags"), json_string(c->tag_ref));
     }
     json_t *digests = rec_array(rec, "digests");
@@ -593,8 +592,8 @@ static void untag(json_t *rec, const char *q)
     if (img_ref_parse(q, &r, NULL) < 0)
         return;
     ck_autofree char *name = img_ref_name(&r);
-    ck_autofree char *key = r.digest ? ck_asprintf("%s@%s", name, r.digest)
-                                     : ck_asprintf("%s:%s", name, r.tag);
+    ck_autofree char *key =
+        r.digest ? ck_asprintf("%s@%s", name, r.digest) : ck_asprintf("%s:%s", name, r.tag);
     array_remove(json_object_get(rec, "tags"), key);
     array_remove(json_object_get(rec, "digests"), key);
     img_ref_release(&r);
@@ -694,8 +693,10 @@ int img_lowerdir(struct img_store *s, const char *id, char **out, struct ck_err 
     int rc = n ? 0 : ck_err_set(err, CK_R_INVALID, "image %s has no layers", id);
     for (size_t i = n; rc == 0 && i-- > 0;)
         if (ck_buf_appendf(&b, "%s%s", i + 1 < n ? ":" : "", dirs[i]) < 0)
-            rc = ck_err_set(err, CK_R_TOO_LARGE, "image %s: %zu layers do not fit in one overlay "
-                            "mount option", id, n);
+            rc = ck_err_set(err, CK_R_TOO_LARGE,
+                            "image %s: %zu layers do not fit in one overlay "
+                            "mount option",
+                            id, n);
     img_strv_free(dirs);
     if (rc == 0)
         *out = ck_buf_detach(&b, NULL);

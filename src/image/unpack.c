@@ -25,10 +25,10 @@
 #define CHUNK (64u << 10)
 
 struct unpack {
-    struct archive *outer;  /* decompressor (format raw) */
-    struct archive *inner;  /* tar reader fed from outer */
-    struct archive *disk;   /* write_disk */
-    struct img_sink hash;   /* diff id */
+    struct archive *outer; /* decompressor (format raw) */
+    struct archive *inner; /* tar reader fed from outer */
+    struct archive *disk;  /* write_disk */
+    struct img_sink hash;  /* diff id */
     const struct img_unpack_limits *lim;
     const char *dir;
     int dirfd;
@@ -168,8 +168,7 @@ static int extract_entry(struct unpack *u, struct archive_entry *e, const char *
         snprintf(tgt, sizeof(tgt), "%s", hl);
         char lfull[PATH_MAX];
         if (clean_path(tgt) < 0 || !*tgt)
-            return ck_err_set(u->err, CK_R_CORRUPT, "layer: hard link %s escapes the layer",
-                              path);
+            return ck_err_set(u->err, CK_R_CORRUPT, "layer: hard link %s escapes the layer", path);
         if ((size_t)snprintf(lfull, sizeof(lfull), "%s/%s", u->dir, tgt) >= sizeof(lfull))
             return ck_err_set(u->err, CK_R_CORRUPT, "layer: link target too long");
         archive_entry_copy_hardlink(e, lfull);
@@ -267,8 +266,7 @@ int img_unpack_layer(int fd, const char *dir, const struct img_unpack_limits *li
     img_sink_init(&u->hash, -1, lim && lim->max_bytes > 0 ? lim->max_bytes : INT64_MAX);
     u->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_XATTR |
-                ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                ARCHIVE_EXTRACT_SECURE_NODOTDOT;
+                ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT;
     if (geteuid() == 0)
         flags |= ARCHIVE_EXTRACT_OWNER;
     u->disk = archive_write_disk_new();

@@ -343,7 +343,8 @@ static void test_corrupt_layer(void **state)
     char *victim = ref("probe/victim:1");
     /* the victim shares the busybox base layer; find its top layer from the OCI layout */
     char *cmd = ck_asprintf("jq -r '.manifests[]|select(.annotations[\"org.opencontainers.image."
-                            "ref.name\"]==\"two\")|.digest' %s/oci/index.json", reg_dir);
+                            "ref.name\"]==\"two\")|.digest' %s/oci/index.json",
+                            reg_dir);
     FILE *f = popen(cmd, "r");
     char man[128] = {0};
     assert_non_null(fgets(man, sizeof(man), f));
@@ -484,7 +485,8 @@ static void test_bearer_auth(void **state)
     o.password = "pass";
     pull_ok(s, r, &o, id);
     check_busybox(s, id);
-    char *two = ck_asprintf("%s/probe/busybox:two", addr), *miss = ck_asprintf("%s/probe/busybox:nope", addr);
+    char *two = ck_asprintf("%s/probe/busybox:two", addr),
+         *miss = ck_asprintf("%s/probe/busybox:nope", addr);
     pull_ok(s, two, &o, id);
     assert_int_equal(img_pull(s, miss, &o, id, &err), -1);
     assert_int_equal(err.reason, CK_R_NOT_FOUND);

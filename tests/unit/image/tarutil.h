@@ -45,14 +45,28 @@ static inline unsigned char *tar_build(const struct tentry *e, size_t n, int fil
         archive_entry_set_gid(en, 0);
         size_t dl = e[i].type == 'f' && e[i].data ? strlen(e[i].data) : 0;
         switch (e[i].type) {
-        case 'd': archive_entry_set_filetype(en, AE_IFDIR); archive_entry_set_perm(en, 0755); break;
-        case 'l': archive_entry_set_filetype(en, AE_IFLNK); archive_entry_set_symlink(en, e[i].data);
-                  archive_entry_set_perm(en, 0777); break;
-        case 'h': archive_entry_set_filetype(en, AE_IFREG); archive_entry_set_hardlink(en, e[i].data);
-                  archive_entry_set_perm(en, 0644); break;
-        case 'c': archive_entry_set_filetype(en, AE_IFCHR); archive_entry_set_perm(en, 0600); break;
-        default: archive_entry_set_filetype(en, AE_IFREG); archive_entry_set_perm(en, 0644);
-                 archive_entry_set_size(en, (la_int64_t)dl);
+        case 'd':
+            archive_entry_set_filetype(en, AE_IFDIR);
+            archive_entry_set_perm(en, 0755);
+            break;
+        case 'l':
+            archive_entry_set_filetype(en, AE_IFLNK);
+            archive_entry_set_symlink(en, e[i].data);
+            archive_entry_set_perm(en, 0777);
+            break;
+        case 'h':
+            archive_entry_set_filetype(en, AE_IFREG);
+            archive_entry_set_hardlink(en, e[i].data);
+            archive_entry_set_perm(en, 0644);
+            break;
+        case 'c':
+            archive_entry_set_filetype(en, AE_IFCHR);
+            archive_entry_set_perm(en, 0600);
+            break;
+        default:
+            archive_entry_set_filetype(en, AE_IFREG);
+            archive_entry_set_perm(en, 0644);
+            archive_entry_set_size(en, (la_int64_t)dl);
         }
         archive_write_header(a, en);
         if (dl)

@@ -13,7 +13,9 @@
 
 #include "image/image_int.h"
 
-#define H(c) "sha256:" c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c
+#define H(c)                                                                                       \
+    "sha256:" c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c  \
+        c c c c c c c c c c c c c c c c c c c c c c
 
 static int kind_of(const char *body, const char *ctype, enum img_mt *k, struct ck_err *err)
 {
@@ -25,14 +27,17 @@ static void test_kind(void **state)
     (void)state;
     enum img_mt k;
     struct ck_err err = CK_ERR_INIT;
-    assert_int_equal(kind_of("{\"mediaType\":\"application/vnd.oci.image.index.v1+json\"}", NULL, &k, &err), 0);
+    assert_int_equal(
+        kind_of("{\"mediaType\":\"application/vnd.oci.image.index.v1+json\"}", NULL, &k, &err), 0);
     assert_int_equal(k, IMG_MT_OCI_INDEX);
     /* no mediaType (umoci): trust Content-Type, parameters ignored */
     assert_int_equal(kind_of("{\"schemaVersion\":2}",
-                             "application/vnd.oci.image.manifest.v1+json; charset=utf-8", &k, &err), 0);
+                             "application/vnd.oci.image.manifest.v1+json; charset=utf-8", &k, &err),
+                     0);
     assert_int_equal(k, IMG_MT_OCI_MANIFEST);
     assert_int_equal(kind_of("{\"schemaVersion\":2}",
-                             "application/vnd.docker.distribution.manifest.list.v2+json", &k, &err), 0);
+                             "application/vnd.docker.distribution.manifest.list.v2+json", &k, &err),
+                     0);
     assert_int_equal(k, IMG_MT_DOCKER_LIST);
     /* neither: the shape decides */
     assert_int_equal(kind_of("{\"manifests\":[]}", "application/octet-stream", &k, &err), 0);
@@ -40,11 +45,14 @@ static void test_kind(void **state)
     assert_int_equal(kind_of("{\"config\":{},\"layers\":[]}", NULL, &k, &err), 0);
     assert_int_equal(k, IMG_MT_OCI_MANIFEST);
     /* the body's mediaType wins over Content-Type */
-    assert_int_equal(kind_of("{\"mediaType\":\"application/vnd.docker.distribution.manifest.v2+json\"}",
-                             "application/vnd.oci.image.index.v1+json", &k, &err), 0);
+    assert_int_equal(
+        kind_of("{\"mediaType\":\"application/vnd.docker.distribution.manifest.v2+json\"}",
+                "application/vnd.oci.image.index.v1+json", &k, &err),
+        0);
     assert_int_equal(k, IMG_MT_DOCKER_V2S2);
     assert_int_equal(kind_of("{\"schemaVersion\":1,\"fsLayers\":[]}",
-                             "application/vnd.docker.distribution.manifest.v1+prettyjws", &k, &err), -1);
+                             "application/vnd.docker.distribution.manifest.v1+prettyjws", &k, &err),
+                     -1);
     assert_int_equal(err.reason, CK_R_UNSUPPORTED_MEDIA);
     assert_int_equal(kind_of("{\"mediaType\":\"text/html\"}", NULL, &k, &err), -1);
     assert_int_equal(err.reason, CK_R_UNSUPPORTED_MEDIA);
@@ -56,14 +64,26 @@ static void test_kind(void **state)
 }
 
 static const char list[] =
-    "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.docker.distribution.manifest.list.v2+json\","
+    "{\"schemaVersion\":2,\"mediaType\":\"application/"
+    "vnd.docker.distribution.manifest.list.v2+json\","
     "\"manifests\":["
-    "{\"digest\":\"" H("a") "\",\"size\":10,\"platform\":{\"architecture\":\"arm\",\"os\":\"linux\",\"variant\":\"v7\"}},"
-    "{\"digest\":\"" H("b") "\",\"size\":11,\"platform\":{\"architecture\":\"amd64\",\"os\":\"windows\"}},"
-    "{\"digest\":\"" H("c") "\",\"size\":12,\"platform\":{\"architecture\":\"amd64\",\"os\":\"linux\"}},"
-    "{\"digest\":\"" H("d") "\",\"size\":13,\"platform\":{\"architecture\":\"arm64\",\"os\":\"linux\"},"
-    "\"annotations\":{\"org.opencontainers.image.ref.name\":\"v9\"}},"
-    "{\"digest\":\"" H("e") "\",\"size\":14,\"platform\":{\"architecture\":\"unknown\",\"os\":\"unknown\"}}]}";
+    "{\"digest\":\"" H(
+        "a") "\",\"size\":10,\"platform\":{\"architecture\":\"arm\",\"os\":\"linux\",\"variant\":"
+             "\"v7\"}},"
+             "{\"digest\":\"" H(
+                 "b") "\",\"size\":11,\"platform\":{\"architecture\":\"amd64\",\"os\":\"windows\"}}"
+                      ","
+                      "{\"digest\":\"" H(
+                          "c") "\",\"size\":12,\"platform\":{\"architecture\":\"amd64\",\"os\":"
+                               "\"linux\"}},"
+                               "{\"digest\":\"" H(
+                                   "d") "\",\"size\":13,\"platform\":{\"architecture\":\"arm64\","
+                                        "\"os\":\"linux\"},"
+                                        "\"annotations\":{\"org.opencontainers.image.ref.name\":"
+                                        "\"v9\"}},"
+                                        "{\"digest\":\"" H(
+                                            "e") "\",\"size\":14,\"platform\":{\"architecture\":"
+                                                 "\"unknown\",\"os\":\"unknown\"}}]}";
 
 static void test_index_select(void **state)
 {
@@ -98,11 +118,19 @@ static void test_index_select(void **state)
 static void test_manifest_parse(void **state)
 {
     (void)state;
-    const char ok[] = "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\","
-                      "\"digest\":\"" H("1") "\",\"size\":463},\"layers\":["
-                      "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"" H("2") "\",\"size\":5},"
-                      "{\"mediaType\":\"application/vnd.docker.image.rootfs.diff.tar.gzip\",\"digest\":\"" H("3") "\",\"size\":6},"
-                      "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+zstd\",\"digest\":\"" H("4") "\",\"size\":7}]}";
+    const char ok[] =
+        "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"application/"
+        "vnd.oci.image.config.v1+json\","
+        "\"digest\":\"" H(
+            "1") "\",\"size\":463},\"layers\":["
+                 "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"" H(
+                     "2") "\",\"size\":5},"
+                          "{\"mediaType\":\"application/"
+                          "vnd.docker.image.rootfs.diff.tar.gzip\",\"digest\":\"" H(
+                              "3") "\",\"size\":6},"
+                                   "{\"mediaType\":\"application/"
+                                   "vnd.oci.image.layer.v1.tar+zstd\",\"digest\":\"" H(
+                                       "4") "\",\"size\":7}]}";
     struct img_manifest m;
     struct ck_err err = CK_ERR_INIT;
     assert_int_equal(img_manifest_parse(ok, strlen(ok), &m, &err), 0);
@@ -116,8 +144,12 @@ static void test_manifest_parse(void **state)
         "{\"config\":{\"digest\":\"" H("1") "\"},\"layers\":[]}", /* no size */
         "{\"config\":{\"digest\":\"" H("1") "\",\"size\":-1},\"layers\":[]}",
         "{\"config\":{\"digest\":\"" H("1") "\",\"size\":1},\"layers\":{}}",
-        "{\"config\":{\"digest\":\"" H("1") "\",\"size\":1},\"layers\":[{\"digest\":\"x\",\"size\":1}]}",
-        "{\"config\":{\"digest\":\"" H("1") "\",\"size\":1},\"layers\":[{\"mediaType\":\"application/vnd.cncf.helm.chart.content.v1.tar+gzip\",\"digest\":\"" H("2") "\",\"size\":1}]}",
+        "{\"config\":{\"digest\":\"" H(
+            "1") "\",\"size\":1},\"layers\":[{\"digest\":\"x\",\"size\":1}]}",
+        "{\"config\":{\"digest\":\"" H(
+            "1") "\",\"size\":1},\"layers\":[{\"mediaType\":\"application/"
+                 "vnd.cncf.helm.chart.content.v1.tar+gzip\",\"digest\":\"" H("2") "\",\"size\":1}]"
+                                                                                  "}",
         "{\"layers\":[]}",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -130,11 +162,12 @@ static void test_manifest_parse(void **state)
 static void test_config_parse(void **state)
 {
     (void)state;
-    const char c[] = "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{"
-                     "\"Entrypoint\":[\"/bin/echo\"],\"Cmd\":[\"hi\",\"there\"],\"Env\":[\"PATH=/bin\",\"A=b\"],"
-                     "\"WorkingDir\":\"/srv\",\"User\":\"1000:1000\",\"StopSignal\":\"SIGQUIT\","
-                     "\"ExposedPorts\":{\"80/tcp\":{}}},"
-                     "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"" H("a") "\",\"" H("b") "\"]}}";
+    const char c[] =
+        "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{"
+        "\"Entrypoint\":[\"/bin/echo\"],\"Cmd\":[\"hi\",\"there\"],\"Env\":[\"PATH=/bin\",\"A=b\"],"
+        "\"WorkingDir\":\"/srv\",\"User\":\"1000:1000\",\"StopSignal\":\"SIGQUIT\","
+        "\"ExposedPorts\":{\"80/tcp\":{}}},"
+        "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"" H("a") "\",\"" H("b") "\"]}}";
     struct img_config cfg;
     char **ids;
     size_t n;
@@ -181,7 +214,9 @@ static void test_config_parse(void **state)
     img_strv_free(ids);
 
     const char *bad[] = {
-        "{}", "{\"rootfs\":{}}", "{\"rootfs\":{\"diff_ids\":[\"nope\"]}}",
+        "{}",
+        "{\"rootfs\":{}}",
+        "{\"rootfs\":{\"diff_ids\":[\"nope\"]}}",
         "{\"rootfs\":{\"diff_ids\":[]},\"config\":{\"Cmd\":\"not-an-array\"}}",
         "{\"rootfs\":{\"diff_ids\":[]},\"config\":{\"Env\":[1]}}",
         "{\"rootfs\":{\"diff_ids\":[]},\"config\":7}",
@@ -203,25 +238,32 @@ static void test_auth_parse(void **state)
 {
     (void)state;
     char *scheme, *realm, *service, *scope;
-    assert_int_equal(img_auth_parse("Bearer realm=\"https://auth.docker.io/token\",service=\"registry.docker.io\","
-                                    "scope=\"repository:library/busybox:pull\"",
-                                    &scheme, &realm, &service, &scope), 0);
+    assert_int_equal(
+        img_auth_parse(
+            "Bearer realm=\"https://auth.docker.io/token\",service=\"registry.docker.io\","
+            "scope=\"repository:library/busybox:pull\"",
+            &scheme, &realm, &service, &scope),
+        0);
     assert_string_equal(scheme, "Bearer");
     assert_string_equal(realm, "https://auth.docker.io/token");
     assert_string_equal(service, "registry.docker.io");
     assert_string_equal(scope, "repository:library/busybox:pull");
     free(scheme), free(realm), free(service), free(scope);
-    assert_int_equal(img_auth_parse("Basic realm=\"Registry Realm\"", &scheme, &realm, &service, &scope), 0);
+    assert_int_equal(
+        img_auth_parse("Basic realm=\"Registry Realm\"", &scheme, &realm, &service, &scope), 0);
     assert_string_equal(scheme, "Basic");
     assert_string_equal(realm, "Registry Realm");
     assert_null(service);
     assert_null(scope);
     free(scheme), free(realm);
-    assert_int_equal(img_auth_parse("Bearer realm=http://x/t, service=svc", &scheme, &realm, &service, &scope), 0);
+    assert_int_equal(
+        img_auth_parse("Bearer realm=http://x/t, service=svc", &scheme, &realm, &service, &scope),
+        0);
     assert_string_equal(realm, "http://x/t");
     assert_string_equal(service, "svc");
     free(scheme), free(realm), free(service), free(scope);
-    assert_int_equal(img_auth_parse("Bearer realm=\"unterminated", &scheme, &realm, &service, &scope), 0);
+    assert_int_equal(
+        img_auth_parse("Bearer realm=\"unterminated", &scheme, &realm, &service, &scope), 0);
     assert_null(realm);
     free(scheme);
     assert_int_equal(img_auth_parse("", &scheme, &realm, &service, &scope), -1);
@@ -231,10 +273,8 @@ static void test_auth_parse(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_kind),
-        cmocka_unit_test(test_index_select),
-        cmocka_unit_test(test_manifest_parse),
-        cmocka_unit_test(test_config_parse),
+        cmocka_unit_test(test_kind),           cmocka_unit_test(test_index_select),
+        cmocka_unit_test(test_manifest_parse), cmocka_unit_test(test_config_parse),
         cmocka_unit_test(test_auth_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -69,11 +69,28 @@ static void test_invalid(void **state)
 {
     (void)state;
     static const char *bad[] = {
-        "", "Busybox", "busybox:", "busybox:-bad", ":tag", "/busybox", "busybox/", "a//b",
-        "a/b@sha256:abc", "a@md5:0123", "a/B/c", "reg:5000/a:b:c", "reg:port/a", "a..b/c:x/y",
-        "a/b:" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        "",
+        "Busybox",
+        "busybox:",
+        "busybox:-bad",
+        ":tag",
+        "/busybox",
+        "busybox/",
+        "a//b",
+        "a/b@sha256:abc",
+        "a@md5:0123",
+        "a/B/c",
+        "reg:5000/a:b:c",
+        "reg:port/a",
+        "a..b/c:x/y",
+        "a/b:"
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", /* 137-char tag */
-        "a_/b", "-a/b", "a/b c", "@" D64, "a/b@" D64 "x",
+        "a_/b",
+        "-a/b",
+        "a/b c",
+        "@" D64,
+        "a/b@" D64 "x",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct img_ref r;
@@ -93,12 +110,15 @@ static void test_digest_helpers(void **state)
     (void)state;
     assert_true(img_digest_valid(D64));
     assert_false(img_digest_valid("sha256:0123"));
-    assert_false(img_digest_valid("sha512:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"));
-    assert_false(img_digest_valid("sha256:0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef"));
+    assert_false(img_digest_valid(
+        "sha512:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"));
+    assert_false(img_digest_valid(
+        "sha256:0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef"));
     assert_false(img_digest_valid(NULL));
     char d[IMG_ID_MAX];
     img_digest_of("", 0, d);
-    assert_string_equal(d, "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    assert_string_equal(d,
+                        "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     struct ck_err err = CK_ERR_INIT;
     assert_int_equal(img_digest_check("", 0, d, "x", &err), 0);
     assert_int_equal(img_digest_check("a", 1, d, "blob", &err), -1);

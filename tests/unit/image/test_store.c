@@ -58,8 +58,8 @@ static void build_layout(struct layout *L, const char *content, const char *diff
     char *blobs = ck_asprintf("%s/blobs/sha256", L->dir);
     char *cmd = ck_asprintf("mkdir -p %s", blobs);
     assert_int_equal(system(cmd), 0);
-    const struct tentry e[] = {{"etc/", 'd', NULL}, {"etc/content", 'f', content},
-                               {"bin/sh", 'l', "/bin/busybox"}};
+    const struct tentry e[] = {
+        {"etc/", 'd', NULL}, {"etc/content", 'f', content}, {"bin/sh", 'l', "/bin/busybox"}};
     size_t n;
     unsigned char *plain = tar_build(e, 3, ARCHIVE_FILTER_NONE, &n);
     img_digest_of(plain, n, L->diffid);
@@ -73,16 +73,18 @@ static void build_layout(struct layout *L, const char *content, const char *diff
                                "\"layers\",\"diff_ids\":[\"%s\"]}}",
                                diff_id_override ? diff_id_override : L->diffid);
     put_blob(L->dir, config, strlen(config), L->config);
-    char *man = ck_asprintf("{\"schemaVersion\":2,\"config\":{\"mediaType\":\"application/vnd.oci.image."
-                            "config.v1+json\",\"digest\":\"%s\",\"size\":%zu},\"layers\":[{\"media"
-                            "Type\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"%s\","
-                            "\"size\":%ld}]}",
-                            L->config, strlen(config), L->layer, (long)L->layer_size + size_delta);
+    char *man =
+        ck_asprintf("{\"schemaVersion\":2,\"config\":{\"mediaType\":\"application/vnd.oci.image."
+                    "config.v1+json\",\"digest\":\"%s\",\"size\":%zu},\"layers\":[{\"media"
+                    "Type\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"%s\","
+                    "\"size\":%ld}]}",
+                    L->config, strlen(config), L->layer, (long)L->layer_size + size_delta);
     put_blob(L->dir, man, strlen(man), L->manifest);
-    char *index = ck_asprintf("{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"application/vnd."
-                              "oci.image.manifest.v1+json\",\"digest\":\"%s\",\"size\":%zu,"
-                              "\"annotations\":{\"org.opencontainers.image.ref.name\":\"v1\"}}]}",
-                              L->manifest, strlen(man));
+    char *index =
+        ck_asprintf("{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"application/vnd."
+                    "oci.image.manifest.v1+json\",\"digest\":\"%s\",\"size\":%zu,"
+                    "\"annotations\":{\"org.opencontainers.image.ref.name\":\"v1\"}}]}",
+                    L->manifest, strlen(man));
     put_text(L->dir, "index.json", index);
     put_text(L->dir, "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}");
     free(blobs);
@@ -215,7 +217,8 @@ static void test_verification_failures_leave_nothing(void **state)
     drop_layout(&L);
 
     /* 3. the config's diff_id does not match the uncompressed layer */
-    build_layout(&L, "three", "sha256:0000000000000000000000000000000000000000000000000000000000000000", 0);
+    build_layout(&L, "three",
+                 "sha256:0000000000000000000000000000000000000000000000000000000000000000", 0);
     assert_int_equal(img_import_oci(s, L.dir, "x/y:1", id, &err), -1);
     assert_int_equal(err.reason, CK_R_CORRUPT);
     assert_non_null(strstr(err.msg, "diff_id mismatch"));

@@ -50,8 +50,9 @@ static void test_filters_same_diffid(void **state)
 {
     (void)state;
     const struct tentry e[] = {
-        {"bin/", 'd', NULL}, {"bin/tool", 'f', "#!/bin/sh\necho hi\n"},
-        {"bin/alias", 'l', "tool"}, {"bin/hard", 'h', "bin/tool"}, {"./etc/motd", 'f', "hello"},
+        {"bin/", 'd', NULL},          {"bin/tool", 'f', "#!/bin/sh\necho hi\n"},
+        {"bin/alias", 'l', "tool"},   {"bin/hard", 'h', "bin/tool"},
+        {"./etc/motd", 'f', "hello"},
     };
     size_t plen;
     unsigned char *plain = tar_build(e, 5, ARCHIVE_FILTER_NONE, &plen);
@@ -96,7 +97,8 @@ static void test_whiteouts(void **state)
     }
     const struct tentry e[] = {
         {"etc/.wh.passwd", 'f', NULL}, {"var/cache/.wh..wh..opq", 'f', NULL},
-        {"var/cache/new", 'f', "x"},   {".wh..wh.plnk", 'f', NULL}, {"opt/.wh.gone", 'f', NULL},
+        {"var/cache/new", 'f', "x"},   {".wh..wh.plnk", 'f', NULL},
+        {"opt/.wh.gone", 'f', NULL},
     };
     char *dir = mkdir_tmp();
     char id[IMG_ID_MAX];
@@ -144,15 +146,16 @@ static void test_escapes_refused(void **state)
                                              {"up/tmp/evil", 'f', "x"}};
     const struct tentry hard_out[] = {{"h", 'h', "../../../etc/passwd"}};
     const struct tentry hard_abs[] = {{"h", 'h', hl_abs}, {"h", 'f', "overwrite"}};
-    const struct tentry wh_via_symlink[] = {{"esc", 'l', lnk_target}, {"esc/.wh.secret", 'f', NULL}};
+    const struct tentry wh_via_symlink[] = {{"esc", 'l', lnk_target},
+                                            {"esc/.wh.secret", 'f', NULL}};
     const struct {
         const struct tentry *e;
         size_t n;
         const char *what;
     } cases[] = {
-        {dotdot, 1, "dotdot"}, {dotdot2, 1, "dotdot2"}, {via_symlink, 2, "symlink"},
-        {via_rel_symlink, 2, "relative symlink"}, {hard_out, 1, "hardlink .."},
-        {wh_via_symlink, 2, "whiteout through symlink"},
+        {dotdot, 1, "dotdot"},        {dotdot2, 1, "dotdot2"},
+        {via_symlink, 2, "symlink"},  {via_rel_symlink, 2, "relative symlink"},
+        {hard_out, 1, "hardlink .."}, {wh_via_symlink, 2, "whiteout through symlink"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *dir = mkdir_tmp();
@@ -253,8 +256,8 @@ static void test_limits_and_garbage(void **state)
 static void test_replace_within_layer(void **state)
 {
     (void)state;
-    const struct tentry e[] = {{"a", 'f', "1"}, {"a", 'f', "22"}, {"l", 'l', "/etc/passwd"},
-                               {"l", 'f', "file"}, {"m", 'f', "x"}, {"m", 'l', "a"}};
+    const struct tentry e[] = {{"a", 'f', "1"},    {"a", 'f', "22"}, {"l", 'l', "/etc/passwd"},
+                               {"l", 'f', "file"}, {"m", 'f', "x"},  {"m", 'l', "a"}};
     char *dir = mkdir_tmp();
     char id[IMG_ID_MAX];
     struct ck_err err = CK_ERR_INIT;
@@ -284,7 +287,8 @@ static void test_empty_layer(void **state)
     char id[IMG_ID_MAX];
     struct ck_err err = CK_ERR_INIT;
     assert_int_equal(unpack(NULL, 0, ARCHIVE_FILTER_GZIP, dir, NULL, id, &err), 0);
-    assert_string_equal(id, "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef");
+    assert_string_equal(id,
+                        "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef");
     img_rmtree(dir);
     free(dir);
 }
