@@ -155,7 +155,8 @@ static bool parse_double(const char *s, size_t n, double *out)
     tmp[n] = 0;
     char *end;
     *out = strtod(tmp, &end);
-    return end == tmp + n;
+    /* Go's ParseFloat fails on overflow (a string then); underflow quietly gives 0 */
+    return end == tmp + n && !isinf(*out);
 }
 
 /* Digits-and-sign scalars: int, uint (beyond int64), float. */
@@ -189,18 +190,20 @@ static bool resolve_number(const char *in, size_t n, struct resolved *r)
         r->kind = R_FLOAT;
         return true;
     }
-    if (rc == -2 || (rc == 0 && off)) { /* big integer: kept as a (lossy) float */
-        r->kind = R_FLOAT;
-        r->f = (neg ? -1.0 : 1.0) * (rc == 0 ? (double)mag : 1.8446744073709552e19);
-        if (rc == -2) {
-            double v = 0;
-            bool dec = !(pn - off >= 2 && plain[off] == '0');
-            for (size_t i = off; dec && i < pn; i++)
-                v = v * 10 + (plain[i] - '0');
-            if (dec)
-                r->f = neg ? -v : v;
+    if (rc == -2 || (rc == 0 && off)) { /* big integer (Go: big.Int), kept as a float */
+        unsigned base = 10;
+        size_t i = off;
+        if (pn - off >= 2 && plain[off] == '0') {
+            char c = (char)tolower((unsigned char)plain[off + 1]);
+            base = c == 'x' ? 16 : c == 'o' ? 8 : c == 'b' ? 2 : 8;
+            i += (c == 'x' || c == 'o' || c == 'b') ? 2 : 1;
         }
-        return true;
+        double v = 0;
+        for (; i < pn; i++)
+            v = v * base + digit_val(plain[i]);
+        r->kind = R_FLOAT;
+        r->f = neg ? -v : v;
+        return !isinf(v);
     }
     return false;
 }
