@@ -311,6 +311,7 @@ int rt_crun_create_container(struct runtime *rt, const char *sandbox_id,
         json_decref(x.sb);
         return ck_err_set(err, CK_R_CONFLICT, "pod sandbox %s is not ready", sandbox_id);
     }
+    int64_t t0 = ck_mono_ns();
     if (resolve_image(c, cc->image, &x.im, err) < 0) {
         json_decref(x.sb);
         return -1;
@@ -336,7 +337,10 @@ int rt_crun_create_container(struct runtime *rt, const char *sandbox_id,
         rt_mkdirs(x.log_path, 0755);
         *slash = '/';
     }
+    int64_t t1 = ck_mono_ns();
     int rc = create_in_dir(&x, sandbox_id, err);
+    ck_v(2, "create %s: image %.1f ms, bundle+shim+crun create %.1f ms", id,
+         (double)(t1 - t0) / 1e6, (double)(ck_mono_ns() - t1) / 1e6);
     if (rc < 0) {
         undo_create(c, id, x.dir, x.cgpath);
         ck_err_wrap(err, "create container %s", cc->name);
@@ -496,7 +500,9 @@ int rt_crun_start_container(struct runtime *rt, const char *id, struct ck_err *e
         return ck_err_set(err, CK_R_CONFLICT, "container %s was already started", id);
     }
     const char *args[] = {"start", id, NULL};
+    int64_t t0 = ck_mono_ns();
     int rc = rt_crun_cmd(c, args, CRUN_TIMEOUT_MS, NULL, err);
+    ck_v(2, "start %s: crun start %.1f ms", id, (double)(ck_mono_ns() - t0) / 1e6);
     if (rc == 0) {
         json_object_set_new(doc, "started_ns", json_integer(ck_real_ns()));
         ck_autofree char *p = ck_asprintf("%s/containers/%s/container.json", c->root, id);

@@ -241,6 +241,7 @@ static _Noreturn void shim_main(const struct rt_shim_args *a, int syncfd)
         sync_send(syncfd, "E pipe: %s", strerror(errno));
         _exit(1);
     }
+    int64_t t0 = ck_mono_ns();
     pid_t crun = spawn_create(a, out[1], er[1]);
     close(out[1]);
     close(er[1]);
@@ -251,6 +252,7 @@ static _Noreturn void shim_main(const struct rt_shim_args *a, int syncfd)
         _exit(1);
     }
     pid_t init = read_pid_file(a->dir, "init.pid");
+    fprintf(stderr, "crun create took %.1f ms\n", (double)(ck_mono_ns() - t0) / 1e6);
     sync_send(syncfd, "OK %d %d", (int)getpid(), (int)init);
     close(syncfd);
     int fds[2] = {out[0], er[0]};
