@@ -334,8 +334,8 @@ static size_t lower_bound(const struct eng_table *t, const char *k)
     return lo;
 }
 
-/* Puts o in t (taking the reference); returns the replaced object or NULL. */
-static struct eng_obj *table_put(struct eng_table *t, struct eng_obj *o)
+/* Inserts o at its key position (replacing an entry with the same key, returned). */
+static struct eng_obj *sorted_put(struct eng_table *t, struct eng_obj *o)
 {
     size_t i = lower_bound(t, o->key);
     if (i < t->n && strcmp(t->v[i]->key, o->key) == 0) {
@@ -353,7 +353,7 @@ static struct eng_obj *table_put(struct eng_table *t, struct eng_obj *o)
     return NULL;
 }
 
-static struct eng_obj *table_del(struct eng_table *t, const char *key)
+static struct eng_obj *sorted_del(struct eng_table *t, const char *key)
 {
     size_t i = lower_bound(t, key);
     if (i >= t->n || strcmp(t->v[i]->key, key) != 0)
@@ -362,6 +362,85 @@ static struct eng_obj *table_del(struct eng_table *t, const char *key)
     memmove(&t->v[i], &t->v[i + 1], (t->n - i - 1) * sizeof(*t->v));
     t->n--;
     return old;
+}
+
+static void index_del(struct eng_table *t, const struct eng_obj *o)
+{
+    int fi = o->res->index_field;
+    if (fi < 0)
+        return;
+    struct eng_table *sub = ck_strmap_get(&t->by_field, o->fields[fi], NULL);
+    if (!sub)
+        return;
+    sorted_del(sub, o->key);
+    if (sub->n == 0) {
+        ck_strmap_del(&t->by_field, o->fields[fi], NULL);
+        free(sub->v);
+        free(sub);
+    }
+}
+
+static void index_put(struct eng_table *t, struct eng_obj *o)
+{
+    int fi = o->res->index_field;
+    if (fi < 0)
+        return;
+    struct eng_table *sub = ck_strmap_get(&t->by_field, o->fields[fi], NULL);
+    if (!sub) {
+        sub = ck_calloc(1, sizeof(*sub));
+        ck_strmap_put(&t->by_field, o->fields[fi], sub);
+    }
+    sorted_put(sub, o);
+}
+
+/* Puts o in t (taking the reference); returns the replaced object or NULL. */
+static struct eng_obj *table_put(struct eng_table *t, struct eng_obj *o)
+{
+    struct eng_obj *old = sorted_put(t, o);
+    if (old)
+        index_del(t, old);
+    index_put(t, o);
+    return old;
+}
+
+static struct eng_obj *table_del(struct eng_table *t, const char *key)
+{
+    struct eng_obj *old = sorted_del(t, key);
+    if (old)
+        index_del(t, old);
+    return old;
+}
+
+const struct eng_table *eng_index_lookup(struct api_server *s, const struct reg_resource *r,
+                                         const char *v)
+{
+    static const struct eng_table empty;
+    if (r->index_field < 0)
+        return NULL;
+    const struct eng_table *sub = ck_strmap_get(&s->tables[r->idx].by_field, v, NULL);
+    return sub ? sub : &empty;
+}
+
+void eng_tables_free(struct api_server *s)
+{
+    if (!s->tables)
+        return;
+    for (size_t i = 0; i < s->ntables; i++) {
+        struct eng_table *t = &s->tables[i];
+        const char *k;
+        void *v;
+        for (size_t it = 0; ck_strmap_next(&t->by_field, &it, &k, &v);) {
+            struct eng_table *sub = v;
+            free(sub->v);
+            free(sub);
+        }
+        ck_strmap_release(&t->by_field);
+        for (size_t j = 0; j < t->n; j++)
+            eng_obj_unref(t->v[j]);
+        free(t->v);
+    }
+    free(s->tables);
+    s->tables = NULL;
 }
 
 void eng_key(const struct reg_resource *r, const char *ns, const char *name, struct ck_buf *out)

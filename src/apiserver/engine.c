@@ -685,12 +685,7 @@ void api_server_free(struct api_server *s)
     if (s->subscribed)
         store_unsubscribe(s->st, s->sub_id);
     eng_watch_close_all(s);
-    for (size_t i = 0; i < s->ntables; i++) {
-        for (size_t j = 0; j < s->tables[i].n; j++)
-            eng_obj_unref(s->tables[i].v[j]);
-        free(s->tables[i].v);
-    }
-    free(s->tables);
+    eng_tables_free(s);
     for (size_t i = 0; i < s->ring_len; i++)
         eng_event_unref(s->ring[(s->ring_head + i) % s->ring_cap]);
     free(s->ring);

@@ -7,6 +7,7 @@
 
 #include "apiserver/api.h"
 #include "lib/selector.h"
+#include "lib/strmap.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -69,6 +70,7 @@ struct reg_resource {
     char body_prefix[160]; /* {"apiVersion":"v1","kind":"Pod","metadata":{ */
     size_t body_prefix_len;
     size_t nfields; /* fields[] count + 2 (metadata.name, metadata.namespace first) */
+    int index_field; /* field with a secondary index (pods: spec.nodeName), -1 = none */
 };
 
 struct reg_group {
@@ -152,9 +154,11 @@ void eng_event_unref(struct eng_event *e);
 /* ---- per-resource cache ------------------------------------------------------------- */
 
 struct eng_table {
-    struct eng_obj **v; /* sorted by key */
+    struct eng_obj **v; /* sorted by key; the table owns one reference per entry */
     size_t n, cap;
     int64_t last_rev; /* revision of the last change to this resource */
+    /* index_field value -> struct eng_table of borrowed pointers, also key-sorted */
+    struct ck_strmap by_field;
 };
 
 struct eng_metrics {
@@ -194,6 +198,10 @@ void eng_on_store_event(void *arg, const struct store_event *ev);
 /* Current object (new reference) or NULL. */
 struct eng_obj *eng_cache_get(struct api_server *s, const struct reg_resource *r, const char *ns,
                               const char *name);
+/* The index sub-table for value v of r's index field (NULL if none); s->mu held. */
+const struct eng_table *eng_index_lookup(struct api_server *s, const struct reg_resource *r,
+                                         const char *v);
+void eng_tables_free(struct api_server *s);
 void eng_key(const struct reg_resource *r, const char *ns, const char *name, struct ck_buf *out);
 /* Waits (up to ms) until the cache has applied revision rev; returns true if it has. */
 bool eng_wait_rev(struct api_server *s, int64_t rev, int ms);

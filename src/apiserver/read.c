@@ -344,7 +344,16 @@ static size_t first_index(const struct eng_table *t, const char *k, bool excl)
 static void list_memory(struct eng_req *r, const struct list_plan *p, const char *pre,
                         struct list_out *out)
 {
-    struct eng_table *t = &r->s->tables[r->res->idx];
+    const struct eng_table *t = &r->s->tables[r->res->idx];
+    if (r->res->index_field >= 0 && p->fs) {
+        /* e.g. the kubelet's spec.nodeName=<node>: walk that node's pods only */
+        const char *v = sel_required_value(p->fs, reg_field_name(r->res, r->res->index_field));
+        if (!v && strcmp(r->res->plural, "pods") == 0)
+            v = sel_required_value(p->fs, "spec.host");
+        const struct eng_table *sub = v ? eng_index_lookup(r->s, r->res, v) : NULL;
+        if (sub)
+            t = sub;
+    }
     size_t pl = strlen(pre);
     size_t i;
     if (p->start) {
@@ -631,6 +640,8 @@ int eng_serve_list(struct eng_req *r)
     struct list_out out;
     memset(&out, 0, sizeof(out));
     int rc = eng_parse_selectors(r, &p.ls, &p.fs, &err);
+    if (rc == 0 && !p.ns && p.fs)
+        p.ns = sel_required_value(p.fs, "metadata.namespace"); /* use the key range */
     if (rc == 0)
         rc = plan_list(r, &p, &err);
     if (rc == 0)

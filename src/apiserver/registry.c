@@ -159,6 +159,9 @@ static void init_table(void)
         while (nf < REG_MAX_FIELDS && r->fields[nf].name)
             nf++;
         r->nfields = nf + 2;
+        r->index_field = -1;
+        if (strcmp(r->group, "") == 0 && strcmp(r->plural, "pods") == 0)
+            r->index_field = reg_field_index(r, "spec.nodeName");
     }
 }
 

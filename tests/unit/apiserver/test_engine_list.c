@@ -100,6 +100,27 @@ static void test_selectors(void **state)
                                  &st),
                      4);
     assert_int_equal(count_items(e, "/api/v1/pods", "fieldSelector=spec.host%3Dnode-a", &st), 1);
+    /* the node index follows deletes, and combines with namespace and label filters */
+    assert_int_equal(count_items(e, "/api/v1/pods",
+                                 "fieldSelector=spec.nodeName%3Dnode-a,metadata.namespace%3Ddefault",
+                                 &st),
+                     1);
+    assert_int_equal(count_items(e, "/api/v1/namespaces/kube-system/pods",
+                                 "fieldSelector=spec.nodeName%3Dnode-a", &st),
+                     0);
+    assert_int_equal(count_items(e, "/api/v1/pods", "fieldSelector=spec.nodeName%3Dnode-zz", &st),
+                     0);
+    assert_int_equal(st, 200);
+    assert_int_equal(req(e, "DELETE", "/api/v1/namespaces/default/pods/p1", "gracePeriodSeconds=0",
+                         NULL, NULL),
+                     200);
+    assert_int_equal(count_items(e, "/api/v1/pods", "fieldSelector=spec.nodeName%3Dnode-a", &st),
+                     0);
+    assert_int_equal(count_items(e, "/api/v1/pods", "fieldSelector=spec.nodeName%3D", &st), 3);
+    assert_int_equal(count_items(e, "/api/v1/configmaps",
+                                 "fieldSelector=metadata.namespace%3Ddefault&labelSelector=app%3Dodd",
+                                 &st),
+                     3);
 }
 
 struct snap {
