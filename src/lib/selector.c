@@ -833,6 +833,21 @@ void sel_free(struct sel *s)
 
 static bool has_value(const struct sel_req *r, const char *v, size_t n)
 {
+    if (r->nvals > 8) { /* values are kept sorted: binary search long `in` lists */
+        struct sel_val key = {v, n};
+        size_t lo = 0, hi = r->nvals;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            int c = val_cmp(&r->vals[mid], &key);
+            if (c == 0)
+                return true;
+            if (c < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        return false;
+    }
     for (size_t i = 0; i < r->nvals; i++)
         if (r->vals[i].n == n && (n == 0 || memcmp(r->vals[i].s, v, n) == 0))
             return true;

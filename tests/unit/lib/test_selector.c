@@ -287,6 +287,12 @@ static const struct {
     {"tier=", "0000"},
     {"example.com/role=edge", "0001"},
     {"app=web,!tier", "0001"},
+    /* long value lists (searched by bisection) */
+    {"app in (a,b,c,d,e,f,g,h,i,j,k,web,z)", "1001"},
+    {"app in (a,b,c,d,e,f,g,h,i,j,k,l,z)", "0000"},
+    {"app in (a,b,c,d,e,f,g,h,i,j,k,db,z,zz,zzz)", "0100"},
+    {"app notin (a,b,c,d,e,f,g,h,i,j,k,web,z)", "0110"},
+    {"e in (a,b,c,d,e,f,g,h,i,j,k,web,z,)", "1000"},
 };
 
 static void test_label_match(void **state)
