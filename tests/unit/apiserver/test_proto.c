@@ -29,9 +29,9 @@ static json_t *decode_file(const char *name)
     return o;
 }
 
-static const char *path_str(json_t *o, const char *path)
+/* Dotted path with [i] indexes: "spec.template.spec.containers[0].image". */
+static json_t *path_get(json_t *o, const char *path)
 {
-    /* dotted path with [i] indexes: "spec.template.spec.containers[0].image" */
     char tmp[256];
     snprintf(tmp, sizeof(tmp), "%s", path);
     json_t *cur = o;
@@ -44,25 +44,19 @@ static const char *path_str(json_t *o, const char *path)
         if (br)
             cur = json_array_get(cur, (size_t)atoi(br + 1));
     }
-    return json_is_string(cur) ? json_string_value(cur) : NULL;
+    return cur;
+}
+
+static const char *path_str(json_t *o, const char *path)
+{
+    return json_string_value(path_get(o, path));
 }
 
 static long long path_int(json_t *o, const char *path)
 {
-    char tmp[256];
-    snprintf(tmp, sizeof(tmp), "%s", path);
-    json_t *cur = o;
-    for (char *save = NULL, *tok = strtok_r(tmp, ".", &save); tok && cur;
-         tok = strtok_r(NULL, ".", &save)) {
-        char *br = strchr(tok, '[');
-        if (br)
-            *br = 0;
-        cur = json_object_get(cur, tok);
-        if (br)
-            cur = json_array_get(cur, (size_t)atoi(br + 1));
-    }
-    assert_true(json_is_integer(cur));
-    return json_integer_value(cur);
+    json_t *v = path_get(o, path);
+    assert_true(json_is_integer(v));
+    return json_integer_value(v);
 }
 
 static void test_configmap_and_secret(void **state)
