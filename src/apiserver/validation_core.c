@@ -66,7 +66,8 @@ static void target_port(struct vld *v, const char *field, const json_t *tp)
         vld_invalid_str(v, field, name, "must not begin or end with a hyphen");
 }
 
-static void service_port(struct vld *v, size_t i, const json_t *p, const json_t *ports)
+/* names: set of port names seen so far (a JSON object). */
+static void service_port(struct vld *v, size_t i, const json_t *p, const json_t *ports, json_t *names)
 {
     char f[128];
     const char *name = printer_jstr(p, "name");
@@ -75,11 +76,10 @@ static void service_port(struct vld *v, size_t i, const json_t *p, const json_t 
         vld_required(v, f, "");
     } else if (*name) {
         vld_dns1123_label(v, f, name);
-        for (size_t j = 0; j < i; j++)
-            if (!strcmp(printer_jstr(json_array_get(ports, j), "name"), name)) {
-                vld_duplicate_str(v, f, name);
-                break;
-            }
+        if (json_object_get(names, name))
+            vld_duplicate_str(v, f, name);
+        else
+            json_object_set_new(names, name, json_true());
     }
     snprintf(f, sizeof(f), "spec.ports[%zu].port", i);
     port_range(v, f, printer_jint(p, "port", 0));
@@ -108,8 +108,10 @@ static void service_ports(struct vld *v, const json_t *spec, const char *type)
 {
     json_t *ports = json_object_get(spec, "ports");
     char f[128];
+    json_t *names = json_object();
     for (size_t i = 0; i < arr_n(ports); i++)
-        service_port(v, i, json_array_get(ports, i), ports);
+        service_port(v, i, json_array_get(ports, i), ports, names);
+    json_decref(names);
     vld_labels(v, "spec.selector", json_object_get(spec, "selector"));
     const char *aff = printer_jstr(spec, "sessionAffinity");
     if (!*aff)
@@ -125,20 +127,20 @@ static void service_ports(struct vld *v, const json_t *spec, const char *type)
             snprintf(f, sizeof(f), "spec.ports[%zu].nodePort", i);
             vld_forbidden(v, f, "may not be used when `type` is 'ClusterIP'");
         }
+    json_t *keys = json_object();
     for (size_t i = 0; i < arr_n(ports); i++) {
         json_t *p = json_array_get(ports, i);
-        for (size_t j = 0; j < i; j++) {
-            json_t *q = json_array_get(ports, j);
-            if (printer_jint(p, "port", 0) == printer_jint(q, "port", 0) &&
-                !strcmp(printer_jstr(p, "protocol"), printer_jstr(q, "protocol"))) {
-                char *repr = go_service_port_key(p);
-                snprintf(f, sizeof(f), "spec.ports[%zu]", i);
-                vld_duplicate_repr(v, f, repr);
-                free(repr);
-                break;
-            }
+        char *key = ck_asprintf("%s/%lld", printer_jstr(p, "protocol"), printer_jint(p, "port", 0));
+        if (json_object_get(keys, key)) {
+            char *repr = go_service_port_key(p);
+            snprintf(f, sizeof(f), "spec.ports[%zu]", i);
+            vld_duplicate_repr(v, f, repr);
+            free(repr);
         }
+        json_object_set_new(keys, key, json_true());
+        free(key);
     }
+    json_decref(keys);
 }
 
 void vld_service(struct vld *v, const json_t *obj, const json_t *old)

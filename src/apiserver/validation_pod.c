@@ -304,21 +304,32 @@ static void port_num(struct vld *v, const char *field, long long p)
         vld_invalid_int(v, field, p, "must be between 1 and 65535, inclusive");
 }
 
+/* Membership in a name set (a JSON object used as a hash set). */
+static bool set_has(const json_t *set, const char *k)
+{
+    return json_object_get(set, k) != NULL;
+}
+
+static void set_add(json_t *set, const char *k)
+{
+    json_object_set_new(set, k, json_true());
+}
+
 static void container_ports(struct vld *v, const char *path, const json_t *ports)
 {
     char f[256];
+    json_t *names = json_object();
     for (size_t i = 0; i < arr_n(ports); i++) {
         json_t *p = json_array_get(ports, i);
         const char *name = printer_jstr(p, "name");
         if (*name) {
             snprintf(f, sizeof(f), "%s[%zu].name", path, i);
-            bool dup = false;
-            for (size_t j = 0; j < i && !dup; j++)
-                dup = !strcmp(printer_jstr(json_array_get(ports, j), "name"), name);
             if (port_name_bad(name))
                 port_name_check(v, f, name);
-            else if (dup)
+            else if (set_has(names, name))
                 vld_duplicate_str(v, f, name);
+            else
+                set_add(names, name);
         }
         snprintf(f, sizeof(f), "%s[%zu].containerPort", path, i);
         long long cp = printer_jint(p, "containerPort", 0);
@@ -336,6 +347,7 @@ static void container_ports(struct vld *v, const char *path, const json_t *ports
         else if (strcmp(proto, "TCP") && strcmp(proto, "UDP") && strcmp(proto, "SCTP"))
             vld_not_supported(v, f, proto, protocols, 3);
     }
+    json_decref(names);
 }
 
 /* Env var names as upstream 1.33 (RelaxedEnvironmentVariableValidation on by default):
@@ -360,34 +372,27 @@ static void container_env(struct vld *v, const char *path, const json_t *env)
     }
 }
 
-static bool volume_exists(const json_t *vols, const char *name)
-{
-    for (size_t i = 0; i < arr_n(vols); i++)
-        if (!strcmp(printer_jstr(json_array_get(vols, i), "name"), name))
-            return true;
-    return false;
-}
-
-static void container_mounts(struct vld *v, const char *path, const json_t *mounts, const json_t *vols)
+/* okvols: names of the volumes that passed validation (upstream's vols map). */
+static void container_mounts(struct vld *v, const char *path, const json_t *mounts, const json_t *okvols)
 {
     char f[256];
+    json_t *paths = json_object();
     for (size_t i = 0; i < arr_n(mounts); i++) {
         json_t *m = json_array_get(mounts, i);
         const char *name = printer_jstr(m, "name"), *mp = printer_jstr(m, "mountPath");
         snprintf(f, sizeof(f), "%s[%zu].name", path, i);
         if (!*name)
             vld_required(v, f, "");
-        if (!volume_exists(vols, name))
+        if (!set_has(okvols, name))
             vld_not_found_str(v, f, name);
         snprintf(f, sizeof(f), "%s[%zu].mountPath", path, i);
         if (!*mp)
             vld_required(v, f, "");
-        for (size_t j = 0; j < i; j++)
-            if (*mp && !strcmp(printer_jstr(json_array_get(mounts, j), "mountPath"), mp)) {
-                vld_invalid_str(v, f, mp, "must be unique");
-                break;
-            }
+        if (set_has(paths, mp))
+            vld_invalid_str(v, f, mp, "must be unique");
+        set_add(paths, mp);
     }
+    json_decref(paths);
 }
 
 static bool overcommit_allowed(const char *res)
@@ -476,8 +481,9 @@ static void one_of(struct vld *v, const char *field, const char *val, const char
     vld_not_supported(v, field, val, valid, n);
 }
 
-/* validateContainerCommon, then the duplicate-name and image checks. */
-static void container(struct vld *v, const char *path, const json_t *c, const json_t *vols, bool dup_name)
+/* validateContainerCommon (name, image, termination message policy, ports, env, mounts,
+ * pull policy, resources), then for init containers the restartPolicy, then duplicates. */
+static void container(struct vld *v, const char *path, const json_t *c, const json_t *vols, bool init, bool dup)
 {
     char f[256];
     const char *name = printer_jstr(c, "name");
@@ -486,6 +492,9 @@ static void container(struct vld *v, const char *path, const json_t *c, const js
         vld_required(v, f, "");
     else
         vld_dns1123_label(v, f, name);
+    snprintf(f, sizeof(f), "%s.image", path);
+    if (!*printer_jstr(c, "image"))
+        vld_required(v, f, "");
     snprintf(f, sizeof(f), "%s.terminationMessagePolicy", path);
     one_of(v, f, printer_jstr(c, "terminationMessagePolicy"), msg_policies, 2);
     snprintf(f, sizeof(f), "%s.ports", path);
@@ -498,71 +507,75 @@ static void container(struct vld *v, const char *path, const json_t *c, const js
     one_of(v, f, printer_jstr(c, "imagePullPolicy"), pull_policies, 3);
     snprintf(f, sizeof(f), "%s.resources", path);
     container_resources(v, f, json_object_get(c, "resources"));
-    if (dup_name) {
+    json_t *rp = json_object_get(c, "restartPolicy");
+    if (init && json_is_string(rp) && strcmp(json_string_value(rp), "Always")) {
+        static const char *const always[] = {"Always"};
+        snprintf(f, sizeof(f), "%s.restartPolicy", path);
+        vld_not_supported(v, f, json_string_value(rp), always, 1);
+    }
+    if (dup) {
         snprintf(f, sizeof(f), "%s.name", path);
         vld_duplicate_str(v, f, name);
     }
-    snprintf(f, sizeof(f), "%s.image", path);
-    if (!*printer_jstr(c, "image"))
-        vld_required(v, f, "");
 }
 
-static bool name_before(const json_t *list, size_t upto, const char *name)
-{
-    for (size_t j = 0; j < upto; j++)
-        if (!strcmp(printer_jstr(json_array_get(list, j), "name"), name))
-            return true;
-    return false;
-}
-
-static void containers(struct vld *v, const char *spath, const json_t *spec, const json_t *vols)
+static void containers(struct vld *v, const char *spath, const json_t *spec, const json_t *okvols)
 {
     char f[256];
     json_t *cs = json_object_get(spec, "containers");
+    json_t *names = json_object();
     snprintf(f, sizeof(f), "%s.containers", spath);
     if (arr_n(cs) == 0)
         vld_required(v, f, "");
     for (size_t i = 0; i < arr_n(cs); i++) {
         snprintf(f, sizeof(f), "%s.containers[%zu]", spath, i);
         const char *name = printer_jstr(json_array_get(cs, i), "name");
-        container(v, f, json_array_get(cs, i), vols, *name && name_before(cs, i, name));
+        container(v, f, json_array_get(cs, i), okvols, false, set_has(names, name));
+        set_add(names, name);
     }
     json_t *ics = json_object_get(spec, "initContainers");
     for (size_t i = 0; i < arr_n(ics); i++) {
         json_t *c = json_array_get(ics, i);
         const char *name = printer_jstr(c, "name");
-        bool dup = *name && (name_before(ics, i, name) || name_before(cs, arr_n(cs), name));
         snprintf(f, sizeof(f), "%s.initContainers[%zu]", spath, i);
-        container(v, f, c, vols, dup);
-        json_t *rp = json_object_get(c, "restartPolicy");
-        if (json_is_string(rp) && strcmp(json_string_value(rp), "Always")) {
-            static const char *const always[] = {"Always"};
-            snprintf(f, sizeof(f), "%s.initContainers[%zu].restartPolicy", spath, i);
-            vld_not_supported(v, f, json_string_value(rp), always, 1);
-        }
+        container(v, f, c, okvols, true, set_has(names, name));
+        if (*name)
+            set_add(names, name);
     }
+    json_decref(names);
 }
 
-static void volumes(struct vld *v, const char *spath, const json_t *vols)
+static size_t volume_sources(const json_t *vol)
+{
+    return json_is_object(vol) ? json_object_size(vol) - (json_object_get(vol, "name") != NULL) : 0;
+}
+
+/* Volumes that passed validation are the ones mounts may refer to (upstream's vols map). */
+/* Validates the volumes and returns the set of names of those without errors. */
+static json_t *volumes(struct vld *v, const char *spath, const json_t *vols)
 {
     char f[256];
+    json_t *ok = json_object();
     for (size_t i = 0; i < arr_n(vols); i++) {
         json_t *vol = json_array_get(vols, i);
         const char *name = printer_jstr(vol, "name");
-        snprintf(f, sizeof(f), "%s.volumes[%zu].name", spath, i);
-        if (!*name)
-            vld_required(v, f, "");
-        else
-            vld_dns1123_label(v, f, name);
-        if (*name && name_before(vols, i, name))
-            vld_duplicate_str(v, f, name);
-        size_t nsrc = json_is_object(vol) ? json_object_size(vol) - (json_object_get(vol, "name") != NULL) : 0;
+        size_t nsrc = volume_sources(vol), before = vld_count(v);
         snprintf(f, sizeof(f), "%s.volumes[%zu]", spath, i);
         if (nsrc == 0)
             vld_required(v, f, "must specify a volume type");
         else if (nsrc > 1)
             vld_forbidden(v, f, "may not specify more than 1 volume type");
+        snprintf(f, sizeof(f), "%s.volumes[%zu].name", spath, i);
+        if (!*name)
+            vld_required(v, f, "");
+        else
+            vld_dns1123_label(v, f, name);
+        if (set_has(ok, name))
+            vld_duplicate_str(v, f, name);
+        if (vld_count(v) == before && nsrc == 1 && validation_is_dns1123_label(name))
+            set_add(ok, name);
     }
+    return ok;
 }
 
 static void tolerations(struct vld *v, const char *spath, const json_t *tols)
@@ -591,9 +604,9 @@ void vld_podspec(struct vld *v, const char *spath, const json_t *spec)
     static const char *const restart[] = {"Always", "OnFailure", "Never"};
     static const char *const dns[] = {"ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"};
     char f[256];
-    json_t *vols = json_object_get(spec, "volumes");
-    volumes(v, spath, vols);
-    containers(v, spath, spec, vols);
+    json_t *okvols = volumes(v, spath, json_object_get(spec, "volumes"));
+    containers(v, spath, spec, okvols);
+    json_decref(okvols);
     snprintf(f, sizeof(f), "%s.restartPolicy", spath);
     one_of(v, f, printer_jstr(spec, "restartPolicy"), restart, 3);
     snprintf(f, sizeof(f), "%s.dnsPolicy", spath);
