@@ -65,6 +65,8 @@ static size_t subresources(const struct reg_resource *r, struct subres *out)
     unsigned gpu = REG_GET | REG_PATCH | REG_UPDATE;
     if (r->flags & REG_BINDING)
         out[n++] = (struct subres){"binding", "Binding", NULL, NULL, REG_CREATE};
+    if (r->flags & REG_EVICTION)
+        out[n++] = (struct subres){"eviction", "Eviction", "policy", "v1", REG_CREATE};
     if (r->flags & REG_FINALIZE)
         out[n++] = (struct subres){"finalize", r->kind, NULL, NULL, REG_UPDATE};
     if (r->flags & REG_SCALE)
@@ -90,7 +92,7 @@ static void add_legacy_resources(json_t *arr, const struct reg_resource *r)
     storage_hash(r, h);
     json_object_set_new(o, "storageVersionHash", json_string(h));
     json_array_append_new(arr, o);
-    struct subres sr[4];
+    struct subres sr[6];
     size_t n = subresources(r, sr);
     for (size_t i = 0; i < n; i++) {
         json_t *s = json_object();
@@ -131,7 +133,7 @@ static json_t *agg_resource(const struct reg_resource *r)
         json_object_set_new(o, "shortNames", strs_json(r->short_names, 3));
     if (r->categories[0])
         json_object_set_new(o, "categories", strs_json(r->categories, 2));
-    struct subres sr[4];
+    struct subres sr[6];
     size_t n = subresources(r, sr);
     if (n) {
         json_t *subs = json_array();

@@ -437,6 +437,8 @@ static bool sub_allowed(const struct reg_resource *res, const char *sub)
         return res->flags & REG_SCALE;
     if (strcmp(sub, "binding") == 0)
         return res->flags & REG_BINDING;
+    if (strcmp(sub, "eviction") == 0)
+        return res->flags & REG_EVICTION;
     if (strcmp(sub, "finalize") == 0)
         return res->flags & REG_FINALIZE;
     return false;
@@ -454,6 +456,13 @@ static enum api_result dispatch_sub(struct eng_req *r, const char *m)
             method_not_allowed(r);
         else
             eng_serve_binding(r);
+        return API_DONE;
+    }
+    if (strcmp(sub, "eviction") == 0) {
+        if (strcmp(m, "POST"))
+            method_not_allowed(r);
+        else
+            eng_serve_eviction(r);
         return API_DONE;
     }
     if (strcmp(sub, "scale") == 0) {

@@ -40,6 +40,7 @@ enum reg_flag {
     REG_RETURN_DELETED = 1 << 6, /* DELETE answers with the object, not a Status */
     REG_DNS_LABEL = 1 << 7,  /* names are DNS-1123 labels (namespaces) */
     REG_DNS1035 = 1 << 8,    /* names are DNS-1035 labels (services) */
+    REG_EVICTION = 1 << 9,   /* pods/eviction */
 };
 
 #define REG_MAX_FIELDS 12
@@ -278,6 +279,7 @@ int eng_serve_delete(struct eng_req *r);
 int eng_serve_deletecollection(struct eng_req *r);
 int eng_serve_scale(struct eng_req *r);
 int eng_serve_binding(struct eng_req *r);
+int eng_serve_eviction(struct eng_req *r);
 int eng_bootstrap_namespaces(struct api_server *s, struct ck_err *err);
 /* Decodes a request body (JSON or YAML) into *out. strict rejects duplicate fields. */
 int eng_decode_body(const struct api_request *rq, bool strict, json_t **out, struct ck_err *err);

@@ -312,3 +312,150 @@ int eng_serve_binding(struct eng_req *r)
     eng_reply(r, 201, ok, sizeof(ok) - 1);
     return 0;
 }
+
+/* ---- pods/eviction ------------------------------------------------------------------ */
+
+static int mutate_pdb_take(struct eng_req *r, struct eng_upd *u, json_t *cur, json_t **out,
+                           struct ck_err *err)
+{
+    const char *pod = u->ctx;
+    json_t *st = json_object_get(cur, "status");
+    json_int_t allowed = json_integer_value(json_object_get(st, "disruptionsAllowed"));
+    if (!json_is_object(st) || allowed <= 0) {
+        json_int_t want = json_integer_value(json_object_get(st, "desiredHealthy"));
+        json_int_t have = json_integer_value(json_object_get(st, "currentHealthy"));
+        ck_err_set(err, CK_R_TOO_MANY_REQUESTS,
+                   "Cannot evict pod as it would violate the pod's disruption budget.");
+        ck_err_add_cause(err, "DisruptionBudget", "",
+                         "The disruption budget %s needs %lld healthy pods and has %lld "
+                         "currently",
+                         r->name, (long long)want, (long long)have);
+        err->retry_after = 10;
+        json_decref(cur);
+        return -1;
+    }
+    json_object_set_new(st, "disruptionsAllowed", json_integer(allowed - 1));
+    json_t *dp = json_object_get(st, "disruptedPods");
+    if (!json_is_object(dp)) {
+        dp = json_object();
+        json_object_set_new(st, "disruptedPods", dp);
+    }
+    char ts[21];
+    json_object_set_new(dp, pod, json_string(eng_rfc3339_now(ts)));
+    *out = cur;
+    return 0;
+}
+
+/* The single PodDisruptionBudget covering pod (new reference), NULL if none; -1 if several. */
+static int find_pdb(struct eng_req *r, json_t *pod, struct eng_obj **out)
+{
+    const struct reg_resource *pdbr = reg_find("policy", "v1", "poddisruptionbudgets");
+    json_t *labels = json_object_get(json_object_get(pod, "metadata"), "labels");
+    *out = NULL;
+    int found = 0;
+    pthread_rwlock_rdlock(&r->s->mu);
+    struct eng_table *t = &r->s->tables[pdbr->idx];
+    struct eng_obj **cand = ck_calloc(t->n + 1, sizeof(*cand));
+    size_t nc = 0;
+    for (size_t i = 0; i < t->n; i++)
+        if (strcmp(t->v[i]->ns, r->ns) == 0)
+            cand[nc++] = eng_obj_ref(t->v[i]);
+    pthread_rwlock_unlock(&r->s->mu);
+    for (size_t i = 0; i < nc; i++) {
+        json_t *j = eng_obj_json(cand[i]);
+        struct sel *s = NULL;
+        struct ck_err e = CK_ERR_INIT;
+        bool match = j && sel_from_label_selector(json_object_get(json_object_get(j, "spec"),
+                                                                  "selector"),
+                                                  &s, &e) == 0 &&
+                     !sel_empty(s) && sel_matches(s, sel_lookup_json, labels);
+        sel_free(s);
+        json_decref(j);
+        if (match && found++ == 0)
+            *out = eng_obj_ref(cand[i]);
+        eng_obj_unref(cand[i]);
+    }
+    free(cand);
+    if (found > 1) {
+        eng_obj_unref(*out);
+        *out = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static int evict_checks(struct eng_req *r, json_t *ev, struct ck_err *err)
+{
+    const char *av = json_string_value(json_object_get(ev, "apiVersion"));
+    const char *k = json_string_value(json_object_get(ev, "kind"));
+    if ((k && strcmp(k, "Eviction")) ||
+        (av && strcmp(av, "policy/v1") && strcmp(av, "policy/v1beta1")))
+        return ck_err_set(err, CK_R_BAD_REQUEST, "the body must be a policy/v1 Eviction");
+    const char *n = eng_md_str(ev, "name");
+    if (n && *n && strcmp(n, r->name) != 0)
+        return ck_err_set(err, CK_R_BAD_REQUEST,
+                          "name in URL does not match name in Eviction object");
+    return 0;
+}
+
+int eng_serve_eviction(struct eng_req *r)
+{
+    struct ck_err err = CK_ERR_INIT;
+    json_t *ev = NULL, *pod = NULL;
+    struct eng_obj *pdb = NULL, *po = NULL;
+    int bad = 0;
+    bool dry = eng_dry_run(r, &err, &bad);
+    int rc = bad < 0 ? -1 : eng_decode_req(r->rq, ENG_FV_IGNORE, r->rs, &ev, &err);
+    if (rc == 0)
+        rc = evict_checks(r, ev, &err);
+    if (rc == 0 && !(po = eng_cache_get(r->s, r->res, r->ns, r->name))) {
+        eng_err_not_found(&err, r->res, r->name);
+        rc = -1;
+    }
+    const char *phase = NULL;
+    if (rc == 0) {
+        pod = eng_obj_json(po);
+        phase = json_string_value(json_object_get(json_object_get(pod, "status"), "phase"));
+    }
+    bool ignore_pdb = rc == 0 && (po->deleting || !phase || strcmp(phase, "Succeeded") == 0 ||
+                                  strcmp(phase, "Failed") == 0 || strcmp(phase, "Pending") == 0);
+    if (rc == 0 && !ignore_pdb && find_pdb(r, pod, &pdb) < 0)
+        rc = ck_err_set(&err, CK_R_INTERNAL, "This pod has more than one PodDisruptionBudget, "
+                                             "which the eviction subresource does not support.");
+    if (rc == 0 && pdb) {
+        struct eng_req pr = *r;
+        pr.res = pdb->res;
+        pr.name = pdb->name;
+        struct eng_upd u = {.internal = true, .dry = dry, .mutate = mutate_pdb_take,
+                            .ctx = r->name};
+        rc = eng_update(&pr, &u, false, &err);
+        eng_upd_release(&u);
+    }
+    if (rc == 0) {
+        struct eng_del_opts o = {.dry = dry};
+        json_t *d = json_object_get(ev, "deleteOptions");
+        json_t *g = json_object_get(d, "gracePeriodSeconds");
+        if (json_is_integer(g)) {
+            o.has_grace = true;
+            o.grace = json_integer_value(g) < 0 ? 0 : json_integer_value(g);
+        }
+        json_t *pre = json_object_get(d, "preconditions");
+        o.pre_uid = json_string_value(json_object_get(pre, "uid"));
+        o.pre_rv = json_string_value(json_object_get(pre, "resourceVersion"));
+        bool gone;
+        rc = eng_delete_one(r, &o, NULL, &gone, &err);
+    }
+    json_decref(ev);
+    json_decref(pod);
+    eng_obj_unref(po);
+    eng_obj_unref(pdb);
+    if (rc < 0) {
+        eng_reply_err(r, &err);
+        return -1;
+    }
+    static const char ok[] =
+        "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Success\","
+        "\"code\":201}";
+    eng_reply(r, 201, ok, sizeof(ok) - 1);
+    return 0;
+}

@@ -564,6 +564,48 @@ static void test_table_get(void **state)
                      406);
 }
 
+
+static void test_eviction(void **state)
+{
+    struct env *e = *state;
+    json_t *v;
+    assert_int_equal(mkpod(e, "default", "ev", "ev", NULL), 201);
+    const char *evict = "{\"apiVersion\":\"policy/v1\",\"kind\":\"Eviction\",\"metadata\":{"
+                        "\"name\":\"ev\",\"namespace\":\"default\"}}";
+    const char *ep = "/api/v1/namespaces/default/pods/ev/eviction";
+    /* make it Running so the budget applies */
+    assert_int_equal(req(e, "PATCH", "/api/v1/namespaces/default/pods/ev/status", NULL,
+                         "{\"status\":{\"phase\":\"Running\"}}", NULL),
+                     200);
+    assert_int_equal(req(e, "POST", "/apis/policy/v1/namespaces/default/poddisruptionbudgets",
+                         NULL,
+                         "{\"apiVersion\":\"policy/v1\",\"kind\":\"PodDisruptionBudget\","
+                         "\"metadata\":{\"name\":\"pdb\"},\"spec\":{\"minAvailable\":1,"
+                         "\"selector\":{\"matchLabels\":{\"app\":\"ev\"}}}}",
+                         NULL),
+                     201);
+    assert_int_equal(req(e, "POST", ep, NULL, evict, &v), 429);
+    assert_string_equal(jpath(v, "reason"), "TooManyRequests");
+    assert_string_equal(jpath(v, "message"),
+                        "Cannot evict pod as it would violate the pod's disruption budget.");
+    json_decref(v);
+    assert_int_equal(req(e, "GET", "/api/v1/namespaces/default/pods/ev", NULL, NULL, NULL), 200);
+    assert_int_equal(req(e, "PATCH",
+                         "/apis/policy/v1/namespaces/default/poddisruptionbudgets/pdb/status",
+                         NULL, "{\"status\":{\"disruptionsAllowed\":1}}", NULL),
+                     200);
+    assert_int_equal(req(e, "POST", ep, NULL, evict, &v), 201);
+    assert_string_equal(jpath(v, "status"), "Success");
+    json_decref(v);
+    assert_int_equal(req(e, "GET", "/api/v1/namespaces/default/pods/ev", NULL, NULL, NULL), 404);
+    assert_int_equal(req(e, "GET", "/apis/policy/v1/namespaces/default/poddisruptionbudgets/pdb",
+                         NULL, NULL, &v),
+                     200);
+    assert_int_equal(jint(v, "status.disruptionsAllowed"), 0);
+    json_decref(v);
+    assert_int_equal(req(e, "POST", ep, NULL, evict, NULL), 404);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -580,6 +622,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_namespace_lifecycle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_table_get, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_eviction, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
