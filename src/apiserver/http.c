@@ -100,6 +100,13 @@ static int open_listeners(struct http_server *s, struct ck_err *err)
     return 0;
 }
 
+/* One loop per online core, between 1 and 8. */
+static int default_nloops(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 8 ? 8 : (int)n;
+}
+
 int http_server_new(const struct http_opts *o, const struct http_api_ops *ops, void *eng,
                     struct http_server **out, struct ck_err *err)
 {
@@ -118,7 +125,7 @@ int http_server_new(const struct http_opts *o, const struct http_api_ops *ops, v
         s->o.io_timeout_ms = 30000;
     s->ops = ops;
     s->eng = eng;
-    s->nloops = o->nloops > 0 ? o->nloops : 2;
+    s->nloops = o->nloops > 0 ? o->nloops : default_nloops();
     s->nworkers = o->nworkers > 0 ? o->nworkers : 32;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);

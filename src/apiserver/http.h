@@ -40,7 +40,7 @@ struct http_opts {
     const char *cert_file;    /* PEM serving certificate chain (secure only) */
     const char *key_file;     /* PEM private key (secure only) */
     const char *token;        /* admin bearer token required on the secure port */
-    int nloops;               /* event-loop threads; 0 = 2 */
+    int nloops;               /* event-loop threads; 0 = one per core (max 8) */
     int nworkers;             /* api_handle worker threads; 0 = 32 */
     size_t max_body;          /* request body limit; 0 = HTTP_DEFAULT_MAX_BODY */
     uint64_t io_timeout_ms;   /* request read / idle timeout; 0 = 30 s */

@@ -523,8 +523,12 @@ def snapshot(c):
 def case_restart(c, server):
     before = snapshot(c)
     expect(len(before) > 10, "too few objects to compare: %d" % len(before))
+    keep = ("ca.crt", "apiserver.crt", "token")
+    files = {f: open(os.path.join(server.data_dir, f), "rb").read() for f in keep}
     server.kill9()
     server.start()
+    for f in keep:
+        expect(open(os.path.join(server.data_dir, f), "rb").read() == files[f], "%s changed on restart" % f)
     after = snapshot(c)
     missing = [k for k in before if k not in after]
     expect(not missing, "objects lost over kill -9: %s" % missing[:10])

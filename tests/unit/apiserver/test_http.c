@@ -38,7 +38,7 @@ struct api_watch {
     pthread_mutex_t mu;
     pthread_t producer;
     int produced, drained;
-    bool ended, stop;
+    bool ended, stop, forever;
     void (*notify)(void *);
     void *arg;
 };
@@ -68,6 +68,11 @@ static void *producer_main(void *arg)
         if (w->stop) {
             pthread_mutex_unlock(&w->mu);
             return NULL;
+        }
+        if (w->forever && i > 0) { /* one event, then silence until closed */
+            pthread_mutex_unlock(&w->mu);
+            i--;
+            continue;
         }
         if (i < WATCH_EVENTS)
             w->produced++;
@@ -144,9 +149,10 @@ static enum api_result fake_handle(void *eng, const struct api_request *rq,
         rs->status = 200;
         return API_DONE;
     }
-    if (!strcmp(rq->path, "/api/v1/watch")) {
+    if (!strcmp(rq->path, "/api/v1/watch") || !strcmp(rq->path, "/api/v1/longwatch")) {
         struct api_watch *w = calloc(1, sizeof(*w));
         pthread_mutex_init(&w->mu, NULL);
+        w->forever = !strcmp(rq->path, "/api/v1/longwatch");
         pthread_create(&w->producer, NULL, producer_main, w);
         atomic_fetch_add(&watches_open, 1);
         rs->status = 200;
@@ -556,6 +562,65 @@ static void test_metrics(void **state)
     curl_easy_cleanup(c);
 }
 
+struct bg_watch {
+    struct fx *f;
+    bool h2;
+    CURLcode rc;
+    struct resp r;
+};
+
+static void *bg_watch_main(void *arg)
+{
+    struct bg_watch *b = arg;
+    CURL *c = curl_easy_init();
+
+    b->r.abort_after = 0;
+    b->rc = do_req(b->f, c, b->h2, b->h2, "GET", "/api/v1/longwatch", TOKEN, NULL, 0, &b->r);
+    curl_easy_cleanup(c);
+    return NULL;
+}
+
+/* Graceful stop with open watches on both protocols: /readyz fails first, then each stream
+ * ends cleanly (HTTP/1.1 final chunk / HTTP/2 END_STREAM), the engine watches are closed and
+ * stop returns within its drain budget. Runs its own server. */
+static void test_stop_ends_open_watches(void **state)
+{
+    struct fx *f = *state, g = *f;
+    struct ck_err err = CK_ERR_INIT;
+    char cert[128], key[128];
+    struct bg_watch b[2] = {{.h2 = false}, {.h2 = true}};
+    pthread_t t[2];
+    int closed0 = atomic_load(&watches_closed);
+
+    snprintf(cert, sizeof(cert), "%s/apiserver.crt", f->dir);
+    snprintf(key, sizeof(key), "%s/apiserver.key", f->dir);
+    struct http_opts o = {.bind_address = "127.0.0.1", .secure = true, .insecure = true,
+                          .cert_file = cert, .key_file = key, .token = TOKEN, .nloops = 2,
+                          .nworkers = 2};
+    assert_int_equal(http_server_new(&o, &fake_ops, NULL, &g.srv, &err), 0);
+    g.sport = http_server_port(g.srv, true);
+    g.pport = http_server_port(g.srv, false);
+    assert_int_equal(http_server_start(g.srv, &err), 0);
+    for (int i = 0; i < 2; i++) {
+        b[i].f = &g;
+        pthread_create(&t[i], NULL, bg_watch_main, &b[i]);
+    }
+    for (int i = 0; i < 300 && (!b[0].r.first_data_ms || !b[1].r.first_data_ms); i++)
+        usleep(10 * 1000);
+    assert_true(b[0].r.first_data_ms && b[1].r.first_data_ms);
+    int64_t t0 = ck_mono_ms();
+    http_server_stop(g.srv);
+    assert_true(ck_mono_ms() - t0 < 3000);
+    for (int i = 0; i < 2; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(b[i].rc, CURLE_OK); /* a clean end of stream, not a reset */
+        assert_non_null(strstr(body_of(&b[i].r), "{\"n\":0}"));
+        resp_free(&b[i].r);
+    }
+    http_server_free(g.srv);
+    assert_int_equal(atomic_load(&watches_closed), closed0 + 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -569,6 +634,7 @@ int main(void)
         cmocka_unit_test(test_watch_http2),
         cmocka_unit_test(test_watch_client_leaves),
         cmocka_unit_test(test_metrics),
+        cmocka_unit_test(test_stop_ends_open_watches),
     };
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int rc = cmocka_run_group_tests(tests, setup, teardown);
