@@ -189,6 +189,7 @@ struct create_ctx {
     char *dir;
     char *cgpath;
     char *log_path;
+    uint32_t uid, gid;
 };
 
 static int write_bundle(struct create_ctx *x, struct ck_err *err)
@@ -222,6 +223,8 @@ static int write_bundle(struct create_ctx *x, struct ck_err *err)
         .resolv_file = resolv, .hostname_file = hostname_f, .mounts = cc->mounts,
         .nmounts = cc->nmounts, .privileged = cc->privileged};
     json_t *spec = rt_oci_spec(&in);
+    x->uid = uid;
+    x->gid = gid;
     ck_autofree char *cfgpath = ck_asprintf("%s/bundle/config.json", x->dir);
     int rc = rt_json_write(cfgpath, spec, err);
     json_decref(spec);
@@ -272,6 +275,7 @@ static int create_in_dir(struct create_ctx *x, const char *sandbox_id, struct ck
     if (rc == 0)
         rc = rt_shim_launch(&sa, &shim, &init, err);
     if (rc == 0) {
+        json_object_set_new(doc, "user", json_sprintf("%u:%u", x->uid, x->gid));
         json_object_set_new(doc, "shim_pid", json_integer(shim));
         json_object_set_new(doc, "init_pid", json_integer(init));
         rc = rt_json_write(p, doc, err);

@@ -21,7 +21,8 @@
 #define EXEC_OUT_MAX (16 << 20)
 #define EXEC_ARGV_MAX 256
 
-static json_t *running_doc(struct rt_crun *c, const char *id, struct ck_err *err)
+/* Checks the container is running; returns its "user" ("uid:gid", malloc'd) or NULL. */
+static char *running_user(struct rt_crun *c, const char *id, struct ck_err *err)
 {
     struct rt_container_status st;
     if (rt_crun_container_status(&c->base, id, &st, err) < 0)
@@ -33,12 +34,19 @@ static json_t *running_doc(struct rt_crun *c, const char *id, struct ck_err *err
                    rt_container_state_str(s));
         return NULL;
     }
-    return json_true();
+    ck_autofree char *p = ck_asprintf("%s/containers/%s/container.json", c->root, id);
+    json_t *doc = rt_json_read(p, err);
+    if (!doc)
+        return NULL;
+    const char *u = json_string_value(json_object_get(doc, "user"));
+    char *r = ck_asprintf("--user=%s", u ? u : "0:0");
+    json_decref(doc);
+    return r;
 }
 
 /* argv for `crun --root R exec [-t] [-i] id cmd...`; caller frees the array only. */
 static const char **exec_argv(struct rt_crun *c, const char *id, const char *const *cmd,
-                              bool tty, char *rootopt, size_t rootsz)
+                              bool tty, const char *useropt, char *rootopt, size_t rootsz)
 {
     size_t n = 0;
     while (cmd[n] && n < EXEC_ARGV_MAX)
@@ -49,6 +57,7 @@ static const char **exec_argv(struct rt_crun *c, const char *id, const char *con
     v[k++] = c->crun;
     v[k++] = rootopt;
     v[k++] = "exec";
+    v[k++] = useropt;
     if (tty)
         v[k++] = "-t";
     v[k++] = id;
@@ -65,10 +74,11 @@ int rt_crun_exec_sync(struct runtime *rt, const char *id, const char *const *arg
     struct rt_crun *c = crun_of(rt);
     if (!argv || !argv[0])
         return ck_err_set(err, CK_R_INVALID, "exec: empty command");
-    if (!running_doc(c, id, err))
+    ck_autofree char *user = running_user(c, id, err);
+    if (!user)
         return -1;
     char rootopt[4200];
-    const char **v = exec_argv(c, id, argv, false, rootopt, sizeof(rootopt));
+    const char **v = exec_argv(c, id, argv, false, user, rootopt, sizeof(rootopt));
     struct ck_buf o = CK_BUF_INIT(EXEC_OUT_MAX), e = CK_BUF_INIT(EXEC_OUT_MAX);
     int st = 0;
     int rc = cni_spawn_capture(v, NULL, NULL, 0, timeout_s > 0 ? timeout_s * 1000 : 0, &o, &e,
@@ -156,10 +166,11 @@ int rt_crun_exec(struct runtime *rt, const char *id, const char *const *argv, bo
     struct rt_crun *c = crun_of(rt);
     if (!argv || !argv[0])
         return ck_err_set(err, CK_R_INVALID, "exec: empty command");
-    if (!running_doc(c, id, err))
+    ck_autofree char *user = running_user(c, id, err);
+    if (!user)
         return -1;
     char rootopt[4200];
-    const char **v = exec_argv(c, id, argv, tty, rootopt, sizeof(rootopt));
+    const char **v = exec_argv(c, id, argv, tty, user, rootopt, sizeof(rootopt));
     int rc = tty ? exec_pty(v, s, err) : exec_pipes(v, want_stdin, s, err);
     free(v);
     return rc;
@@ -249,7 +260,8 @@ int rt_crun_update(struct runtime *rt, const char *id, const struct rt_resources
                    struct ck_err *err)
 {
     struct rt_crun *c = crun_of(rt);
-    if (!running_doc(c, id, err))
+    ck_autofree char *user = running_user(c, id, err);
+    if (!user)
         return -1;
     json_t *res = json_object();
     if (r->memory_limit > 0)
