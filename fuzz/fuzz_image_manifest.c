@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* libFuzzer: image manifests, indexes, configs, references and auth challenges.
+/* libFuzzer: image manifests, indexes, configs, pull-secret configs, references and auth
+ * challenges.
  * Input: byte 0 picks the Content-Type the "registry" sent; the rest is the body. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -78,6 +79,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     run_config(body, len);
+    char *u, *p;
+    if (img_auth_lookup(body, len, "reg.example.com/team/app:1", &u, &p, &err) == 1) {
+        free(u);
+        free(p);
+    }
     run_strings(body, len);
     return 0;
 }

@@ -47,6 +47,16 @@ struct img_pull_opts {
 int img_pull(struct img_store *s, const char *ref, const struct img_pull_opts *o,
              char id_out[IMG_ID_MAX], struct ck_err *err);
 
+/* Credentials for ref from a Docker config JSON, as in a kubernetes.io/dockerconfigjson
+ * ({"auths":{KEY:{...}}}) or legacy kubernetes.io/dockercfg ({KEY:{...}}) pull secret.
+ * KEY is a host ("127.0.0.1:5000", "*.example.com" matches one label), optionally with a
+ * scheme and a path prefix ("https://reg.io/team"; "/v1/" and "/v2/" are ignored); docker.io
+ * also matches "https://index.docker.io/v1/". The longest matching key wins. An entry holds
+ * "auth" (base64 "user:pass") or "username" + "password". Returns 1 with *user and *pass set
+ * (caller frees both), 0 when nothing matches, -1 (CK_R_BAD_REQUEST) for malformed JSON. */
+int img_auth_lookup(const char *docker_config, size_t len, const char *ref, char **user,
+                    char **pass, struct ck_err *err);
+
 /* Imports an OCI image layout (a directory, or a tar/tar.gz of one) and tags it as ref
  * (NULL = no tag). The manifest chosen: the index entry annotated
  * org.opencontainers.image.ref.name == ref's tag, else the only entry, else linux/<arch>. */
