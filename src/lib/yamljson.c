@@ -324,6 +324,8 @@ struct frame {
     char *key;        /* map: pending key (NULL = next node is a key) */
     size_t keylen;
     bool key_merge;   /* pending key is `<<` */
+    size_t keyline;   /* 1-based line of the pending key */
+    json_t *seen;     /* explicit keys so far (only when duplicates are reported) */
     size_t depth;     /* deepest child so far */
     size_t weight;    /* nodes + bytes below */
 };
@@ -343,6 +345,7 @@ struct ystate {
     json_t *root;
     bool done;
     struct ck_err *err;
+    struct ck_buf *dups; /* duplicate-key report, or NULL */
     yaml_mark_t mark;
 };
 
@@ -410,6 +413,20 @@ static int merge_into_map(struct ystate *st, json_t *map, json_t *v)
     return 0;
 }
 
+/* Strict decoding's complaint about a key given twice in one mapping (merged keys excepted). */
+static void note_key(struct ystate *st, struct frame *f)
+{
+    if (!f->seen)
+        f->seen = json_object();
+    if (json_object_getn(f->seen, f->key, f->keylen)) {
+        ck_buf_appendf(st->dups, "%sline %zu: key ", st->dups->len ? "\n" : "", f->keyline);
+        ck_buf_append_json_str(st->dups, f->key, f->keylen);
+        ck_buf_appends(st->dups, " already set in map");
+    } else {
+        json_object_setn_new_nocheck(f->seen, f->key, f->keylen, json_true());
+    }
+}
+
 /* Attaches a completed node (reference stolen) to the parent frame or makes it the root. */
 static int deliver(struct ystate *st, json_t *v, size_t depth, size_t weight)
 {
@@ -428,9 +445,12 @@ static int deliver(struct ystate *st, json_t *v, size_t depth, size_t weight)
     }
     if (!f->key && !f->key_merge) {
         int rc = key_from_json(st, v, &f->key, &f->keylen);
+        f->keyline = (size_t)st->mark.line + 1;
         json_decref(v);
         return rc;
     }
+    if (!f->key_merge && st->dups)
+        note_key(st, f);
     int rc = 0;
     if (f->key_merge)
         rc = merge_into_map(st, f->val, v);
@@ -592,6 +612,7 @@ static int on_scalar(struct ystate *st, const yaml_event_t *ev)
             format_float32(r.f, tmp, sizeof(tmp));
             f->key = ck_strdup(tmp);
             f->keylen = strlen(tmp);
+            f->keyline = (size_t)st->mark.line + 1;
             return 0;
         }
         v = json_from_resolved(st, &r, s, n);
@@ -654,6 +675,7 @@ static int on_start(struct ystate *st, enum ftype type, const yaml_char_t *ancho
 static int on_end(struct ystate *st)
 {
     struct frame f = st->fr[--st->nfr];
+    json_decref(f.seen);
     if (f.key || f.key_merge) { /* cannot happen with a well-formed event stream */
         free(f.key);
         json_decref(f.val);
@@ -684,6 +706,7 @@ static int on_event(struct ystate *st, const yaml_event_t *ev)
 static void ystate_release(struct ystate *st)
 {
     for (size_t i = 0; i < st->nfr; i++) {
+        json_decref(st->fr[i].seen);
         json_decref(st->fr[i].val);
         free(st->fr[i].anchor);
         free(st->fr[i].key);
@@ -710,6 +733,12 @@ static int parser_error(struct ystate *st, const yaml_parser_t *p)
 
 int yaml_to_json(const char *text, size_t len, json_t **out, struct ck_err *err)
 {
+    return yaml_to_json_dups(text, len, out, NULL, err);
+}
+
+int yaml_to_json_dups(const char *text, size_t len, json_t **out, struct ck_buf *dups,
+                      struct ck_err *err)
+{
     *out = NULL;
     if (len > YAML_MAX_INPUT)
         return ck_err_set(err, CK_R_TOO_LARGE, "YAML document of %zu bytes exceeds %d bytes",
@@ -720,6 +749,7 @@ int yaml_to_json(const char *text, size_t len, json_t **out, struct ck_err *err)
     yaml_parser_set_input_string(&p, (const unsigned char *)(text ? text : ""), len);
     struct ystate st = {0};
     st.err = err;
+    st.dups = dups;
     int rc = 0;
     while (rc == 0 && !st.done) {
         yaml_event_t ev;

@@ -29,6 +29,13 @@
  * no document at all gives JSON null. Errors: CK_R_BAD_REQUEST, message
  * "error converting YAML to JSON: yaml: line L, column C: <problem>". *out is a new value. */
 int yaml_to_json(const char *text, size_t len, json_t **out, struct ck_err *err);
+/* yaml_to_json that also reports keys given twice in one mapping, as go-yaml's strict mode
+ * (fieldValidation=Strict/Warn) does: one line per duplicate appended to dups, e.g.
+ * `line 3: key "a" already set in map` ("\n"-separated). The last value still wins. Keys
+ * brought in by a `<<` merge are not duplicates. dups may be NULL. */
+int yaml_to_json_dups(const char *text, size_t len, json_t **out, struct ck_buf *dups,
+                      struct ck_err *err);
+
 /* Appends v as block-style YAML the way sigs.k8s.io/yaml JSONToYAML (go-yaml v2) writes it:
  * keys sorted in go-yaml's natural order, sequences not indented under their key, strings
  * quoted only when they would read back as another type ("true", "1", "null", "", "1:20",

@@ -365,6 +365,44 @@ static void test_emit_limits(void **state)
     assert_int_equal(json_to_yaml(NULL, &out), -1);
 }
 
+static void test_duplicate_keys(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *yaml, *dups, *json;
+    } cases[] = {
+        {"a: 1\nb: 2\na: 3\n", "line 3: key \"a\" already set in map", "{\"a\":3,\"b\":2}"},
+        {"a: 1\nb: 2\n", "", "{\"a\":1,\"b\":2}"},
+        {"m:\n  x: 1\n  x: 2\np:\n  x: 3\n", "line 3: key \"x\" already set in map",
+         "{\"m\":{\"x\":2},\"p\":{\"x\":3}}"},
+        {"1: a\n'1': b\n0x1: c\n",
+         "line 2: key \"1\" already set in map\nline 3: key \"1\" already set in map",
+         "{\"1\":\"c\"}"},
+        {"base: &b {x: 1}\nd:\n  <<: *b\n  x: 2\n", "", "{\"base\":{\"x\":1},\"d\":{\"x\":2}}"},
+        {"- {a: 1, a: 2}\n- {a: 1}\n", "line 1: key \"a\" already set in map",
+         "[{\"a\":2},{\"a\":1}]"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct ck_buf d = CK_BUF_INIT(4096);
+        json_t *v = NULL;
+        struct ck_err err = CK_ERR_INIT;
+        assert_int_equal(yaml_to_json_dups(cases[i].yaml, strlen(cases[i].yaml), &v, &d, &err), 0);
+        if (strcmp(d.data ? d.data : "", cases[i].dups) != 0)
+            fail_msg("case %zu: dups [%s] want [%s]", i, d.data ? d.data : "", cases[i].dups);
+        char *got = dump(v);
+        assert_string_equal(got, cases[i].json);
+        free(got);
+        json_decref(v);
+        ck_buf_release(&d);
+    }
+    /* errors still release everything */
+    struct ck_buf d = CK_BUF_INIT(4096);
+    json_t *v = NULL;
+    struct ck_err err = CK_ERR_INIT;
+    assert_int_equal(yaml_to_json_dups("a: {x: 1, x: 2, y: [", 20, &v, &d, &err), -1);
+    ck_buf_release(&d);
+}
+
 static double now_ms(void)
 {
     struct timespec t;
@@ -421,6 +459,7 @@ int main(void)
         cmocka_unit_test(test_yaml_errors),    cmocka_unit_test(test_limits),
         cmocka_unit_test(test_json_to_yaml),   cmocka_unit_test(test_round_trip_strings),
         cmocka_unit_test(test_emit_limits),    cmocka_unit_test(test_speed),
+        cmocka_unit_test(test_duplicate_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
