@@ -14,7 +14,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     json_t *v = NULL;
     struct ck_err err = CK_ERR_INIT;
-    if (yaml_to_json((const char *)data, size, &v, &err) < 0) {
+    struct ck_buf dups = CK_BUF_INIT(1 << 20);
+    int rc = yaml_to_json_dups((const char *)data, size, &v, &dups, &err);
+    ck_buf_release(&dups);
+    if (rc < 0) {
         if (v || err.reason == CK_R_NONE || !err.msg[0])
             abort();
         return 0;
