@@ -312,7 +312,7 @@ void vld_dns1123_subdomain(struct vld *v, const char *field, const char *s)
         vld_invalid_str(v, field, s, dns1123_subdomain_msg);
 }
 
-static void vld_dns1035_label(struct vld *v, const char *field, const char *s)
+void vld_dns1035_label(struct vld *v, const char *field, const char *s)
 {
     if (strlen(s) > 63)
         vld_invalid_str(v, field, s, "must be no more than 63 characters");
@@ -570,9 +570,9 @@ static const struct kind_rule rules[] = {
     {"batch", "cronjobs", NAME_SUBDOMAIN, vld_cronjob},
     {"coordination.k8s.io", "leases", NAME_SUBDOMAIN, vld_lease},
     {"discovery.k8s.io", "endpointslices", NAME_SUBDOMAIN, NULL},
-    {"policy", "poddisruptionbudgets", NAME_SUBDOMAIN, NULL},
+    {"policy", "poddisruptionbudgets", NAME_SUBDOMAIN, vld_pdb},
     {"events.k8s.io", "events", NAME_SUBDOMAIN, NULL},
-    {"networking.k8s.io", "ingresses", NAME_SUBDOMAIN, NULL},
+    {"networking.k8s.io", "ingresses", NAME_SUBDOMAIN, vld_ingress},
     {"networking.k8s.io", "networkpolicies", NAME_SUBDOMAIN, NULL},
     {"scheduling.k8s.io", "priorityclasses", NAME_SUBDOMAIN, NULL},
     {"storage.k8s.io", "storageclasses", NAME_SUBDOMAIN, NULL},

@@ -75,6 +75,9 @@ char *vld_go_selector(const json_t *sel);
 /* Name/label checks adding upstream's messages under field. */
 void vld_dns1123_label(struct vld *v, const char *field, const char *s);
 void vld_dns1123_subdomain(struct vld *v, const char *field, const char *s);
+void vld_dns1035_label(struct vld *v, const char *field, const char *s);
+/* IsValidPortName messages (IANA service names). */
+void vld_port_name(struct vld *v, const char *field, const char *name);
 void vld_labels(struct vld *v, const char *field, const json_t *labels);
 void vld_label_selector(struct vld *v, const char *field, const json_t *sel);
 /* Does the LabelSelector match the label map? (empty selector matches everything) */
@@ -103,6 +106,8 @@ void vld_clusterrole(struct vld *v, const json_t *obj, const json_t *old);
 void vld_rolebinding(struct vld *v, const json_t *obj, const json_t *old);
 void vld_clusterrolebinding(struct vld *v, const json_t *obj, const json_t *old);
 void vld_hpa(struct vld *v, const json_t *obj, const json_t *old);
+void vld_ingress(struct vld *v, const json_t *obj, const json_t *old);
+void vld_pdb(struct vld *v, const json_t *obj, const json_t *old);
 /* Cron schedule check: NULL when valid, else robfig/cron's error text (static buffer owned
  * by the caller: out of size n). */
 bool validation_cron_ok(const char *sched, char *out, size_t n);

@@ -557,3 +557,27 @@ bool validation_cron_ok(const char *sched, char *msg, size_t msz)
     }
     return true;
 }
+
+/* ---- pod disruption budgets ------------------------------------------------------------- */
+
+void vld_pdb(struct vld *v, const json_t *obj, const json_t *old)
+{
+    static const char *const policies[] = {"AlwaysAllow", "IfHealthyBudget"};
+    (void)old;
+    json_t *spec = json_object_get(obj, "spec");
+    json_t *min = json_object_get(spec, "minAvailable"), *max = json_object_get(spec, "maxUnavailable");
+    if (min && max)
+        vld_invalid_repr(v, "spec", "policy.PodDisruptionBudgetSpec{...}", "minAvailable and maxUnavailable cannot be both set");
+    if (min) {
+        positive_int_or_percent(v, "spec.minAvailable", min);
+        not_more_than_100(v, "spec.minAvailable", min);
+    }
+    if (max) {
+        positive_int_or_percent(v, "spec.maxUnavailable", max);
+        not_more_than_100(v, "spec.maxUnavailable", max);
+    }
+    vld_label_selector(v, "spec.selector", json_object_get(spec, "selector"));
+    json_t *p = json_object_get(spec, "unhealthyPodEvictionPolicy");
+    if (json_is_string(p) && strcmp(json_string_value(p), "AlwaysAllow") && strcmp(json_string_value(p), "IfHealthyBudget"))
+        vld_not_supported(v, "spec.unhealthyPodEvictionPolicy", json_string_value(p), policies, 2);
+}

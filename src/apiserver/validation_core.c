@@ -39,15 +39,8 @@ static void port_range(struct vld *v, const char *field, long long p)
         vld_invalid_int(v, field, p, "must be between 1 and 65535, inclusive");
 }
 
-static void target_port(struct vld *v, const char *field, const json_t *tp)
+void vld_port_name(struct vld *v, const char *field, const char *name)
 {
-    if (json_is_integer(tp)) {
-        port_range(v, field, (long long)json_integer_value(tp));
-        return;
-    }
-    const char *name = json_string_value(tp);
-    if (!name)
-        return;
     size_t n = strlen(name);
     bool charset = true, letter = false;
     for (size_t i = 0; i < n; i++) {
@@ -64,6 +57,14 @@ static void target_port(struct vld *v, const char *field, const json_t *tp)
         vld_invalid_str(v, field, name, "must not contain consecutive hyphens");
     if (n && (name[0] == '-' || name[n - 1] == '-'))
         vld_invalid_str(v, field, name, "must not begin or end with a hyphen");
+}
+
+static void target_port(struct vld *v, const char *field, const json_t *tp)
+{
+    if (json_is_integer(tp))
+        port_range(v, field, (long long)json_integer_value(tp));
+    else if (json_is_string(tp))
+        vld_port_name(v, field, json_string_value(tp));
 }
 
 /* names: set of port names seen so far (a JSON object). */

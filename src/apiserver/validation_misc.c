@@ -6,6 +6,7 @@
 #include "apiserver/printers.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define RBAC_GROUP "rbac.authorization.k8s.io"
@@ -142,4 +143,126 @@ void vld_hpa(struct vld *v, const json_t *obj, const json_t *old)
         vld_required(v, "spec.scaleTargetRef.kind", "");
     if (!*printer_jstr(spec, "scaleTargetRef.name"))
         vld_required(v, "spec.scaleTargetRef.name", "");
+}
+
+/* ---- ingresses ------------------------------------------------------------------------- */
+
+static void ingress_backend(struct vld *v, const char *path, const json_t *be)
+{
+    char f[256];
+    json_t *svc = json_object_get(be, "service"), *res = json_object_get(be, "resource");
+    if (svc && res) {
+        vld_invalid_str(v, path, "", "cannot set both resource and service backends");
+        return;
+    }
+    if (res) {
+        snprintf(f, sizeof(f), "%s.resource.kind", path);
+        if (!*printer_jstr(res, "kind"))
+            vld_required(v, f, "");
+        snprintf(f, sizeof(f), "%s.resource.name", path);
+        if (!*printer_jstr(res, "name"))
+            vld_required(v, f, "");
+        return;
+    }
+    if (!svc) {
+        vld_invalid_str(v, path, "", "one backend must be specified");
+        return;
+    }
+    const char *name = printer_jstr(svc, "name"), *pname = printer_jstr(svc, "port.name");
+    long long num = printer_jint(svc, "port.number", 0);
+    snprintf(f, sizeof(f), "%s.service.name", path);
+    if (!*name)
+        vld_required(v, f, "");
+    else
+        vld_dns1035_label(v, f, name);
+    if (*pname && num) {
+        vld_invalid_str(v, path, "", "cannot set both port name & port number");
+    } else if (*pname) {
+        snprintf(f, sizeof(f), "%s.service.port.name", path);
+        vld_port_name(v, f, pname);
+    } else if (num) {
+        snprintf(f, sizeof(f), "%s.service.port.number", path);
+        if (num < 1 || num > 65535)
+            vld_invalid_int(v, f, num, "must be between 1 and 65535, inclusive");
+    } else {
+        vld_required(v, path, "port name or number is required");
+    }
+}
+
+static void ingress_path(struct vld *v, const char *path, const json_t *p)
+{
+    static const char *const types[] = {"Exact", "ImplementationSpecific", "Prefix"};
+    static const char *const bad_seq[] = {"//", "/./", "/../", "%2f", "%2F"};
+    static const char *const bad_suffix[] = {"/..", "/."};
+    char f[256], d[64];
+    json_t *pt = json_object_get(p, "pathType");
+    const char *s = printer_jstr(p, "path");
+    size_t n = strlen(s);
+    snprintf(f, sizeof(f), "%s.pathType", path);
+    if (!json_is_string(pt)) {
+        vld_required(v, f, "pathType must be specified");
+        return;
+    }
+    const char *type = json_string_value(pt);
+    if (!strcmp(type, "Exact") || !strcmp(type, "Prefix")) {
+        snprintf(f, sizeof(f), "%s.path", path);
+        if (s[0] != '/')
+            vld_invalid_str(v, f, s, "must be an absolute path");
+        for (size_t i = 0; n && i < sizeof(bad_seq) / sizeof(bad_seq[0]); i++)
+            if (strstr(s, bad_seq[i])) {
+                snprintf(d, sizeof(d), "must not contain '%s'", bad_seq[i]);
+                vld_invalid_str(v, f, s, d);
+            }
+        for (size_t i = 0; n && i < 2; i++) {
+            size_t sl = strlen(bad_suffix[i]);
+            if (n >= sl && !strcmp(s + n - sl, bad_suffix[i])) {
+                snprintf(d, sizeof(d), "cannot end with '%s'", bad_suffix[i]);
+                vld_invalid_str(v, f, s, d);
+            }
+        }
+    } else if (!strcmp(type, "ImplementationSpecific")) {
+        snprintf(f, sizeof(f), "%s.path", path);
+        if (n && s[0] != '/')
+            vld_invalid_str(v, f, s, "must be an absolute path");
+    } else {
+        vld_not_supported(v, f, type, types, 3);
+    }
+    snprintf(f, sizeof(f), "%s.backend", path);
+    ingress_backend(v, f, json_object_get(p, "backend"));
+}
+
+void vld_ingress(struct vld *v, const json_t *obj, const json_t *old)
+{
+    (void)old;
+    json_t *spec = json_object_get(obj, "spec");
+    json_t *rules = json_object_get(spec, "rules"), *def = json_object_get(spec, "defaultBackend");
+    char f[256];
+    if (arr_n(rules) == 0 && !def)
+        vld_invalid_repr(v, "spec", json_is_array(rules) ? "[]networking.IngressRule{}" : "[]networking.IngressRule(nil)",
+                         "either `defaultBackend` or `rules` must be specified");
+    if (def)
+        ingress_backend(v, "spec.defaultBackend", def);
+    for (size_t i = 0; i < arr_n(rules); i++) {
+        json_t *r = json_array_get(rules, i);
+        const char *host = printer_jstr(r, "host");
+        snprintf(f, sizeof(f), "spec.rules[%zu].host", i);
+        if (*host && strncmp(host, "*.", 2) == 0)
+            vld_dns1123_subdomain(v, f, host + 2);
+        else if (*host)
+            vld_dns1123_subdomain(v, f, host);
+        json_t *http = json_object_get(r, "http");
+        if (!http)
+            continue;
+        json_t *paths = json_object_get(http, "paths");
+        snprintf(f, sizeof(f), "spec.rules[%zu].http.paths", i);
+        if (arr_n(paths) == 0)
+            vld_required(v, f, "");
+        for (size_t j = 0; j < arr_n(paths); j++) {
+            snprintf(f, sizeof(f), "spec.rules[%zu].http.paths[%zu]", i, j);
+            ingress_path(v, f, json_array_get(paths, j));
+        }
+    }
+    json_t *cls = json_object_get(spec, "ingressClassName");
+    if (json_is_string(cls))
+        vld_dns1123_subdomain(v, "spec.ingressClassName", json_string_value(cls));
 }

@@ -261,28 +261,6 @@ static const char *const protocols[] = {"SCTP", "TCP", "UDP"};
 static const char *const pull_policies[] = {"Always", "IfNotPresent", "Never"};
 static const char *const msg_policies[] = {"File", "FallbackToLogsOnError"};
 
-static void port_name_check(struct vld *v, const char *field, const char *name)
-{
-    size_t n = strlen(name);
-    bool letters_only = true, has_letter = false;
-    for (size_t i = 0; i < n; i++) {
-        if (!(islower((unsigned char)name[i]) || isdigit((unsigned char)name[i]) || name[i] == '-'))
-            letters_only = false;
-        if (islower((unsigned char)name[i]))
-            has_letter = true;
-    }
-    if (n > 15)
-        vld_invalid_str(v, field, name, "must be no more than 15 characters");
-    if (!letters_only)
-        vld_invalid_str(v, field, name, "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)");
-    if (!has_letter)
-        vld_invalid_str(v, field, name, "must contain at least one letter (a-z)");
-    if (strstr(name, "--"))
-        vld_invalid_str(v, field, name, "must not contain consecutive hyphens");
-    if (n && (name[0] == '-' || name[n - 1] == '-'))
-        vld_invalid_str(v, field, name, "must not begin or end with a hyphen");
-}
-
 /* True when name was the problem (so the caller skips the duplicate check). */
 static bool port_name_bad(const char *name)
 {
@@ -325,7 +303,7 @@ static void container_ports(struct vld *v, const char *path, const json_t *ports
         if (*name) {
             snprintf(f, sizeof(f), "%s[%zu].name", path, i);
             if (port_name_bad(name))
-                port_name_check(v, f, name);
+                vld_port_name(v, f, name);
             else if (set_has(names, name))
                 vld_duplicate_str(v, f, name);
             else

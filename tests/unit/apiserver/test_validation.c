@@ -418,6 +418,29 @@ static void test_rbac_hpa(void **state)
            "than or equal to `minReplicas`");
 }
 
+static void test_ingress_pdb(void **state)
+{
+    (void)state;
+    expect("networking.k8s.io", "ingresses", "Ingress",
+           "{\"metadata\":{\"name\":\"i\"},\"spec\":{\"rules\":[{\"host\":\"*.example.com\",\"http\":{\"paths\":"
+           "[{\"path\":\"/\",\"pathType\":\"Prefix\",\"backend\":{\"service\":{\"name\":\"web\",\"port\":"
+           "{\"number\":80}}}}]}}]}}", NULL, NULL);
+    expect("networking.k8s.io", "ingresses", "Ingress",
+           "{\"metadata\":{\"name\":\"i\"},\"spec\":{\"rules\":[{\"http\":{\"paths\":[{\"path\":\"api\",\"pathType\":"
+           "\"Prefix\",\"backend\":{\"service\":{\"name\":\"web\"}}},{\"path\":\"/\",\"backend\":{}}]}}]}}", NULL,
+           "Ingress.networking.k8s.io \"i\" is invalid: [spec.rules[0].http.paths[0].path: Invalid value: \"api\": must "
+           "be an absolute path, spec.rules[0].http.paths[0].backend: Required value: port name or number is "
+           "required, spec.rules[0].http.paths[1].pathType: Required value: pathType must be specified]");
+    expect("networking.k8s.io", "ingresses", "Ingress", "{\"metadata\":{\"name\":\"i\"},\"spec\":{}}", NULL,
+           "Ingress.networking.k8s.io \"i\" is invalid: spec: Invalid value: []networking.IngressRule(nil): either "
+           "`defaultBackend` or `rules` must be specified");
+    expect("policy", "poddisruptionbudgets", "PodDisruptionBudget",
+           "{\"metadata\":{\"name\":\"p\"},\"spec\":{\"minAvailable\":\"120%\",\"selector\":{\"matchLabels\":"
+           "{\"app\":\"x\"}}}}", NULL,
+           "PodDisruptionBudget.policy \"p\" is invalid: spec.minAvailable: Invalid value: intstr.IntOrString{Type:1, "
+           "IntVal:0, StrVal:\"120%\"}: must not be greater than 100%");
+}
+
 static void test_updates_and_causes(void **state)
 {
     (void)state;
@@ -508,6 +531,7 @@ int main(void)
         cmocka_unit_test(test_services),
         cmocka_unit_test(test_configmaps_secrets),
         cmocka_unit_test(test_rbac_hpa),
+        cmocka_unit_test(test_ingress_pdb),
         cmocka_unit_test(test_updates_and_causes),
         cmocka_unit_test(test_large_pod),
     };
