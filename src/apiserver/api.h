@@ -24,7 +24,10 @@ struct api_opts {
     int64_t watch_history; /* events kept in memory for watch resume; 0 = default (10000)?
                               engine's choice */
     int64_t max_body;      /* bytes; 0 = 3 MiB */
-    const char *external_host; /* for discovery serverAddressByClientCIDRs, may be NULL */
+    const char *external_host; /* for discovery serverAddressByClientCIDRs, may be NULL;
+                                  "ip[:port]" also becomes default/kubernetes' Endpoints */
+    const char *service_cidr;  /* IPv4 CIDR for Service clusterIPs; NULL = "10.96.0.0/12"
+                                  (first address: default/kubernetes) */
 };
 
 /* Creates the engine on an open store: loads every object into memory, subscribes to the

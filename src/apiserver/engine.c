@@ -673,13 +673,15 @@ int api_server_new(struct store *st, const struct api_opts *o, struct api_server
     pthread_rwlock_init(&s->mu, NULL);
     pthread_mutex_init(&s->rev_mu, NULL);
     pthread_mutex_init(&s->pend_mu, NULL);
+    pthread_mutex_init(&s->alloc_mu, NULL);
     pthread_cond_init(&s->rev_cv, NULL);
     s->ntables = reg_count();
     s->tables = ck_calloc(s->ntables, sizeof(*s->tables));
     s->ring_cap = (size_t)s->opts.watch_history;
     s->ring = ck_calloc(s->ring_cap, sizeof(*s->ring));
     eng_discovery_init(s);
-    if (eng_cache_load(s, err) < 0 || eng_bootstrap_namespaces(s, err) < 0) {
+    if (eng_alloc_init(s, err) < 0 || eng_cache_load(s, err) < 0 ||
+        eng_bootstrap_namespaces(s, err) < 0 || eng_bootstrap_kubernetes_service(s, err) < 0) {
         api_server_free(s);
         return -1;
     }
@@ -701,6 +703,7 @@ void api_server_free(struct api_server *s)
     pthread_rwlock_destroy(&s->mu);
     pthread_mutex_destroy(&s->rev_mu);
     pthread_mutex_destroy(&s->pend_mu);
+    pthread_mutex_destroy(&s->alloc_mu);
     pthread_cond_destroy(&s->rev_cv);
     free(s);
 }

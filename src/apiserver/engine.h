@@ -189,6 +189,8 @@ struct api_server {
     bool loading;
     struct store_event *pend;
     size_t npend, pend_cap;
+    pthread_mutex_t alloc_mu; /* serialises Service IP/port allocation with its write */
+    uint32_t svc_base, svc_size;
     struct eng_metrics m;
     char *disc_agg;     /* cached aggregated discovery bodies (without apiVersion line) */
 };
@@ -281,6 +283,17 @@ int eng_serve_scale(struct eng_req *r);
 int eng_serve_binding(struct eng_req *r);
 int eng_serve_eviction(struct eng_req *r);
 int eng_bootstrap_namespaces(struct api_server *s, struct ck_err *err);
+/* Creates body as the engine itself (no request); AlreadyExists counts as success. */
+int eng_internal_create(struct api_server *s, const struct reg_resource *res, const char *ns,
+                        json_t *body, struct ck_err *err);
+
+/* alloc.c */
+int eng_alloc_init(struct api_server *s, struct ck_err *err);
+/* Fills spec.clusterIP(s)/nodePorts of a Service (skip_key: the service itself on update).
+ * Caller holds s->alloc_mu until the write is done. */
+int eng_service_alloc(struct api_server *s, const struct reg_resource *res, json_t *svc,
+                      const char *skip_key, struct ck_err *err);
+int eng_bootstrap_kubernetes_service(struct api_server *s, struct ck_err *err);
 /* Decodes a request body (JSON or YAML) into *out. strict rejects duplicate fields. */
 int eng_decode_body(const struct api_request *rq, bool strict, json_t **out, struct ck_err *err);
 

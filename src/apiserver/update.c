@@ -85,6 +85,15 @@ static json_t *strategy(struct eng_req *r, struct eng_upd *u, json_t *cur, json_
         json_object_del(md, "selfLink");
         if (res->flags & REG_STATUS)
             copy_key(out, cur, "status");
+        if (strcmp(res->plural, "services") == 0 && !res->group[0]) {
+            /* an empty clusterIP on update keeps the allocated one */
+            json_t *ns = json_object_get(out, "spec"), *cs = json_object_get(cur, "spec");
+            const char *ip = json_string_value(json_object_get(ns, "clusterIP"));
+            if (json_is_object(ns) && (!ip || !*ip)) {
+                copy_key(ns, cs, "clusterIP");
+                copy_key(ns, cs, "clusterIPs");
+            }
+        }
         if (strcmp(res->plural, "namespaces") == 0) {
             json_t *spec = json_object_get(out, "spec");
             if (!json_is_object(spec)) {
@@ -156,6 +165,7 @@ static enum step update_once(struct eng_req *r, struct eng_upd *u, struct ck_err
     }
     json_t *curj = eng_obj_json(cur), *nw = NULL, *out = NULL;
     enum step st = STEP_FAIL;
+    bool locked = false;
     u->client_rv = false;
     if (!curj) {
         ck_err_set(err, CK_R_INTERNAL, "stored object is not valid JSON");
@@ -175,6 +185,13 @@ static enum step update_once(struct eng_req *r, struct eng_upd *u, struct ck_err
     out = strategy(r, u, curj, nw, err);
     if (!out)
         goto done;
+    if (!u->internal && !u->sub && strcmp(r->res->plural, "services") == 0 &&
+        !r->res->group[0]) {
+        pthread_mutex_lock(&r->s->alloc_mu);
+        locked = true;
+        if (eng_service_alloc(r->s, r->res, out, cur->key, err) < 0)
+            goto done;
+    }
     if (!u->internal) {
         validation_default(r->res->group, r->res->plural, out);
         if (validation_validate(r->res->group, r->res->plural, r->res->kind, out, curj, err) < 0)
@@ -212,6 +229,8 @@ static enum step update_once(struct eng_req *r, struct eng_upd *u, struct ck_err
     }
     st = STEP_DONE;
 done:
+    if (locked)
+        pthread_mutex_unlock(&r->s->alloc_mu);
     json_decref(curj);
     json_decref(nw);
     json_decref(out);

@@ -536,11 +536,24 @@ int eng_create_obj(struct eng_req *r, json_t *obj, bool dry, struct ck_err *err)
         validation_default(res->group, res->plural, obj);
         if (strcmp(res->plural, "namespaces") == 0)
             eng_namespace_defaults(obj);
-        if (validation_validate(res->group, res->plural, res->kind, obj, NULL, err) < 0)
+        bool svc = strcmp(res->plural, "services") == 0 && !res->group[0];
+        if (svc)
+            pthread_mutex_lock(&r->s->alloc_mu);
+        int rc = 0;
+        if (svc)
+            rc = eng_service_alloc(r->s, res, obj, NULL, err);
+        if (rc == 0)
+            rc = validation_validate(res->group, res->plural, res->kind, obj, NULL, err);
+        if (rc < 0) {
+            if (svc)
+                pthread_mutex_unlock(&r->s->alloc_mu);
             return -1;
+        }
         size_t len;
         char *val = eng_canonical(res, obj, &len);
         if (dry) {
+            if (svc)
+                pthread_mutex_unlock(&r->s->alloc_mu);
             eng_reply_obj(r, 201, val, len, 0);
             free(val);
             return 0;
@@ -548,7 +561,9 @@ int eng_create_obj(struct eng_req *r, json_t *obj, bool dry, struct ck_err *err)
         struct ck_buf key = CK_BUF_INIT(4096);
         eng_key(res, r->ns, name, &key);
         int64_t rev = 0;
-        int rc = store_put(r->s->st, key.data, key.len, val, len, STORE_ABSENT, &rev, NULL, err);
+        rc = store_put(r->s->st, key.data, key.len, val, len, STORE_ABSENT, &rev, NULL, err);
+        if (svc)
+            pthread_mutex_unlock(&r->s->alloc_mu);
         ck_buf_release(&key);
         if (rc == 0) {
             eng_reply_obj(r, 201, val, len, rev);
@@ -589,6 +604,29 @@ int eng_serve_create(struct eng_req *r)
 
 /* ---- bootstrap ---------------------------------------------------------------------- */
 
+int eng_internal_create(struct api_server *s, const struct reg_resource *res, const char *ns,
+                        json_t *body, struct ck_err *err)
+{
+    struct api_request rq = {.method = "POST", .path = "/"};
+    struct api_response rs;
+    api_response_init(&rs, 1 << 20);
+    struct eng_req r;
+    memset(&r, 0, sizeof(r));
+    r.s = s;
+    r.rq = &rq;
+    r.rs = &rs;
+    r.res = res;
+    r.ns = (char *)ns;
+    struct ck_err e2 = CK_ERR_INIT;
+    int rc = eng_create_obj(&r, body, false, &e2);
+    api_response_release(&rs);
+    if (rc < 0 && e2.reason != CK_R_ALREADY_EXISTS) {
+        *err = e2;
+        return ck_err_wrap(err, "creating %s %s", res->plural, eng_md_str(body, "name"));
+    }
+    return 0;
+}
+
 int eng_bootstrap_namespaces(struct api_server *s, struct ck_err *err)
 {
     static const char *const names[] = {"default", "kube-system", "kube-public",
@@ -600,24 +638,11 @@ int eng_bootstrap_namespaces(struct api_server *s, struct ck_err *err)
             eng_obj_unref(o);
             continue;
         }
-        struct api_request rq = {.method = "POST", .path = "/api/v1/namespaces"};
-        struct api_response rs;
-        api_response_init(&rs, 1 << 20);
-        struct eng_req r;
-        memset(&r, 0, sizeof(r));
-        r.s = s;
-        r.rq = &rq;
-        r.rs = &rs;
-        r.res = nsr;
         json_t *obj = json_pack("{s:{s:s}}", "metadata", "name", names[i]);
-        struct ck_err e2 = CK_ERR_INIT;
-        int rc = eng_create_obj(&r, obj, false, &e2);
+        int rc = eng_internal_create(s, nsr, NULL, obj, err);
         json_decref(obj);
-        api_response_release(&rs);
-        if (rc < 0 && e2.reason != CK_R_ALREADY_EXISTS) {
-            *err = e2;
-            return ck_err_wrap(err, "creating namespace %s", names[i]);
-        }
+        if (rc < 0)
+            return -1;
     }
     return 0;
 }

@@ -606,6 +606,81 @@ static void test_eviction(void **state)
     assert_int_equal(req(e, "POST", ep, NULL, evict, NULL), 404);
 }
 
+static int mksvc(struct env *e, const char *name, const char *type, const char *ip, int nodeport,
+                 json_t **out)
+{
+    char body[512], extra[128] = "";
+    if (ip)
+        snprintf(extra, sizeof(extra), ",\"clusterIP\":\"%s\"", ip);
+    snprintf(body, sizeof(body),
+             "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"%s\"},"
+             "\"spec\":{\"type\":\"%s\"%s,\"ports\":[{\"port\":80%s}]}}",
+             name, type, extra, nodeport ? ",\"nodePort\":" : "");
+    if (nodeport) {
+        char *p = strrchr(body, ':');
+        char tail[64];
+        snprintf(tail, sizeof(tail), "%d}]}}", nodeport);
+        snprintf(p + 1, sizeof(body) - (size_t)(p + 1 - body), "%s", tail);
+    }
+    return req(e, "POST", "/api/v1/namespaces/default/services", NULL, body, out);
+}
+
+static void test_service_allocation(void **state)
+{
+    struct env *e = *state;
+    json_t *v, *w;
+    assert_int_equal(req(e, "GET", "/api/v1/namespaces/default/services/kubernetes", NULL, NULL,
+                         &v),
+                     200);
+    assert_string_equal(jpath(v, "spec.clusterIP"), "10.96.0.1");
+    json_decref(v);
+    assert_int_equal(mksvc(e, "a", "ClusterIP", NULL, 0, &v), 201);
+    assert_int_equal(mksvc(e, "b", "ClusterIP", NULL, 0, &w), 201);
+    const char *ipa = jpath(v, "spec.clusterIP"), *ipb = jpath(w, "spec.clusterIP");
+    assert_non_null(ipa);
+    assert_non_null(ipb);
+    assert_memory_equal(ipa, "10.9", 4);
+    assert_string_not_equal(ipa, "10.96.0.1");
+    assert_string_not_equal(ipa, ipb);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(
+                            json_object_get(v, "spec"), "clusterIPs"), 0)),
+                        ipa);
+    char ipa_s[16];
+    snprintf(ipa_s, sizeof(ipa_s), "%s", ipa);
+    json_decref(w);
+    json_decref(v);
+    assert_int_equal(mksvc(e, "c", "ClusterIP", ipa_s, 0, &v), 422);
+    assert_non_null(strstr(jpath(v, "message"), "provided IP is already allocated"));
+    json_decref(v);
+    assert_int_equal(mksvc(e, "c", "ClusterIP", "192.168.1.1", 0, &v), 422);
+    assert_non_null(strstr(jpath(v, "message"), "provided IP is not in the valid range"));
+    json_decref(v);
+    assert_int_equal(mksvc(e, "h", "ClusterIP", "None", 0, &v), 201);
+    assert_string_equal(jpath(v, "spec.clusterIP"), "None");
+    json_decref(v);
+    assert_int_equal(mksvc(e, "np", "NodePort", NULL, 0, &v), 201);
+    json_int_t np = jint(json_array_get(json_object_get(json_object_get(v, "spec"), "ports"), 0),
+                         "nodePort");
+    assert_true(np >= 30000 && np <= 32767);
+    json_decref(v);
+    assert_int_equal(mksvc(e, "np2", "NodePort", NULL, (int)np, &v), 422);
+    assert_non_null(strstr(jpath(v, "message"), "provided port is already allocated"));
+    json_decref(v);
+    /* update without clusterIP keeps it; delete frees it */
+    assert_int_equal(req(e, "PUT", "/api/v1/namespaces/default/services/a", NULL,
+                         "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":"
+                         "\"a\"},\"spec\":{\"ports\":[{\"port\":81}]}}",
+                         &v),
+                     200);
+    assert_string_equal(jpath(v, "spec.clusterIP"), ipa_s);
+    json_decref(v);
+    assert_int_equal(req(e, "DELETE", "/api/v1/namespaces/default/services/a", NULL, NULL, NULL),
+                     200);
+    assert_int_equal(mksvc(e, "c", "ClusterIP", ipa_s, 0, &v), 201);
+    assert_string_equal(jpath(v, "spec.clusterIP"), ipa_s);
+    json_decref(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -623,6 +698,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_table_get, setup, teardown),
         cmocka_unit_test_setup_teardown(test_eviction, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_service_allocation, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
