@@ -9,9 +9,19 @@
 #include "lib/log.h"
 #include "lib/timeutil.h"
 
+#include <errno.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 
 #define WATCH_BUF_MAX ((size_t)256 << 20)
+#define WATCH_PEEK_TICKS 5 /* HTTP/1.1: look for a departed client every 5 s */
+
+/* h2o 2.2's HTTP/1.1 connection starts with these two members (lib/core/http1.c); it is not
+ * public, but it is the only way to reach the socket of a streaming HTTP/1.1 response. */
+struct http1_conn_head {
+    h2o_conn_t super;
+    h2o_socket_t *sock;
+};
 
 struct http_watch {
     h2o_generator_t super;
@@ -27,6 +37,7 @@ struct http_watch {
     bool ended;        /* no more drains: the next send is the final one */
     bool finished;     /* the final send was issued */
     bool stopped;      /* h2o called stop: never send again */
+    int ticks;
 };
 
 static void watch_free(struct http_watch *hw)
@@ -86,12 +97,38 @@ static void watch_notify(void *arg)
         h2o_multithread_send_message(&hw->lp->watch_rx, &hw->msg);
 }
 
+/* HTTP/1.1 stops reading while a response streams, so a client that closed an idle watch is
+ * only noticed on the next write. Peek at the socket instead: EOF, an error, or (with TLS,
+ * where a departing client sends an alert) any bytes mean the client is gone. HTTP/2 notices
+ * by itself (the stream is reset and stop() runs). */
+static bool http1_client_gone(h2o_req_t *req)
+{
+    struct http1_conn_head *c = (struct http1_conn_head *)req->conn;
+    char b;
+    int fd;
+
+    if (req->version >= 0x200 || !c->sock || (fd = h2o_socket_get_fd(c->sock)) < 0)
+        return false;
+    ssize_t n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0)
+        return true;
+    if (n < 0)
+        return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+    return req->scheme == &H2O_URL_SCHEME_HTTPS;
+}
+
 static void watch_on_tick(h2o_timeout_entry_t *entry)
 {
     struct http_watch *hw = H2O_STRUCT_FROM_MEMBER(struct http_watch, tick, entry);
 
     if (!hw->req || hw->stopped || hw->finished)
         return;
+    if (++hw->ticks % WATCH_PEEK_TICKS == 0 && !hw->inflight && http1_client_gone(hw->req)) {
+        ck_v(4, "watch client went away; ending the stream");
+        hw->finished = true;
+        h2o_send(hw->req, NULL, 0, H2O_SEND_STATE_ERROR); /* closes; dispose closes the watch */
+        return;
+    }
     if (hw->w && !hw->ended && !hw->inflight)
         hw->lp->srv->ops->watch_tick(hw->w, ck_mono_ms());
     watch_flush(hw);

@@ -542,6 +542,26 @@ static void test_watch_client_leaves(void **state)
     assert_int_equal(atomic_load(&watches_closed), closed0 + 2);
 }
 
+/* An idle HTTP/1.1 watch whose client leaves (plain and TLS): no further event will ever
+ * fail a write, so the front end must notice the closed socket on its own. */
+static void test_idle_http1_watch_client_leaves(void **state)
+{
+    struct fx *f = *state;
+    int closed0 = atomic_load(&watches_closed);
+
+    for (int tls = 0; tls < 2; tls++) {
+        CURL *c = curl_easy_init();
+        struct resp r = {.abort_after = 1};
+        assert_int_equal(do_req(f, c, tls, false, "GET", "/api/v1/longwatch", TOKEN, NULL, 0, &r),
+                         CURLE_WRITE_ERROR);
+        resp_free(&r);
+        curl_easy_cleanup(c);
+    }
+    for (int i = 0; i < 800 && atomic_load(&watches_closed) < closed0 + 2; i++)
+        usleep(10 * 1000);
+    assert_int_equal(atomic_load(&watches_closed), closed0 + 2);
+}
+
 static void test_metrics(void **state)
 {
     struct fx *f = *state;
@@ -633,6 +653,7 @@ int main(void)
         cmocka_unit_test(test_watch_http1),
         cmocka_unit_test(test_watch_http2),
         cmocka_unit_test(test_watch_client_leaves),
+        cmocka_unit_test(test_idle_http1_watch_client_leaves),
         cmocka_unit_test(test_metrics),
         cmocka_unit_test(test_stop_ends_open_watches),
     };
