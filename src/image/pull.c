@@ -289,6 +289,7 @@ static int pull_with(struct img_store *s, const struct img_ref *r, const struct 
                            id_out, err);
         if (rc == 0 || !err || err->reason != CK_R_CONFLICT)
             break; /* on Conflict a concurrent gc removed something we counted on: again */
+        ck_v(1, "image: %s: %s; pulling again", name, err->msg);
     }
     *tls_refused = img_reg_tls_refused(g);
     img_reg_free(g);

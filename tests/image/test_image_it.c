@@ -28,6 +28,7 @@
 #include "image/image.h"
 #include "image/image_int.h"
 #include "lib/buf.h"
+#include "lib/log.h"
 
 static const char *reg, *reg_dir, *work;
 static int store_seq;
@@ -461,6 +462,67 @@ static void test_remove_and_gc(void **state)
     img_store_close(s);
 }
 
+struct churn {
+    struct img_store *s;
+    const char *ref; /* NULL: run gc */
+    int failures;
+    char msg[256];
+};
+
+static void *churn_run(void *arg)
+{
+    struct churn *c = arg;
+    for (int i = 0; i < (c->ref ? 8 : 40); i++) {
+        struct ck_err err = CK_ERR_INIT;
+        if (!c->ref)
+            usleep(10000);
+        char id[IMG_ID_MAX];
+        int rc = c->ref ? img_pull(c->s, c->ref, &http_opts, id, &err)
+                        : img_gc(c->s, INT64_MAX, NULL, 0, &err);
+        if (rc < 0) {
+            c->failures++;
+            snprintf(c->msg, sizeof(c->msg), "%s", err.msg);
+        }
+    }
+    return NULL;
+}
+
+/* Pulls racing a gc that removes everything: every pull succeeds (a layer swept between the
+ * pull's check and its commit makes it start over) and the store stays consistent. */
+static void test_pull_vs_gc(void **state)
+{
+    (void)state;
+    struct img_store *s = fresh_store(NULL);
+    char *r1 = ref("probe/two:1"), *r2 = ref("probe/busybox:oci");
+    ck_log_verbosity = getenv("IT_VERBOSE") ? 2 : 0;
+    struct churn c[3] = {{.s = s, .ref = r1}, {.s = s, .ref = r2}, {.s = s, .ref = NULL}};
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++)
+        pthread_create(&th[i], NULL, churn_run, &c[i]);
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        if (c[i].failures)
+            fail_msg("thread %d: %d failures, last: %s", i, c[i].failures, c[i].msg);
+    }
+    struct img_info *v;
+    size_t n;
+    struct ck_err err = CK_ERR_INIT;
+    assert_int_equal(img_list(s, &v, &n, &err), 0);
+    for (size_t i = 0; i < n; i++) {
+        char **dirs;
+        size_t nd;
+        if (img_get(s, v[i].id, NULL, &dirs, &nd, &err) < 0)
+            fail_msg("%s inconsistent: %s", v[i].id, err.msg);
+        img_strv_free(dirs);
+    }
+    img_info_free(v, n);
+    assert_int_equal(img_gc(s, INT64_MAX, NULL, 0, &err) >= 0, 1);
+    assert_store_empty(s);
+    free(r1);
+    free(r2);
+    img_store_close(s);
+}
+
 /* Bearer challenge -> token realm with Basic credentials -> retry; blobs behind a 307. */
 static void test_bearer_auth(void **state)
 {
@@ -569,6 +631,7 @@ int main(void)
         cmocka_unit_test(test_remove_and_gc),
         cmocka_unit_test(test_concurrent_pulls),
         cmocka_unit_test(test_bearer_auth),
+        cmocka_unit_test(test_pull_vs_gc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
