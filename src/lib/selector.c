@@ -472,7 +472,7 @@ static int check_values(struct parser *p, const struct item *key, enum sel_op op
 {
     struct ck_buf agg = CK_BUF_INIT(65536);
     size_t count = 0;
-    char path[128];
+    char path[512];
     if (op == SEL_OP_GT || op == SEL_OP_LT) {
         if (!parse_int64(vals->v[0].s, vals->v[0].n, num))
             agg_add(&agg, &count, "values[0]", &vals->v[0],
@@ -644,18 +644,31 @@ static int parse_label_items(struct parser *p, struct sel *s)
     }
 }
 
-/* Stable insertion sort by key (requirement counts are small). */
+static void merge_reqs(struct sel_req *a, struct sel_req *tmp, size_t n)
+{
+    if (n < 2)
+        return;
+    size_t h = n / 2;
+    merge_reqs(a, tmp, h);
+    merge_reqs(a + h, tmp, n - h);
+    size_t i = 0, j = h, k = 0;
+    while (i < h && j < n)
+        tmp[k++] = strcmp(a[j].key, a[i].key) < 0 ? a[j++] : a[i++];
+    while (i < h)
+        tmp[k++] = a[i++];
+    while (j < n)
+        tmp[k++] = a[j++];
+    memcpy(a, tmp, n * sizeof(*a));
+}
+
+/* Stable sort by key (equal keys keep their written order), O(n log n) for long inputs. */
 static void sort_reqs(struct sel *s)
 {
-    for (size_t i = 1; i < s->nreqs; i++) {
-        struct sel_req r = s->reqs[i];
-        size_t j = i;
-        while (j > 0 && strcmp(s->reqs[j - 1].key, r.key) > 0) {
-            s->reqs[j] = s->reqs[j - 1];
-            j--;
-        }
-        s->reqs[j] = r;
-    }
+    if (s->nreqs < 2)
+        return;
+    struct sel_req *tmp = ck_calloc(s->nreqs, sizeof(*tmp));
+    merge_reqs(s->reqs, tmp, s->nreqs);
+    free(tmp);
 }
 
 static int parse_label(const char *text, struct sel *s, struct ck_buf *msg)
@@ -1042,7 +1055,7 @@ static int new_requirement(struct sel *s, size_t *cap, const char *key, size_t k
         ck_buf_append(&agg, one.data, one.len);
         ck_buf_release(&one);
     }
-    char path[128];
+    char path[512];
     for (size_t i = 0; i < vals->n; i++) {
         struct ck_buf vw = CK_BUF_INIT(8192);
         label_value_reasons(vals->v[i].s, vals->v[i].n, &vw);
