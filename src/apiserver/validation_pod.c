@@ -459,6 +459,64 @@ static void one_of(struct vld *v, const char *field, const char *val, const char
     vld_not_supported(v, field, val, valid, n);
 }
 
+/* validateHandler: exactly one of exec / httpGet / tcpSocket / grpc. */
+static void probe_handler(struct vld *v, const char *path, const json_t *p)
+{
+    static const char *const kinds[] = {"exec", "httpGet", "tcpSocket", "grpc"};
+    static const char *const schemes[] = {"HTTP", "HTTPS"};
+    char f[256];
+    int n = 0;
+    for (size_t i = 0; i < 4; i++) {
+        json_t *h = json_object_get(p, kinds[i]);
+        if (!h)
+            continue;
+        snprintf(f, sizeof(f), "%s.%s", path, kinds[i]);
+        if (n++ > 0) {
+            vld_forbidden(v, f, "may not specify more than 1 handler type");
+            continue;
+        }
+        if (i == 0 && !json_array_size(json_object_get(h, "command"))) {
+            snprintf(f, sizeof(f), "%s.exec.command", path);
+            vld_required(v, f, "");
+        } else if (i == 1) {
+            const char *sc = printer_jstr(h, "scheme");
+            snprintf(f, sizeof(f), "%s.httpGet.scheme", path);
+            if (*sc && strcmp(sc, "HTTP") && strcmp(sc, "HTTPS"))
+                vld_not_supported(v, f, sc, schemes, 2);
+        }
+        if (i == 1 || i == 2) {
+            json_t *port = json_object_get(h, "port");
+            snprintf(f, sizeof(f), "%s.%s.port", path, kinds[i]);
+            if (json_is_integer(port))
+                port_num(v, f, (long long)json_integer_value(port));
+            else if (json_is_string(port))
+                vld_port_name(v, f, json_string_value(port));
+        }
+    }
+    if (n == 0)
+        vld_required(v, path, "must specify a handler type");
+}
+
+static void probe(struct vld *v, const char *cpath, const json_t *c, const char *which, bool one_success)
+{
+    static const char *const nonneg[] = {"initialDelaySeconds", "timeoutSeconds", "periodSeconds",
+                                         "successThreshold", "failureThreshold"};
+    json_t *p = json_object_get(c, which);
+    char path[256], f[256];
+    if (!p)
+        return;
+    snprintf(path, sizeof(path), "%s.%s", cpath, which);
+    probe_handler(v, path, p);
+    for (size_t i = 0; i < sizeof(nonneg) / sizeof(nonneg[0]); i++) {
+        snprintf(f, sizeof(f), "%s.%s", path, nonneg[i]);
+        vld_nonneg(v, f, p, nonneg[i]);
+    }
+    json_t *st = json_object_get(p, "successThreshold");
+    snprintf(f, sizeof(f), "%s.successThreshold", path);
+    if (one_success && json_is_integer(st) && json_integer_value(st) != 1)
+        vld_invalid_int(v, f, (long long)json_integer_value(st), "must be 1");
+}
+
 /* validateContainerCommon (name, image, termination message policy, ports, env, mounts,
  * pull policy, resources), then for init containers the restartPolicy, then duplicates. */
 static void container(struct vld *v, const char *path, const json_t *c, const json_t *vols, bool init, bool dup)
@@ -494,6 +552,19 @@ static void container(struct vld *v, const char *path, const json_t *c, const js
     if (dup) {
         snprintf(f, sizeof(f), "%s.name", path);
         vld_duplicate_str(v, f, name);
+    }
+    bool sidecar = init && json_is_string(rp) && !strcmp(json_string_value(rp), "Always");
+    if (!init || sidecar) {
+        probe(v, path, c, "livenessProbe", true);
+        probe(v, path, c, "readinessProbe", false);
+        probe(v, path, c, "startupProbe", true);
+    } else {
+        static const char *const probes[] = {"lifecycle", "livenessProbe", "readinessProbe", "startupProbe"};
+        for (size_t i = 0; i < 4; i++)
+            if (json_object_get(c, probes[i])) {
+                snprintf(f, sizeof(f), "%s.%s", path, probes[i]);
+                vld_invalid_repr(v, f, "&core.Probe{...}", "must not be set for init containers");
+            }
     }
 }
 
@@ -688,10 +759,29 @@ static void pod_update(struct vld *v, const json_t *spec, const json_t *old_spec
     json_decref(munged);
 }
 
+/* validateContainersOnlyForPod: images without surrounding whitespace. */
+static void pod_only_images(struct vld *v, const json_t *spec)
+{
+    static const char *const lists[] = {"containers", "initContainers"};
+    char f[256];
+    for (int l = 0; l < 2; l++) {
+        json_t *cs = json_object_get(spec, lists[l]);
+        for (size_t i = 0; i < arr_n(cs); i++) {
+            const char *img = printer_jstr(json_array_get(cs, i), "image");
+            size_t n = strlen(img);
+            if (n && (isspace((unsigned char)img[0]) || isspace((unsigned char)img[n - 1]))) {
+                snprintf(f, sizeof(f), "spec.%s[%zu].image", lists[l], i);
+                vld_invalid_str(v, f, img, "must not have leading or trailing whitespace");
+            }
+        }
+    }
+}
+
 void vld_pod(struct vld *v, const json_t *pod, const json_t *old)
 {
     const json_t *spec = json_object_get(pod, "spec");
     vld_podspec(v, "spec", spec);
+    pod_only_images(v, spec);
     if (old && json_is_object(json_object_get(old, "spec"))) {
         json_t *empty = json_object();
         pod_update(v, json_is_object(spec) ? spec : empty, json_object_get(old, "spec"));

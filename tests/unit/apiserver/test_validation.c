@@ -164,6 +164,22 @@ static void test_pod_spec(void **state)
            "spec.containers[0].env[2].name: Required value]");
 }
 
+static void test_probes(void **state)
+{
+    (void)state;
+    expect("", "pods", "Pod", POD("p", "{\"containers\":[{\"name\":\"c\",\"image\":\"a\",\"livenessProbe\":"
+           "{\"httpGet\":{\"port\":8080},\"successThreshold\":2},\"readinessProbe\":{\"periodSeconds\":5}}]}"), NULL,
+           "Pod \"p\" is invalid: [spec.containers[0].livenessProbe.successThreshold: Invalid value: 2: must be 1, "
+           "spec.containers[0].readinessProbe: Required value: must specify a handler type]");
+    expect("", "pods", "Pod", POD("p", "{\"containers\":[{\"name\":\"c\",\"image\":\"a\",\"readinessProbe\":"
+           "{\"exec\":{\"command\":[\"true\"]},\"tcpSocket\":{\"port\":\"http\"}}}]}"), NULL,
+           "Pod \"p\" is invalid: spec.containers[0].readinessProbe.tcpSocket: Forbidden: may not specify more than 1 "
+           "handler type");
+    expect("", "pods", "Pod", POD("p", "{\"containers\":[{\"name\":\"c\",\"image\":\" a\"}]}"), NULL,
+           "Pod \"p\" is invalid: spec.containers[0].image: Invalid value: \" a\": must not have leading or trailing "
+           "whitespace");
+}
+
 static void test_pod_resources(void **state)
 {
     (void)state;
@@ -524,6 +540,7 @@ int main(void)
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_labels_annotations),
         cmocka_unit_test(test_pod_spec),
+        cmocka_unit_test(test_probes),
         cmocka_unit_test(test_pod_resources),
         cmocka_unit_test(test_quantity),
         cmocka_unit_test(test_deployments),
