@@ -449,6 +449,10 @@ static void append_go_quoted(struct ck_buf *b, const char *s, size_t n)
 static void agg_add(struct ck_buf *agg, size_t *count, const char *path, const struct sel_val *v,
                     const char *detail)
 {
+    if (agg->len > 2 * CK_ERR_MSG_MAX) { /* the reply holds CK_ERR_MSG_MAX bytes anyway */
+        (*count)++;
+        return;
+    }
     struct ck_buf one = CK_BUF_INIT(16384);
     ck_buf_appendf(&one, "%s: Invalid value: ", path);
     append_go_quoted(&one, v->s, v->n);

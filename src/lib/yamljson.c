@@ -341,6 +341,7 @@ struct ystate {
     size_t nfr, capfr;
     struct anchor *an;
     size_t nan, capan;
+    json_t *anchor_idx; /* name -> index in an (the latest definition wins) */
     size_t alias_weight;
     json_t *root;
     bool done;
@@ -369,6 +370,9 @@ static int register_anchor(struct ystate *st, char *name, json_t *v, size_t dept
         st->capan = st->capan ? st->capan * 2 : 8;
         st->an = ck_realloc(st->an, st->capan * sizeof(*st->an));
     }
+    if (!st->anchor_idx)
+        st->anchor_idx = json_object();
+    json_object_set_new(st->anchor_idx, name, json_integer((json_int_t)st->nan));
     st->an[st->nan++] = (struct anchor){name, json_incref(v), depth, w};
     return 0;
 }
@@ -635,12 +639,8 @@ static int on_scalar(struct ystate *st, const yaml_event_t *ev)
 static int on_alias(struct ystate *st, const yaml_event_t *ev)
 {
     const char *name = (const char *)ev->data.alias.anchor;
-    const struct anchor *a = NULL;
-    for (size_t i = st->nan; i-- > 0;)
-        if (strcmp(st->an[i].name, name) == 0) {
-            a = &st->an[i];
-            break;
-        }
+    json_t *idx = st->anchor_idx ? json_object_get(st->anchor_idx, name) : NULL;
+    const struct anchor *a = idx ? &st->an[json_integer_value(idx)] : NULL;
     if (!a)
         return yfail(st, "unknown anchor '%s' referenced", name);
     st->alias_weight += a->weight;
@@ -717,6 +717,7 @@ static void ystate_release(struct ystate *st)
         json_decref(st->an[i].val);
     }
     free(st->an);
+    json_decref(st->anchor_idx);
 }
 
 static int parser_error(struct ystate *st, const yaml_parser_t *p)

@@ -495,6 +495,19 @@ static void test_long_selectors(void **state)
     double ms = (double)(c.tv_sec - a.tv_sec) * 1e3 + (double)(c.tv_nsec - a.tv_nsec) / 1e6;
     printf("selector (CPU time): two %d-requirement selectors parsed in %.1f ms\n", N, ms);
     ck_buf_release(&b);
+    /* 50000 invalid values: the error is built in bounded time and size */
+    ck_buf_appends(&b, "k in (");
+    for (int i = 0; i < N; i++)
+        ck_buf_appendf(&b, "%s-bad%d", i ? "," : "", i);
+    ck_buf_appends(&b, ")");
+    struct ck_err err = CK_ERR_INIT;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a);
+    assert_int_equal(sel_parse(SEL_LABEL, b.data, &s, &err), -1);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c);
+    ms = (double)(c.tv_sec - a.tv_sec) * 1e3 + (double)(c.tv_nsec - a.tv_nsec) / 1e6;
+    assert_non_null(strstr(err.msg, "unable to parse requirement: [values[0][k]: Invalid value: \"-bad0\""));
+    printf("selector (CPU time): 50000 invalid values rejected in %.1f ms\n", ms);
+    ck_buf_release(&b);
 }
 
 /* ---- structured selectors (metav1.LabelSelector, plain maps) ---- */
