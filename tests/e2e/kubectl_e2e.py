@@ -479,6 +479,16 @@ def case_errors(c):
     expect_in("the server doesn't have a resource type \"nosuchkind\"", p.stderr, "stderr")
 
 
+def case_raw_endpoints(c):
+    o = c.out("get", "--raw", "/readyz?verbose", ns=False)
+    expect_in("[+]ping ok", o)
+    expect_in("readyz check passed", o)
+    expect(c.out("get", "--raw", "/livez", ns=False) == "ok", "/livez")
+    m = c.out("get", "--raw", "/metrics", ns=False)
+    expect_re(r'^ckube_http_requests_total\{method="GET",code="200"\} \d+$', m, "/metrics")
+    expect_re(r"^ckube_http_request_duration_seconds_count \d+$", m, "/metrics")
+
+
 CASES = [
     ("version", case_version),
     ("api-resources", case_api_resources),
@@ -504,7 +514,29 @@ CASES = [
     ("get-all", case_get_all),
     ("dry-run-server", case_dry_run),
     ("errors", case_errors),
+    ("raw-endpoints", case_raw_endpoints),
 ]
+
+
+def cli_checks(binary, tmp):
+    """Bad command lines and a corrupt data dir give a clear error and a non-zero exit."""
+    bad = [
+        (["apiserver"], 2, "usage: ckube apiserver"),
+        (["apiserver", "--data-dir", tmp + "/x", "--secure-port", "70000"], 2, "bad --secure-port"),
+        (["apiserver", "--data-dir", tmp + "/x", "--secure-port", "0"], 2, "both ports are off"),
+        (["apiserver", "--data-dir", tmp + "/x", "--bogus"], 2, "unknown flag --bogus"),
+        (["apiserver", "--data-dir", tmp + "/x", "--token", ""], 1, "--token must be non-empty"),
+    ]
+    d = os.path.join(tmp, "badtoken")
+    os.makedirs(d)
+    with open(os.path.join(d, "token"), "w") as f:
+        f.write("has space\n")
+    bad.append((["apiserver", "--data-dir", d, "--secure-port", str(free_port())], 1,
+                "does not hold a valid token"))
+    for args, rc, msg in bad:
+        p = subprocess.run([binary] + args, capture_output=True, text=True, timeout=30)
+        expect(p.returncode == rc, "%s: exit %d, want %d\n%s" % (args, p.returncode, rc, p.stderr))
+        expect_in(msg, p.stderr, "stderr of %s" % args)
 
 
 def snapshot(c):
@@ -570,6 +602,10 @@ def main():
     server = Server(os.path.abspath(a.ckube), os.path.join(tmp, "data"))
     failed, passed, skipped = [], 0, []
     try:
+        if not only or "cli" in only:
+            cli_checks(server.binary, tmp)
+            passed += 1
+            print("PASS cli", flush=True)
         server.start()
         tls_check(server)
         ctxs = []
