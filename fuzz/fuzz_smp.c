@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target for strategic merge patch: input = selector byte, document JSON, a NUL
  * byte, patch JSON. The selector picks Pod, Deployment or no schema (JSON merge patch).
- * Checks: no crash, inputs unchanged, a success yields an object, an error fills err. */
+ * Checks: no crash, inputs unchanged, a success yields an object, an error fills err, and
+ * pruning unknown fields removes exactly what detection reports. */
 #include "apiserver/schema.h"
 
 #include <stdint.h>
@@ -39,7 +40,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (!json_is_object(out))
                 abort();
             json_t *paths = json_array();
-            schema_unknown_fields(t, out, paths);
+            size_t n = schema_unknown_fields(t, out, paths);
+            if (n != json_array_size(paths) || schema_prune_unknown(t, out) != n)
+                abort();
+            if (schema_unknown_fields(t, out, paths) != 0) /* pruning leaves nothing behind */
+                abort();
             json_decref(paths);
             json_decref(out);
         } else if (out || err.msg[0] == '\0') {
