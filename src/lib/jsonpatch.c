@@ -144,7 +144,8 @@ static int ptr_parse(const char *s, size_t n, struct ptr *p)
     p->len = ck_calloc(cnt, sizeof(*p->len));
     size_t i = 1;
     while (p->n < cnt) {
-        char *t = ck_malloc(n + 1);
+        const char *end = memchr(s + i, '/', n - i);
+        char *t = ck_malloc((size_t)((end ? end : s + n) - (s + i)) + 1); /* unescaping shrinks */
         size_t w = 0;
         for (; i < n && s[i] != '/'; i++) {
             if (s[i] == '~') {

@@ -311,6 +311,31 @@ static void test_depth_bomb(void **state)
     json_decref(doc);
 }
 
+/* A pointer with 200000 tokens costs memory in proportion to its length, not its square. */
+static void test_long_pointer(void **state)
+{
+    (void)state;
+    struct ck_buf b = CK_BUF_INIT(4 << 20);
+    for (int i = 0; i < 200000; i++)
+        ck_buf_appends(&b, "/x");
+    json_t *doc = J("{\"x\":{\"x\":1}}");
+    json_t *patch = json_pack("[{s:s,s:s,s:i}]", "op", "add", "path", b.data, "value", 1);
+    json_t *out = NULL;
+    struct ck_err err = CK_ERR_INIT;
+    assert_int_equal(jsonpatch_apply(doc, patch, &out, &err), -1);
+    assert_int_equal(err.reason, CK_R_INVALID);
+    /* deeper than the nesting limit, so refused before the lookup */
+    assert_non_null(strstr(err.msg, "nesting exceeds"));
+    assert_null(jsonpointer_get(doc, b.data));
+    json_decref(patch);
+    patch = json_pack("[{s:s,s:s}]", "op", "remove", "path", b.data);
+    assert_int_equal(jsonpatch_apply(doc, patch, &out, &err), -1);
+    assert_non_null(strstr(err.msg, "remove operation does not apply: doc is missing path"));
+    json_decref(patch);
+    json_decref(doc);
+    ck_buf_release(&b);
+}
+
 static void test_pointer_get(void **state)
 {
     (void)state;
@@ -385,7 +410,7 @@ int main(void)
         cmocka_unit_test(test_apply_ok),    cmocka_unit_test(test_apply_errors),
         cmocka_unit_test(test_op_limit),    cmocka_unit_test(test_copy_bomb),
         cmocka_unit_test(test_depth_bomb),  cmocka_unit_test(test_pointer_get),
-        cmocka_unit_test(test_equal_and_depth),
+        cmocka_unit_test(test_equal_and_depth), cmocka_unit_test(test_long_pointer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
