@@ -411,6 +411,25 @@ static struct eng_obj *table_del(struct eng_table *t, const char *key)
     return old;
 }
 
+bool eng_cache_ns_empty(struct api_server *s, const char *ns)
+{
+    bool empty = true;
+    char key[512];
+    pthread_rwlock_rdlock(&s->mu);
+    for (size_t t = 0; t < s->ntables && empty; t++) {
+        const struct reg_resource *res = reg_at(t);
+        if (!(res->flags & REG_NAMESPACED))
+            continue;
+        int n = snprintf(key, sizeof(key), "%s%s/", res->key_prefix, ns);
+        const struct eng_table *tb = &s->tables[t];
+        size_t i = lower_bound(tb, key);
+        if (i < tb->n && strncmp(tb->v[i]->key, key, (size_t)n) == 0)
+            empty = false;
+    }
+    pthread_rwlock_unlock(&s->mu);
+    return empty;
+}
+
 const struct eng_table *eng_index_lookup(struct api_server *s, const struct reg_resource *r,
                                          const char *v)
 {

@@ -372,33 +372,13 @@ static int mutate_finalize(struct eng_req *r, struct eng_upd *u, json_t *cur, js
     return 0;
 }
 
-static bool ns_empty(struct api_server *s, const char *ns)
-{
-    bool empty = true;
-    pthread_rwlock_rdlock(&s->mu);
-    for (size_t t = 0; t < s->ntables && empty; t++) {
-        const struct reg_resource *res = reg_at(t);
-        if (!(res->flags & REG_NAMESPACED))
-            continue;
-        struct eng_table *tb = &s->tables[t];
-        for (size_t i = 0; i < tb->n; i++) {
-            if (strcmp(tb->v[i]->ns, ns) == 0) {
-                empty = false;
-                break;
-            }
-        }
-    }
-    pthread_rwlock_unlock(&s->mu);
-    return empty;
-}
-
 void eng_ns_maybe_finish(struct api_server *s, const char *ns)
 {
     const struct reg_resource *nsr = reg_find("", "v1", "namespaces");
     struct eng_obj *o = eng_cache_get(s, nsr, NULL, ns);
     bool term = o && o->deleting;
     eng_obj_unref(o);
-    if (!term || !ns_empty(s, ns))
+    if (!term || !eng_cache_ns_empty(s, ns))
         return;
     struct api_request rq = {.method = "PUT"};
     struct api_response rs;

@@ -205,6 +205,8 @@ struct eng_obj *eng_cache_get(struct api_server *s, const struct reg_resource *r
 const struct eng_table *eng_index_lookup(struct api_server *s, const struct reg_resource *r,
                                          const char *v);
 void eng_tables_free(struct api_server *s);
+/* True when no namespaced object lives in ns (key-range lookups, no scan). */
+bool eng_cache_ns_empty(struct api_server *s, const char *ns);
 void eng_key(const struct reg_resource *r, const char *ns, const char *name, struct ck_buf *out);
 /* Waits (up to ms) until the cache has applied revision rev; returns true if it has. */
 bool eng_wait_rev(struct api_server *s, int64_t rev, int ms);
