@@ -347,6 +347,7 @@ struct ystate {
     bool done;
     struct ck_err *err;
     struct ck_buf *dups; /* duplicate-key report, or NULL */
+    bool failed;         /* an error has been reported through err */
     yaml_mark_t mark;
 };
 
@@ -359,6 +360,7 @@ static int yfail(struct ystate *st, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    st->failed = true;
     return ck_err_set(st->err, CK_R_BAD_REQUEST,
                       "error converting YAML to JSON: yaml: line %zu, column %zu: %s",
                       (size_t)st->mark.line + 1, (size_t)st->mark.column + 1, msg);
@@ -630,7 +632,7 @@ static int on_scalar(struct ystate *st, const yaml_event_t *ev)
         v = json_stringn(s, n);
     }
     if (!v)
-        return st->err && st->err->reason ? -1 : yfail(st, "invalid scalar");
+        return st->failed ? -1 : yfail(st, "invalid scalar");
     if (ev->data.scalar.anchor)
         register_anchor(st, ck_strdup((const char *)ev->data.scalar.anchor), v, 0, NODE_WEIGHT + n);
     return deliver(st, v, 0, NODE_WEIGHT + n);
