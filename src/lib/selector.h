@@ -36,6 +36,9 @@ void sel_free(struct sel *s);
 /* Looks a key up in the object being matched: returns its value (vlen set), or NULL if the
  * object has no such key. */
 typedef const char *(*sel_lookup_fn)(void *ctx, const char *key, size_t *vlen);
+/* True when every requirement holds. Labels: `!=`/`notin` hold when the key is absent,
+ * `>`/`<` need an integer value. Fields: an absent field reads as "" (so `spec.nodeName=`
+ * matches objects without it). Allocates nothing; NULL s matches everything. */
 bool sel_matches(const struct sel *s, sel_lookup_fn lookup, void *ctx);
 
 bool sel_empty(const struct sel *s);
@@ -44,10 +47,11 @@ const char *sel_req_key(const struct sel *s, size_t i);
 enum sel_op sel_req_op(const struct sel *s, size_t i);
 size_t sel_req_nvalues(const struct sel *s, size_t i);
 const char *sel_req_value(const struct sel *s, size_t i, size_t j);
-/* If the selector requires key to equal one value (`k=v`, `k==v` or `k in (v)`), returns that
- * value, else NULL. Used to pick an index. */
+/* If the selector requires key to equal one value (`k=v`, `k==v`, or for labels `k in (v)`),
+ * returns that value, else NULL. Used to pick an index. Borrowed: valid while s lives. */
 const char *sel_required_value(const struct sel *s, const char *key);
-/* Canonical text (requirements sorted by key, like upstream String()); caller frees. */
+/* Canonical text like upstream String(): labels sorted by key (stable), set values sorted,
+ * `==` kept; fields in sorted term order, `==` written `=`, values re-escaped. Caller frees. */
 char *sel_to_string(const struct sel *s);
 
 /* metav1.LabelSelectorAsSelector: {"matchLabels":{k:v},"matchExpressions":[{"key","operator":

@@ -23,7 +23,8 @@
  * .nan/.inf are errors (JSON cannot hold them); integral floats become JSON integers, ints
  * beyond int64 become reals. Quoted/block scalars and !!str are strings; !!binary is
  * base64-decoded; other tags are checked (`!!int abc` is an error); unknown tags keep the
- * text. Non-string keys are stringified (1 -> "1", true -> "true", 1.5 -> "1.5"); null or
+ * text. Non-string keys are stringified (1 -> "1", true -> "true", 1.5 -> "1.5"; note that
+ * unquoted y/n/yes/on/... keys therefore become "true"/"false", as upstream); null or
  * collection keys are errors; `<<` merges maps. Aliases are deep copies, within
  * YAML_MAX_ALIAS_WEIGHT; an unknown anchor is an error. Multiple documents: only the first;
  * no document at all gives JSON null. Errors: CK_R_BAD_REQUEST, message
