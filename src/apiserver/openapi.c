@@ -153,7 +153,34 @@ static json_t *type_schema(const struct schema_type *t, bool v3)
 
 /* ---- paths ---- */
 
-static void op_id(char *out, size_t n, const char *verb, const struct schema_type *t,
+/* What a path needs to know about a served kind (built-in or custom). */
+struct kind_ref {
+    const char *group, *version, *gvk_kind, *resource, *name;
+    bool namespaced;
+    bool smp; /* strategic merge patch accepted (built-in kinds only) */
+};
+
+static struct kind_ref builtin_ref(const struct schema_type *t)
+{
+    struct kind_ref k = {t->group, t->version, t->gvk_kind, t->resource, t->name, t->namespaced,
+                         true};
+    return k;
+}
+
+static json_t *ref_name(const char *name, bool v3)
+{
+    char ref[320];
+    snprintf(ref, sizeof(ref), "%s%s", v3 ? "#/components/schemas/" : "#/definitions/", name);
+    return json_pack("{s:s}", "$ref", ref);
+}
+
+static json_t *gvk_of(const struct kind_ref *t)
+{
+    return json_pack("{s:s,s:s,s:s}", "group", t->group, "kind", t->gvk_kind, "version",
+                     t->version);
+}
+
+static void op_id(char *out, size_t n, const char *verb, const struct kind_ref *t,
                   const char *suffix)
 {
     char grp[64];
@@ -206,7 +233,7 @@ static const char *const patch_types[] = {
 };
 
 /* One operation: action is get/list/post/put/patch/delete. */
-static json_t *operation(const struct schema_type *t, const char *action, bool v3)
+static json_t *operation(const struct kind_ref *t, const char *action, bool v3)
 {
     static const struct {
         const char *action, *verb, *desc, *suffix;
@@ -231,14 +258,12 @@ static json_t *operation(const struct schema_type *t, const char *action, bool v
     bool body = strcmp(action, "post") == 0 || strcmp(action, "put") == 0 ||
                 strcmp(action, "patch") == 0;
     bool is_patch = strcmp(action, "patch") == 0;
-    const struct schema_type *body_t = is_patch ? schema_lookup_name(
-                                                      "io.k8s.apimachinery.pkg.apis.meta.v1.Patch")
-                                                : t;
+    const char *body_t = is_patch ? "io.k8s.apimachinery.pkg.apis.meta.v1.Patch" : t->name;
     json_t *resp_schema = strcmp(action, "list") == 0 ? json_pack("{s:s}", "type", "object")
-                                                      : ref_to(t, v3);
+                                                      : ref_name(t->name, v3);
     json_t *op = json_pack("{s:s,s:s,s:[s],s:s,s:o}", "description", desc, "operationId", id,
                            "tags", tag, "x-kubernetes-action", action,
-                           "x-kubernetes-group-version-kind", gvk_object(t));
+                           "x-kubernetes-group-version-kind", gvk_of(t));
     json_t *params = body ? write_params(v3, is_patch) : json_array();
     json_t *ok;
     if (v3) {
@@ -246,13 +271,14 @@ static json_t *operation(const struct schema_type *t, const char *action, bool v
                        "schema", resp_schema);
         if (body) {
             json_t *content = json_object();
+            size_t npt = sizeof(patch_types) / sizeof(patch_types[0]) - (t->smp ? 0 : 1);
             if (is_patch)
-                for (size_t k = 0; k < sizeof(patch_types) / sizeof(patch_types[0]); k++)
+                for (size_t k = 0; k < npt; k++)
                     json_object_set_new(content, patch_types[k],
-                                        json_pack("{s:o}", "schema", ref_to(body_t, true)));
+                                        json_pack("{s:o}", "schema", ref_name(body_t, true)));
             else
                 json_object_set_new(content, "*/*",
-                                    json_pack("{s:o}", "schema", ref_to(body_t, true)));
+                                    json_pack("{s:o}", "schema", ref_name(body_t, true)));
             json_object_set_new(op, "requestBody",
                                 json_pack("{s:o,s:b}", "content", content, "required", 1));
         }
@@ -261,7 +287,7 @@ static json_t *operation(const struct schema_type *t, const char *action, bool v
         if (body)
             json_array_append_new(params, json_pack("{s:s,s:s,s:b,s:o}", "name", "body", "in",
                                                     "body", "required", 1, "schema",
-                                                    ref_to(body_t, false)));
+                                                    ref_name(body_t, false)));
         json_object_set_new(op, "consumes",
                             is_patch ? json_pack("[s,s,s,s]", patch_types[0], patch_types[1],
                                                  patch_types[2], patch_types[3])
@@ -284,7 +310,7 @@ static json_t *path_param(const char *name, const char *desc, bool v3)
                      "required", 1, "type", "string", "uniqueItems", 1);
 }
 
-static void add_paths(json_t *paths, const struct schema_type *t, bool v3)
+static void add_paths(json_t *paths, const struct kind_ref *t, bool v3)
 {
     char coll[256], item[300];
     if (t->group[0])
@@ -349,8 +375,10 @@ static void build_v2(void)
     for (size_t i = 0; i < schema_type_count(); i++) {
         const struct schema_type *t = schema_type_at(i);
         json_object_set_new(defs, t->name, type_schema(t, false));
-        if (is_served(t))
-            add_paths(paths, t, false);
+        if (is_served(t)) {
+            struct kind_ref k = builtin_ref(t);
+            add_paths(paths, &k, false);
+        }
     }
     json_t *doc = json_pack("{s:s,s:o,s:o,s:o}", "swagger", "2.0", "info", info(), "paths", paths,
                             "definitions", defs);
@@ -393,7 +421,8 @@ static void build_gv(struct gv_doc *g)
         if (!is_served(t) || strcmp(t->group, g->group) != 0 || strcmp(t->version, g->version) != 0)
             continue;
         add_closure(schemas, t);
-        add_paths(paths, t, true);
+        struct kind_ref k = builtin_ref(t);
+        add_paths(paths, &k, true);
     }
     add_named(schemas, "io.k8s.apimachinery.pkg.apis.meta.v1.Status");
     add_named(schemas, "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions");
@@ -436,6 +465,173 @@ static void build_all(void)
     index_bytes = dump(json_pack("{s:o}", "paths", idx), &index_len);
 }
 
+/* ---- custom resources ----
+ * The published CRD kinds live under crd_mu; their documents and the combined index are
+ * rebuilt lazily, on the first read after schema_openapi_set_crds. */
+
+struct crd_entry {
+    char *group, *version, *kind, *plural, *name;
+    bool namespaced;
+    json_t *schema;
+};
+
+static pthread_mutex_t crd_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct crd_entry *crds;
+static size_t ncrds;
+static struct gv_doc *crd_gvs;
+static size_t ncrd_gv;
+static char *full_index;
+static size_t full_index_len;
+
+static bool builtin_gv(const char *group, const char *version)
+{
+    for (size_t k = 0; k < ngv; k++)
+        if (strcmp(gvs[k].group, group) == 0 && strcmp(gvs[k].version, version) == 0)
+            return true;
+    return false;
+}
+
+/* upstream names a CR schema by its reversed group: com.example.stable.v1.CronTab */
+static char *crd_name(const char *group, const char *version, const char *kind)
+{
+    struct ck_buf b = CK_BUF_INIT(1024);
+    const char *end = group + strlen(group);
+    while (end > group) {
+        const char *dot = end;
+        while (dot > group && dot[-1] != '.')
+            dot--;
+        ck_buf_append(&b, dot, (size_t)(end - dot));
+        ck_buf_appendc(&b, '.');
+        end = dot > group ? dot - 1 : group;
+    }
+    ck_buf_appendf(&b, "%s.%s", version, kind);
+    return ck_buf_detach(&b, NULL);
+}
+
+static json_t *crd_schema(const struct crd_entry *c)
+{
+    json_t *s = json_is_object(c->schema) ? json_deep_copy(c->schema)
+                                          : json_pack("{s:s,s:b}", "type", "object",
+                                                      "x-kubernetes-preserve-unknown-fields", 1);
+    json_t *props = json_object_get(s, "properties");
+    if (!json_is_object(props)) {
+        props = json_object();
+        json_object_set_new(s, "properties", props);
+    }
+    if (!json_object_get(props, "apiVersion"))
+        json_object_set_new(props, "apiVersion", json_pack("{s:s,s:s}", "type", "string",
+                                                           "description",
+                                                           "APIVersion of this representation."));
+    if (!json_object_get(props, "kind"))
+        json_object_set_new(props, "kind", json_pack("{s:s,s:s}", "type", "string", "description",
+                                                     "Kind of this representation."));
+    json_object_set_new(props, "metadata",
+                        json_pack("{s:[o],s:s}", "allOf",
+                                  ref_name("io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", true),
+                                  "description", "Standard object's metadata."));
+    json_object_set_new(s, "x-kubernetes-group-version-kind",
+                        json_pack("[{s:s,s:s,s:s}]", "group", c->group, "kind", c->kind,
+                                  "version", c->version));
+    return s;
+}
+
+static void build_crd_gv(struct gv_doc *g)
+{
+    json_t *schemas = json_object(), *paths = json_object();
+    add_named(schemas, "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta");
+    add_named(schemas, "io.k8s.apimachinery.pkg.apis.meta.v1.Status");
+    add_named(schemas, "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions");
+    add_named(schemas, "io.k8s.apimachinery.pkg.apis.meta.v1.Patch");
+    for (size_t i = 0; i < ncrds; i++) {
+        const struct crd_entry *c = &crds[i];
+        if (strcmp(c->group, g->group) != 0 || strcmp(c->version, g->version) != 0)
+            continue;
+        json_object_set_new(schemas, c->name, crd_schema(c));
+        struct kind_ref k = {c->group, c->version, c->kind, c->plural, c->name, c->namespaced,
+                             false};
+        add_paths(paths, &k, true);
+    }
+    json_t *doc = json_pack("{s:s,s:o,s:o,s:{s:o}}", "openapi", "3.0.0", "info", info(), "paths",
+                            paths, "components", "schemas", schemas);
+    g->bytes = dump(doc, &g->len);
+    hash_hex(g->bytes, g->len, g->hash);
+}
+
+/* With crd_mu held: builds the CRD documents and the combined index if stale. */
+static void crd_build_locked(void)
+{
+    if (full_index || !ncrds)
+        return;
+    crd_gvs = ck_calloc(ncrds, sizeof(*crd_gvs));
+    for (size_t i = 0; i < ncrds; i++) {
+        const struct crd_entry *c = &crds[i];
+        bool seen = builtin_gv(c->group, c->version);
+        for (size_t k = 0; k < ncrd_gv && !seen; k++)
+            seen = strcmp(crd_gvs[k].group, c->group) == 0 &&
+                   strcmp(crd_gvs[k].version, c->version) == 0;
+        if (seen)
+            continue;
+        struct gv_doc *g = &crd_gvs[ncrd_gv++];
+        snprintf(g->group, sizeof(g->group), "%s", c->group);
+        snprintf(g->version, sizeof(g->version), "%s", c->version);
+        snprintf(g->prefix, sizeof(g->prefix), "apis/%s/%s", c->group, c->version);
+        build_crd_gv(g);
+    }
+    json_t *idx = json_object();
+    for (size_t pass = 0; pass < 2; pass++) {
+        const struct gv_doc *list = pass ? crd_gvs : gvs;
+        for (size_t k = 0; k < (pass ? ncrd_gv : ngv); k++) {
+            char url[256];
+            snprintf(url, sizeof(url), "/openapi/v3/%s?hash=%s", list[k].prefix, list[k].hash);
+            json_object_set_new(idx, list[k].prefix, json_pack("{s:s}", "serverRelativeURL", url));
+        }
+    }
+    full_index = dump(json_pack("{s:o}", "paths", idx), &full_index_len);
+}
+
+static void crd_clear_locked(void)
+{
+    for (size_t i = 0; i < ncrds; i++) {
+        free(crds[i].group);
+        free(crds[i].version);
+        free(crds[i].kind);
+        free(crds[i].plural);
+        free(crds[i].name);
+        json_decref(crds[i].schema);
+    }
+    free(crds);
+    for (size_t k = 0; k < ncrd_gv; k++)
+        free(crd_gvs[k].bytes);
+    free(crd_gvs);
+    free(full_index);
+    crds = NULL;
+    crd_gvs = NULL;
+    full_index = NULL;
+    ncrds = ncrd_gv = full_index_len = 0;
+}
+
+void schema_openapi_set_crds(const struct schema_crd_kind *kinds, size_t n)
+{
+    pthread_once(&docs_once, build_all);
+    pthread_mutex_lock(&crd_mu);
+    crd_clear_locked();
+    crds = ck_calloc(n ? n : 1, sizeof(*crds));
+    for (size_t i = 0; i < n; i++) {
+        const struct schema_crd_kind *k = &kinds[i];
+        if (!k->group || !k->group[0] || !k->version || !k->kind || !k->plural)
+            continue;
+        struct crd_entry *c = &crds[ncrds++];
+        c->group = ck_strdup(k->group);
+        c->version = ck_strdup(k->version);
+        c->kind = ck_strdup(k->kind);
+        c->plural = ck_strdup(k->plural);
+        c->name = crd_name(k->group, k->version, k->kind);
+        c->namespaced = k->namespaced;
+        c->schema = k->schema ? json_deep_copy(k->schema) : NULL;
+    }
+    pthread_mutex_unlock(&crd_mu);
+}
+
 int schema_openapi_v2(struct ck_buf *out)
 {
     pthread_once(&docs_once, build_all);
@@ -445,7 +641,12 @@ int schema_openapi_v2(struct ck_buf *out)
 int schema_openapi_v3_index(struct ck_buf *out)
 {
     pthread_once(&docs_once, build_all);
-    return ck_buf_append(out, index_bytes, index_len);
+    pthread_mutex_lock(&crd_mu);
+    crd_build_locked();
+    int rc = full_index ? ck_buf_append(out, full_index, full_index_len)
+                        : ck_buf_append(out, index_bytes, index_len);
+    pthread_mutex_unlock(&crd_mu);
+    return rc;
 }
 
 int schema_openapi_v3_gv(const char *group, const char *version, struct ck_buf *out,
@@ -461,5 +662,18 @@ int schema_openapi_v3_gv(const char *group, const char *version, struct ck_buf *
             return 0;
         }
     }
-    return ck_err_set(err, CK_R_NOT_FOUND, "the server could not find the requested resource");
+    int rc = ck_err_set(err, CK_R_NOT_FOUND, "the server could not find the requested resource");
+    pthread_mutex_lock(&crd_mu);
+    crd_build_locked();
+    for (size_t k = 0; k < ncrd_gv && version; k++) {
+        if (strcmp(crd_gvs[k].group, group) == 0 && strcmp(crd_gvs[k].version, version) == 0) {
+            ck_err_clear(err);
+            rc = ck_buf_append(out, crd_gvs[k].bytes, crd_gvs[k].len) < 0
+                     ? ck_err_set(err, CK_R_INTERNAL, "OpenAPI document larger than the buffer")
+                     : 0;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&crd_mu);
+    return rc;
 }

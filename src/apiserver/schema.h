@@ -44,6 +44,20 @@ int schema_openapi_v2(struct ck_buf *out);
 int schema_openapi_v3_index(struct ck_buf *out);
 int schema_openapi_v3_gv(const char *group, const char *version, struct ck_buf *out,
                          struct ck_err *err);
+/* A custom resource kind published in /openapi/v3, so that kubectl explain and client-side
+ * apply work for custom resources. */
+struct schema_crd_kind {
+    const char *group, *version, *kind, *plural;
+    bool namespaced;
+    const json_t *schema; /* that version's openAPIV3Schema, or NULL (free-form) */
+};
+/* Replaces the published set of custom resource kinds (call on every CRD change with all
+ * served versions; everything is copied; safe from any thread). Their group-versions join the
+ * /openapi/v3 index with one document each: the schema under upstream's name (reversed group,
+ * e.g. com.example.v1.Widget) with the GVK extension and ObjectMeta for metadata, and paths
+ * whose PATCH accepts json/merge/apply patches but not strategic merge. Kinds in a built-in
+ * group-version are ignored. n == 0 removes them all. */
+void schema_openapi_set_crds(const struct schema_crd_kind *kinds, size_t n);
 /* /openapi/v2 as protobuf (gnostic openapi.v2.Document), for requests whose Accept names
  * application/com.github.proto-openapi.spec.v2@v1.0+protobuf (client-go OpenAPISchema(),
  * e.g. kubectl 1.27 explain, which cannot parse JSON there). Reply with that Content-Type.

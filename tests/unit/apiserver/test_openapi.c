@@ -322,6 +322,70 @@ static void test_v2_protobuf(void **state)
     ck_buf_release(&small);
 }
 
+static void test_crds(void **state)
+{
+    (void)state;
+    json_t *sch = json_loads("{\"type\":\"object\",\"properties\":{\"spec\":{\"type\":"
+                             "\"object\",\"properties\":{\"cronSpec\":{\"type\":\"string\"},"
+                             "\"replicas\":{\"type\":\"integer\"}}},\"metadata\":{\"type\":"
+                             "\"object\"}}}",
+                             0, NULL);
+    assert_non_null(sch);
+    struct schema_crd_kind kinds[] = {
+        {"stable.example.com", "v1", "CronTab", "crontabs", true, sch},
+        {"stable.example.com", "v2", "CronTab", "crontabs", true, NULL},
+        {"apps", "v1", "Intruder", "intruders", true, NULL}, /* built-in GV: ignored */
+    };
+    schema_openapi_set_crds(kinds, 3);
+    json_decref(sch); /* copied */
+    struct ck_buf b = CK_BUF_INIT(1 << 20);
+    assert_int_equal(schema_openapi_v3_index(&b), 0);
+    json_t *idx = load_buf(&b);
+    json_t *paths = json_object_get(idx, "paths");
+    assert_non_null(json_object_get(paths, "apis/stable.example.com/v1"));
+    assert_non_null(json_object_get(paths, "apis/stable.example.com/v2"));
+    assert_non_null(json_object_get(paths, "apis/apps/v1"));
+    json_decref(idx);
+    ck_buf_release(&b);
+
+    struct ck_err err = CK_ERR_INIT;
+    assert_int_equal(schema_openapi_v3_gv("stable.example.com", "v1", &b, &err), 0);
+    json_t *doc = load_buf(&b);
+    json_t *schemas = json_object_get(json_object_get(doc, "components"), "schemas");
+    size_t nref = 0;
+    check_refs(doc, schemas, "#/components/schemas/", &nref);
+    json_t *ct = json_object_get(schemas, "com.example.stable.v1.CronTab");
+    assert_non_null(ct);
+    assert_true(gvk_is(json_array_get(json_object_get(ct, "x-kubernetes-group-version-kind"), 0),
+                       "stable.example.com", "v1", "CronTab"));
+    json_t *props = json_object_get(ct, "properties");
+    assert_non_null(json_object_get(json_object_get(json_object_get(props, "spec"), "properties"),
+                                    "cronSpec"));
+    assert_non_null(json_object_get(json_object_get(props, "metadata"), "allOf"));
+    const json_t *op = find_patch_op(json_object_get(doc, "paths"), "stable.example.com", "v1",
+                                     "CronTab");
+    assert_non_null(op);
+    assert_true(has_query_param(op, "fieldValidation"));
+    json_t *content = json_object_get(json_object_get(op, "requestBody"), "content");
+    assert_non_null(json_object_get(content, "application/merge-patch+json"));
+    assert_null(json_object_get(content, "application/strategic-merge-patch+json"));
+    assert_non_null(json_object_get(json_object_get(doc, "paths"),
+                                    "/apis/stable.example.com/v1/namespaces/{namespace}/crontabs/{name}"));
+    json_decref(doc);
+    ck_buf_release(&b);
+    /* the built-in apps/v1 document is untouched */
+    assert_int_equal(schema_openapi_v3_gv("apps", "v1", &b, &err), 0);
+    assert_null(memmem(b.data, b.len, "Intruder", 8));
+    ck_buf_release(&b);
+
+    schema_openapi_set_crds(NULL, 0);
+    assert_int_equal(schema_openapi_v3_gv("stable.example.com", "v1", &b, &err), -1);
+    assert_int_equal(err.reason, CK_R_NOT_FOUND);
+    assert_int_equal(schema_openapi_v3_index(&b), 0);
+    assert_null(memmem(b.data, b.len, "stable.example.com", 18));
+    ck_buf_release(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -329,6 +393,7 @@ int main(void)
         cmocka_unit_test(test_v3),
         cmocka_unit_test(test_v3_errors_and_cache),
         cmocka_unit_test(test_v2_protobuf),
+        cmocka_unit_test(test_crds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
