@@ -148,7 +148,7 @@ static bool yaml_style_float(const char *s, size_t n)
 
 static bool parse_double(const char *s, size_t n, double *out)
 {
-    char tmp[128];
+    char tmp[1024];
     if (n >= sizeof(tmp))
         return false;
     memcpy(tmp, s, n);
@@ -162,7 +162,7 @@ static bool parse_double(const char *s, size_t n, double *out)
 /* Digits-and-sign scalars: int, uint (beyond int64), float. */
 static bool resolve_number(const char *in, size_t n, struct resolved *r)
 {
-    char plain[128];
+    char plain[1024];
     size_t pn = 0;
     for (size_t i = 0; i < n; i++) {
         if (in[i] == '_')
