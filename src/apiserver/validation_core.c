@@ -326,3 +326,92 @@ void vld_lease(struct vld *v, const json_t *obj, const json_t *old)
         vld_invalid_int(v, "spec.leaseDurationSeconds", (long long)json_integer_value(d), "must be greater than 0");
     vld_nonneg(v, "spec.leaseTransitions", spec, "leaseTransitions");
 }
+
+/* ---- persistent volumes and claims ------------------------------------------------------ */
+
+static const char *const access_modes[] = {"ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod"};
+static const char *const volume_modes[] = {"Block", "Filesystem"};
+
+static void access_mode_list(struct vld *v, const char *field, const json_t *modes, const char *required_detail)
+{
+    if (arr_n(modes) == 0)
+        vld_required(v, field, required_detail);
+    for (size_t i = 0; i < arr_n(modes); i++) {
+        const char *m = json_string_value(json_array_get(modes, i)) ?: "";
+        if (!in_list(m, access_modes, 4))
+            vld_not_supported(v, field, m, access_modes, 4);
+    }
+}
+
+/* ValidatePositiveQuantityValue; false when the quantity did not parse. */
+static void positive_quantity(struct vld *v, const char *field, const json_t *q)
+{
+    __int128 n;
+    if (validation_quantity_nano(q, &n) < 0) {
+        vld_bad_quantity(v);
+        return;
+    }
+    if (n <= 0) {
+        char *c = validation_quantity_canonical(q);
+        vld_invalid_str(v, field, c ? c : "", "must be greater than zero");
+        free(c);
+    }
+}
+
+void vld_pvc(struct vld *v, const json_t *obj, const json_t *old)
+{
+    (void)old;
+    json_t *spec = json_object_get(obj, "spec");
+    access_mode_list(v, "spec.accessModes", json_object_get(spec, "accessModes"), "at least 1 access mode is required");
+    vld_label_selector(v, "spec.selector", json_object_get(spec, "selector"));
+    json_t *storage = printer_jget(spec, "resources.requests.storage");
+    if (!storage)
+        vld_required(v, "spec.resources[storage]", "");
+    else
+        positive_quantity(v, "spec.resources[storage]", storage);
+    const char *sc = printer_jstr(spec, "storageClassName");
+    if (*sc)
+        vld_dns1123_subdomain(v, "spec.storageClassName", sc);
+    json_t *vm = json_object_get(spec, "volumeMode");
+    if (json_is_string(vm) && !in_list(json_string_value(vm), volume_modes, 2))
+        vld_not_supported(v, "spec.volumeMode", json_string_value(vm), volume_modes, 2);
+}
+
+void vld_pv(struct vld *v, const json_t *obj, const json_t *old)
+{
+    static const char *const storage_only[] = {"storage"};
+    static const char *const policies[] = {"Delete", "Recycle", "Retain"};
+    (void)old;
+    json_t *spec = json_object_get(obj, "spec");
+    access_mode_list(v, "spec.accessModes", json_object_get(spec, "accessModes"), "");
+    json_t *cap = json_object_get(spec, "capacity");
+    size_t ncap = json_is_object(cap) ? json_object_size(cap) : 0;
+    if (ncap == 0)
+        vld_required(v, "spec.capacity", "");
+    if (!json_object_get(cap, "storage") || ncap > 1) {
+        char *repr = vld_go_map(NULL);
+        vld_not_supported(v, "spec.capacity", repr, storage_only, 1);
+        free(repr);
+    }
+    const char *k;
+    json_t *q;
+    char f[160];
+    if (json_is_object(cap)) {
+        json_object_foreach(cap, k, q) {
+            snprintf(f, sizeof(f), "spec.capacity[%s]", k);
+            positive_quantity(v, f, q);
+        }
+    }
+    const char *rp = printer_jstr(spec, "persistentVolumeReclaimPolicy");
+    if (*rp && !in_list(rp, policies, 3))
+        vld_not_supported(v, "spec.persistentVolumeReclaimPolicy", rp, policies, 3);
+    static const char *const sources[] = {"hostPath", "local", "nfs", "csi", "iscsi", "fc", "rbd", "cephfs",
+                                          "glusterfs", "flexVolume", "azureFile", "azureDisk", "gcePersistentDisk",
+                                          "awsElasticBlockStore", "vsphereVolume", "portworxVolume", "storageos",
+                                          "quobyte", "scaleIO", "photonPersistentDisk", "cinder", "flocker"};
+    size_t nsrc = 0;
+    for (size_t i = 0; i < sizeof(sources) / sizeof(sources[0]); i++)
+        nsrc += json_object_get(spec, sources[i]) != NULL;
+    if (nsrc == 0)
+        vld_required(v, "spec", "must specify a volume type");
+}

@@ -457,6 +457,31 @@ static void test_ingress_pdb(void **state)
            "IntVal:0, StrVal:\"120%\"}: must not be greater than 100%");
 }
 
+static void test_pv_pvc(void **state)
+{
+    (void)state;
+    expect("", "persistentvolumeclaims", "PersistentVolumeClaim",
+           "{\"metadata\":{\"name\":\"data\"},\"spec\":{\"accessModes\":[\"ReadWriteOnce\"],\"resources\":"
+           "{\"requests\":{\"storage\":\"1Gi\"}}}}", NULL, NULL);
+    expect("", "persistentvolumeclaims", "PersistentVolumeClaim",
+           "{\"metadata\":{\"name\":\"data\"},\"spec\":{\"accessModes\":[\"ReadWriteSometimes\"],\"resources\":"
+           "{\"requests\":{\"storage\":\"0\"}}}}", NULL,
+           "PersistentVolumeClaim \"data\" is invalid: [spec.accessModes: Unsupported value: \"ReadWriteSometimes\": "
+           "supported values: \"ReadOnlyMany\", \"ReadWriteMany\", \"ReadWriteOnce\", \"ReadWriteOncePod\", "
+           "spec.resources[storage]: Invalid value: \"0\": must be greater than zero]");
+    expect("", "persistentvolumeclaims", "PersistentVolumeClaim",
+           "{\"metadata\":{\"name\":\"data\"},\"spec\":{}}", NULL,
+           "PersistentVolumeClaim \"data\" is invalid: [spec.accessModes: Required value: at least 1 access mode is "
+           "required, spec.resources[storage]: Required value]");
+    expect("", "persistentvolumes", "PersistentVolume",
+           "{\"metadata\":{\"name\":\"pv1\"},\"spec\":{\"accessModes\":[\"ReadWriteOnce\"],\"capacity\":"
+           "{\"storage\":\"5Gi\"},\"hostPath\":{\"path\":\"/data\"}}}", NULL, NULL);
+    expect("", "persistentvolumes", "PersistentVolume",
+           "{\"metadata\":{\"name\":\"pv1\"},\"spec\":{\"accessModes\":[\"ReadWriteOnce\"],\"capacity\":"
+           "{\"storage\":\"5Gi\"}}}", NULL,
+           "PersistentVolume \"pv1\" is invalid: spec: Required value: must specify a volume type");
+}
+
 static void test_updates_and_causes(void **state)
 {
     (void)state;
@@ -549,6 +574,7 @@ int main(void)
         cmocka_unit_test(test_configmaps_secrets),
         cmocka_unit_test(test_rbac_hpa),
         cmocka_unit_test(test_ingress_pdb),
+        cmocka_unit_test(test_pv_pvc),
         cmocka_unit_test(test_updates_and_causes),
         cmocka_unit_test(test_large_pod),
     };
