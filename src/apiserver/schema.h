@@ -21,7 +21,10 @@ const struct schema_type *schema_lookup_kind(const char *group, const char *vers
 /* Strategic merge patch (sigs.k8s.io strategic merge semantics for the type: patchMergeKey,
  * patchStrategy merge/replace/retainKeys, $patch: replace/delete/merge directives,
  * $setElementOrder/<list>, $deleteFromPrimitiveList/<list>, $retainKeys). Types without a
- * schema (CRDs) fall back to JSON merge patch semantics. Inputs unchanged; *out is new. */
+ * schema (CRDs) fall back to JSON merge patch semantics. Inputs unchanged; *out is new.
+ * Errors: CK_R_BAD_REQUEST (not objects, malformed directive, merge item without its merge
+ * key, mixed list element types, nesting deeper than 256), CK_R_INVALID (lists of lists,
+ * patch keys missing from $retainKeys). Linear in list sizes (hashed merge-key indexes). */
 int schema_smp_apply(const struct schema_type *t, const json_t *doc, const json_t *patch,
                      json_t **out, struct ck_err *err);
 
@@ -60,7 +63,9 @@ struct schema_crd_kind {
 void schema_openapi_set_crds(const struct schema_crd_kind *kinds, size_t n);
 /* /openapi/v2 as protobuf (gnostic openapi.v2.Document), for requests whose Accept names
  * application/com.github.proto-openapi.spec.v2@v1.0+protobuf (client-go OpenAPISchema(),
- * e.g. kubectl 1.27 explain, which cannot parse JSON there). Reply with that Content-Type.
+ * e.g. kubectl 1.27 explain, which cannot parse JSON there). Reply with Content-Type
+ * application/com.github.proto-openapi.spec.v2.v1.0+protobuf or application/octet-stream
+ * (Go's mime parser rejects the '@' form).
  * Same content as schema_openapi_v2. Returns 0, or -1 when out is too small. */
 int schema_openapi_v2_pb(struct ck_buf *out);
 
