@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 /* Sanitizer builds: h2o keeps per-thread recycle bins of socket buffers (and its queue's
@@ -112,6 +113,18 @@ static int mkdir_p(const char *dir)
     return mkdir(p, 0700) < 0 && errno != EEXIST ? -1 : 0;
 }
 
+/* Every watch is a connection: lift the soft fd limit to the hard one. */
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+            ck_warn("could not raise the open-file limit: %s", strerror(errno));
+    }
+}
+
 static void url_host(const char *bind, char *out, size_t cap)
 {
     if (!strcmp(bind, "0.0.0.0"))
@@ -195,6 +208,7 @@ int apiserver_run(int argc, char **argv, const char *default_data_dir,
         fprintf(stderr, "ckube: data dir %s: %s\n", f.data_dir, strerror(errno));
         return 1;
     }
+    raise_nofile();
     /* Every thread started from here on inherits the mask; only sigwait below sees them. */
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
