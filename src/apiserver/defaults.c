@@ -539,6 +539,17 @@ static void default_hpa(json_t *o)
     dflt(child(o, "spec"), "minReplicas", json_integer(1));
 }
 
+static void default_storageclass(json_t *o)
+{
+    dflt(o, "reclaimPolicy", json_string("Delete"));
+    dflt(o, "volumeBindingMode", json_string("Immediate"));
+}
+
+static void default_priorityclass(json_t *o)
+{
+    dflt(o, "preemptionPolicy", json_string("PreemptLowerPriority"));
+}
+
 static const struct defaulter defaulters[] = {
     {"", "pods", default_pod},
     {"", "podtemplates", default_podtemplate},
@@ -562,6 +573,8 @@ static const struct defaulter defaulters[] = {
     {"rbac.authorization.k8s.io", "rolebindings", default_bindings},
     {"rbac.authorization.k8s.io", "clusterrolebindings", default_bindings},
     {"autoscaling", "horizontalpodautoscalers", default_hpa},
+    {"storage.k8s.io", "storageclasses", default_storageclass},
+    {"scheduling.k8s.io", "priorityclasses", default_priorityclass},
 };
 
 void validation_default(const char *group, const char *resource, json_t *obj)

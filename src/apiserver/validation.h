@@ -110,6 +110,8 @@ void vld_ingress(struct vld *v, const json_t *obj, const json_t *old);
 void vld_pdb(struct vld *v, const json_t *obj, const json_t *old);
 void vld_pvc(struct vld *v, const json_t *obj, const json_t *old);
 void vld_pv(struct vld *v, const json_t *obj, const json_t *old);
+void vld_storageclass(struct vld *v, const json_t *obj, const json_t *old);
+void vld_priorityclass(struct vld *v, const json_t *obj, const json_t *old);
 /* Cron schedule check: NULL when valid, else robfig/cron's error text (static buffer owned
  * by the caller: out of size n). */
 bool validation_cron_ok(const char *sched, char *out, size_t n);

@@ -266,3 +266,69 @@ void vld_ingress(struct vld *v, const json_t *obj, const json_t *old)
     if (json_is_string(cls))
         vld_dns1123_subdomain(v, "spec.ingressClassName", json_string_value(cls));
 }
+
+/* ---- storage classes, priority classes -------------------------------------------------- */
+
+void vld_storageclass(struct vld *v, const json_t *obj, const json_t *old)
+{
+    static const char *const policies[] = {"Delete", "Retain"};
+    static const char *const modes[] = {"Immediate", "WaitForFirstConsumer"};
+    const char *prov = printer_jstr(obj, "provisioner");
+    if (!*prov)
+        vld_required(v, "provisioner", "");
+    const char *rp = printer_jstr(obj, "reclaimPolicy"), *bm = printer_jstr(obj, "volumeBindingMode");
+    if (*rp && strcmp(rp, "Delete") && strcmp(rp, "Retain"))
+        vld_not_supported(v, "reclaimPolicy", rp, policies, 2);
+    if (!json_object_get(obj, "volumeBindingMode"))
+        vld_required(v, "volumeBindingMode", "");
+    else if (strcmp(bm, "Immediate") && strcmp(bm, "WaitForFirstConsumer"))
+        vld_not_supported(v, "volumeBindingMode", bm, modes, 2);
+    if (!old)
+        return;
+    json_t *op = json_object_get(old, "parameters"), *np = json_object_get(obj, "parameters");
+    if ((op || np) && !(op && np && json_equal(op, np)))
+        vld_forbidden(v, "parameters", "updates to parameters are forbidden.");
+    if (strcmp(prov, printer_jstr(old, "provisioner")))
+        vld_forbidden(v, "provisioner", "updates to provisioner are forbidden.");
+    if (strcmp(rp, printer_jstr(old, "reclaimPolicy")))
+        vld_forbidden(v, "reclaimPolicy", "updates to reclaimPolicy are forbidden.");
+    if (strcmp(bm, printer_jstr(old, "volumeBindingMode"))) {
+        char *q = vld_quote(bm);
+        vld_invalid_repr(v, "volumeBindingMode", q, "field is immutable");
+        free(q);
+    }
+}
+
+void vld_priorityclass(struct vld *v, const json_t *obj, const json_t *old)
+{
+    static const struct { const char *name; long long value; } system_classes[] = {
+        {"system-node-critical", 2000001000}, {"system-cluster-critical", 2000000000}};
+    static const char *const policies[] = {"Never", "PreemptLowerPriority"};
+    const char *name = printer_jstr(obj, "metadata.name");
+    long long value = printer_jint(obj, "value", 0);
+    if (!strncmp(name, "system-", 7)) {
+        bool known = false;
+        char d[256];
+        for (size_t i = 0; i < 2; i++)
+            if (!strcmp(name, system_classes[i].name)) {
+                known = true;
+                if (value != system_classes[i].value) {
+                    snprintf(d, sizeof(d), "priority class names with 'system-' prefix are reserved for system use "
+                             "only. error: value of %s PriorityClass must be %lld", name, system_classes[i].value);
+                    vld_forbidden(v, "metadata.name", d);
+                }
+            }
+        if (!known) {
+            snprintf(d, sizeof(d), "priority class names with 'system-' prefix are reserved for system use only. "
+                     "error: %s is not a known system priority class", name);
+            vld_forbidden(v, "metadata.name", d);
+        }
+    } else if (value > 1000000000) {
+        vld_forbidden(v, "value", "maximum allowed value of a user defined priority is 1000000000");
+    }
+    json_t *pp = json_object_get(obj, "preemptionPolicy");
+    if (json_is_string(pp) && strcmp(json_string_value(pp), "Never") && strcmp(json_string_value(pp), "PreemptLowerPriority"))
+        vld_not_supported(v, "preemptionPolicy", json_string_value(pp), policies, 2);
+    if (old && printer_jint(old, "value", 0) != value)
+        vld_forbidden(v, "value", "may not be changed in an update.");
+}

@@ -482,6 +482,29 @@ static void test_pv_pvc(void **state)
            "PersistentVolume \"pv1\" is invalid: spec: Required value: must specify a volume type");
 }
 
+static void test_classes(void **state)
+{
+    (void)state;
+    expect("storage.k8s.io", "storageclasses", "StorageClass", "{\"metadata\":{\"name\":\"std\"},\"provisioner\":"
+           "\"x.io/hostpath\"}", NULL, NULL);
+    expect("storage.k8s.io", "storageclasses", "StorageClass", "{\"metadata\":{\"name\":\"std\"},\"reclaimPolicy\":"
+           "\"Recycle\"}", NULL,
+           "StorageClass.storage.k8s.io \"std\" is invalid: [provisioner: Required value, reclaimPolicy: Unsupported "
+           "value: \"Recycle\": supported values: \"Delete\", \"Retain\"]");
+    expect("storage.k8s.io", "storageclasses", "StorageClass",
+           "{\"metadata\":{\"name\":\"std\"},\"provisioner\":\"b\"}", "{\"metadata\":{\"name\":\"std\"},\"provisioner\":\"a\"}",
+           "StorageClass.storage.k8s.io \"std\" is invalid: provisioner: Forbidden: updates to provisioner are forbidden.");
+    expect("scheduling.k8s.io", "priorityclasses", "PriorityClass", "{\"metadata\":{\"name\":\"high\"},\"value\":1000}",
+           NULL, NULL);
+    expect("scheduling.k8s.io", "priorityclasses", "PriorityClass", "{\"metadata\":{\"name\":\"system-x\"},\"value\":1}",
+           NULL,
+           "PriorityClass.scheduling.k8s.io \"system-x\" is invalid: metadata.name: Forbidden: priority class names with "
+           "'system-' prefix are reserved for system use only. error: system-x is not a known system priority class");
+    expect("scheduling.k8s.io", "priorityclasses", "PriorityClass", "{\"metadata\":{\"name\":\"high\"},\"value\":2}",
+           "{\"metadata\":{\"name\":\"high\"},\"value\":1}",
+           "PriorityClass.scheduling.k8s.io \"high\" is invalid: value: Forbidden: may not be changed in an update.");
+}
+
 static void test_updates_and_causes(void **state)
 {
     (void)state;
@@ -575,6 +598,7 @@ int main(void)
         cmocka_unit_test(test_rbac_hpa),
         cmocka_unit_test(test_ingress_pdb),
         cmocka_unit_test(test_pv_pvc),
+        cmocka_unit_test(test_classes),
         cmocka_unit_test(test_updates_and_causes),
         cmocka_unit_test(test_large_pod),
     };
