@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/banned.h"
+
 static bool token_ok(const char *t)
 {
     if (!*t)

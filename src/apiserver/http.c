@@ -17,6 +17,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lib/banned.h"
+
 #define HTTP_DRAIN_MS 2000
 
 static int listen_on(const char *addr, int port, struct ck_err *err)

@@ -2,6 +2,8 @@
 /* http_api_engine: the front end's engine seam bound to the real API engine (api.h). */
 #include "apiserver/http.h"
 
+#include "lib/banned.h"
+
 static enum api_result engine_handle(void *eng, const struct api_request *rq,
                                      struct api_response *rs, struct api_watch **w)
 {

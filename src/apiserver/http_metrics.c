@@ -4,6 +4,8 @@
  * engine's own metrics. Counters are lock-free atomics updated from the loop threads. */
 #include "apiserver/http_int.h"
 
+#include "lib/banned.h"
+
 static const double lat_bounds[HTTP_NLAT_BUCKETS] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1,
                                                      0.25,  0.5,   1,    2.5,   5,    10};
 

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/banned.h"
+
 static int hexval(char c)
 {
     if (c >= '0' && c <= '9')

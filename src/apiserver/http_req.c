@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/banned.h"
+
 #define HTTP_CHUNK ((size_t)1 << 20)
 #define HTTP_MAX_RESPONSE ((size_t)2 << 30)
 

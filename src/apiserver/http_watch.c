@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 
+#include "lib/banned.h"
+
 #define WATCH_BUF_MAX ((size_t)256 << 20)
 #define WATCH_PEEK_TICKS 5 /* HTTP/1.1: look for a departed client every 5 s */
 

@@ -23,6 +23,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/banned.h"
+
 static int ssl_err(struct ck_err *err, const char *what)
 {
     char buf[256];

@@ -20,6 +20,8 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include "lib/banned.h"
+
 /* Sanitizer builds: h2o keeps per-thread recycle bins of socket buffers (and its queue's
  * internals) that no API frees when a loop thread exits. Only leaks allocated inside libh2o
  * are suppressed; the hook is inert in normal builds. */

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "lib/banned.h"
+
 static int write_kubeconfig(const struct apiserver_ready *r)
 {
     char path[PATH_MAX], tmp[PATH_MAX + 8], ca[PATH_MAX];
