@@ -333,7 +333,7 @@ static bool qname_part_ok(const char *s, size_t n)
 }
 
 /* IsQualifiedName: adds one error per message, value shown is shown_value. */
-static void vld_qualified_name(struct vld *v, const char *field, const char *key, const char *shown)
+void vld_qualified_name(struct vld *v, const char *field, const char *key, const char *shown)
 {
     const char *slash = strchr(key, '/');
     const char *name = key;
@@ -363,7 +363,7 @@ static void vld_qualified_name(struct vld *v, const char *field, const char *key
         vld_invalid_str(v, field, shown, "name part must be non-empty");
     else if (n > 63)
         vld_invalid_str(v, field, shown, "name part must be no more than 63 characters");
-    if (n && !qname_part_ok(name, n))
+    if (!qname_part_ok(name, n))
         vld_invalid_str(v, field, shown, qname_part_msg);
 }
 
@@ -556,8 +556,8 @@ static const struct kind_rule rules[] = {
     {"", "serviceaccounts", NAME_SUBDOMAIN, NULL},
     {"", "endpoints", NAME_SUBDOMAIN, NULL},
     {"", "events", NAME_SUBDOMAIN, NULL},
-    {"", "limitranges", NAME_SUBDOMAIN, NULL},
-    {"", "resourcequotas", NAME_SUBDOMAIN, NULL},
+    {"", "limitranges", NAME_SUBDOMAIN, vld_limitrange},
+    {"", "resourcequotas", NAME_SUBDOMAIN, vld_resourcequota},
     {"", "replicationcontrollers", NAME_SUBDOMAIN, NULL},
     {"", "persistentvolumes", NAME_SUBDOMAIN, vld_pv},
     {"", "persistentvolumeclaims", NAME_SUBDOMAIN, vld_pvc},

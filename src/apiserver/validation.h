@@ -79,6 +79,8 @@ void vld_dns1035_label(struct vld *v, const char *field, const char *s);
 /* IsValidPortName messages (IANA service names). */
 void vld_port_name(struct vld *v, const char *field, const char *name);
 void vld_labels(struct vld *v, const char *field, const json_t *labels);
+/* IsQualifiedName on key, reporting shown as the value. */
+void vld_qualified_name(struct vld *v, const char *field, const char *key, const char *shown);
 void vld_label_selector(struct vld *v, const char *field, const json_t *sel);
 /* Does the LabelSelector match the label map? (empty selector matches everything) */
 bool vld_selector_matches(const json_t *sel, const json_t *labels);
@@ -111,6 +113,8 @@ void vld_pdb(struct vld *v, const json_t *obj, const json_t *old);
 void vld_pvc(struct vld *v, const json_t *obj, const json_t *old);
 void vld_pv(struct vld *v, const json_t *obj, const json_t *old);
 void vld_storageclass(struct vld *v, const json_t *obj, const json_t *old);
+void vld_resourcequota(struct vld *v, const json_t *obj, const json_t *old);
+void vld_limitrange(struct vld *v, const json_t *obj, const json_t *old);
 void vld_priorityclass(struct vld *v, const json_t *obj, const json_t *old);
 /* Cron schedule check: NULL when valid, else robfig/cron's error text (static buffer owned
  * by the caller: out of size n). */

@@ -415,3 +415,53 @@ void vld_pv(struct vld *v, const json_t *obj, const json_t *old)
     if (nsrc == 0)
         vld_required(v, "spec", "must specify a volume type");
 }
+
+/* ---- quotas, limit ranges ----------------------------------------------------------------- */
+
+/* Every quantity of a ResourceList must parse (else 400) and, when nonneg, be >= 0. */
+static void quantity_list(struct vld *v, const char *path, const json_t *list, bool nonneg)
+{
+    const char *k;
+    json_t *q;
+    char f[256];
+    if (!json_is_object(list))
+        return;
+    json_object_foreach((json_t *)list, k, q) {
+        __int128 n;
+        if (validation_quantity_nano(q, &n) < 0) {
+            vld_bad_quantity(v);
+            continue;
+        }
+        snprintf(f, sizeof(f), "%s[%s]", path, k);
+        if (nonneg && n < 0) {
+            char *c = validation_quantity_canonical(q);
+            vld_invalid_str(v, f, c ? c : "", "must be greater than or equal to 0");
+            free(c);
+        }
+    }
+}
+
+void vld_resourcequota(struct vld *v, const json_t *obj, const json_t *old)
+{
+    (void)old;
+    quantity_list(v, "spec.hard", printer_jget(obj, "spec.hard"), true);
+    quantity_list(v, "status.hard", printer_jget(obj, "status.hard"), true);
+    quantity_list(v, "status.used", printer_jget(obj, "status.used"), true);
+}
+
+void vld_limitrange(struct vld *v, const json_t *obj, const json_t *old)
+{
+    static const char *const keys[] = {"max", "min", "default", "defaultRequest", "maxLimitRequestRatio"};
+    (void)old;
+    json_t *limits = printer_jget(obj, "spec.limits");
+    char f[128];
+    for (size_t i = 0; i < arr_n(limits); i++) {
+        json_t *item = json_array_get(limits, i);
+        snprintf(f, sizeof(f), "spec.limits[%zu]", i);
+        vld_qualified_name(v, f, printer_jstr(item, "type"), printer_jstr(item, "type"));
+        for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+            snprintf(f, sizeof(f), "spec.limits[%zu].%s", i, keys[k]);
+            quantity_list(v, f, json_object_get(item, keys[k]), false);
+        }
+    }
+}

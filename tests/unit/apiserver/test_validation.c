@@ -505,6 +505,26 @@ static void test_classes(void **state)
            "PriorityClass.scheduling.k8s.io \"high\" is invalid: value: Forbidden: may not be changed in an update.");
 }
 
+static void test_quota_limitrange(void **state)
+{
+    (void)state;
+    expect("", "resourcequotas", "ResourceQuota", "{\"metadata\":{\"name\":\"q\"},\"spec\":{\"hard\":{\"pods\":\"10\","
+           "\"requests.cpu\":\"-2\"}}}", NULL,
+           "ResourceQuota \"q\" is invalid: spec.hard[requests.cpu]: Invalid value: \"-2\": must be greater than or "
+           "equal to 0");
+    expect("", "limitranges", "LimitRange", "{\"metadata\":{\"name\":\"l\"},\"spec\":{\"limits\":[{\"type\":"
+           "\"Container\",\"default\":{\"cpu\":\"500m\"}},{\"max\":{\"memory\":\"1Gi\"}}]}}", NULL,
+           "LimitRange \"l\" is invalid: [spec.limits[1]: Invalid value: \"\": name part must be non-empty, "
+           "spec.limits[1]: Invalid value: \"\": name part must consist of alphanumeric characters, '-', '_' or '.', "
+           "and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', "
+           "regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')]");
+    json_t *q = load("{\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"q\"},\"spec\":{\"hard\":{\"cpu\":\"two\"}}}");
+    struct ck_err err = CK_ERR_INIT;
+    assert_int_equal(validation_validate("", "resourcequotas", "ResourceQuota", q, NULL, &err), -1);
+    assert_int_equal(err.reason, CK_R_BAD_REQUEST);
+    json_decref(q);
+}
+
 static void test_updates_and_causes(void **state)
 {
     (void)state;
@@ -599,6 +619,7 @@ int main(void)
         cmocka_unit_test(test_ingress_pdb),
         cmocka_unit_test(test_pv_pvc),
         cmocka_unit_test(test_classes),
+        cmocka_unit_test(test_quota_limitrange),
         cmocka_unit_test(test_updates_and_causes),
         cmocka_unit_test(test_large_pod),
     };
