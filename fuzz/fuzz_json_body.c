@@ -58,6 +58,8 @@ static const struct op ops[] = {
     {"POST", "/api/v1/namespaces/default/pods/p/binding", "dryRun=All", "application/json"},
     {"PUT", "/apis/apps/v1/namespaces/default/deployments/d/scale", NULL, "application/json"},
     {"GET", "/api/v1/namespaces/default/pods", NULL, NULL},
+    {"POST", "/api/v1/namespaces/default/pods/p/eviction", "dryRun=All", "application/json"},
+    {"POST", "/api/v1/namespaces/default/services", "dryRun=All", "application/json"},
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
