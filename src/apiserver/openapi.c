@@ -93,6 +93,17 @@ static void add_extensions(json_t *s, const struct schema_field *f)
         json_object_set_new(s, "x-kubernetes-map-type", json_string(f->map_type));
 }
 
+static json_t *enum_array(const char *csv)
+{
+    json_t *a = json_array();
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s", csv);
+    char *save = NULL;
+    for (char *v = strtok_r(buf, ",", &save); v; v = strtok_r(NULL, ",", &save))
+        json_array_append_new(a, json_string(v));
+    return a;
+}
+
 static json_t *field_schema(const struct schema_field *f, bool v3)
 {
     json_t *s;
@@ -107,6 +118,12 @@ static json_t *field_schema(const struct schema_field *f, bool v3)
         s = json_pack("{s:[o]}", "allOf", ref_to(f->ref, true));
     } else {
         s = ref_to(f->ref, v3);
+    }
+    if (f->enum_values) {
+        json_t *target = f->coll == SCHEMA_C_ONE ? s : json_object_get(s, f->coll == SCHEMA_C_LIST
+                                                                              ? "items"
+                                                                              : "additionalProperties");
+        json_object_set_new(target, "enum", enum_array(f->enum_values));
     }
     if (f->desc[0])
         json_object_set_new(s, "description", json_string(f->desc));

@@ -97,6 +97,15 @@ static void put_schema_body(struct ck_buf *m, const json_t *s)
     put_str(m, 2, jstr(s, "format"));
     put_str(m, 4, jstr(s, "description"));
     put_strings(m, 19, json_object_get(s, "required"));
+    size_t ei;
+    const json_t *ev;
+    json_array_foreach(json_object_get(s, "enum"), ei, ev) {
+        char *yaml = json_dumps(ev, JSON_ENCODE_ANY | JSON_COMPACT);
+        struct ck_buf any = CK_BUF_INIT(PB_MAX);
+        put_str(&any, 2, yaml ? yaml : "null");
+        free(yaml);
+        put_msg(m, 20, &any);
+    }
     const json_t *ap = json_object_get(s, "additionalProperties");
     if (json_is_object(ap)) {
         struct ck_buf item = CK_BUF_INIT(PB_MAX);

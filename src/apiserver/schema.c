@@ -133,6 +133,8 @@ static void parse_field_attr(struct schema_field *f, const char *a, size_t line)
         f->map_keys = ck_strdup(a + 3);
     } else if (strncmp(a, "mt=", 3) == 0) {
         f->map_type = ck_strdup(a + 3);
+    } else if (strncmp(a, "en=", 3) == 0) {
+        f->enum_values = ck_strdup(a + 3);
     } else {
         table_bug(line, "unknown field attribute", a);
     }

@@ -102,6 +102,7 @@ struct schema_field {
     const char *list_type; /* x-kubernetes-list-type or NULL */
     const char *map_keys;  /* comma-separated x-kubernetes-list-map-keys or NULL */
     const char *map_type;  /* x-kubernetes-map-type or NULL */
+    const char *enum_values; /* comma-separated allowed values (OpenAPI enum) or NULL */
 };
 
 struct schema_type {

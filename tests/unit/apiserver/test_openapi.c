@@ -215,6 +215,13 @@ static void test_v3(void **state)
                                                  "properties"), "maxSurge");
     assert_non_null(ru);
     assert_null(json_object_get(schemas, "io.k8s.api.batch.v1.Job")); /* other group */
+    json_t *st = json_object_get(json_object_get(json_object_get(schemas,
+                                                 "io.k8s.api.apps.v1.DeploymentStrategy"),
+                                                 "properties"), "type");
+    json_t *en = json_object_get(st, "enum");
+    assert_int_equal(json_array_size(en), 2);
+    assert_string_equal(json_string_value(json_array_get(en, 0)), "Recreate");
+    assert_string_equal(json_string_value(json_array_get(en, 1)), "RollingUpdate");
     json_decref(doc);
     ck_buf_release(&d);
 }

@@ -149,6 +149,13 @@ static void test_explain(void **state)
         assert_non_null(strstr(out, "FIELD: strategy <DeploymentStrategy>"));
         assert_non_null(strstr(out, "rollingUpdate\t<RollingUpdateDeployment>"));
         assert_non_null(strstr(out, "type\t<string>"));
+        snprintf(cmd, sizeof(cmd), "%s --kubeconfig %s explain deploy.spec.strategy.type 2>&1",
+                 kubectls[k], s->kubeconfig);
+        assert_int_equal(run(cmd, out, sizeof(out)), 0);
+        /* kubectl prints the OpenAPI enum from 1.30 on */
+        if ((k == 1 && !strstr(out, "ENUM:")) || !strstr(out, "FIELD: type <string>") ||
+            !strstr(out, "RollingUpdate"))
+            fail_msg("%s: %s", cmd, out);
         snprintf(cmd, sizeof(cmd), "%s --kubeconfig %s explain pods.spec.containers.ports 2>&1",
                  kubectls[k], s->kubeconfig);
         assert_int_equal(run(cmd, out, sizeof(out)), 0);

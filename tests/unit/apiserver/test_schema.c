@@ -54,6 +54,8 @@ static void test_table_invariants(void **state)
                 fail_msg("%s.%s: merge key without merge strategy", t->name, f->name);
             if (f->list_type && strcmp(f->list_type, "map") == 0 && !f->map_keys)
                 fail_msg("%s.%s: list-type map without keys", t->name, f->name);
+            if (f->enum_values && f->prim != SCHEMA_P_STRING)
+                fail_msg("%s.%s: enum on a non-string", t->name, f->name);
             if ((f->list_type || f->merge_key) && f->coll != SCHEMA_C_LIST)
                 fail_msg("%s.%s: list metadata on a non-list", t->name, f->name);
             for (size_t k = j + 1; k < t->nfields; k++)
