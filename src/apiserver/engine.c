@@ -538,7 +538,10 @@ static enum api_result dispatch_resource(struct eng_req *r, struct api_watch **w
     case VERB_WATCH:
         return eng_serve_watch(r, w);
     case VERB_CREATE:
-        eng_serve_create(r);
+        if (r->res->flags & REG_VIRTUAL)
+            eng_serve_review(r);
+        else
+            eng_serve_create(r);
         break;
     case VERB_UPDATE:
         eng_serve_update(r);

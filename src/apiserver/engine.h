@@ -41,6 +41,7 @@ enum reg_flag {
     REG_DNS_LABEL = 1 << 7,  /* names are DNS-1123 labels (namespaces) */
     REG_DNS1035 = 1 << 8,    /* names are DNS-1035 labels (services) */
     REG_EVICTION = 1 << 9,   /* pods/eviction */
+    REG_VIRTUAL = 1 << 10,   /* create-only review: answered, never stored */
 };
 
 #define REG_MAX_FIELDS 12
@@ -284,6 +285,7 @@ int eng_serve_deletecollection(struct eng_req *r);
 int eng_serve_scale(struct eng_req *r);
 int eng_serve_binding(struct eng_req *r);
 int eng_serve_eviction(struct eng_req *r);
+int eng_serve_review(struct eng_req *r); /* review.c */
 int eng_bootstrap_namespaces(struct api_server *s, struct ck_err *err);
 /* Creates body as the engine itself (no request); AlreadyExists counts as success. */
 int eng_internal_create(struct api_server *s, const struct reg_resource *res, const char *ns,

@@ -115,6 +115,21 @@ static struct reg_resource table[] = {
      "storageclass", 0, REG_ALL_VERBS, {"sc"}, {NULL}, {{NULL, NULL, NULL}}, .idx = 0},
     {"scheduling.k8s.io", "v1", "PriorityClass", "PriorityClassList", "priorityclasses",
      "priorityclass", 0, REG_ALL_VERBS, {"pc"}, {NULL}, {{NULL, NULL, NULL}}, .idx = 0},
+    {"authorization.k8s.io", "v1", "SelfSubjectAccessReview", "SelfSubjectAccessReviewList",
+     "selfsubjectaccessreviews", "", REG_VIRTUAL, REG_CREATE, {NULL}, {NULL},
+     {{NULL, NULL, NULL}}, .idx = 0},
+    {"authorization.k8s.io", "v1", "SelfSubjectRulesReview", "SelfSubjectRulesReviewList",
+     "selfsubjectrulesreviews", "", REG_VIRTUAL, REG_CREATE, {NULL}, {NULL},
+     {{NULL, NULL, NULL}}, .idx = 0},
+    {"authorization.k8s.io", "v1", "SubjectAccessReview", "SubjectAccessReviewList",
+     "subjectaccessreviews", "", REG_VIRTUAL, REG_CREATE, {NULL}, {NULL}, {{NULL, NULL, NULL}},
+     .idx = 0},
+    {"authorization.k8s.io", "v1", "LocalSubjectAccessReview", "LocalSubjectAccessReviewList",
+     "localsubjectaccessreviews", "", NS | REG_VIRTUAL, REG_CREATE, {NULL}, {NULL},
+     {{NULL, NULL, NULL}}, .idx = 0},
+    {"authentication.k8s.io", "v1", "SelfSubjectReview", "SelfSubjectReviewList",
+     "selfsubjectreviews", "", REG_VIRTUAL, REG_CREATE, {NULL}, {NULL}, {{NULL, NULL, NULL}},
+     .idx = 0},
     {"policy", "v1", "PodDisruptionBudget", "PodDisruptionBudgetList", "poddisruptionbudgets",
      "poddisruptionbudget", NS | ST | GEN, REG_ALL_VERBS, {"pdb"}, {NULL}, {{NULL, NULL, NULL}}, .idx = 0},
 };
@@ -135,6 +150,8 @@ static const struct reg_group groups[] = {
     {"rbac.authorization.k8s.io", "v1"},
     {"storage.k8s.io", "v1"},
     {"scheduling.k8s.io", "v1"},
+    {"authorization.k8s.io", "v1"},
+    {"authentication.k8s.io", "v1"},
 };
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;

@@ -681,6 +681,36 @@ static void test_service_allocation(void **state)
     json_decref(v);
 }
 
+static void test_reviews(void **state)
+{
+    struct env *e = *state;
+    json_t *v;
+    assert_int_equal(req(e, "POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", NULL,
+                         "{\"apiVersion\":\"authorization.k8s.io/v1\",\"kind\":"
+                         "\"SelfSubjectAccessReview\",\"spec\":{\"resourceAttributes\":{"
+                         "\"verb\":\"get\",\"resource\":\"pods\"}}}",
+                         &v),
+                     201);
+    assert_true(json_is_true(json_object_get(json_object_get(v, "status"), "allowed")));
+    assert_string_equal(jpath(v, "spec.resourceAttributes.verb"), "get");
+    json_decref(v);
+    assert_int_equal(req(e, "POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", NULL,
+                         "{\"apiVersion\":\"authentication.k8s.io/v1\",\"kind\":"
+                         "\"SelfSubjectReview\"}",
+                         &v),
+                     201);
+    assert_string_equal(jpath(v, "status.userInfo.username"), "test");
+    json_decref(v);
+    assert_int_equal(req(e, "GET", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", NULL,
+                         NULL, NULL),
+                     405);
+    int64_t rev = store_current_revision(e->st);
+    assert_int_equal(req(e, "POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", NULL,
+                         "{}", NULL),
+                     201);
+    assert_int_equal(store_current_revision(e->st), rev); /* nothing stored */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -699,6 +729,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_table_get, setup, teardown),
         cmocka_unit_test_setup_teardown(test_eviction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_service_allocation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reviews, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
