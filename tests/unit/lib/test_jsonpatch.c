@@ -336,6 +336,26 @@ static void test_long_pointer(void **state)
     ck_buf_release(&b);
 }
 
+static void test_null_arguments(void **state)
+{
+    (void)state;
+    json_t *doc = J("{}"), *patch = J("[]"), *out = (json_t *)0x1;
+    struct ck_err err = CK_ERR_INIT;
+    assert_int_equal(jsonpatch_apply(doc, NULL, &out, &err), -1);
+    assert_int_equal(err.reason, CK_R_BAD_REQUEST);
+    assert_null(out);
+    ck_err_clear(&err);
+    assert_int_equal(jsonpatch_apply(NULL, patch, &out, &err), -1);
+    assert_int_equal(err.reason, CK_R_BAD_REQUEST);
+    assert_int_equal(jsonpatch_apply(doc, patch, &out, NULL), 0); /* err may be NULL */
+    json_decref(out);
+    json_t *bad = J("{}");
+    assert_int_equal(jsonpatch_apply(doc, bad, &out, NULL), -1);
+    assert_false(jsonpatch_equal(NULL, doc));
+    assert_true(jsonpatch_equal(NULL, NULL));
+    json_decref(bad), json_decref(doc), json_decref(patch);
+}
+
 static void test_pointer_get(void **state)
 {
     (void)state;
@@ -411,6 +431,7 @@ int main(void)
         cmocka_unit_test(test_op_limit),    cmocka_unit_test(test_copy_bomb),
         cmocka_unit_test(test_depth_bomb),  cmocka_unit_test(test_pointer_get),
         cmocka_unit_test(test_equal_and_depth), cmocka_unit_test(test_long_pointer),
+        cmocka_unit_test(test_null_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

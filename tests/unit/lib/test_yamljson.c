@@ -265,6 +265,12 @@ static void test_limits(void **state)
     /* input size */
     assert_int_equal(yaml_to_json("a", (size_t)YAML_MAX_INPUT + 1, &v, &err), -1);
     assert_int_equal(err.reason, CK_R_TOO_LARGE);
+    /* NULL text of length 0 is an empty stream; err may be NULL */
+    assert_int_equal(yaml_to_json(NULL, 0, &v, &err), 0);
+    assert_true(json_is_null(v));
+    json_decref(v);
+    assert_int_equal(yaml_to_json("a: [", 4, &v, NULL), -1);
+    assert_null(v);
     /* an explicit length is honoured (no NUL needed) */
     assert_int_equal(yaml_to_json("a: 1xyz", 4, &v, &err), 0);
     char *d = dump(v);
