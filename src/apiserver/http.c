@@ -159,15 +159,38 @@ int http_server_port(const struct http_server *s, bool secure)
     return s->ports[secure ? 0 : 1];
 }
 
+static void on_accept(h2o_socket_t *listener, const char *err);
+
+static void accept_resume(h2o_timeout_entry_t *entry)
+{
+    struct http_loop *lp = H2O_STRUCT_FROM_MEMBER(struct http_loop, accept_resume, entry);
+
+    for (int k = 0; k < 2; k++)
+        if (lp->listeners[k])
+            h2o_socket_read_start(lp->listeners[k], on_accept);
+}
+
 static void on_accept(h2o_socket_t *listener, const char *err)
 {
+    h2o_accept_ctx_t *actx = listener->data;
+    struct http_loop *lp = H2O_STRUCT_FROM_MEMBER(struct http_loop, ctx, actx->ctx);
     h2o_socket_t *sock;
 
     if (err != NULL)
         return;
-    if ((sock = h2o_evloop_socket_accept(listener)) == NULL)
+    if ((sock = h2o_evloop_socket_accept(listener)) == NULL) {
+        /* Out of descriptors: the listener stays readable, so stop polling it for a second
+         * instead of spinning. */
+        if ((errno == EMFILE || errno == ENFILE) && !h2o_timeout_is_linked(&lp->accept_resume)) {
+            ck_warn("accept: %s; pausing new connections for 1 s", strerror(errno));
+            for (int k = 0; k < 2; k++)
+                if (lp->listeners[k])
+                    h2o_socket_read_stop(lp->listeners[k]);
+            h2o_timeout_link(lp->loop, &lp->tick_timeout, &lp->accept_resume);
+        }
         return;
-    h2o_accept(listener->data, sock);
+    }
+    h2o_accept(actx, sock);
 }
 
 static void loop_init(struct http_server *s, struct http_loop *lp)
@@ -179,6 +202,7 @@ static void loop_init(struct http_server *s, struct http_loop *lp)
     h2o_multithread_register_receiver(lp->queue, &lp->watch_rx, http_on_watch_wakeup);
     h2o_timeout_init(lp->loop, &lp->tick_timeout, 1000);
     h2o_linklist_init_anchor(&lp->watches);
+    lp->accept_resume.cb = accept_resume;
     for (int k = 0; k < 2; k++) {
         if (lp->fds[k] < 0)
             continue;
@@ -204,6 +228,8 @@ static void *loop_main(void *arg)
 
     while (!atomic_load(&lp->srv->stopping))
         h2o_evloop_run(lp->loop, INT32_MAX);
+    if (h2o_timeout_is_linked(&lp->accept_resume))
+        h2o_timeout_unlink(&lp->accept_resume);
     for (int k = 0; k < 2; k++)
         if (lp->listeners[k]) {
             h2o_socket_read_stop(lp->listeners[k]);

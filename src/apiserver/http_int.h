@@ -37,6 +37,7 @@ struct http_loop {
     int fds[2];                          /* [0] secure, [1] plain; -1 when off */
     h2o_socket_t *listeners[2];
     h2o_accept_ctx_t accept_ctx[2];
+    h2o_timeout_entry_t accept_resume; /* listeners paused after EMFILE, resumed in 1 s */
     h2o_linklist_t watches; /* active struct http_watch */
     atomic_int outstanding; /* jobs handed to the pool, not yet back */
 };

@@ -191,6 +191,8 @@ void http_watch_begin(struct http_loop *lp, h2o_req_t *req, struct api_watch *w,
     h2o_linklist_insert(&lp->watches, &hw->link);
     hw->tick.cb = watch_on_tick;
     h2o_timeout_link(lp->loop, &lp->tick_timeout, &hw->tick);
+    if (atomic_load(&lp->srv->stopping))
+        hw->ended = true; /* arrived after http_watch_end_all: end at once */
     lp->srv->ops->watch_set_notify(w, watch_notify, hw);
     http_set_common_headers(req, rs);
     h2o_start_response(req, &hw->super);
