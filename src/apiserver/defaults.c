@@ -534,9 +534,41 @@ static void default_slice(json_t *o)
     default_ports_protocol(json_object_get(o, "ports"));
 }
 
+/* One HPAScalingRules object: fills what upstream's behavior defaults fill. */
+static void default_scaling_rules(json_t *behavior, const char *dir, bool up)
+{
+    json_t *r = json_object_get(behavior, dir);
+    if (!r) {
+        r = json_object();
+        json_object_set_new(behavior, dir, r);
+    }
+    if (!json_is_object(r))
+        return;
+    dflt(r, "stabilizationWindowSeconds", json_integer(up ? 0 : 300));
+    dflt(r, "selectPolicy", json_string("Max"));
+    if (up)
+        dflt(r, "policies", json_pack("[{ss si si} {ss si si}]", "type", "Pods", "value", 4, "periodSeconds", 15,
+                                      "type", "Percent", "value", 100, "periodSeconds", 15));
+    else
+        dflt(r, "policies", json_pack("[{ss si si}]", "type", "Percent", "value", 100, "periodSeconds", 15));
+}
+
+/* autoscaling/v2: minReplicas 1, a CPU 80% metric when none, behavior rules when given. */
 static void default_hpa(json_t *o)
 {
-    dflt(child(o, "spec"), "minReplicas", json_integer(1));
+    json_t *spec = child(o, "spec");
+    if (!spec)
+        return;
+    dflt(spec, "minReplicas", json_integer(1));
+    if (!json_object_get(spec, "metrics") && !json_object_get(spec, "targetCPUUtilizationPercentage"))
+        json_object_set_new(spec, "metrics",
+                            json_pack("[{ss s{ss s{ss si}}}]", "type", "Resource", "resource", "name", "cpu", "target",
+                                      "type", "Utilization", "averageUtilization", 80));
+    json_t *beh = json_object_get(spec, "behavior");
+    if (json_is_object(beh)) {
+        default_scaling_rules(beh, "scaleUp", true);
+        default_scaling_rules(beh, "scaleDown", false);
+    }
 }
 
 static void default_storageclass(json_t *o)

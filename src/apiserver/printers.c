@@ -86,7 +86,7 @@ json_t *printer_cells(const char *group, const char *resource, const json_t *obj
             ck_time_rfc3339(t, out);
             printer_add_str(row, out);
         } else {
-            json_array_append_new(row, json_null());
+            printer_add_str(row, "0001-01-01T00:00:00Z"); /* Go's zero time */
         }
     } else {
         printer_add_age(row, obj, now_s);

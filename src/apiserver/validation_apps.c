@@ -512,6 +512,14 @@ bool validation_cron_ok(const char *sched, char *msg, size_t msz)
         snprintf(msg, msz, "empty spec string");
         return false;
     }
+    if (!strncmp(sched, "TZ=", 3) || !strncmp(sched, "CRON_TZ=", 8)) {
+        const char *sp = strchr(sched, ' '); /* the location itself is not checked */
+        if (!sp) {
+            snprintf(msg, msz, "missing spec after timezone");
+            return false;
+        }
+        return validation_cron_ok(sp + 1, msg, msz);
+    }
     if (sched[0] == '@') {
         for (size_t i = 0; i < sizeof(descriptors) / sizeof(descriptors[0]); i++)
             if (!strcmp(sched, descriptors[i]))

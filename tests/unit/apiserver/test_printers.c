@@ -410,7 +410,7 @@ static void test_generic(void **state)
 {
     (void)state;
     check_cells("", "limitranges", "{" META("lr") "}", "[\"lr\",\"2026-01-01T00:00:00Z\"]");
-    check_cells("rbac.authorization.k8s.io", "roles", "{\"metadata\":{\"name\":\"r\"}}", "[\"r\",null]");
+    check_cells("rbac.authorization.k8s.io", "roles", "{\"metadata\":{\"name\":\"r\"}}", "[\"r\",\"0001-01-01T00:00:00Z\"]");
     check_cells("example.com", "widgets", "{" META("w1") "}", "[\"w1\",\"10m\"]");
     /* garbage input never crashes */
     check_cells("", "pods", "[]", "[\"\",\"0/0\",\"\",\"0\",\"<unknown>\",\"<none>\",\"<none>\",\"<none>\",\"<none>\"]");

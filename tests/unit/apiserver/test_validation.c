@@ -360,6 +360,12 @@ static void test_jobs(void **state)
     assert_string_equal(msg, "unrecognized descriptor: @fortnightly");
     assert_true(validation_cron_ok("0 9 * JAN-MAR mon-fri", msg, sizeof(msg)));
     assert_true(validation_cron_ok("@hourly", msg, sizeof(msg)));
+    assert_true(validation_cron_ok("TZ=Europe/Paris 0 9 * * *", msg, sizeof(msg)));
+    expect("batch", "cronjobs", "CronJob",
+           "{\"metadata\":{\"name\":\"cj\"},\"spec\":{\"schedule\":\"TZ=UTC 0 * * * *\",\"jobTemplate\":{\"spec\":"
+           "{\"template\":{\"spec\":{\"restartPolicy\":\"OnFailure\",\"containers\":[{\"name\":\"c\",\"image\":\"i\"}]}}}}}}",
+           NULL, "CronJob.batch \"cj\" is invalid: spec.schedule: Invalid value: \"TZ=UTC 0 * * * *\": cannot use TZ or "
+                 "CRON_TZ in schedule, use timeZone field instead");
     assert_true(validation_cron_ok("1,2,3 0-23/2 1-31 * 0", msg, sizeof(msg)));
 }
 

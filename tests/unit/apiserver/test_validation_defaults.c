@@ -224,6 +224,15 @@ static void test_core(void **state)
     assert_string_equal(S(sec, "data.c"), "YWI=");
     assert_null(json_object_get(sec, "stringData"));
     json_decref(sec);
+    json_t *h = defaulted("autoscaling", "horizontalpodautoscalers",
+                          "{\"metadata\":{\"name\":\"h\"},\"spec\":{\"scaleTargetRef\":{\"kind\":\"Deployment\","
+                          "\"name\":\"web\"},\"maxReplicas\":5,\"behavior\":{\"scaleDown\":{\"stabilizationWindowSeconds\":60}}}}");
+    assert_int_equal(I(h, "spec.minReplicas"), 1);
+    assert_int_equal(I(json_array_get(printer_jget(h, "spec.metrics"), 0), "resource.target.averageUtilization"), 80);
+    assert_int_equal(I(h, "spec.behavior.scaleDown.stabilizationWindowSeconds"), 60);
+    assert_int_equal(I(h, "spec.behavior.scaleUp.stabilizationWindowSeconds"), 0);
+    assert_int_equal(json_array_size(printer_jget(h, "spec.behavior.scaleUp.policies")), 2);
+    json_decref(h);
     /* unknown resources and junk are left alone */
     json_t *x = json_pack("{s{ss}}", "metadata", "name", "x");
     validation_default("example.com", "widgets", x);
