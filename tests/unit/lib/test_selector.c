@@ -362,6 +362,9 @@ static const struct {
     {"status.phase!=Succeeded,status.phase!=Failed",
      "status.phase!=Failed,status.phase!=Succeeded"},
     {"a b=c d", "a b=c d"},
+    {"x=a||y\\=b", "x=a||y\\=b"},
+    {"x=a\\=\\=b", "x=a\\=\\=b"},
+    {"\xed\x95\xa8=\xec\x88\x98,\xeb\xaa\xa9=\xeb\xa1\x9d", "\xeb\xaa\xa9=\xeb\xa1\x9d,\xed\x95\xa8=\xec\x88\x98"},
     {"=v", "=v"},
 };
 
@@ -390,6 +393,10 @@ static const struct {
     {"a in (b)", "invalid selector: 'a in (b)'; can't understand 'a in (b)'"},
     {"a>1", "invalid selector: 'a>1'; can't understand 'a>1'"},
     {"a=b=c", "invalid field selector: unescaped character in value: 61"},
+    {"x==a==b", "invalid field selector: unescaped character in value: 61"},
+    {"x=a,b", "invalid selector: 'x=a,b'; can't understand 'b'"},
+    {"x", "invalid selector: 'x'; can't understand 'x'"},
+    {"k=\\a\\b\\", "invalid field selector: invalid escape sequence: \\a"},
     {"a=b\\x", "invalid field selector: invalid escape sequence: \\x"},
     {"a=b\\", "invalid field selector: invalid escape sequence: \\"},
     {"a=\\\xc3\xa9", "invalid field selector: invalid escape sequence: \\\xc3\xa9"},
@@ -413,7 +420,7 @@ static void test_field_match(void **state)
 {
     (void)state;
     struct kvset pod = {{"metadata.name", "p1", "spec.nodeName", "n1", "status.phase",
-                         "Running", "a", "x,y", NULL}};
+                         "Running", "a", "x,y", "complex", "=value\\,\\", NULL}};
     struct kvset pending = {{"metadata.name", "p2", "status.phase", "Pending", NULL}};
     static const struct {
         const char *sel;
@@ -427,6 +434,7 @@ static void test_field_match(void **state)
         {"status.phase!=Succeeded,status.phase!=Failed", true, true},
         {"status.phase=Running,metadata.name=p1", true, false},
         {"a=x\\,y", true, false},
+        {"complex=\\=value\\\\\\,\\\\", true, false},
         {"", true, true},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
