@@ -171,6 +171,31 @@ static json_t *index_empty(void)
     return json_pack("{s:i, s:{}}", "version", 1, "images");
 }
 
+/* Drops entries a hand-edited or damaged index may hold that the code below relies on not
+ * seeing: keys that are not digests, records that are not objects, non-digest ids in the
+ * "layers"/"blobs" lists. */
+static void index_sanitize(json_t *images)
+{
+    const char *id;
+    json_t *rec;
+    void *tmp;
+    json_object_foreach_safe(images, tmp, id, rec)
+    {
+        if (!img_digest_valid(id) || !json_is_object(rec)) {
+            ck_warn("image index: dropping malformed entry \"%.80s\"", id);
+            json_object_del(images, id);
+            continue;
+        }
+        static const char *const lists[] = {"layers", "blobs"};
+        for (size_t k = 0; k < 2; k++) {
+            json_t *a = json_object_get(rec, lists[k]);
+            for (size_t i = json_array_size(a); i-- > 0;)
+                if (!img_digest_valid(json_string_value(json_array_get(a, i))))
+                    json_array_remove(a, i);
+        }
+    }
+}
+
 /* Loads the index (an empty one when absent). CK_R_CORRUPT if unreadable. */
 static int index_load(struct img_store *s, json_t **out, struct ck_err *err)
 {
@@ -188,6 +213,7 @@ static int index_load(struct img_store *s, json_t **out, struct ck_err *err)
         json_decref(j);
         return ck_err_set(err, CK_R_CORRUPT, "image index %s has no images object", p);
     }
+    index_sanitize(json_object_get(j, "images"));
     *out = j;
     return 0;
 }

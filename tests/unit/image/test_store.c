@@ -258,6 +258,18 @@ static void test_broken_index_and_stale_staging(void **state)
     assert_int_equal(err.reason, CK_R_CORRUPT);
     assert_int_equal(img_resolve(s, "a/b", id, &err), -1);
     assert_int_equal(err.reason, CK_R_CORRUPT);
+    /* a damaged but parseable index: malformed entries are dropped, the good one stays */
+    put_text(root, "images.json",
+             "{\"images\":{\"x\":{},\"sha256:abc\":[],"
+             "\"sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\":"
+             "{\"tags\":[\"docker.io/a/b:1\",7],\"layers\":[\"s\",3],\"blobs\":[\"\"]}}}");
+    assert_int_equal(img_list(s, &v, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(v[0].ntags, 1);
+    img_info_free(v, n);
+    assert_int_equal(img_resolve(s, "a/b:1", id, &err), 0);
+    assert_int_equal(img_resolve(s, "0123", id, &err), 0);
+    assert_int_equal(img_gc(s, INT64_MAX, NULL, 0, &err), 1);
     unlink(idx);
     img_store_close(s);
     /* a staging dir of a process that no longer exists is removed on open */
