@@ -535,6 +535,11 @@ static void vld_meta(struct vld *v, enum name_rule rule, const json_t *obj)
         vld_dns1123_label(v, "metadata.namespace", ns);
     vld_labels(v, "metadata.labels", json_object_get(md, "labels"));
     vld_annotations(v, "metadata.annotations", json_object_get(md, "annotations"));
+    json_t *fins = json_object_get(md, "finalizers");
+    for (size_t i = 0; json_is_array(fins) && i < json_array_size(fins); i++) {
+        const char *f = json_string_value(json_array_get(fins, i)) ?: "";
+        vld_qualified_name(v, "metadata.finalizers", f, f);
+    }
 }
 
 /* ---- dispatch ------------------------------------------------------------------------------ */

@@ -290,11 +290,18 @@ void vld_secret(struct vld *v, const json_t *obj, const json_t *old)
 
 /* ---- namespaces, nodes, leases --------------------------------------------------------------- */
 
+/* spec.finalizers: qualified names, and unqualified ones must be the standard "kubernetes". */
 void vld_namespace(struct vld *v, const json_t *obj, const json_t *old)
 {
-    (void)v;
-    (void)obj;
     (void)old;
+    json_t *fins = printer_jget(obj, "spec.finalizers");
+    for (size_t i = 0; i < arr_n(fins); i++) {
+        const char *f = json_string_value(json_array_get(fins, i)) ?: "";
+        size_t before = vld_count(v);
+        vld_qualified_name(v, "spec.finalizers", f, f);
+        if (vld_count(v) == before && !strchr(f, '/') && strcmp(f, "kubernetes") != 0)
+            vld_invalid_str(v, "spec.finalizers", f, "name is neither a standard finalizer name nor is it fully qualified");
+    }
 }
 
 void vld_node(struct vld *v, const json_t *obj, const json_t *old)

@@ -531,6 +531,21 @@ static void test_quota_limitrange(void **state)
     json_decref(q);
 }
 
+static void test_finalizers(void **state)
+{
+    (void)state;
+    expect("", "namespaces", "Namespace", "{\"metadata\":{\"name\":\"ns\"},\"spec\":{\"finalizers\":[\"kubernetes\","
+           "\"example.com/x\",\"custom\"]}}", NULL,
+           "Namespace \"ns\" is invalid: spec.finalizers: Invalid value: \"custom\": name is neither a standard "
+           "finalizer name nor is it fully qualified");
+    expect("", "configmaps", "ConfigMap", "{\"metadata\":{\"name\":\"c\",\"finalizers\":[\"foregroundDeletion\","
+           "\"example.com/a b\"]}}", NULL,
+           "ConfigMap \"c\" is invalid: metadata.finalizers: Invalid value: \"example.com/a b\": name part must "
+           "consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character "
+           "(e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is "
+           "'([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')");
+}
+
 static void test_updates_and_causes(void **state)
 {
     (void)state;
@@ -626,6 +641,7 @@ int main(void)
         cmocka_unit_test(test_pv_pvc),
         cmocka_unit_test(test_classes),
         cmocka_unit_test(test_quota_limitrange),
+        cmocka_unit_test(test_finalizers),
         cmocka_unit_test(test_updates_and_causes),
         cmocka_unit_test(test_large_pod),
     };
