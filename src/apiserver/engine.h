@@ -163,7 +163,18 @@ struct eng_table {
     struct ck_strmap by_field;
 };
 
+#define ENG_MAX_AGENTS 32
+
+/* LIST cost by client (User-Agent product, e.g. "kubectl", "kubelet"); under agents_mu. */
+struct eng_agent_cost {
+    char agent[40];
+    long long lists, items, bytes;
+};
+
 struct eng_metrics {
+    pthread_mutex_t agents_mu;
+    struct eng_agent_cost agents[ENG_MAX_AGENTS];
+    size_t nagents;
     atomic_llong requests[8]; /* by verb index */
     atomic_llong list_items;
     atomic_llong list_bytes;
@@ -308,6 +319,7 @@ void eng_watch_dispatch(struct api_server *s, struct eng_event *e);
 void eng_watch_close_all(struct api_server *s);
 
 /* small helpers (engine.c) */
+void eng_account_list(struct api_server *s, const char *user_agent, size_t items, size_t bytes);
 char *eng_rfc3339_now(char out[21]);
 int64_t eng_parse_int(const char *s, bool *ok);
 

@@ -653,6 +653,7 @@ int eng_serve_list(struct eng_req *r)
     else {
         atomic_fetch_add(&r->s->m.list_items, (long long)out.n);
         atomic_fetch_add(&r->s->m.list_bytes, (long long)r->rs->body.len);
+        eng_account_list(r->s, r->rq->user_agent, out.n, r->rs->body.len);
     }
     sel_free(p.ls);
     sel_free(p.fs);

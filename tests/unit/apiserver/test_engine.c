@@ -711,6 +711,26 @@ static void test_reviews(void **state)
     assert_int_equal(store_current_revision(e->st), rev); /* nothing stored */
 }
 
+static void test_metrics(void **state)
+{
+    struct env *e = *state;
+    struct api_request rq = {.method = "GET", .path = "/api/v1/namespaces",
+                             .user_agent = "kubectl/v1.33.0 (linux/amd64) kubernetes/abc"};
+    for (int i = 0; i < 2; i++) {
+        struct api_response rs;
+        api_response_init(&rs, 1 << 20);
+        assert_int_equal(api_handle(e->s, &rq, &rs, NULL), API_DONE);
+        assert_int_equal(rs.status, 200);
+        api_response_release(&rs);
+    }
+    struct ck_buf m = CK_BUF_INIT(1 << 20);
+    assert_int_equal(api_metrics(e->s, &m), 0);
+    assert_non_null(strstr(m.data, "ckube_apiserver_list_requests_total{user_agent=\"kubectl\"} 2"));
+    assert_non_null(strstr(m.data, "ckube_apiserver_list_items_by_agent_total{user_agent=\"kubectl\"} 8"));
+    assert_non_null(strstr(m.data, "ckube_apiserver_requests_total{verb=\"LIST\"} 2"));
+    ck_buf_release(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -730,6 +750,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_eviction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_service_allocation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reviews, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
