@@ -39,6 +39,8 @@ SKIP = {
     "explain@1.27": OPENAPI_V2_PB,
     "unknown-field@1.27": OPENAPI_V2_PB,
     "errors@1.27": OPENAPI_V2_PB,
+    "server-side-apply": ("engine applies --server-side as a plain merge: no managedFields are "
+                          "recorded and a second field manager is never refused with a conflict"),
 }
 
 
@@ -489,6 +491,78 @@ def case_raw_endpoints(c):
     expect_re(r"^ckube_http_request_duration_seconds_count \d+$", m, "/metrics")
 
 
+def case_replace_delete_f(c):
+    f = c.file(cm_yaml("rp1", c.ns, {"a": "1"}))
+    c.mk_cm("rp1", {"a": "0"})
+    expect_in("configmap/rp1 replaced", c.out("replace", "-f", f))
+    expect(c.jsonpath("cm/rp1", ".data.a") == "1", "replace did not apply")
+    expect_re(r'^configmap "rp1" deleted', c.out("delete", "-f", f))
+    c.k("get", "cm", "rp1", ok=False)
+
+
+def case_server_side_apply(c):
+    f = c.file(cm_yaml("ssa1", c.ns, {"a": "1"}))
+    expect_in("configmap/ssa1 serverside-applied", c.out("apply", "--server-side", "-f", f))
+    mf = json.loads(c.out("get", "cm", "ssa1", "-o", "json", "--show-managed-fields"))
+    managers = [m.get("manager") for m in mf["metadata"].get("managedFields", [])]
+    expect("kubectl" in managers, "managedFields managers: %s" % managers)
+    f2 = c.file(cm_yaml("ssa1", c.ns, {"a": "2"}))
+    p = c.k("apply", "--server-side", "--field-manager=other", "-f", f2, ok=False)
+    expect_in("conflict", p.stderr.lower(), "stderr")
+    expect_in("configmap/ssa1 serverside-applied",
+              c.out("apply", "--server-side", "--field-manager=other", "--force-conflicts", "-f", f2))
+    expect(c.jsonpath("cm/ssa1", ".data.a") == "2", "forced apply")
+
+
+def case_namespace_delete(c):
+    ns = c.ns + "-del"
+    c.server.post("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+    c.server.post("/api/v1/namespaces/%s/configmaps" % ns,
+                  {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "inside"}})
+    expect_re(r'^namespace "%s" deleted' % re.escape(ns), c.out("delete", "namespace", ns, "--wait=false", ns=False))
+    o = c.out("wait", "--for=delete", "namespace/" + ns, "--timeout=30s", ns=False)
+    # "condition met" while it terminates; kubectl prints nothing if it is already gone
+    expect(o.strip() in ("", "namespace/%s condition met" % ns), "wait output: %r" % o)
+    c.k("get", "namespace", ns, ok=False, ns=False)
+    p = c.k("get", "cm", "inside", "-n", ns, ok=False, ns=False)
+    expect_in("not found", p.stderr, "stderr")
+
+
+def case_output_formats(c):
+    for n, tier in (("of-b", "2"), ("of-a", "1"), ("of-c", "3")):
+        c.mk_cm(n, {"x": "y"}, {"case": "of", "tier": tier})
+    o = c.out("get", "cm", "-l", "case=of", "-o", "custom-columns=N:.metadata.name,T:.metadata.labels.tier",
+              "--sort-by=.metadata.labels.tier")
+    rows = [l.split() for l in o.strip().splitlines()]
+    expect(rows == [["N", "T"], ["of-a", "1"], ["of-b", "2"], ["of-c", "3"]], "custom-columns/sort-by: %s" % rows)
+    o = c.out("get", "cm", "of-a", "--show-labels")
+    expect_re(r"^of-a\s+1\s+\S+\s+case=of,tier=1$", o)
+
+
+def case_watch_events_json(c):
+    cmd = [c.kubectl, "--cache-dir", os.path.join(c.workdir, "cache"), "-n", c.ns, "get", "cm", "-w",
+           "-l", "case=wj", "--output-watch-events", "-o", "json", "--request-timeout=20s"]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=c.env)
+    try:
+        time.sleep(1.0)
+        c.mk_cm("wj1", {"a": "b"}, {"case": "wj"})
+        buf = ""
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            buf += p.stdout.readline()
+            try:
+                ev = json.loads(buf)
+                break
+            except ValueError:
+                continue
+        else:
+            raise Fail("no JSON watch event within 15 s: %r" % buf)
+        expect(ev.get("type") == "ADDED" and ev["object"]["metadata"]["name"] == "wj1", "event: %r" % ev)
+    finally:
+        p.kill()
+        p.communicate()
+
+
 CASES = [
     ("version", case_version),
     ("api-resources", case_api_resources),
@@ -515,6 +589,11 @@ CASES = [
     ("dry-run-server", case_dry_run),
     ("errors", case_errors),
     ("raw-endpoints", case_raw_endpoints),
+    ("replace-delete-f", case_replace_delete_f),
+    ("server-side-apply", case_server_side_apply),
+    ("namespace-delete", case_namespace_delete),
+    ("output-formats", case_output_formats),
+    ("watch-events-json", case_watch_events_json),
 ]
 
 
