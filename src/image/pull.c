@@ -104,7 +104,7 @@ static int resolve_manifest(struct pull *p, const char *reference, const char *r
 }
 
 /* Fetches blob d into path, checking size and digest. */
-static int fetch_blob(struct pull *p, const struct img_desc *d, const char *path, int64_t cap)
+static int fetch_blob_once(struct pull *p, const struct img_desc *d, const char *path, int64_t cap)
 {
     int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
@@ -125,6 +125,23 @@ static int fetch_blob(struct pull *p, const struct img_desc *d, const char *path
     img_sink_release(&k);
     close(fd);
     return rc;
+}
+
+#define BLOB_ATTEMPTS 3
+
+/* A dropped connection or a stall is retried from scratch (twice, after 0.2 s and 0.4 s);
+ * a verification failure is not. */
+static int fetch_blob(struct pull *p, const struct img_desc *d, const char *path, int64_t cap)
+{
+    for (int i = 1;; i++) {
+        int rc = fetch_blob_once(p, d, path, cap);
+        if (rc == 0 || i == BLOB_ATTEMPTS || !p->err ||
+            (p->err->reason != CK_R_SERVICE_UNAVAILABLE && p->err->reason != CK_R_TIMEOUT))
+            return rc;
+        ck_warn("image: blob %s: %s; retrying (%d/%d)", d->digest, p->err->msg, i + 1,
+                BLOB_ATTEMPTS);
+        usleep(200000u * (unsigned)i);
+    }
 }
 
 static int read_small(const char *path, struct ck_buf *b, struct ck_err *err)

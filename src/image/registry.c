@@ -130,7 +130,11 @@ static int curl_fail(CURLcode c, const char *url, const struct resp *r, struct c
         return ck_err_set(err, CK_R_TOO_LARGE, "GET %s: response larger than expected", url);
     else if (c == CURLE_URL_MALFORMAT || c == CURLE_UNSUPPORTED_PROTOCOL)
         why = CK_R_BAD_REQUEST;
-    return ck_err_set(err, why, "registry unreachable: GET %s: %s", url, curl_easy_strerror(c));
+    bool unreachable = c == CURLE_COULDNT_CONNECT || c == CURLE_COULDNT_RESOLVE_HOST ||
+                       c == CURLE_COULDNT_RESOLVE_PROXY;
+    return ck_err_set(err, why, "%s: GET %s: %s",
+                      unreachable ? "registry unreachable" : "registry request failed", url,
+                      curl_easy_strerror(c));
 }
 
 /* Registry error bodies: {"errors":[{"code":"MANIFEST_UNKNOWN","message":"..."}]}. */

@@ -11,6 +11,7 @@ LAYOUT, PORTFILE = sys.argv[1], sys.argv[2]
 TOKEN = "tok-" + os.urandom(8).hex()
 CREDS = "Basic " + base64.b64encode(b"user:pass").decode()
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+FLAKY_SEEN = set()
 
 
 class H(BaseHTTPRequestHandler):
@@ -48,6 +49,23 @@ class H(BaseHTTPRequestHandler):
             if "scope=repository%3Aprobe%2Fbusybox%3Apull" not in q or "service=fake" not in q:
                 return self.send(400, b'{"details":"bad scope"}')
             return self.send(200, json.dumps({"token": TOKEN}).encode())
+        if path.startswith("/flaky/"):
+            # the first GET of each blob promises everything, sends half, and hangs up
+            digest = path[len("/flaky/"):]
+            data = self.blob(digest)
+            if data is None:
+                return self.send(404)
+            if digest not in FLAKY_SEEN:
+                FLAKY_SEEN.add(digest)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data[: len(data) // 2])
+                self.wfile.flush()
+                self.close_connection = True
+                return
+            return self.send(200, data, "application/octet-stream")
         if path.startswith("/redir/"):
             data = self.blob(path[len("/redir/"):])
             return self.send(200, data, "application/octet-stream") if data is not None else self.send(404)
@@ -56,12 +74,13 @@ class H(BaseHTTPRequestHandler):
         if path == "/v2/":
             return self.send(200, b"{}")
         parts = path.split("/")
-        if len(parts) == 6 and parts[:4] == ["", "v2", "probe", "busybox"]:
+        if len(parts) == 6 and parts[:3] == ["", "v2", "probe"] and parts[3] in ("busybox", "flaky"):
+            redir = "/flaky/" if parts[3] == "flaky" else "/redir/"
             kind, ref = parts[4], parts[5]
             if kind == "blobs":
                 if self.blob(ref) is None:
                     return self.send(404, b'{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown"}]}')
-                return self.send(307, b"", extra=[("Location", "/redir/" + ref)])
+                return self.send(307, b"", extra=[("Location", redir + ref)])
             if kind == "manifests":
                 if not ref.startswith("sha256:"):
                     with open(os.path.join(LAYOUT, "index.json")) as f:

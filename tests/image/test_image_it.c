@@ -552,6 +552,17 @@ static void test_bearer_auth(void **state)
     pull_ok(s, two, &o, id);
     assert_int_equal(img_pull(s, miss, &o, id, &err), -1);
     assert_int_equal(err.reason, CK_R_NOT_FOUND);
+    /* every blob transfer of probe/flaky is cut halfway once: retried, then verified */
+    struct img_store *s2 = fresh_store(NULL);
+    char *flaky = ck_asprintf("%s/probe/flaky:two", addr);
+    pull_ok(s2, flaky, &o, id);
+    char **dirs;
+    size_t nd;
+    assert_int_equal(img_get(s2, id, NULL, &dirs, &nd, &err), 0);
+    assert_int_equal(nd, 2);
+    img_strv_free(dirs);
+    free(flaky);
+    img_store_close(s2);
     free(two);
     free(miss);
     free(r);
