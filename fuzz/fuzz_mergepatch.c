@@ -13,7 +13,8 @@ static bool has_null_member(const json_t *v)
     const char *k;
     json_t *m;
     if (json_is_object(v)) {
-        json_object_foreach((json_t *)v, k, m) {
+        json_object_foreach((json_t *)v, k, m)
+        {
             if (json_is_null(m) || has_null_member(m))
                 return true;
         }
@@ -34,8 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     json_error_t je;
     json_t *a = json_loadb((const char *)data, (size_t)(nul - data), JSON_DECODE_ANY, &je);
-    json_t *b = json_loadb((const char *)nul + 1, size - (size_t)(nul - data) - 1,
-                           JSON_DECODE_ANY, &je);
+    json_t *b =
+        json_loadb((const char *)nul + 1, size - (size_t)(nul - data) - 1, JSON_DECODE_ANY, &je);
     if (a && b) {
         char *ba = json_dumps(a, JSON_ENCODE_ANY | JSON_COMPACT);
         char *bb = json_dumps(b, JSON_ENCODE_ANY | JSON_COMPACT);
@@ -51,8 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         json_t *p = mergepatch_create(a, b);
         if (!p)
             abort();
-        if (!has_null_member(b) && jsonpatch_depth(a, 900) < 900 &&
-            jsonpatch_depth(b, 900) < 900) {
+        if (!has_null_member(b) && jsonpatch_depth(a, 900) < 900 && jsonpatch_depth(b, 900) < 900) {
             json_t *r = NULL;
             if (mergepatch_apply(a, p, &r, &err) != 0 || !jsonpatch_equal(r, b))
                 abort();

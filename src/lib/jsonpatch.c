@@ -24,7 +24,8 @@ size_t jsonpatch_depth(const json_t *v, size_t limit)
     if (json_is_object(v)) {
         const char *k;
         json_t *m;
-        json_object_foreach((json_t *)v, k, m) {
+        json_object_foreach((json_t *)v, k, m)
+        {
             d = jsonpatch_depth(m, limit - 1);
             if (d > best)
                 best = d;
@@ -57,7 +58,8 @@ static bool object_equal(const json_t *a, const json_t *b)
     const char *k;
     size_t kl;
     json_t *m;
-    json_object_keylen_foreach((json_t *)a, k, kl, m) {
+    json_object_keylen_foreach((json_t *)a, k, kl, m)
+    {
         json_t *o = json_object_getn(b, k, kl);
         if (!o || !jsonpatch_equal(m, o))
             return false;
@@ -74,7 +76,8 @@ bool jsonpatch_equal(const json_t *a, const json_t *b)
     if (json_typeof(a) != json_typeof(b))
         return false;
     switch (json_typeof(a)) {
-    case JSON_OBJECT: return object_equal(a, b);
+    case JSON_OBJECT:
+        return object_equal(a, b);
     case JSON_ARRAY:
         if (json_array_size(a) != json_array_size(b))
             return false;
@@ -85,7 +88,8 @@ bool jsonpatch_equal(const json_t *a, const json_t *b)
     case JSON_STRING:
         return json_string_length(a) == json_string_length(b) &&
                memcmp(json_string_value(a), json_string_value(b), json_string_length(a)) == 0;
-    default: return true; /* true, false, null */
+    default:
+        return true; /* true, false, null */
     }
 }
 
@@ -100,7 +104,8 @@ static size_t weight(const json_t *v, size_t cap)
         const char *k;
         size_t kl;
         json_t *m;
-        json_object_keylen_foreach((json_t *)v, k, kl, m) {
+        json_object_keylen_foreach((json_t *)v, k, kl, m)
+        {
             w += kl + weight(m, cap);
             if (w > cap)
                 return w;
@@ -115,8 +120,8 @@ static size_t weight(const json_t *v, size_t cap)
 /* ---------------------------------------------------------------- pointers */
 
 struct ptr {
-    char **tok;    /* unescaped reference tokens */
-    size_t *len;   /* their lengths (tokens may hold NUL) */
+    char **tok;  /* unescaped reference tokens */
+    size_t *len; /* their lengths (tokens may hold NUL) */
     size_t n;
 };
 
@@ -244,8 +249,7 @@ struct state {
 static int op_fail_at(struct state *st, const struct op *o, const char *fmt, const char *ptr,
                       size_t plen, const char *detail)
 {
-    ck_err_set(st->err, CK_R_INVALID, fmt, o->kname, (int)(plen > 512 ? 512 : plen), ptr,
-               detail);
+    ck_err_set(st->err, CK_R_INVALID, fmt, o->kname, (int)(plen > 512 ? 512 : plen), ptr, detail);
     return -1;
 }
 
@@ -296,8 +300,7 @@ static int put(struct state *st, const struct op *o, const struct ptr *p, json_t
     size_t ll = p->len[p->n - 1];
     if (!parent) {
         json_decref(val);
-        return op_fail(st, o, "%s operation does not apply: doc is missing path: \"%.*s\"%s",
-                       "");
+        return op_fail(st, o, "%s operation does not apply: doc is missing path: \"%.*s\"%s", "");
     }
     if (json_is_object(parent)) {
         if (json_object_setn_new(parent, last, ll, val) < 0) /* val released by jansson */
@@ -312,8 +315,7 @@ static int put(struct state *st, const struct op *o, const struct ptr *p, json_t
     long long idx = parse_index(last, ll);
     if (idx < 0 || (size_t)idx > sz) {
         json_decref(val);
-        return op_fail(st, o,
-                       "error in %s for path: '%.*s': Unable to access invalid index: %s",
+        return op_fail(st, o, "error in %s for path: '%.*s': Unable to access invalid index: %s",
                        last);
     }
     json_array_insert_new(parent, (size_t)idx, val);
@@ -434,16 +436,21 @@ static int do_test(struct state *st, const struct op *o)
 static int run_op(struct state *st, const struct op *o)
 {
     switch (o->kind) {
-    case JP_ADD: return do_add(st, o);
+    case JP_ADD:
+        return do_add(st, o);
     case JP_REMOVE: {
         json_t *v = take(st, o, &o->pp, "");
         json_decref(v);
         return v ? 0 : -1;
     }
-    case JP_REPLACE: return do_replace(st, o);
-    case JP_MOVE: return do_move(st, o);
-    case JP_COPY: return do_copy(st, o);
-    case JP_TEST: return do_test(st, o);
+    case JP_REPLACE:
+        return do_replace(st, o);
+    case JP_MOVE:
+        return do_move(st, o);
+    case JP_COPY:
+        return do_copy(st, o);
+    case JP_TEST:
+        return do_test(st, o);
     }
     return -1;
 }
@@ -452,16 +459,16 @@ static int run_op(struct state *st, const struct op *o)
 
 static const char *const kind_names[] = {"add", "remove", "replace", "move", "copy", "test"};
 
-static int decode_ptr(const json_t *opj, const char *field, size_t i, const char **s,
-                      size_t *n, struct ptr *p, struct ck_err *err)
+static int decode_ptr(const json_t *opj, const char *field, size_t i, const char **s, size_t *n,
+                      struct ptr *p, struct ck_err *err)
 {
     json_t *v = json_object_get(opj, field);
     if (!v)
-        return ck_err_set(err, CK_R_BAD_REQUEST, "json patch operation %zu: missing %s field",
-                          i, field);
+        return ck_err_set(err, CK_R_BAD_REQUEST, "json patch operation %zu: missing %s field", i,
+                          field);
     if (!json_is_string(v))
-        return ck_err_set(err, CK_R_BAD_REQUEST,
-                          "json patch operation %zu: %s must be a string", i, field);
+        return ck_err_set(err, CK_R_BAD_REQUEST, "json patch operation %zu: %s must be a string", i,
+                          field);
     *s = json_string_value(v);
     *n = json_string_length(v);
     if (ptr_parse(*s, *n, p) < 0)
@@ -477,8 +484,9 @@ static int decode_op(const json_t *opj, size_t i, struct op *o, struct ck_err *e
     if (!json_is_object(opj))
         return ck_err_set(err, CK_R_BAD_REQUEST,
                           "json: cannot unmarshal %s into Go value of type jsonpatch.Operation",
-                          json_is_array(opj) ? "array" : json_is_string(opj) ? "string"
-                                                                              : "value");
+                          json_is_array(opj)    ? "array"
+                          : json_is_string(opj) ? "string"
+                                                : "value");
     json_t *k = json_object_get(opj, "op");
     const char *ks = json_is_string(k) ? json_string_value(k) : "unknown";
     size_t ki;
@@ -498,8 +506,7 @@ static int decode_op(const json_t *opj, size_t i, struct op *o, struct ck_err *e
         o->value = json_object_get(opj, "value");
         if (!o->value)
             return ck_err_set(err, CK_R_BAD_REQUEST,
-                              "json patch operation %zu (%s): missing value field", i,
-                              o->kname);
+                              "json patch operation %zu (%s): missing value field", i, o->kname);
     }
     return 0;
 }
@@ -516,8 +523,9 @@ int jsonpatch_apply(const json_t *doc, const json_t *patch, json_t **out, struct
     if (!json_is_array(patch))
         return ck_err_set(err, CK_R_BAD_REQUEST,
                           "json: cannot unmarshal %s into Go value of type jsonpatch.Patch",
-                          json_is_object(patch) ? "object" : json_is_string(patch) ? "string"
-                                                                                  : "value");
+                          json_is_object(patch)   ? "object"
+                          : json_is_string(patch) ? "string"
+                                                  : "value");
     size_t nops = json_array_size(patch);
     if (nops > JSONPATCH_MAX_OPS)
         return ck_err_set(err, CK_R_TOO_LARGE,

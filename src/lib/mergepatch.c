@@ -19,7 +19,8 @@ static json_t *merge_into(const json_t *target, const json_t *patch)
     size_t kl;
     json_t *v;
     if (json_is_object(target)) {
-        json_object_keylen_foreach((json_t *)target, k, kl, v) {
+        json_object_keylen_foreach((json_t *)target, k, kl, v)
+        {
             json_t *pv = json_object_getn(patch, k, kl);
             if (!pv)
                 json_object_setn_new_nocheck(res, k, kl, json_deep_copy(v));
@@ -27,7 +28,8 @@ static json_t *merge_into(const json_t *target, const json_t *patch)
                 json_object_setn_new_nocheck(res, k, kl, merge_into(v, pv));
         }
     }
-    json_object_keylen_foreach((json_t *)patch, k, kl, v) {
+    json_object_keylen_foreach((json_t *)patch, k, kl, v)
+    {
         if (json_is_null(v) || (json_is_object(target) && json_object_getn(target, k, kl)))
             continue;
         json_object_setn_new_nocheck(res, k, kl, merge_into(NULL, v));
@@ -56,11 +58,13 @@ static json_t *diff(const json_t *orig, const json_t *mod, size_t depth)
     const char *k;
     size_t kl;
     json_t *v;
-    json_object_keylen_foreach((json_t *)orig, k, kl, v) {
+    json_object_keylen_foreach((json_t *)orig, k, kl, v)
+    {
         if (!json_object_getn(mod, k, kl))
             json_object_setn_new_nocheck(p, k, kl, json_null());
     }
-    json_object_keylen_foreach((json_t *)mod, k, kl, v) {
+    json_object_keylen_foreach((json_t *)mod, k, kl, v)
+    {
         json_t *o = json_object_getn(orig, k, kl);
         if (o && json_is_object(o) && json_is_object(v) && depth < JSONPATCH_MAX_DEPTH) {
             json_t *sub = diff(o, v, depth + 1);

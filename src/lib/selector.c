@@ -25,7 +25,7 @@ struct sel_req {
     char *key;
     size_t klen;
     enum sel_op op;
-    bool dbl;            /* written as `==` (kept for String()) */
+    bool dbl; /* written as `==` (kept for String()) */
     size_t nvals;
     struct sel_val *vals; /* sorted, unique; strings live in pool */
     int64_t num;          /* the integer of `>`/`<` */
@@ -47,13 +47,13 @@ struct sel {
     "alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for "         \
     "validation is '" LABEL_KEY_FMT "')"
 #define LABEL_VALUE_MSG                                                                            \
-    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or "   \
-    "'.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or "            \
+    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or "    \
+    "'.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or "             \
     "'my_value',  or '12345', regex used for validation is '(" LABEL_KEY_FMT ")?')"
 #define DNS_SUBDOMAIN_FMT "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
 #define DNS_SUBDOMAIN_MSG                                                                          \
-    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or "  \
-    "'.', and must start and end with an alphanumeric character (e.g. 'example.com', regex "      \
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or "   \
+    "'.', and must start and end with an alphanumeric character (e.g. 'example.com', regex "       \
     "used for validation is '" DNS_SUBDOMAIN_FMT "')"
 
 static bool is_alnum(char c)
@@ -228,13 +228,20 @@ static enum tok special_tok(const char *s, size_t n)
     if (n == 2)
         return s[1] != '=' ? T_ERR : s[0] == '!' ? T_NEQ : s[0] == '=' ? T_DEQ : T_ERR;
     switch (s[0]) {
-    case ')': return T_CPAR;
-    case ',': return T_COMMA;
-    case '!': return T_NOT;
-    case '=': return T_EQ;
-    case '>': return T_GT;
-    case '<': return T_LT;
-    default: return T_OPAR;
+    case ')':
+        return T_CPAR;
+    case ',':
+        return T_COMMA;
+    case '!':
+        return T_NOT;
+    case '=':
+        return T_EQ;
+    case '>':
+        return T_GT;
+    case '<':
+        return T_LT;
+    default:
+        return T_OPAR;
     }
 }
 
@@ -400,13 +407,20 @@ static int parse_exact_value(struct parser *p, struct vlist *vals)
 static const char *op_text(enum sel_op op, bool dbl)
 {
     switch (op) {
-    case SEL_OP_EQ: return dbl ? "==" : "=";
-    case SEL_OP_NEQ: return "!=";
-    case SEL_OP_IN: return " in ";
-    case SEL_OP_NOTIN: return " notin ";
-    case SEL_OP_GT: return ">";
-    case SEL_OP_LT: return "<";
-    default: return "";
+    case SEL_OP_EQ:
+        return dbl ? "==" : "=";
+    case SEL_OP_NEQ:
+        return "!=";
+    case SEL_OP_IN:
+        return " in ";
+    case SEL_OP_NOTIN:
+        return " notin ";
+    case SEL_OP_GT:
+        return ">";
+    case SEL_OP_LT:
+        return "<";
+    default:
+        return "";
     }
 }
 
@@ -428,9 +442,16 @@ static void append_go_quoted(struct ck_buf *b, const char *s, size_t n)
     ck_buf_appendc(b, '"');
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        const char *e = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\n' ? "\\n"
-                      : c == '\t' ? "\\t" : c == '\r' ? "\\r" : c == '\a' ? "\\a"
-                      : c == '\b' ? "\\b" : c == '\f' ? "\\f" : c == '\v' ? "\\v" : NULL;
+        const char *e = c == '"'    ? "\\\""
+                        : c == '\\' ? "\\\\"
+                        : c == '\n' ? "\\n"
+                        : c == '\t' ? "\\t"
+                        : c == '\r' ? "\\r"
+                        : c == '\a' ? "\\a"
+                        : c == '\b' ? "\\b"
+                        : c == '\f' ? "\\f"
+                        : c == '\v' ? "\\v"
+                                    : NULL;
         size_t l;
         if (e)
             ck_buf_appends(b, e);
@@ -534,13 +555,28 @@ static int parse_operator(struct parser *p, enum sel_op *op, bool *dbl)
     take(p);
     *dbl = false;
     switch (it.t) {
-    case T_IN: *op = SEL_OP_IN; return 0;
-    case T_NOTIN: *op = SEL_OP_NOTIN; return 0;
-    case T_EQ: *op = SEL_OP_EQ; return 0;
-    case T_DEQ: *op = SEL_OP_EQ; *dbl = true; return 0;
-    case T_NEQ: *op = SEL_OP_NEQ; return 0;
-    case T_GT: *op = SEL_OP_GT; return 0;
-    case T_LT: *op = SEL_OP_LT; return 0;
+    case T_IN:
+        *op = SEL_OP_IN;
+        return 0;
+    case T_NOTIN:
+        *op = SEL_OP_NOTIN;
+        return 0;
+    case T_EQ:
+        *op = SEL_OP_EQ;
+        return 0;
+    case T_DEQ:
+        *op = SEL_OP_EQ;
+        *dbl = true;
+        return 0;
+    case T_NEQ:
+        *op = SEL_OP_NEQ;
+        return 0;
+    case T_GT:
+        *op = SEL_OP_GT;
+        return 0;
+    case T_LT:
+        *op = SEL_OP_LT;
+        return 0;
     default:
         return perr(p, "found '%.*s', expected: in, notin, =, ==, !=, gt, lt", &it);
     }
@@ -766,8 +802,7 @@ static int unescape_value(const char *s, size_t n, char *out, size_t *olen, stru
     return 0;
 }
 
-static int field_term(const char *text, const struct span *t, struct sel_req *r,
-                      struct ck_buf *msg)
+static int field_term(const char *text, const struct span *t, struct sel_req *r, struct ck_buf *msg)
 {
     size_t i;
     enum sel_op op = SEL_OP_EQ;
@@ -883,13 +918,19 @@ static bool req_matches(const struct sel_req *r, enum sel_kind kind, sel_lookup_
     int64_t x;
     switch (r->op) {
     case SEL_OP_EQ:
-    case SEL_OP_IN: return v && has_value(r, v, n);
+    case SEL_OP_IN:
+        return v && has_value(r, v, n);
     case SEL_OP_NEQ:
-    case SEL_OP_NOTIN: return !v || !has_value(r, v, n);
-    case SEL_OP_EXISTS: return v != NULL;
-    case SEL_OP_NOTEXISTS: return v == NULL;
-    case SEL_OP_GT: return v && parse_int64(v, n, &x) && x > r->num;
-    case SEL_OP_LT: return v && parse_int64(v, n, &x) && x < r->num;
+    case SEL_OP_NOTIN:
+        return !v || !has_value(r, v, n);
+    case SEL_OP_EXISTS:
+        return v != NULL;
+    case SEL_OP_NOTEXISTS:
+        return v == NULL;
+    case SEL_OP_GT:
+        return v && parse_int64(v, n, &x) && x > r->num;
+    case SEL_OP_LT:
+        return v && parse_int64(v, n, &x) && x < r->num;
     }
     return false;
 }
@@ -946,8 +987,7 @@ const char *sel_required_value(const struct sel *s, const char *key)
         const struct sel_req *r = &s->reqs[i];
         if (strcmp(r->key, key) != 0)
             continue;
-        if ((r->op == SEL_OP_EQ || (r->op == SEL_OP_IN && s->kind == SEL_LABEL)) &&
-            r->nvals == 1)
+        if ((r->op == SEL_OP_EQ || (r->op == SEL_OP_IN && s->kind == SEL_LABEL)) && r->nvals == 1)
             return r->vals[0].s;
         if (s->kind == SEL_LABEL)
             return NULL; /* labels: only the first requirement on the key counts */
@@ -1031,8 +1071,8 @@ static int cmp_vals_only(const void *a, const void *b)
 }
 
 /* labels.NewRequirement's checks for one matchLabels/matchExpressions entry. */
-static int new_requirement(struct sel *s, size_t *cap, const char *key, size_t klen,
-                           enum sel_op op, struct vlist *vals, struct ck_buf *msg)
+static int new_requirement(struct sel *s, size_t *cap, const char *key, size_t klen, enum sel_op op,
+                           struct vlist *vals, struct ck_buf *msg)
 {
     struct ck_buf agg = CK_BUF_INIT(65536);
     size_t count = 0;
@@ -1101,7 +1141,8 @@ static int from_match_labels(struct sel *s, size_t *cap, const json_t *ml, bool 
 {
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)ml, k, v) {
+    json_object_foreach((json_t *)ml, k, v)
+    {
         struct vlist vals = {0};
         const char *vs;
         size_t vn;

@@ -18,8 +18,8 @@ struct sel;
 enum sel_kind { SEL_LABEL, SEL_FIELD };
 
 enum sel_op {
-    SEL_OP_EQ,       /* = or == */
-    SEL_OP_NEQ,      /* != */
+    SEL_OP_EQ,  /* = or == */
+    SEL_OP_NEQ, /* != */
     SEL_OP_IN,
     SEL_OP_NOTIN,
     SEL_OP_EXISTS,

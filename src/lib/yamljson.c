@@ -320,14 +320,14 @@ enum ftype { F_SEQ, F_MAP };
 struct frame {
     enum ftype type;
     json_t *val;
-    char *anchor;     /* registered when the node completes */
-    char *key;        /* map: pending key (NULL = next node is a key) */
+    char *anchor; /* registered when the node completes */
+    char *key;    /* map: pending key (NULL = next node is a key) */
     size_t keylen;
-    bool key_merge;   /* pending key is `<<` */
-    size_t keyline;   /* 1-based line of the pending key */
-    json_t *seen;     /* explicit keys so far (only when duplicates are reported) */
-    size_t depth;     /* deepest child so far */
-    size_t weight;    /* nodes + bytes below */
+    bool key_merge; /* pending key is `<<` */
+    size_t keyline; /* 1-based line of the pending key */
+    json_t *seen;   /* explicit keys so far (only when duplicates are reported) */
+    size_t depth;   /* deepest child so far */
+    size_t weight;  /* nodes + bytes below */
 };
 
 struct anchor {
@@ -390,13 +390,22 @@ static int key_from_json(struct ystate *st, const json_t *v, char **key, size_t 
         *key = ck_strndup(json_string_value(v), json_string_length(v));
         *klen = json_string_length(v);
         return 0;
-    case JSON_INTEGER: snprintf(tmp, sizeof(tmp), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    case JSON_INTEGER:
+        snprintf(tmp, sizeof(tmp), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
         break;
-    case JSON_REAL: format_float32(json_real_value(v), tmp, sizeof(tmp)); break;
-    case JSON_TRUE: snprintf(tmp, sizeof(tmp), "true"); break;
-    case JSON_FALSE: snprintf(tmp, sizeof(tmp), "false"); break;
-    case JSON_NULL: return yfail(st, "unsupported map key of type: <nil>");
-    default: return yfail(st, "invalid map key: a mapping or sequence cannot be a key");
+    case JSON_REAL:
+        format_float32(json_real_value(v), tmp, sizeof(tmp));
+        break;
+    case JSON_TRUE:
+        snprintf(tmp, sizeof(tmp), "true");
+        break;
+    case JSON_FALSE:
+        snprintf(tmp, sizeof(tmp), "false");
+        break;
+    case JSON_NULL:
+        return yfail(st, "unsupported map key of type: <nil>");
+    default:
+        return yfail(st, "invalid map key: a mapping or sequence cannot be a key");
     }
     *key = ck_strdup(tmp);
     *klen = strlen(tmp);
@@ -503,8 +512,11 @@ static json_t *decode_binary(struct ystate *st, const char *s, size_t n)
     struct ck_buf out = CK_BUF_INIT(SIZE_MAX / 2);
     for (size_t i = 0; i < w; i++) {
         unsigned char c = raw[i];
-        size_t l = c < 0x80 ? 1 : (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3
-                 : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
+        size_t l = c < 0x80                   ? 1
+                   : (c >= 0xC2 && c <= 0xDF) ? 2
+                   : (c >= 0xE0 && c <= 0xEF) ? 3
+                   : (c >= 0xF0 && c <= 0xF4) ? 4
+                                              : 0;
         bool ok = l > 0 && i + l <= w;
         for (size_t k = 1; ok && k < l; k++)
             ok = (raw[i + k] & 0xC0) == 0x80;
@@ -529,21 +541,28 @@ static json_t *json_from_resolved(struct ystate *st, const struct resolved *r, c
                                   size_t n)
 {
     switch (r->kind) {
-    case R_NULL: return json_null();
-    case R_BOOL: return json_boolean(r->b);
-    case R_INT: return json_integer(r->i);
-    case R_UINT: return json_real((double)r->u);
+    case R_NULL:
+        return json_null();
+    case R_BOOL:
+        return json_boolean(r->b);
+    case R_INT:
+        return json_integer(r->i);
+    case R_UINT:
+        return json_real((double)r->u);
     case R_FLOAT:
         if (isnan(r->f) || isinf(r->f)) {
-            yfail(st, "json: unsupported value: %s", isnan(r->f) ? "NaN" : r->f > 0 ? "+Inf"
-                                                                                   : "-Inf");
+            yfail(st, "json: unsupported value: %s",
+                  isnan(r->f) ? "NaN"
+                  : r->f > 0  ? "+Inf"
+                              : "-Inf");
             return NULL;
         }
         /* Go's encoder prints integral floats without a fraction; ints decode better. */
         if (r->f == floor(r->f) && fabs(r->f) < 9.2e18 && fabs(r->f) < 1e21)
             return json_integer((json_int_t)r->f);
         return json_real(r->f);
-    default: return json_stringn(s, n);
+    default:
+        return json_stringn(s, n);
     }
 }
 
@@ -559,14 +578,21 @@ static const char *short_tag(const char *tag)
 static const char *kind_tag(enum rkind k)
 {
     switch (k) {
-    case R_NULL: return "null";
-    case R_BOOL: return "bool";
+    case R_NULL:
+        return "null";
+    case R_BOOL:
+        return "bool";
     case R_INT:
-    case R_UINT: return "int";
-    case R_FLOAT: return "float";
-    case R_MERGE: return "merge";
-    case R_TIMESTAMP: return "timestamp";
-    default: return "str";
+    case R_UINT:
+        return "int";
+    case R_FLOAT:
+        return "float";
+    case R_MERGE:
+        return "merge";
+    case R_TIMESTAMP:
+        return "timestamp";
+    default:
+        return "str";
     }
 }
 
@@ -693,15 +719,25 @@ static int on_event(struct ystate *st, const yaml_event_t *ev)
 {
     st->mark = ev->start_mark;
     switch (ev->type) {
-    case YAML_SCALAR_EVENT: return on_scalar(st, ev);
-    case YAML_ALIAS_EVENT: return on_alias(st, ev);
-    case YAML_SEQUENCE_START_EVENT: return on_start(st, F_SEQ, ev->data.sequence_start.anchor);
-    case YAML_MAPPING_START_EVENT: return on_start(st, F_MAP, ev->data.mapping_start.anchor);
+    case YAML_SCALAR_EVENT:
+        return on_scalar(st, ev);
+    case YAML_ALIAS_EVENT:
+        return on_alias(st, ev);
+    case YAML_SEQUENCE_START_EVENT:
+        return on_start(st, F_SEQ, ev->data.sequence_start.anchor);
+    case YAML_MAPPING_START_EVENT:
+        return on_start(st, F_MAP, ev->data.mapping_start.anchor);
     case YAML_SEQUENCE_END_EVENT:
-    case YAML_MAPPING_END_EVENT: return on_end(st);
-    case YAML_DOCUMENT_END_EVENT: st->done = true; return 0;
-    case YAML_STREAM_END_EVENT: st->done = true; return 0;
-    default: return 0;
+    case YAML_MAPPING_END_EVENT:
+        return on_end(st);
+    case YAML_DOCUMENT_END_EVENT:
+        st->done = true;
+        return 0;
+    case YAML_STREAM_END_EVENT:
+        st->done = true;
+        return 0;
+    default:
+        return 0;
     }
 }
 
@@ -730,8 +766,7 @@ static int parser_error(struct ystate *st, const yaml_parser_t *p)
     if (p->context)
         snprintf(ctx, sizeof(ctx), " (%s at line %zu, column %zu)", p->context,
                  (size_t)p->context_mark.line + 1, (size_t)p->context_mark.column + 1);
-    return yfail(st, "%s%s", p->problem ? p->problem : "unknown problem parsing YAML content",
-                 ctx);
+    return yfail(st, "%s%s", p->problem ? p->problem : "unknown problem parsing YAML content", ctx);
 }
 
 int yaml_to_json(const char *text, size_t len, json_t **out, struct ck_err *err)
@@ -744,8 +779,8 @@ int yaml_to_json_dups(const char *text, size_t len, json_t **out, struct ck_buf 
 {
     *out = NULL;
     if (len > YAML_MAX_INPUT)
-        return ck_err_set(err, CK_R_TOO_LARGE, "YAML document of %zu bytes exceeds %d bytes",
-                          len, YAML_MAX_INPUT);
+        return ck_err_set(err, CK_R_TOO_LARGE, "YAML document of %zu bytes exceeds %d bytes", len,
+                          YAML_MAX_INPUT);
     yaml_parser_t p;
     if (!yaml_parser_initialize(&p))
         return ck_err_set(err, CK_R_INTERNAL, "yaml: cannot initialize parser");
@@ -1040,16 +1075,24 @@ static int emit_value(struct emit *e, const json_t *v, size_t depth)
     if (depth > YAML_MAX_DEPTH)
         return -1;
     switch (json_typeof(v)) {
-    case JSON_OBJECT: return emit_object(e, v, depth);
-    case JSON_ARRAY: return emit_array(e, v, depth);
-    case JSON_STRING: return emit_string(e, json_string_value(v), json_string_length(v));
+    case JSON_OBJECT:
+        return emit_object(e, v, depth);
+    case JSON_ARRAY:
+        return emit_array(e, v, depth);
+    case JSON_STRING:
+        return emit_string(e, json_string_value(v), json_string_length(v));
     case JSON_INTEGER:
         snprintf(tmp, sizeof(tmp), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
         return emit_plain(e, tmp);
-    case JSON_REAL: format_go_g(json_real_value(v), false, tmp, sizeof(tmp)); return emit_plain(e, tmp);
-    case JSON_TRUE: return emit_plain(e, "true");
-    case JSON_FALSE: return emit_plain(e, "false");
-    default: return emit_plain(e, "null");
+    case JSON_REAL:
+        format_go_g(json_real_value(v), false, tmp, sizeof(tmp));
+        return emit_plain(e, tmp);
+    case JSON_TRUE:
+        return emit_plain(e, "true");
+    case JSON_FALSE:
+        return emit_plain(e, "false");
+    default:
+        return emit_plain(e, "null");
     }
 }
 

@@ -80,8 +80,7 @@ static const struct {
      "{\"op\":\"replace\",\"path\":\"/c/b\",\"value\":2}]",
      "{\"a\":{\"b\":1},\"c\":{\"b\":2}}"},
     /* test */
-    {"{\"a\":[1,{\"b\":\"x\"}]}",
-     "[{\"op\":\"test\",\"path\":\"/a\",\"value\":[1,{\"b\":\"x\"}]}]",
+    {"{\"a\":[1,{\"b\":\"x\"}]}", "[{\"op\":\"test\",\"path\":\"/a\",\"value\":[1,{\"b\":\"x\"}]}]",
      "{\"a\":[1,{\"b\":\"x\"}]}"},
     {"{\"a\":1}", "[{\"op\":\"test\",\"path\":\"/a\",\"value\":1.0}]", "{\"a\":1}"},
     {"{\"a\":{\"x\":1,\"y\":2}}", "[{\"op\":\"test\",\"path\":\"/a\",\"value\":{\"y\":2,\"x\":1}}]",
@@ -143,8 +142,7 @@ static const struct {
     {"{}", "[{\"op\":\"frob\",\"path\":\"/a\"}]", CK_R_BAD_REQUEST, "Unexpected kind: frob"},
     {"{}", "[{\"op\":7,\"path\":\"/a\"}]", CK_R_BAD_REQUEST, "Unexpected kind: unknown"},
     {"{}", "[{\"op\":\"add\",\"value\":1}]", CK_R_BAD_REQUEST, "missing path field"},
-    {"{}", "[{\"op\":\"add\",\"path\":5,\"value\":1}]", CK_R_BAD_REQUEST,
-     "path must be a string"},
+    {"{}", "[{\"op\":\"add\",\"path\":5,\"value\":1}]", CK_R_BAD_REQUEST, "path must be a string"},
     {"{}", "[{\"op\":\"add\",\"path\":\"a\",\"value\":1}]", CK_R_BAD_REQUEST,
      "invalid JSON pointer in path: \"a\""},
     {"{}", "[{\"op\":\"add\",\"path\":\"/a~2\",\"value\":1}]", CK_R_BAD_REQUEST,
@@ -158,8 +156,8 @@ static const struct {
     {"{}", "[{\"op\":\"copy\",\"path\":\"/a\",\"from\":\"x\"}]", CK_R_BAD_REQUEST,
      "invalid JSON pointer in from"},
     /* a malformed op late in the patch is still a 400, before any work */
-    {"{}", "[{\"op\":\"test\",\"path\":\"/zz\",\"value\":1},{\"op\":\"bogus\"}]",
-     CK_R_BAD_REQUEST, "Unexpected kind: bogus"},
+    {"{}", "[{\"op\":\"test\",\"path\":\"/zz\",\"value\":1},{\"op\":\"bogus\"}]", CK_R_BAD_REQUEST,
+     "Unexpected kind: bogus"},
     /* operations that do not apply: 422 */
     {"{}", "[{\"op\":\"add\",\"path\":\"/a/b\",\"value\":1}]", CK_R_INVALID,
      "add operation does not apply: doc is missing path: \"/a/b\""},
@@ -252,8 +250,8 @@ static void test_op_limit(void **state)
             assert_int_equal(rc, -1);
             assert_int_equal(err.reason, CK_R_TOO_LARGE);
             assert_int_equal(err.code, 413);
-            assert_string_equal(err.msg,
-                                "The allowed maximum operations in a JSON patch is 10000, got 10001");
+            assert_string_equal(
+                err.msg, "The allowed maximum operations in a JSON patch is 10000, got 10001");
         }
         json_decref(patch);
     }
@@ -366,10 +364,18 @@ static void test_pointer_get(void **state)
         const char *ptr;
         const char *want;
     } cases[] = {
-        {"", NULL},        {"/foo", "[\"bar\",\"baz\"]"}, {"/foo/0", "\"bar\""},
-        {"/", "0"},        {"/a~1b", "1"},                {"/c%d", "2"},
-        {"/e^f", "3"},     {"/g|h", "4"},                 {"/i\\j", "5"},
-        {"/k\"l", "6"},    {"/ ", "7"},                   {"/m~0n", "8"},
+        {"", NULL},
+        {"/foo", "[\"bar\",\"baz\"]"},
+        {"/foo/0", "\"bar\""},
+        {"/", "0"},
+        {"/a~1b", "1"},
+        {"/c%d", "2"},
+        {"/e^f", "3"},
+        {"/g|h", "4"},
+        {"/i\\j", "5"},
+        {"/k\"l", "6"},
+        {"/ ", "7"},
+        {"/m~0n", "8"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         json_t *v = jsonpointer_get(doc, cases[i].ptr);
@@ -400,14 +406,19 @@ static void test_equal_and_depth(void **state)
         const char *a, *b;
         bool eq;
     } cases[] = {
-        {"1", "1.0", true},           {"1", "2", false},
-        {"0.5", "0.5", true},         {"\"a\"", "\"a\"", true},
-        {"\"a\"", "\"b\"", false},    {"null", "false", false},
-        {"[1,[2]]", "[1,[2.0]]", true}, {"[1]", "[1,1]", false},
+        {"1", "1.0", true},
+        {"1", "2", false},
+        {"0.5", "0.5", true},
+        {"\"a\"", "\"a\"", true},
+        {"\"a\"", "\"b\"", false},
+        {"null", "false", false},
+        {"[1,[2]]", "[1,[2.0]]", true},
+        {"[1]", "[1,1]", false},
         {"{\"a\":1,\"b\":2}", "{\"b\":2,\"a\":1}", true},
         {"{\"a\":1}", "{\"a\":1,\"b\":1}", false},
         {"{\"a\":1}", "{\"b\":1}", false},
-        {"true", "true", true},       {"\"a\\u0000b\"", "\"a\\u0000c\"", false},
+        {"true", "true", true},
+        {"\"a\\u0000b\"", "\"a\\u0000c\"", false},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         json_t *a = J(cases[i].a), *b = J(cases[i].b);
@@ -427,9 +438,9 @@ static void test_equal_and_depth(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_apply_ok),    cmocka_unit_test(test_apply_errors),
-        cmocka_unit_test(test_op_limit),    cmocka_unit_test(test_copy_bomb),
-        cmocka_unit_test(test_depth_bomb),  cmocka_unit_test(test_pointer_get),
+        cmocka_unit_test(test_apply_ok),        cmocka_unit_test(test_apply_errors),
+        cmocka_unit_test(test_op_limit),        cmocka_unit_test(test_copy_bomb),
+        cmocka_unit_test(test_depth_bomb),      cmocka_unit_test(test_pointer_get),
         cmocka_unit_test(test_equal_and_depth), cmocka_unit_test(test_long_pointer),
         cmocka_unit_test(test_null_arguments),
     };

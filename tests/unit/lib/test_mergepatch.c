@@ -71,8 +71,8 @@ static void test_apply(void **state)
         json_t *want = J(apply_cases[i].want);
         char *w = dump(want);
         if (strcmp(got, w) != 0)
-            fail_msg("case %zu: %s + %s = %s, want %s", i, apply_cases[i].doc,
-                     apply_cases[i].patch, got, w);
+            fail_msg("case %zu: %s + %s = %s, want %s", i, apply_cases[i].doc, apply_cases[i].patch,
+                     got, w);
         char *ad = dump(doc), *ap = dump(patch);
         assert_string_equal(bd, ad);
         assert_string_equal(bp, ap);

@@ -118,8 +118,8 @@ static void test_label_parse_ok(void **state)
     "alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for "         \
     "validation is '" KEY_REGEX "')"
 #define VALUE_MSG                                                                                  \
-    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or "   \
-    "'.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or "            \
+    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or "    \
+    "'.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or "             \
     "'my_value',  or '12345', regex used for validation is '(" KEY_REGEX ")?')"
 #define INT_MSG "for 'Gt', 'Lt' operators, the value must be an integer"
 #define OPS "in, notin, =, ==, !=, gt, lt"
@@ -162,8 +162,9 @@ static const struct {
     {"x>a_", "unable to parse requirement: [values[0]: Invalid value: \"a_\": " INT_MSG
              ", values[0][x]: Invalid value: \"a_\": " VALUE_MSG "]"},
     {"x>", "unable to parse requirement: values[0]: Invalid value: \"\": " INT_MSG},
-    {"a/b/c", "unable to parse requirement: <nil>: Invalid value: \"a/b/c\": a valid label key " NAME_MSG
-              " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"},
+    {"a/b/c",
+     "unable to parse requirement: <nil>: Invalid value: \"a/b/c\": a valid label key " NAME_MSG
+     " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"},
     {"/a", "unable to parse requirement: <nil>: Invalid value: \"/a\": prefix part must be "
            "non-empty"},
     {"a/", "unable to parse requirement: <nil>: Invalid value: \"a/\": name part must be "
@@ -174,7 +175,8 @@ static const struct {
                  "(e.g. 'example.com', regex used for validation is "
                  "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"},
     {"k=\x01", "unable to parse requirement: values[0][k]: Invalid value: \"\\x01\": " VALUE_MSG},
-    {"k=\xc3\xa9", "unable to parse requirement: values[0][k]: Invalid value: \"\xc3\xa9\": " VALUE_MSG},
+    {"k=\xc3\xa9",
+     "unable to parse requirement: values[0][k]: Invalid value: \"\xc3\xa9\": " VALUE_MSG},
     {"k=a\"b", "unable to parse requirement: values[0][k]: Invalid value: \"a\\\"b\": " VALUE_MSG},
 };
 
@@ -364,7 +366,8 @@ static const struct {
     {"a b=c d", "a b=c d"},
     {"x=a||y\\=b", "x=a||y\\=b"},
     {"x=a\\=\\=b", "x=a\\=\\=b"},
-    {"\xed\x95\xa8=\xec\x88\x98,\xeb\xaa\xa9=\xeb\xa1\x9d", "\xeb\xaa\xa9=\xeb\xa1\x9d,\xed\x95\xa8=\xec\x88\x98"},
+    {"\xed\x95\xa8=\xec\x88\x98,\xeb\xaa\xa9=\xeb\xa1\x9d",
+     "\xeb\xaa\xa9=\xeb\xa1\x9d,\xed\x95\xa8=\xec\x88\x98"},
     {"=v", "=v"},
 };
 
@@ -419,8 +422,8 @@ static void test_field_errors(void **state)
 static void test_field_match(void **state)
 {
     (void)state;
-    struct kvset pod = {{"metadata.name", "p1", "spec.nodeName", "n1", "status.phase",
-                         "Running", "a", "x,y", "complex", "=value\\,\\", NULL}};
+    struct kvset pod = {{"metadata.name", "p1", "spec.nodeName", "n1", "status.phase", "Running",
+                         "a", "x,y", "complex", "=value\\,\\", NULL}};
     struct kvset pending = {{"metadata.name", "p2", "status.phase", "Pending", NULL}};
     static const struct {
         const char *sel;
@@ -513,7 +516,8 @@ static void test_long_selectors(void **state)
     assert_int_equal(sel_parse(SEL_LABEL, b.data, &s, &err), -1);
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c);
     ms = (double)(c.tv_sec - a.tv_sec) * 1e3 + (double)(c.tv_nsec - a.tv_nsec) / 1e6;
-    assert_non_null(strstr(err.msg, "unable to parse requirement: [values[0][k]: Invalid value: \"-bad0\""));
+    assert_non_null(
+        strstr(err.msg, "unable to parse requirement: [values[0][k]: Invalid value: \"-bad0\""));
     printf("selector (CPU time): 50000 invalid values rejected in %.1f ms\n", ms);
     ck_buf_release(&b);
 }
@@ -536,7 +540,8 @@ static void test_label_selector_json(void **state)
         const char *labels; /* object to match */
         bool match;
     } ok[] = {
-        {"{\"matchLabels\":{\"b\":\"2\",\"a\":\"1\"}}", "a=1,b=2", "{\"a\":\"1\",\"b\":\"2\"}", true},
+        {"{\"matchLabels\":{\"b\":\"2\",\"a\":\"1\"}}", "a=1,b=2", "{\"a\":\"1\",\"b\":\"2\"}",
+         true},
         {"{\"matchLabels\":{\"a\":\"1\"}}", "a=1", "{\"a\":\"2\"}", false},
         {"{}", "", "{}", true},
         {"{\"matchLabels\":{},\"matchExpressions\":[]}", "", "{\"x\":\"y\"}", true},
@@ -545,8 +550,7 @@ static void test_label_selector_json(void **state)
          "env in (dev,dev,prod)", "{\"env\":\"dev\"}", true},
         {"{\"matchExpressions\":[{\"key\":\"env\",\"operator\":\"NotIn\",\"values\":[\"prod\"]}]}",
          "env notin (prod)", "{}", true},
-        {"{\"matchExpressions\":[{\"key\":\"env\",\"operator\":\"Exists\"}]}", "env", "{}",
-         false},
+        {"{\"matchExpressions\":[{\"key\":\"env\",\"operator\":\"Exists\"}]}", "env", "{}", false},
         {"{\"matchExpressions\":[{\"key\":\"env\",\"operator\":\"DoesNotExist\",\"values\":[]}]}",
          "!env", "{}", true},
         {"{\"matchLabels\":{\"app\":\"web\"},\"matchExpressions\":[{\"key\":\"tier\","
@@ -595,7 +599,8 @@ static void test_label_selector_json(void **state)
         {"{\"matchLabels\":{\"k\":1}}", "matchLabels[k]: value must be a string"},
         {"{\"matchLabels\":[]}", "matchLabels must be an object and matchExpressions an array"},
         {"[]", "a label selector must be an object"},
-        {"{\"matchExpressions\":[{\"operator\":\"In\"}]}", "matchExpressions[0].key: must be a string"},
+        {"{\"matchExpressions\":[{\"operator\":\"In\"}]}",
+         "matchExpressions[0].key: must be a string"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         json_t *ls = J(bad[i].ls);
@@ -637,11 +642,11 @@ static void test_selector_from_map(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_label_parse_ok),   cmocka_unit_test(test_label_parse_errors),
-        cmocka_unit_test(test_label_lengths),    cmocka_unit_test(test_label_validators),
-        cmocka_unit_test(test_label_match),      cmocka_unit_test(test_label_accessors),
-        cmocka_unit_test(test_field_parse),      cmocka_unit_test(test_field_errors),
-        cmocka_unit_test(test_field_match),      cmocka_unit_test(test_match_speed),
+        cmocka_unit_test(test_label_parse_ok),      cmocka_unit_test(test_label_parse_errors),
+        cmocka_unit_test(test_label_lengths),       cmocka_unit_test(test_label_validators),
+        cmocka_unit_test(test_label_match),         cmocka_unit_test(test_label_accessors),
+        cmocka_unit_test(test_field_parse),         cmocka_unit_test(test_field_errors),
+        cmocka_unit_test(test_field_match),         cmocka_unit_test(test_match_speed),
         cmocka_unit_test(test_label_selector_json), cmocka_unit_test(test_selector_from_map),
         cmocka_unit_test(test_long_selectors),
     };
