@@ -42,6 +42,7 @@ enum reg_flag {
     REG_DNS1035 = 1 << 8,    /* names are DNS-1035 labels (services) */
     REG_EVICTION = 1 << 9,   /* pods/eviction */
     REG_VIRTUAL = 1 << 10,   /* create-only review: answered, never stored */
+    REG_CREATE_ON_UPDATE = 1 << 11, /* PUT of a missing object creates it (201) */
 };
 
 #define REG_MAX_FIELDS 12

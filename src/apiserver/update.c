@@ -307,6 +307,19 @@ int eng_serve_update(struct eng_req *r)
         eng_reply_err(r, &err);
         return -1;
     }
+    if ((r->res->flags & REG_CREATE_ON_UPDATE) && !r->sub) {
+        struct eng_obj *cur = eng_cache_get(r->s, r->res, r->ns, r->name);
+        bool absent = cur == NULL;
+        eng_obj_unref(cur);
+        if (absent) { /* upstream AllowCreateOnUpdate (endpoints, events) */
+            json_object_set_new(eng_md(body), "name", json_string(r->name));
+            rc = eng_create_obj(r, body, dry, &err);
+            json_decref(body);
+            if (rc < 0)
+                eng_reply_err(r, &err);
+            return rc;
+        }
+    }
     struct eng_upd u = {.sub = r->sub, .dry = dry, .mutate = mutate_put, .ctx = body};
     rc = eng_update(r, &u, true, &err);
     eng_upd_release(&u);

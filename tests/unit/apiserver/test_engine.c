@@ -230,6 +230,20 @@ static void test_update_conflict(void **state)
     assert_int_equal(req(e, "PUT", "/api/v1/namespaces/default/configmaps/c1", NULL, b, &u), 200);
     assert_string_equal(jpath(u, "metadata.resourceVersion"), rv3);
     json_decref(u);
+    /* create-on-update: endpoints yes (201), configmaps no (404) */
+    assert_int_equal(req(e, "PUT", "/api/v1/namespaces/default/endpoints/ep1", NULL,
+                         "{\"apiVersion\":\"v1\",\"kind\":\"Endpoints\",\"metadata\":{"
+                         "\"name\":\"ep1\"}}",
+                         &u),
+                     201);
+    assert_non_null(jpath(u, "metadata.uid"));
+    json_decref(u);
+    assert_int_equal(req(e, "PUT", "/api/v1/namespaces/default/configmaps/nope", NULL,
+                         "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{"
+                         "\"name\":\"nope\"}}",
+                         &u),
+                     404);
+    json_decref(u);
     /* name mismatch */
     assert_int_equal(req(e, "PUT", "/api/v1/namespaces/default/configmaps/other", NULL, b, &u),
                      400);
