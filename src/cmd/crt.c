@@ -51,7 +51,8 @@ static const char crt_usage[] =
     "POD.json: {\"metadata\":{\"name\":\"p\",\"namespace\":\"default\",\"uid\":\"u1\",\"attempt\":0},\n"
     "  \"hostname\":\"p\",\"log_directory\":\"/var/log/pods/x\",\"dns_config\":{\"servers\":[],\n"
     "  \"searches\":[],\"options\":[]},\"port_mappings\":[{\"protocol\":\"tcp\",\"container_port\":80,\n"
-    "  \"host_port\":8080}],\"labels\":{},\"annotations\":{},\"linux\":{\"cgroup_parent\":\"/kubepods/podu1\"}}\n"
+    "  \"host_port\":8080}],\"labels\":{},\"annotations\":{},\"linux\":{\"cgroup_parent\":\"/kubepods/podu1\",\n"
+    "  \"security_context\":{\"namespace_options\":{\"network\":2}}}}   (network 2 = hostNetwork)\n"
     "CTR.json: {\"metadata\":{\"name\":\"c\",\"attempt\":0},\"image\":{\"image\":\"REF\"},\n"
     "  \"command\":[],\"args\":[],\"envs\":[{\"key\":\"K\",\"value\":\"V\"}],\"working_dir\":\"/\",\n"
     "  \"mounts\":[{\"host_path\":\"/x\",\"container_path\":\"/y\",\"readonly\":true}],\n"
@@ -194,7 +195,10 @@ static int pod_cfg_parse(json_t *j, struct pod_cfg *p, struct ck_err *e)
     p->c.nports = json_array_size(pm);
     p->c.labels = kv_of(json_object_get(j, "labels"), &p->c.nlabels);
     p->c.annotations = kv_of(json_object_get(j, "annotations"), &p->c.nannotations);
-    p->c.cgroup_parent = jstr(json_object_get(j, "linux"), "cgroup_parent");
+    json_t *lx = json_object_get(j, "linux");
+    p->c.cgroup_parent = jstr(lx, "cgroup_parent");
+    json_t *nso = json_object_get(json_object_get(lx, "security_context"), "namespace_options");
+    p->c.host_network = json_integer_value(json_object_get(nso, "network")) == 2; /* NODE */
     return 0;
 }
 

@@ -84,7 +84,10 @@ static int resolve_image(struct rt_crun *c, const char *ref, struct rt_image *im
         im->nlayers = 1;
         return 0;
     }
-    if (!c->img && img_store_open(c->image_root, &c->img, err) < 0)
+    pthread_mutex_lock(&c->mu);
+    int orc = c->img ? 0 : img_store_open(c->image_root, &c->img, err);
+    pthread_mutex_unlock(&c->mu);
+    if (orc < 0)
         return ck_err_wrap(err, "open image store");
     char id[IMG_ID_MAX];
     if (img_resolve(c->img, ref, id, err) < 0)
@@ -220,6 +223,7 @@ static int write_bundle(struct create_ctx *x, struct ck_err *err)
         .uid = uid, .gid = gid, .terminal = false,
         .hostname = json_string_value(json_object_get(x->sb, "hostname")), .rootfs = rootfs,
         .netns_path = json_string_value(json_object_get(x->sb, "netns")),
+        .host_network = json_is_true(json_object_get(x->sb, "host_network")),
         .cgroups_path = x->cgpath, .res = &cc->resources, .hosts_file = hosts,
         .resolv_file = resolv, .hostname_file = hostname_f, .mounts = cc->mounts,
         .nmounts = cc->nmounts, .privileged = cc->privileged};
@@ -618,6 +622,7 @@ static void crun_close(struct runtime *rt)
     free(c->netns_dir);
     free(c->plugin_dir);
     free(c->image_root);
+    pthread_mutex_destroy(&c->mu);
     free(c);
 }
 
@@ -640,6 +645,7 @@ struct runtime *rt_crun_open(const struct rt_crun_opts *o, struct ck_err *err)
 {
     struct rt_crun *c = ck_calloc(1, sizeof(*c));
     c->base.ops = &runtime_crun_ops;
+    pthread_mutex_init(&c->mu, NULL);
     c->root = ck_strdup(o && o->root ? o->root : "/var/lib/ckube/runtime");
     c->crun = ck_strdup(o && o->crun_path ? o->crun_path : "crun");
     c->netns_dir = ck_strdup(o && o->netns_dir ? o->netns_dir : "/run/netns");

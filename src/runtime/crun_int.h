@@ -12,6 +12,7 @@
 #include "runtime/runtime.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <sys/types.h>
 
 struct img_store;
@@ -24,7 +25,8 @@ struct rt_crun {
     char *plugin_dir;
     char *image_root;
     struct cni_net *net;
-    struct img_store *img; /* opened on first use */
+    struct img_store *img; /* opened on first use, under mu */
+    pthread_mutex_t mu;
 };
 
 static inline struct rt_crun *crun_of(struct runtime *rt)

@@ -183,7 +183,11 @@ int rt_crun_run_pod_sandbox(struct runtime *rt, const struct rt_sandbox_config *
     if (!cfg->name || !*cfg->name || !cfg->uid || !*cfg->uid || strchr(cfg->uid, '/'))
         return ck_err_set(err, CK_R_INVALID, "sandbox config: name and uid are required");
     rt_new_id(id);
-    const char *hostname = cfg->hostname && *cfg->hostname ? cfg->hostname : cfg->name;
+    char hostbuf[256] = "";
+    if (cfg->host_network)
+        gethostname(hostbuf, sizeof(hostbuf) - 1);
+    const char *hostname = cfg->host_network ? hostbuf
+                           : cfg->hostname && *cfg->hostname ? cfg->hostname : cfg->name;
     ck_autofree char *cgparent = cfg->cgroup_parent && *cfg->cgroup_parent
                                      ? ck_strdup(cfg->cgroup_parent)
                                      : ck_asprintf("/kubepods/pod%s", cfg->uid);
@@ -194,7 +198,14 @@ int rt_crun_run_pod_sandbox(struct runtime *rt, const struct rt_sandbox_config *
     if (rt_mkdirs(dir, 0700) < 0)
         return ck_err_sys(err, errno, "mkdir %s", dir);
     rt_mkdirs(c->netns_dir, 0755);
-    json_t *doc = sandbox_doc(id, cfg, hostname, cgparent, ns);
+    json_t *doc = sandbox_doc(id, cfg, hostname, cgparent, cfg->host_network ? "" : ns);
+    json_object_set_new(doc, "host_network", json_boolean(cfg->host_network));
+    if (cfg->host_network) { /* nothing to set up: the host's network */
+        if (write_pod_files(dir, cfg, hostname, NULL, err) < 0 || rt_json_write(meta, doc, err) < 0)
+            goto fail_dir;
+        json_decref(doc);
+        return 0;
+    }
     if (netns_create(ns, err) < 0)
         goto fail_dir;
     if (sandbox_network_up(c, id, ns, cfg, ip, sizeof(ip), err) < 0)

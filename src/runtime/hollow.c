@@ -199,7 +199,7 @@ static int h_run_sb(struct runtime *rt, const struct rt_sandbox_config *cfg, cha
     pthread_mutex_lock(&h->mu);
     if (h->next_host > h->host_max)
         h->next_host = 2;
-    s->ip = h->net + h->next_host++;
+    s->ip = cfg->host_network ? 0 : h->net + h->next_host++;
     s->created = now(h);
     s->next = h->sbs;
     h->sbs = s;
@@ -278,7 +278,8 @@ static void sb_status(const struct h_sb *s, struct rt_sandbox_status *st)
     st->attempt = s->attempt;
     st->state = s->ready ? RT_SANDBOX_READY : RT_SANDBOX_NOTREADY;
     struct in_addr a = {htonl(s->ip)};
-    inet_ntop(AF_INET, &a, st->ip, sizeof(st->ip));
+    if (s->ip)
+        inet_ntop(AF_INET, &a, st->ip, sizeof(st->ip));
     st->created_ns = s->created;
     st->labels = kv_copy(s->labels, s->nlabels);
     st->nlabels = s->nlabels;

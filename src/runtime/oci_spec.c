@@ -132,12 +132,14 @@ static json_t *build_process(const struct rt_oci_input *in)
 
 json_t *rt_oci_spec(const struct rt_oci_input *in)
 {
-    json_t *ns = json_pack("[{s:s}, {s:s}, {s:s}, {s:s}]", "type", "pid", "type", "ipc", "type",
-                           "uts", "type", "mount");
-    json_t *net = json_pack("{s:s}", "type", "network");
-    if (in->netns_path)
-        json_object_set_new(net, "path", json_string(in->netns_path));
-    json_array_append_new(ns, net);
+    json_t *ns = json_pack("[{s:s}, {s:s}, {s:s}]", "type", "pid", "type", "ipc", "type", "mount");
+    if (!in->host_network) {
+        json_array_insert_new(ns, 2, json_pack("{s:s}", "type", "uts"));
+        json_t *net = json_pack("{s:s}", "type", "network");
+        if (in->netns_path)
+            json_object_set_new(net, "path", json_string(in->netns_path));
+        json_array_append_new(ns, net);
+    }
     json_t *lnx = json_pack("{s:o, s:o}", "namespaces", ns, "resources",
                               build_resources(in->res));
     if (in->cgroups_path)
@@ -146,10 +148,11 @@ json_t *rt_oci_spec(const struct rt_oci_input *in)
         json_object_set_new(lnx, "maskedPaths", str_array(masked_paths));
         json_object_set_new(lnx, "readonlyPaths", str_array(readonly_paths));
     }
-    json_t *spec = json_pack("{s:s, s:o, s:{s:s, s:b}, s:s, s:o, s:o}", "ociVersion", "1.0.2",
+    json_t *spec = json_pack("{s:s, s:o, s:{s:s, s:b}, s:o, s:o}", "ociVersion", "1.0.2",
                              "process", build_process(in), "root", "path", in->rootfs, "readonly",
-                             0, "hostname", in->hostname ? in->hostname : "", "mounts",
-                             build_mounts(in), "linux", lnx);
+                             0, "mounts", build_mounts(in), "linux", lnx);
+    if (!in->host_network) /* a hostname needs its own UTS namespace */
+        json_object_set_new(spec, "hostname", json_string(in->hostname ? in->hostname : ""));
     return spec;
 }
 

@@ -25,6 +25,7 @@ struct rt_oci_input {
     const struct rt_mount *mounts;
     size_t nmounts;
     bool privileged;
+    bool host_network;        /* share the host's network and UTS namespaces */
 };
 
 /* Returns a new config.json document (caller json_decref's it). */

@@ -55,6 +55,7 @@ struct rt_sandbox_config {
     size_t nlabels;
     const struct rt_kv *annotations;
     size_t nannotations;
+    bool host_network; /* hostNetwork pod: no netns, no CNI, host UTS namespace */
 };
 
 struct rt_mount {
@@ -221,8 +222,9 @@ struct rt_crun_opts {
     const char *image_root; /* image store root (img_store_open); NULL: <root>/../images */
 };
 extern const struct runtime_ops runtime_crun_ops;
-/* Opens (creating dirs as needed) the crun backend. Returns NULL with err filled. The handle
- * is used from one thread at a time (the caller serialises). */
+/* Opens (creating dirs as needed) the crun backend. Returns NULL with err filled. Calls on
+ * different sandboxes/containers may run concurrently from several threads; calls on the
+ * same object must be serialised by the caller (as the kubelet's per-pod workers do). */
 struct runtime *rt_crun_open(const struct rt_crun_opts *o, struct ck_err *err);
 
 /* ---- hollow backend --------------------------------------------------------------- */

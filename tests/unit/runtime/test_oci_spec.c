@@ -99,6 +99,26 @@ static void test_privileged_golden(void **state)
     json_decref(spec);
 }
 
+static void test_host_network(void **state)
+{
+    (void)state;
+    const char *argv[] = {"sh", NULL};
+    struct rt_oci_input in = {.argv = argv, .hostname = "ignored", .rootfs = "/rootfs",
+                              .host_network = true};
+    json_t *spec = rt_oci_spec(&in);
+    json_t *ns = json_object_get(json_object_get(spec, "linux"), "namespaces");
+    size_t i;
+    json_t *it;
+    json_array_foreach(ns, i, it) {
+        const char *t = json_string_value(json_object_get(it, "type"));
+        assert_string_not_equal(t, "network");
+        assert_string_not_equal(t, "uts");
+    }
+    assert_int_equal(json_array_size(ns), 3);
+    assert_null(json_object_get(spec, "hostname")); /* crun rejects a hostname without UTS ns */
+    json_decref(spec);
+}
+
 static void test_resolve_user(void **state)
 {
     (void)state;
@@ -153,6 +173,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_basic_golden),
         cmocka_unit_test(test_privileged_golden),
+        cmocka_unit_test(test_host_network),
         cmocka_unit_test(test_resolve_user),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
