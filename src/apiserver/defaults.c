@@ -40,7 +40,7 @@ static size_t arr_n(const json_t *a)
 /* imagePullPolicy: Always for ":latest" or no tag (digests excepted), else IfNotPresent. */
 static const char *pull_policy(const char *image)
 {
-    if (strchr(image, '@'))
+    if (!*image || strchr(image, '@')) /* unparsable or digest: no "latest" tag */
         return "IfNotPresent";
     const char *slash = strrchr(image, '/');
     const char *colon = strrchr(slash ? slash : image, ':');
@@ -376,6 +376,9 @@ static void default_service(json_t *svc)
     for (size_t i = 0; i < arr_n(ports); i++) {
         json_t *p = json_array_get(ports, i);
         dflt(p, "protocol", json_string("TCP"));
+        json_t *tp = json_object_get(p, "targetPort");
+        if ((json_is_integer(tp) && json_integer_value(tp) == 0) || (json_is_string(tp) && !*json_string_value(tp)))
+            json_object_del(p, "targetPort"); /* 0 and "" mean unset */
         if (json_is_object(p) && json_object_get(p, "port"))
             dflt(p, "targetPort", json_deep_copy(json_object_get(p, "port")));
     }

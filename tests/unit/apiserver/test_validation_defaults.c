@@ -207,6 +207,9 @@ static void test_core(void **state)
     assert_string_equal(S(p, "protocol"), "TCP");
     assert_int_equal(I(p, "targetPort"), 80);
     json_decref(s);
+    s = defaulted("", "services", "{\"metadata\":{\"name\":\"z\"},\"spec\":{\"ports\":[{\"port\":81,\"targetPort\":0}]}}");
+    assert_int_equal(I(json_array_get(printer_jget(s, "spec.ports"), 0), "targetPort"), 81);
+    json_decref(s);
     s = defaulted("", "services", "{\"metadata\":{\"name\":\"lb\"},\"spec\":{\"type\":\"LoadBalancer\",\"ports\":[{\"port\":80}]}}");
     assert_string_equal(S(s, "spec.externalTrafficPolicy"), "Cluster");
     assert_true(json_is_true(printer_jget(s, "spec.allocateLoadBalancerNodePorts")));
