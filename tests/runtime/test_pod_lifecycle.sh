@@ -66,6 +66,7 @@ wait_for 10 is_exited "$C3" ||
 J3=$(crt inspect "$C3")
 [ "$(echo "$J3" | jq .exitCode)" = 137 ] || fail "hog exit code: $J3"
 [ "$(echo "$J3" | jq -r .reason)" = OOMKilled ] || fail "hog reason: $J3"
+timeout 15 "$CKUBE" crt --root "$ROOT" logs -f "$C3" >/dev/null 2>&1 || fail "logs -f did not end with the container"
 crt stats | grep -q "${C1:0:13}" || fail "stats"
 # stop (TERM ignored by httpd as PID 1 -> KILL after 1 s), then remove everything
 crt stop -t 1 "$C1" >/dev/null || fail "stop"
