@@ -434,8 +434,61 @@ static int write_bookmark(struct api_watch *w, struct ck_buf *out, int64_t rv, b
                                    : "");
 }
 
+/* One drain appends at most this much; the rest waits for the next drain (notify re-fires). */
+#define DRAIN_CHUNK ((size_t)4 << 20)
+
+/* Appends one event unless the chunk is full or out's ceiling is reached (then rolls back). */
+static bool emit(struct api_watch *w, struct ck_buf *out, size_t start, enum eng_ev_type t,
+                 const struct eng_obj *o, const char *line, size_t line_len)
+{
+    if (out->len - start >= DRAIN_CHUNK)
+        return false;
+    size_t before = out->len;
+    bool cols = w->cols_sent;
+    if (write_obj_event(w, out, t, o, line, line_len) < 0) {
+        out->len = before;
+        if (out->data)
+            out->data[before] = '\0';
+        w->cols_sent = cols;
+        return false;
+    }
+    return true;
+}
+
+/* Puts what a drain could not write back in front of the watcher's state. */
+static void put_back(struct api_watch *w, struct eng_obj **init, size_t ninit, bool init_bm,
+                     struct eng_event **evs, size_t nev, bool bm, char *final)
+{
+    pthread_mutex_lock(&w->mu);
+    if (ninit) {
+        w->init = ck_calloc(ninit + 1, sizeof(*w->init));
+        memcpy(w->init, init, ninit * sizeof(*init));
+        w->ninit = ninit;
+    }
+    w->init_bookmark = w->init_bookmark || init_bm;
+    if (nev) {
+        size_t cap = nev + w->qlen + 64;
+        struct eng_event **nq = ck_calloc(cap, sizeof(*nq));
+        memcpy(nq, evs, nev * sizeof(*evs));
+        for (size_t i = 0; i < w->qlen; i++)
+            nq[nev + i] = w->q[(w->qhead + i) % w->qcap];
+        free(w->q);
+        w->q = nq;
+        w->qcap = cap;
+        w->qhead = 0;
+        w->qlen += nev;
+    }
+    w->bm_pending = w->bm_pending || bm;
+    if (final) {
+        free(w->final_line);
+        w->final_line = final;
+    }
+    pthread_mutex_unlock(&w->mu);
+}
+
 int api_watch_drain(struct api_watch *w, struct ck_buf *out)
 {
+    size_t start = out->len;
     pthread_mutex_lock(&w->mu);
     struct eng_obj **init = w->init;
     size_t ninit = w->ninit;
@@ -459,17 +512,48 @@ int api_watch_drain(struct api_watch *w, struct ck_buf *out)
         w->final_line = NULL;
     pthread_mutex_unlock(&w->mu);
 
-    for (size_t i = 0; i < ninit; i++) {
-        write_obj_event(w, out, EV_ADDED, init[i], NULL, 0);
-        eng_obj_unref(init[i]);
+    size_t i = 0, j = 0;
+    bool full = false;
+    for (; i < ninit && !full; i++) {
+        if (!emit(w, out, start, EV_ADDED, init[i], NULL, 0))
+            full = true;
+        else
+            eng_obj_unref(init[i]);
+    }
+    if (full)
+        i--; /* init[i] was not written */
+    if (!full && init_bm) {
+        write_bookmark(w, out, init_rv, true);
+        init_bm = false;
+    }
+    for (; j < n && !full; j++) {
+        if (!emit(w, out, start, evs[j]->type, evs[j]->obj, evs[j]->line, evs[j]->line_len))
+            full = true;
+        else
+            eng_event_unref(evs[j]);
+    }
+    if (full && i == ninit)
+        j--; /* evs[j] was not written */
+    if (full && out->len == start) {
+        /* a single event larger than the stream buffer: end the watch instead of stalling */
+        for (; i < ninit; i++)
+            eng_obj_unref(init[i]);
+        for (; j < n; j++)
+            eng_event_unref(evs[j]);
+        free(final);
+        final = error_line(500, "InternalError", "watch event too large for the stream");
+        full = false;
+        ended = true;
+        bm = false;
+    }
+    if (full) {
+        put_back(w, init + i, ninit - i, init_bm, evs + j, n - j, bm, final);
+        free(init);
+        free(evs);
+        notify(w);
+        return 0;
     }
     free(init);
-    if (init_bm)
-        write_bookmark(w, out, init_rv, true);
-    for (size_t i = 0; i < n; i++) {
-        write_obj_event(w, out, evs[i]->type, evs[i]->obj, evs[i]->line, evs[i]->line_len);
-        eng_event_unref(evs[i]);
-    }
     free(evs);
     if (bm && !ended && bm_rv > 0)
         write_bookmark(w, out, bm_rv, false);

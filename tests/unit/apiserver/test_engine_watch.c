@@ -31,7 +31,7 @@ static int teardown(void **state)
 
 static void put_cm(struct env *e, const char *name, const char *app, const char *val)
 {
-    char body[512], path[160];
+    char body[4096], path[160];
     snprintf(path, sizeof(path), "/api/v1/namespaces/default/configmaps/%s", name);
     snprintf(body, sizeof(body),
              "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"%s\","
@@ -324,6 +324,54 @@ static void test_concurrent_writer(void **state)
     api_watch_close(w);
 }
 
+static void count_notify(void *arg)
+{
+    (*(int *)arg)++;
+}
+
+static void test_drain_chunks(void **state)
+{
+    struct env *e = *state;
+    char big[2100];
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    for (int i = 0; i < 2500; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "big%04d", i);
+        put_cm(e, name, "x", big);
+    }
+    int st, notified = 0;
+    struct api_watch *w = watch_open(e, "/api/v1/namespaces/default/configmaps", "watch=1", NULL,
+                                     &st);
+    assert_non_null(w);
+    api_watch_set_notify(w, count_notify, &notified);
+    assert_int_equal(notified, 1);
+    size_t total = 0, drains = 0;
+    char last[32] = "";
+    while (total < 2500 && drains < 10) {
+        json_t *evs = watch_events(w, NULL);
+        drains++;
+        for (size_t i = 0; i < json_array_size(evs); i++) {
+            assert_string_equal(ev_type(evs, i), "ADDED");
+            assert_true(strcmp(ev_name(evs, i), last) > 0); /* key order, nothing repeated */
+            snprintf(last, sizeof(last), "%s", ev_name(evs, i));
+            total++;
+        }
+        json_decref(evs);
+    }
+    assert_int_equal(total, 2500);
+    assert_true(drains >= 2);    /* ~5.3 MB does not fit one 4 MiB chunk */
+    assert_true(notified >= 2); /* the partial drain asked to be called again */
+    /* an event larger than the caller's buffer ends the watch with an ERROR */
+    put_cm(e, "big0000", "y", big);
+    struct ck_buf small = CK_BUF_INIT(1000);
+    int ended = api_watch_drain(w, &small);
+    assert_int_equal(ended, 1);
+    assert_non_null(strstr(small.data, "\"type\":\"ERROR\""));
+    ck_buf_release(&small);
+    api_watch_close(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -333,6 +381,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bookmarks_timeout_streaming, setup, teardown),
         cmocka_unit_test_setup_teardown(test_table_watch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_writer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drain_chunks, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
