@@ -690,4 +690,5 @@ const struct runtime_ops runtime_crun_ops = {
     .container_stats = rt_crun_stats,
     .update_container_resources = rt_crun_update,
     .close = crun_close,
+    .port_forward = rt_crun_port_forward,
 };

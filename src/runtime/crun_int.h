@@ -119,5 +119,7 @@ int rt_crun_reopen_log(struct runtime *rt, const char *id, struct ck_err *err);
 int rt_crun_stats(struct runtime *rt, const char *id, struct rt_stats *st, struct ck_err *err);
 int rt_crun_update(struct runtime *rt, const char *id, const struct rt_resources *r,
                    struct ck_err *err);
+int rt_crun_port_forward(struct runtime *rt, const char *sandbox_id, int port, int *fd,
+                         struct ck_err *err);
 
 #endif

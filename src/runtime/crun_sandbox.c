@@ -14,7 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -333,6 +336,62 @@ int rt_crun_pod_sandbox_status(struct runtime *rt, const char *id, struct rt_san
     fill_status(doc, st);
     json_decref(doc);
     return 0;
+}
+
+/* Enters the netns on this thread only (setns affects the calling thread), connects, and
+ * returns to the original namespace; the socket stays in the pod's namespace. */
+static int connect_in_netns(const char *ns, int port, int *fd, struct ck_err *err)
+{
+    int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    int target = ns && *ns ? open(ns, O_RDONLY | O_CLOEXEC) : -1;
+    if (self < 0 || (ns && *ns && target < 0)) {
+        int e = errno;
+        if (self >= 0)
+            close(self);
+        return ck_err_sys(err, e, "open network namespace %s", ns);
+    }
+    if (target >= 0 && setns(target, CLONE_NEWNET) < 0) {
+        int e = errno;
+        close(self);
+        close(target);
+        return ck_err_sys(err, e, "enter network namespace %s", ns);
+    }
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int rc = 0;
+    if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof(a)) < 0) {
+        rc = ck_err_sys(err, errno, "connect to port %d in the pod", port);
+        if (s >= 0)
+            close(s);
+    }
+    if (target >= 0 && setns(self, CLONE_NEWNET) < 0)
+        ck_fatal("cannot return to the original network namespace: %s", strerror(errno));
+    close(self);
+    if (target >= 0)
+        close(target);
+    if (rc == 0)
+        *fd = s;
+    return rc;
+}
+
+int rt_crun_port_forward(struct runtime *rt, const char *sandbox_id, int port, int *fd,
+                         struct ck_err *err)
+{
+    if (port < 1 || port > 65535)
+        return ck_err_set(err, CK_R_INVALID, "port %d out of range", port);
+    json_t *doc = rt_crun_sandbox_load(crun_of(rt), sandbox_id, err);
+    if (!doc)
+        return -1;
+    const char *ns = json_string_value(json_object_get(doc, "netns"));
+    bool host = json_is_true(json_object_get(doc, "host_network"));
+    int rc;
+    if (!host && (!ns || !*ns))
+        rc = ck_err_set(err, CK_R_CONFLICT, "pod sandbox %s has no network (stopped)", sandbox_id);
+    else
+        rc = connect_in_netns(host ? NULL : ns, port, fd, err);
+    json_decref(doc);
+    return rc;
 }
 
 int rt_crun_list_pod_sandboxes(struct runtime *rt, struct rt_sandbox_status **out, size_t *n,

@@ -522,6 +522,14 @@ static int h_update(struct runtime *rt, const char *id, const struct rt_resource
     return h_reopen(rt, id, err);
 }
 
+static int h_port_forward(struct runtime *rt, const char *sandbox_id, int port, int *fd,
+                          struct ck_err *err)
+{
+    (void)rt, (void)port, (void)fd;
+    return ck_err_set(err, CK_R_METHOD_NOT_ALLOWED,
+                      "port-forward is not supported by the hollow runtime (pod %.80s)", sandbox_id);
+}
+
 static void h_close(struct runtime *rt)
 {
     struct rt_hollow *h = hol(rt);
@@ -557,6 +565,7 @@ const struct runtime_ops runtime_hollow_ops = {
     .container_stats = h_stats,
     .update_container_resources = h_update,
     .close = h_close,
+    .port_forward = h_port_forward,
 };
 
 struct runtime *rt_hollow_open(const struct rt_hollow_opts *o, struct ck_err *err)

@@ -205,6 +205,11 @@ struct runtime_ops {
                                       const struct rt_resources *r, struct ck_err *err);
 
     void (*close)(struct runtime *rt);
+
+    /* Connects to 127.0.0.1:port inside the sandbox's network namespace (kubectl
+     * port-forward); *fd is a connected TCP socket owned by the caller. */
+    int (*port_forward)(struct runtime *rt, const char *sandbox_id, int port, int *fd,
+                        struct ck_err *err);
 };
 
 /* Base of every backend handle: backends embed it first. */

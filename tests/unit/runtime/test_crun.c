@@ -193,12 +193,36 @@ static void test_crun_backend(void **state)
     assert_string_equal(out, "1234\n");
     free(out);
     free(er);
+    /* port-forward into the pod's netns: httpd on 127.0.0.1:8080 there, not on the host */
+    char c3[RT_ID_MAX];
+    const char *web[] = {"sh", "-c", "echo pf-ok > /tmp/i.html; exec httpd -f -p 127.0.0.1:8080 -h /tmp", NULL};
+    make_container(rt, web, 0, c3);
+    int pfd = -1, rcpf = -1;
+    for (int i = 0; i < 50 && rcpf < 0; i++) {
+        rcpf = rt->ops->port_forward(rt, sb, 8080, &pfd, &e);
+        if (rcpf < 0)
+            usleep(100000);
+    }
+    if (rcpf < 0)
+        fail_msg("port_forward: %s", e.msg);
+    const char *req = "GET /i.html HTTP/1.0\r\n\r\n";
+    assert_int_equal(write(pfd, req, strlen(req)), (ssize_t)strlen(req));
+    got = 0;
+    while (got < (ssize_t)sizeof(buf) - 1 && (k = read(pfd, buf + got, sizeof(buf) - 1 - (size_t)got)) > 0)
+        got += k;
+    buf[got] = 0;
+    close(pfd);
+    assert_non_null(strstr(buf, "200"));
+    assert_non_null(strstr(buf, "pf-ok"));
+    assert_int_equal(rt->ops->port_forward(rt, sb, 0, &pfd, &e), -1);
+    assert_int_equal(rt->ops->port_forward(rt, "ffff", 8080, &pfd, &e), -1);
+    assert_int_equal(e.reason, CK_R_NOT_FOUND);
     /* list by sandbox, then tear down the pod; everything goes */
     struct rt_container_status *v;
     size_t n;
     struct rt_container_filter f = {.sandbox_id = sb, .state = -1};
     assert_int_equal(rt->ops->list_containers(rt, &f, &v, &n, &e), 0);
-    assert_int_equal(n, 2);
+    assert_int_equal(n, 3);
     rt_container_list_free(v, n);
     assert_int_equal(rt->ops->remove_pod_sandbox(rt, sb, &e), 0);
     assert_int_equal(rt->ops->container_status(rt, c1, &st, &e), -1);

@@ -218,6 +218,9 @@ static void test_sandbox_cascade(void **state)
     rt_sandbox_list_free(v, n);
     struct rt_exec_session sess;
     assert_int_equal(rt->ops->exec(rt, c2, cmd, false, false, &sess, &e), -1);
+    int pfd;
+    assert_int_equal(rt->ops->port_forward(rt, sb2, 80, &pfd, &e), -1);
+    assert_int_equal(e.reason, CK_R_METHOD_NOT_ALLOWED);
     rt_close(rt);
     struct rt_hollow_opts bad = {.pod_cidr = "10.0.0.0/33"};
     assert_null(rt_hollow_open(&bad, &e));
