@@ -221,13 +221,11 @@ static bool loop_busy(struct http_loop *lp)
            !h2o_linklist_is_empty(&lp->ctx.http2._conns);
 }
 
-static void *loop_main(void *arg)
+/* Stop accepting, GOAWAY, end open watches, then serve what is running for up to 2 s. */
+static void loop_drain(struct http_loop *lp)
 {
-    struct http_loop *lp = arg;
-    int64_t deadline;
+    int64_t deadline = ck_mono_ms() + HTTP_DRAIN_MS;
 
-    while (!atomic_load(&lp->srv->stopping))
-        h2o_evloop_run(lp->loop, INT32_MAX);
     if (h2o_timeout_is_linked(&lp->accept_resume))
         h2o_timeout_unlink(&lp->accept_resume);
     for (int k = 0; k < 2; k++)
@@ -238,59 +236,12 @@ static void *loop_main(void *arg)
         }
     h2o_context_request_shutdown(&lp->ctx);
     http_watch_end_all(lp);
-    deadline = ck_mono_ms() + HTTP_DRAIN_MS;
     while (loop_busy(lp) && ck_mono_ms() < deadline)
         h2o_evloop_run(lp->loop, 50);
-    return NULL;
-}
-
-int http_server_start(struct http_server *s, struct ck_err *err)
-{
-    for (int i = 0; i < s->nloops; i++)
-        loop_init(s, &s->loops[i]);
-    if (http_pool_start(s, err) < 0)
-        return -1;
-    s->started = true;
-    for (int i = 0; i < s->nloops; i++) {
-        int rc = pthread_create(&s->loops[i].tid, NULL, loop_main, &s->loops[i]);
-        if (rc)
-            return ck_err_sys(err, rc, "starting event loop thread");
-        s->loops[i].running = true;
-    }
-    ck_info("API server listening on %s (secure port %d, plain port %d, %d loops, %d workers)",
-            s->bind_address, s->ports[0], s->ports[1], s->nloops, s->nworkers);
-    return 0;
-}
-
-void http_server_stop(struct http_server *s)
-{
-    if (!s->started || atomic_exchange(&s->stopping, true))
-        return;
-    for (int i = 0; i < s->nloops; i++)
-        if (s->loops[i].running)
-            h2o_multithread_send_message(&s->loops[i].job_rx, NULL);
-    for (int i = 0; i < s->nloops; i++)
-        if (s->loops[i].running) {
-            pthread_join(s->loops[i].tid, NULL);
-            s->loops[i].running = false;
-        }
-    http_pool_stop(s);
-    /* Deliver what the workers finished after the loops stopped (joined: safe here). */
-    for (int i = 0; i < s->nloops; i++)
-        if (s->loops[i].loop)
-            h2o_evloop_run(s->loops[i].loop, 0);
 }
 
 static void loop_dispose(struct http_loop *lp)
 {
-    for (int k = 0; k < 2; k++) {
-        if (lp->listeners[k])
-            h2o_socket_close(lp->listeners[k]);
-        if (lp->fds[k] >= 0)
-            close(lp->fds[k]);
-    }
-    if (!lp->loop)
-        return;
     if (loop_busy(lp) || !h2o_linklist_is_empty(&lp->watches)) {
         /* A client that never let go: h2o cannot dispose a context with live connections,
          * and the process is about to exit anyway. */
@@ -307,6 +258,78 @@ static void loop_dispose(struct http_loop *lp)
     h2o_context_dispose(&lp->ctx);
     h2o_evloop_run(lp->loop, 0);
     h2o_evloop_destroy(lp->loop);
+    lp->loop = NULL;
+}
+
+/* Everything h2o of a loop is created, run and destroyed on the loop's own thread: h2o 2.2
+ * binds socket buffers to a thread-local prototype at creation, so a socket made on another
+ * thread would share that thread's (unlocked) buffer recycle bin. */
+static void *loop_main(void *arg)
+{
+    struct http_loop *lp = arg;
+    struct http_server *s = lp->srv;
+
+    loop_init(s, lp);
+    atomic_fetch_add(&s->loops_ready, 1);
+    while (!atomic_load(&s->stopping))
+        h2o_evloop_run(lp->loop, INT32_MAX);
+    loop_drain(lp);
+    atomic_fetch_add(&s->loops_drained, 1);
+    /* Keep delivering job results until the worker pool is gone, then once more. */
+    while (!atomic_load(&s->workers_gone))
+        h2o_evloop_run(lp->loop, 10);
+    h2o_evloop_run(lp->loop, 0);
+    loop_dispose(lp);
+    return NULL;
+}
+
+static int count_running(struct http_server *s)
+{
+    int n = 0;
+    for (int i = 0; i < s->nloops; i++)
+        n += s->loops[i].running;
+    return n;
+}
+
+int http_server_start(struct http_server *s, struct ck_err *err)
+{
+    if (http_pool_start(s, err) < 0)
+        return -1;
+    s->started = true;
+    for (int i = 0; i < s->nloops; i++) {
+        int rc = pthread_create(&s->loops[i].tid, NULL, loop_main, &s->loops[i]);
+        if (rc)
+            return ck_err_sys(err, rc, "starting event loop thread");
+        s->loops[i].running = true;
+    }
+    while (atomic_load(&s->loops_ready) < s->nloops)
+        usleep(1000);
+    ck_info("API server listening on %s (secure port %d, plain port %d, %d loops, %d workers)",
+            s->bind_address, s->ports[0], s->ports[1], s->nloops, s->nworkers);
+    return 0;
+}
+
+void http_server_stop(struct http_server *s)
+{
+    int n;
+
+    if (!s->started || atomic_exchange(&s->stopping, true))
+        return;
+    n = count_running(s);
+    while (atomic_load(&s->loops_ready) < n)
+        usleep(1000);
+    for (int i = 0; i < s->nloops; i++)
+        if (s->loops[i].running)
+            h2o_multithread_send_message(&s->loops[i].job_rx, NULL);
+    while (atomic_load(&s->loops_drained) < n)
+        usleep(2000);
+    http_pool_stop(s);
+    atomic_store(&s->workers_gone, true);
+    for (int i = 0; i < s->nloops; i++)
+        if (s->loops[i].running) {
+            pthread_join(s->loops[i].tid, NULL);
+            s->loops[i].running = false;
+        }
 }
 
 void http_server_free(struct http_server *s)
@@ -318,7 +341,9 @@ void http_server_free(struct http_server *s)
     if (s->nworkers && s->workers)
         http_pool_stop(s);
     for (int i = 0; i < s->nloops; i++)
-        loop_dispose(&s->loops[i]);
+        for (int k = 0; k < 2; k++)
+            if (s->loops[i].fds[k] >= 0) /* never handed to a loop */
+                close(s->loops[i].fds[k]);
     h2o_config_dispose(&s->config);
     if (s->ssl_ctx)
         SSL_CTX_free(s->ssl_ctx);

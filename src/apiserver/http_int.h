@@ -62,6 +62,9 @@ struct http_server {
     pthread_t *workers;
     bool started;
     atomic_bool stopping;
+    atomic_int loops_ready;   /* loops that finished loop_init */
+    atomic_int loops_drained; /* loops done with loop_drain */
+    atomic_bool workers_gone; /* the pool is joined: loops may dispose */
     struct http_metrics m;
 };
 
