@@ -28,6 +28,8 @@ struct api_opts {
                                   "ip[:port]" also becomes default/kubernetes' Endpoints */
     const char *service_cidr;  /* IPv4 CIDR for Service clusterIPs; NULL = "10.96.0.0/12"
                                   (first address: default/kubernetes) */
+    int compact_interval_s;    /* store history compaction period (keeps >= one period);
+                                  0 = 300 s, < 0 = never compact */
 };
 
 /* Creates the engine on an open store: loads every object into memory, subscribes to the

@@ -678,6 +678,8 @@ int api_server_new(struct store *st, const struct api_opts *o, struct api_server
     pthread_mutex_init(&s->pend_mu, NULL);
     pthread_mutex_init(&s->alloc_mu, NULL);
     pthread_mutex_init(&s->m.agents_mu, NULL);
+    pthread_mutex_init(&s->compact_mu, NULL);
+    pthread_cond_init(&s->compact_cv, NULL);
     pthread_cond_init(&s->rev_cv, NULL);
     s->ntables = reg_count();
     s->tables = ck_calloc(s->ntables, sizeof(*s->tables));
@@ -685,7 +687,8 @@ int api_server_new(struct store *st, const struct api_opts *o, struct api_server
     s->ring = ck_calloc(s->ring_cap, sizeof(*s->ring));
     eng_discovery_init(s);
     if (eng_alloc_init(s, err) < 0 || eng_cache_load(s, err) < 0 ||
-        eng_bootstrap_namespaces(s, err) < 0 || eng_bootstrap_kubernetes_service(s, err) < 0) {
+        eng_bootstrap_namespaces(s, err) < 0 || eng_bootstrap_kubernetes_service(s, err) < 0 ||
+        eng_compactor_start(s, err) < 0) {
         api_server_free(s);
         return -1;
     }
@@ -697,6 +700,7 @@ void api_server_free(struct api_server *s)
 {
     if (!s)
         return;
+    eng_compactor_stop(s);
     if (s->subscribed)
         store_unsubscribe(s->st, s->sub_id);
     eng_watch_close_all(s);
@@ -709,6 +713,8 @@ void api_server_free(struct api_server *s)
     pthread_mutex_destroy(&s->pend_mu);
     pthread_mutex_destroy(&s->alloc_mu);
     pthread_mutex_destroy(&s->m.agents_mu);
+    pthread_mutex_destroy(&s->compact_mu);
+    pthread_cond_destroy(&s->compact_cv);
     pthread_cond_destroy(&s->rev_cv);
     free(s);
 }

@@ -204,6 +204,10 @@ struct api_server {
     size_t npend, pend_cap;
     pthread_mutex_t alloc_mu; /* serialises Service IP/port allocation with its write */
     uint32_t svc_base, svc_size;
+    pthread_mutex_t compact_mu;
+    pthread_cond_t compact_cv;
+    pthread_t compact_thread;
+    bool compact_running, compact_stop;
     struct eng_metrics m;
     char *disc_agg;     /* cached aggregated discovery bodies (without apiVersion line) */
 };
@@ -302,6 +306,10 @@ int eng_bootstrap_namespaces(struct api_server *s, struct ck_err *err);
 /* Creates body as the engine itself (no request); AlreadyExists counts as success. */
 int eng_internal_create(struct api_server *s, const struct reg_resource *res, const char *ns,
                         json_t *body, struct ck_err *err);
+
+/* compact.c */
+int eng_compactor_start(struct api_server *s, struct ck_err *err);
+void eng_compactor_stop(struct api_server *s);
 
 /* alloc.c */
 int eng_alloc_init(struct api_server *s, struct ck_err *err);

@@ -18,6 +18,7 @@ struct env {
     struct store *st;
     struct api_server *s;
     int64_t watch_history;
+    int compact_interval_s;
     char ctype[96];
     size_t nwarn;
     char warn[4][512];
@@ -31,7 +32,8 @@ static inline int env_start(struct env *e)
         fprintf(stderr, "store_lmdb_open: %s\n", err.msg);
         return -1;
     }
-    struct api_opts ao = {.watch_history = e->watch_history};
+    struct api_opts ao = {.watch_history = e->watch_history,
+                          .compact_interval_s = e->compact_interval_s};
     if (api_server_new(e->st, &ao, &e->s, &err) < 0) {
         fprintf(stderr, "api_server_new: %s\n", err.msg);
         return -1;

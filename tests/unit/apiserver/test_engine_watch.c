@@ -372,6 +372,38 @@ static void test_drain_chunks(void **state)
     api_watch_close(w);
 }
 
+static void test_periodic_compaction(void **state)
+{
+    struct env *e = *state;
+    env_stop(e);
+    e->compact_interval_s = 1;
+    assert_int_equal(env_start(e), 0);
+    put_cm(e, "cmp", "x", "1");
+    int64_t first = store_current_revision(e->st);
+    put_cm(e, "cmp", "x", "2");
+    /* tick 1 records the revision, tick 2 compacts to it */
+    for (int i = 0; i < 50 && store_compacted_revision(e->st) < first; i++)
+        usleep(100 * 1000);
+    assert_true(store_compacted_revision(e->st) >= first);
+    char q[96];
+    snprintf(q, sizeof(q), "resourceVersion=%lld&resourceVersionMatch=Exact", (long long)first - 1);
+    json_t *v;
+    assert_int_equal(req(e, "GET", "/api/v1/namespaces/default/configmaps", q, NULL, &v), 410);
+    assert_string_equal(jpath(v, "reason"), "Expired");
+    json_decref(v);
+    int st, ended = 0;
+    struct api_watch *w = watch_open(e, "/api/v1/namespaces/default/configmaps", "watch=1",
+                                     NULL, &st);
+    assert_non_null(w);
+    env_stop(e); /* the server is gone: the stream must still drain and close cleanly */
+    json_t *evs = watch_events(w, &ended);
+    assert_int_equal(ended, 1);
+    json_decref(evs);
+    api_watch_close(w);
+    e->compact_interval_s = 0;
+    assert_int_equal(env_start(e), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -382,6 +414,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_table_watch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drain_chunks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_periodic_compaction, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
