@@ -526,9 +526,9 @@ static void vld_meta(struct vld *v, enum name_rule rule, const json_t *obj)
     const char *gen = printer_jstr(md, "generateName");
     if (*gen)
         vld_generate_name(v, rule, gen);
-    if (!*name)
+    if (!*name && !*gen)
         vld_required(v, "metadata.name", "name or generateName is required");
-    else
+    else if (*name)
         vld_name_rule(v, rule, "metadata.name", name);
     const char *ns = printer_jstr(md, "namespace");
     if (*ns)

@@ -86,6 +86,7 @@ static void test_names(void **state)
     expect("", "configmaps", "ConfigMap", obj, NULL, want);
     /* generateName with a trailing dash is fine; a bad prefix is reported on generateName */
     expect("", "pods", "Pod", "{\"metadata\":{\"generateName\":\"web-\",\"name\":\"web-x7k2p\"},\"spec\":" C1 "}", NULL, NULL);
+    expect("", "pods", "Pod", "{\"metadata\":{\"generateName\":\"web-\"},\"spec\":" C1 "}", NULL, NULL);
     snprintf(want, sizeof(want), "Pod \"ok\" is invalid: metadata.generateName: Invalid value: \"Web-\": %s", sub_msg);
     expect("", "pods", "Pod", "{\"metadata\":{\"generateName\":\"Web-\",\"name\":\"ok\"},\"spec\":" C1 "}", NULL, want);
     /* rbac names are path segments: colons allowed */
