@@ -46,6 +46,7 @@ static const char crt_usage[] =
     "  logs [-f] ID                   print the container's log (-f: follow until exit)\n"
     "  exec [-i] [-t] [--timeout S] ID CMD...  run a command; exits with its code\n"
     "  stats [ID...]                  cpu/memory usage\n"
+    "IDs may be abbreviated to a unique prefix of 4+ characters (as ps/pods print them).\n"
     "  bench [--image REF] [-n N]     median create+start latency: 'bench crt_start_ms <v> ms'\n"
     "\n"
     "POD.json: {\"metadata\":{\"name\":\"p\",\"namespace\":\"default\",\"uid\":\"u1\",\"attempt\":0},\n"
@@ -289,6 +290,36 @@ static void ctr_cfg_release(struct ctr_cfg *p)
     free((void *)p->c.annotations);
 }
 
+/* Expands a unique id prefix (as `ps`/`pods` print 13 chars) to the full id; anything else
+ * is returned unchanged so the runtime reports it as not found. */
+static const char *full_id(struct crt *c, bool pod, const char *arg, char buf[RT_ID_MAX])
+{
+    size_t n = strlen(arg), hits = 0;
+    if (n < 4 || n >= 32 || strspn(arg, "0123456789abcdef") != n || open_rt(c, NULL) < 0)
+        return arg;
+    if (pod) {
+        struct rt_sandbox_status *v;
+        size_t k;
+        if (c->rt->ops->list_pod_sandboxes(c->rt, &v, &k, NULL) < 0)
+            return arg;
+        for (size_t i = 0; i < k; i++)
+            if (!strncmp(v[i].id, arg, n) && hits++ == 0)
+                snprintf(buf, RT_ID_MAX, "%s", v[i].id);
+        rt_sandbox_list_free(v, k);
+    } else {
+        struct rt_container_filter f = {.state = -1};
+        struct rt_container_status *v;
+        size_t k;
+        if (c->rt->ops->list_containers(c->rt, &f, &v, &k, NULL) < 0)
+            return arg;
+        for (size_t i = 0; i < k; i++)
+            if (!strncmp(v[i].id, arg, n) && hits++ == 0)
+                snprintf(buf, RT_ID_MAX, "%s", v[i].id);
+        rt_container_list_free(v, k);
+    }
+    return hits == 1 ? buf : arg;
+}
+
 /* ---- commands ---------------------------------------------------------------------------- */
 
 static int cmd_pull(struct crt *c, int argc, char **argv, struct ck_err *e)
@@ -386,7 +417,8 @@ static int cmd_create(struct crt *c, int argc, char **argv, struct ck_err *e)
     if (argc != 3)
         return ck_err_set(e, CK_R_BAD_REQUEST, "%s: usage: %s POD-ID CTR.json", argv[0], argv[0]);
     char id[RT_ID_MAX];
-    if (create_from(c, argv[1], argv[2], id, e) < 0)
+    char pb[RT_ID_MAX];
+    if (create_from(c, full_id(c, true, argv[1], pb), argv[2], id, e) < 0)
         return -1;
     if (!strcmp(argv[0], "run") && c->rt->ops->start_container(c->rt, id, e) < 0) {
         struct ck_err e2 = CK_ERR_INIT;
@@ -411,7 +443,9 @@ static int cmd_simple(struct crt *c, int argc, char **argv, struct ck_err *e)
         return -1;
     const struct runtime_ops *o = c->rt->ops;
     for (; i < argc; i++) {
-        const char *v = argv[0], *id = argv[i];
+        const char *v = argv[0];
+        char ib[RT_ID_MAX];
+        const char *id = full_id(c, !strcmp(v, "stopp") || !strcmp(v, "rmp"), argv[i], ib);
         int rc = !strcmp(v, "start")  ? o->start_container(c->rt, id, e)
                  : !strcmp(v, "stop") ? o->stop_container(c->rt, id, timeout, e)
                  : !strcmp(v, "rm")   ? o->remove_container(c->rt, id, e)
@@ -518,7 +552,8 @@ static int cmd_inspect(struct crt *c, int argc, char **argv, struct ck_err *e)
         return -1;
     if (!strcmp(argv[0], "inspectp")) {
         struct rt_sandbox_status s;
-        if (c->rt->ops->pod_sandbox_status(c->rt, argv[1], &s, e) < 0)
+        char ib[RT_ID_MAX];
+        if (c->rt->ops->pod_sandbox_status(c->rt, full_id(c, true, argv[1], ib), &s, e) < 0)
             return -1;
         print_json(json_pack("{s:s, s:{s:s, s:s, s:s, s:i}, s:s, s:I, s:{s:s}, s:s, s:o, s:o}",
                              "id", s.id, "metadata", "name", s.name, "namespace", s.namespace_,
@@ -531,7 +566,8 @@ static int cmd_inspect(struct crt *c, int argc, char **argv, struct ck_err *e)
         return 0;
     }
     struct rt_container_status s;
-    if (c->rt->ops->container_status(c->rt, argv[1], &s, e) < 0)
+    char ib[RT_ID_MAX];
+    if (c->rt->ops->container_status(c->rt, full_id(c, false, argv[1], ib), &s, e) < 0)
         return -1;
     print_json(json_pack("{s:s, s:s, s:{s:s, s:i}, s:s, s:s, s:s, s:I, s:I, s:I, s:i, s:s, s:s, "
                          "s:i, s:s, s:o, s:o}",
@@ -576,7 +612,8 @@ static int cmd_logs(struct crt *c, int argc, char **argv, struct ck_err *e)
     bool follow = argc == 3 && !strcmp(argv[1], "-f");
     if (argc != 2 && !follow)
         return ck_err_set(e, CK_R_BAD_REQUEST, "logs: usage: logs [-f] ID");
-    const char *id = argv[argc - 1];
+    char ib[RT_ID_MAX];
+    const char *id = full_id(c, false, argv[argc - 1], ib);
     struct rt_container_status s;
     if (open_rt(c, e) < 0 || c->rt->ops->container_status(c->rt, id, &s, e) < 0)
         return -1;
@@ -692,7 +729,8 @@ static int cmd_exec(struct crt *c, int argc, char **argv, struct ck_err *e)
     }
     if (i + 1 >= argc)
         return ck_err_set(e, CK_R_BAD_REQUEST, "exec: usage: exec [-i] [-t] ID CMD...");
-    const char *id = argv[i];
+    char ib[RT_ID_MAX];
+    const char *id = full_id(c, false, argv[i], ib);
     const char *const *cmd = (const char *const *)&argv[i + 1];
     if (open_rt(c, e) < 0)
         return -1;

@@ -56,7 +56,7 @@ curl -fsS -m 5 "http://127.0.0.1:$HP/hello.txt" | grep -qx hello || fail "hostPo
 out=$(crt exec "$C2" sh -c 'cat /etc/hostname; exit 42'); rc=$?
 [ $rc = 42 ] || fail "exec exit code $rc"
 [ "$out" = webpod ] || fail "exec output '$out'"
-crt exec "$C2" true || fail "exec true"
+crt exec "${C2:0:12}" true || fail "exec by id prefix"
 [ "$(echo piped | crt exec -i "$C2" cat)" = piped ] || fail "exec -i stdin"
 # OOM
 C3=$(crt run "$POD" "$T/oom.json") || fail "run hog"
