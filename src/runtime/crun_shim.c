@@ -221,10 +221,19 @@ static _Noreturn void shim_main(const struct rt_shim_args *a, int syncfd)
     for (int fd = 3; fd < 4096; fd++) /* nothing of the caller's (sockets, locks) stays open */
         if (fd != syncfd)
             close(fd);
+    /* forked from an arbitrary thread of the caller: reset what it may have changed, and
+     * outlive the caller being stopped (the container must not depend on it) */
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            signal(sig, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     signal(SIGUSR1, on_usr1);
     signal(SIGPIPE, SIG_IGN);
     signal(SIGINT, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     if (setup_mounts(a, msg, sizeof(msg)) < 0) {
         sync_send(syncfd, "E %s", msg);
