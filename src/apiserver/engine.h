@@ -307,6 +307,11 @@ int eng_bootstrap_namespaces(struct api_server *s, struct ck_err *err);
 int eng_internal_create(struct api_server *s, const struct reg_resource *res, const char *ns,
                         json_t *body, struct ck_err *err);
 
+/* apply.c: simplified server-side apply (see apply.c) */
+int eng_apply(const struct reg_resource *res, json_t *cur, json_t *cfg, const char *manager,
+              bool force, json_t **out, struct ck_err *err);
+void eng_apply_init_fields(const struct reg_resource *res, json_t *obj, const char *manager);
+
 /* compact.c */
 int eng_compactor_start(struct api_server *s, struct ck_err *err);
 void eng_compactor_stop(struct api_server *s);

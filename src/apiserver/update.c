@@ -83,6 +83,11 @@ static json_t *strategy(struct eng_req *r, struct eng_upd *u, json_t *cur, json_
         for (size_t i = 0; i < 7; i++)
             copy_key(md, cmd, keep[i]);
         json_object_del(md, "selfLink");
+        json_t *mf = json_object_get(md, "managedFields");
+        if (!json_array_size(mf)) /* omitted or [] keeps the stored ones */
+            copy_key(md, cmd, "managedFields");
+        else if (json_array_size(mf) == 1 && json_object_size(json_array_get(mf, 0)) == 0)
+            json_object_del(md, "managedFields"); /* [{}] clears them */
         if (res->flags & REG_STATUS)
             copy_key(out, cur, "status");
         if (strcmp(res->plural, "services") == 0 && !res->group[0]) {
@@ -336,6 +341,8 @@ struct patch_ctx {
     json_t *patch;
     bool mentions_rv;
     int mode;
+    const char *manager; /* apply: fieldManager */
+    bool force;          /* apply: force=true */
 };
 
 static int apply_patch(const struct reg_resource *res, struct patch_ctx *pc, json_t *doc,
@@ -350,6 +357,8 @@ static int apply_patch(const struct reg_resource *res, struct patch_ctx *pc, jso
             return schema_smp_apply(t, doc, pc->patch, out, err);
         return mergepatch_apply(doc, pc->patch, out, err);
     }
+    case PT_APPLY:
+        return eng_apply(res, (json_t *)doc, pc->patch, pc->manager, pc->force, out, err);
     default:
         return mergepatch_apply(doc, pc->patch, out, err);
     }
@@ -414,6 +423,9 @@ static int decode_patch(struct eng_req *r, struct patch_ctx *pc, struct ck_err *
             return ck_err_set(err, CK_R_BAD_REQUEST,
                               "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required "
                               "value: is required for apply patch");
+        pc->manager = fm;
+        const char *force = eng_q(r, "force");
+        pc->force = force && strcmp(force, "true") == 0;
         json_error_t je;
         pc->patch = json_loadb(rq->body, rq->body_len, 0, &je);
         if (!pc->patch && yaml_to_json(rq->body, rq->body_len, &pc->patch, err) < 0)
@@ -443,8 +455,10 @@ static int apply_create(struct eng_req *r, struct patch_ctx *pc, bool dry, struc
                         nm ? nm : "", r->name);
     if (rc == 0)
         rc = eng_check_unknown(r, pc->mode, r->res, obj, err);
-    if (rc == 0)
+    if (rc == 0) {
+        eng_apply_init_fields(r->res, obj, pc->manager);
         rc = eng_create_obj(r, obj, dry, err);
+    }
     json_decref(obj);
     return rc;
 }

@@ -745,6 +745,52 @@ static void test_metrics(void **state)
     ck_buf_release(&m);
 }
 
+static void test_server_side_apply(void **state)
+{
+    struct env *e = *state;
+    json_t *v;
+    const char *path = "/api/v1/namespaces/default/configmaps/ssa";
+    const char *ct = "application/apply-patch+yaml";
+    const char *c1 = "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":"
+                     "\"ssa\"},\"data\":{\"a\":\"1\",\"b\":\"1\"}}";
+    assert_int_equal(reqx(e, "PATCH", path, "fieldManager=kubectl", ct, NULL, c1, &v, NULL), 201);
+    json_t *mf = json_object_get(json_object_get(v, "metadata"), "managedFields");
+    assert_int_equal(json_array_size(mf), 1);
+    assert_string_equal(jpath(json_array_get(mf, 0), "manager"), "kubectl");
+    assert_string_equal(jpath(json_array_get(mf, 0), "operation"), "Apply");
+    json_decref(v);
+    /* the same values from another manager: shared ownership, no conflict */
+    const char *c2 = "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":"
+                     "\"ssa\"},\"data\":{\"b\":\"1\"}}";
+    assert_int_equal(reqx(e, "PATCH", path, "fieldManager=other", ct, NULL, c2, NULL, NULL), 200);
+    /* a different value for a field kubectl owns: 409 with a FieldManagerConflict cause */
+    const char *c3 = "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":"
+                     "\"ssa\"},\"data\":{\"a\":\"2\"}}";
+    assert_int_equal(reqx(e, "PATCH", path, "fieldManager=other", ct, NULL, c3, &v, NULL), 409);
+    assert_string_equal(jpath(v, "reason"), "Conflict");
+    assert_non_null(strstr(jpath(v, "message"), "conflict with \"kubectl\""));
+    json_t *cause = json_array_get(json_object_get(json_object_get(v, "details"), "causes"), 0);
+    assert_string_equal(jpath(cause, "reason"), "FieldManagerConflict");
+    assert_string_equal(jpath(cause, "field"), ".data.a");
+    json_decref(v);
+    /* force takes the field over */
+    assert_int_equal(reqx(e, "PATCH", path, "fieldManager=other&force=true", ct, NULL, c3, &v,
+                          NULL),
+                     200);
+    assert_string_equal(jpath(v, "data.a"), "2");
+    json_decref(v);
+    /* kubectl lost .data.a: applying its old value now conflicts the other way */
+    assert_int_equal(reqx(e, "PATCH", path, "fieldManager=kubectl", ct, NULL, c1, &v, NULL), 409);
+    assert_non_null(strstr(jpath(v, "message"), "conflict with \"other\""));
+    json_decref(v);
+    /* a merge patch (Update) keeps managedFields */
+    assert_int_equal(req(e, "PATCH", path, NULL, "{\"data\":{\"c\":\"3\"}}", &v), 200);
+    assert_int_equal(json_array_size(json_object_get(json_object_get(v, "metadata"),
+                                                     "managedFields")),
+                     2);
+    json_decref(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -765,6 +811,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_service_allocation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reviews, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_server_side_apply, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
