@@ -34,14 +34,14 @@ enum ck_reason {
     CK_R_COMPACTED,          /* 410 Expired: a store revision older than the history window */
 };
 
-#define CK_ERR_MSG_MAX 1024
+#define CK_ERR_MSG_MAX 4096
 #define CK_ERR_CAUSES_MAX 16
 
 /* One entry of Status.details.causes (Kubernetes CauseType strings such as "FieldValueInvalid"). */
 struct ck_err_cause {
     char type[40];
     char field[160];
-    char message[256];
+    char message[1024];
 };
 
 struct ck_err {
