@@ -582,6 +582,67 @@ static void test_metrics(void **state)
     curl_easy_cleanup(c);
 }
 
+/* 300 concurrent requests multiplexed over ONE HTTP/2 connection (h2o allows 100 streams
+ * at a time, so curl queues the rest), mixing echo POSTs, 8 MiB GETs and short watches:
+ * every one completes with the right body. */
+static void test_http2_multiplexed_mix(void **state)
+{
+    struct fx *f = *state;
+    enum { N = 300 };
+    CURLM *m = curl_multi_init();
+    CURL *h[N];
+    struct resp *r = calloc(N, sizeof(*r));
+    struct curl_slist *hdrs = curl_slist_append(NULL, "Authorization: Bearer " TOKEN);
+    char url[128];
+    int running = 1;
+
+    curl_multi_setopt(m, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+    curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, 1L);
+    for (int i = 0; i < N; i++) {
+        const char *path = i % 10 == 0 ? "/api/v1/big" : i % 10 == 1 ? "/api/v1/watch" : "/api/v1/echo";
+        snprintf(url, sizeof(url), "https://127.0.0.1:%d%s", f->sport, path);
+        r[i].body = (struct ck_buf)CK_BUF_INIT(64 << 20);
+        h[i] = curl_easy_init();
+        curl_easy_setopt(h[i], CURLOPT_URL, url);
+        curl_easy_setopt(h[i], CURLOPT_CAINFO, f->ca);
+        curl_easy_setopt(h[i], CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+        curl_easy_setopt(h[i], CURLOPT_PIPEWAIT, 1L);
+        curl_easy_setopt(h[i], CURLOPT_HTTPHEADER, hdrs);
+        curl_easy_setopt(h[i], CURLOPT_WRITEFUNCTION, on_data);
+        curl_easy_setopt(h[i], CURLOPT_WRITEDATA, &r[i]);
+        curl_easy_setopt(h[i], CURLOPT_TIMEOUT, 60L);
+        if (i % 10 > 1)
+            curl_easy_setopt(h[i], CURLOPT_POSTFIELDS, "{\"x\":1}");
+        curl_multi_add_handle(m, h[i]);
+    }
+    while (running) {
+        curl_multi_perform(m, &running);
+        if (running)
+            curl_multi_poll(m, NULL, 0, 1000, NULL);
+    }
+    long conns = 0;
+    for (int i = 0; i < N; i++) {
+        long code = 0, nc = 0;
+        curl_easy_getinfo(h[i], CURLINFO_RESPONSE_CODE, &code);
+        curl_easy_getinfo(h[i], CURLINFO_NUM_CONNECTS, &nc);
+        conns += nc;
+        assert_int_equal(code, 200);
+        if (i % 10 == 0)
+            assert_int_equal(r[i].body.len, BIG_LEN);
+        else if (i % 10 == 1)
+            assert_non_null(strstr(body_of(&r[i]), "{\"n\":4}"));
+        else
+            assert_non_null(strstr(body_of(&r[i]), "\"method\":\"POST\""));
+        curl_multi_remove_handle(m, h[i]);
+        curl_easy_cleanup(h[i]);
+        resp_free(&r[i]);
+    }
+    assert_int_equal(conns, 1); /* all streams shared one connection */
+    curl_slist_free_all(hdrs);
+    curl_multi_cleanup(m);
+    free(r);
+}
+
 struct bg_watch {
     struct fx *f;
     bool h2;
@@ -654,6 +715,7 @@ int main(void)
         cmocka_unit_test(test_watch_http2),
         cmocka_unit_test(test_watch_client_leaves),
         cmocka_unit_test(test_idle_http1_watch_client_leaves),
+        cmocka_unit_test(test_http2_multiplexed_mix),
         cmocka_unit_test(test_metrics),
         cmocka_unit_test(test_stop_ends_open_watches),
     };
