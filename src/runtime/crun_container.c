@@ -224,6 +224,8 @@ static int write_bundle(struct create_ctx *x, struct ck_err *err)
         .hostname = json_string_value(json_object_get(x->sb, "hostname")), .rootfs = rootfs,
         .netns_path = json_string_value(json_object_get(x->sb, "netns")),
         .host_network = json_is_true(json_object_get(x->sb, "host_network")),
+        .ipc_ns_path = json_string_value(json_object_get(x->sb, "ipcns")),
+        .shm_path = json_string_value(json_object_get(x->sb, "shm")),
         .cgroups_path = x->cgpath, .res = &cc->resources, .hosts_file = hosts,
         .resolv_file = resolv, .hostname_file = hostname_f, .mounts = cc->mounts,
         .nmounts = cc->nmounts, .privileged = cc->privileged};

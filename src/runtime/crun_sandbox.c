@@ -29,8 +29,9 @@ static char *netns_path(struct rt_crun *c, const char *id)
     return ck_asprintf("%s/ckube-%.24s", c->netns_dir, id);
 }
 
-/* Creates a new network namespace bound at path (a child unshares and bind-mounts it). */
-static int netns_create(const char *path, struct ck_err *err)
+/* Creates a new namespace of type flag bound at path (a child unshares and bind-mounts
+ * /proc/self/ns/<nsname> onto it). */
+static int ns_create(const char *path, int flag, const char *nsname, struct ck_err *err)
 {
     int fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
     if (fd < 0)
@@ -42,9 +43,11 @@ static int netns_create(const char *path, struct ck_err *err)
         return ck_err_sys(err, errno, "fork");
     }
     if (pid == 0) {
-        if (unshare(CLONE_NEWNET) < 0)
+        char src[64];
+        snprintf(src, sizeof(src), "/proc/self/ns/%s", nsname);
+        if (unshare(flag) < 0)
             _exit(10);
-        if (mount("/proc/self/ns/net", path, "none", MS_BIND, NULL) < 0)
+        if (mount(src, path, "none", MS_BIND, NULL) < 0)
             _exit(11);
         _exit(0);
     }
@@ -53,11 +56,41 @@ static int netns_create(const char *path, struct ck_err *err)
         ;
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
         unlink(path);
-        return ck_err_set(err, CK_R_INTERNAL, "create network namespace %s: %s", path,
+        return ck_err_set(err, CK_R_INTERNAL, "create %s namespace %s: %s", nsname, path,
                           WIFEXITED(st) && WEXITSTATUS(st) == 10 ? "unshare failed"
                                                                   : "bind mount failed");
     }
     return 0;
+}
+
+static int netns_create(const char *path, struct ck_err *err)
+{
+    return ns_create(path, CLONE_NEWNET, "net", err);
+}
+
+/* The pod-wide IPC namespace (<dir>/ipcns) and /dev/shm tmpfs (<dir>/shm) that all its
+ * containers join, as Kubernetes pods share IPC. Undone by pod_ipc_teardown. */
+static int pod_ipc_setup(const char *dir, struct ck_err *err)
+{
+    ck_autofree char *ipc = ck_asprintf("%s/ipcns", dir);
+    ck_autofree char *shm = ck_asprintf("%s/shm", dir);
+    if (ns_create(ipc, CLONE_NEWIPC, "ipc", err) < 0)
+        return -1;
+    if (mkdir(shm, 01777) < 0 && errno != EEXIST)
+        return ck_err_sys(err, errno, "mkdir %s", shm);
+    if (mount("shm", shm, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k") < 0)
+        return ck_err_sys(err, errno, "mount pod shm %s", shm);
+    return 0;
+}
+
+static void pod_ipc_teardown(const char *dir)
+{
+    ck_autofree char *ipc = ck_asprintf("%s/ipcns", dir);
+    ck_autofree char *shm = ck_asprintf("%s/shm", dir);
+    umount2(shm, MNT_DETACH);
+    umount2(ipc, MNT_DETACH);
+    rmdir(shm);
+    unlink(ipc);
 }
 
 static void netns_remove(const char *path)
@@ -203,6 +236,10 @@ int rt_crun_run_pod_sandbox(struct runtime *rt, const struct rt_sandbox_config *
     rt_mkdirs(c->netns_dir, 0755);
     json_t *doc = sandbox_doc(id, cfg, hostname, cgparent, cfg->host_network ? "" : ns);
     json_object_set_new(doc, "host_network", json_boolean(cfg->host_network));
+    if (pod_ipc_setup(dir, err) < 0)
+        goto fail_dir;
+    json_object_set_new(doc, "ipcns", json_sprintf("%s/ipcns", dir));
+    json_object_set_new(doc, "shm", json_sprintf("%s/shm", dir));
     if (cfg->host_network) { /* nothing to set up: the host's network */
         if (write_pod_files(dir, cfg, hostname, NULL, err) < 0 || rt_json_write(meta, doc, err) < 0)
             goto fail_dir;
@@ -226,6 +263,7 @@ fail_net:;
 fail_ns:
     netns_remove(ns);
 fail_dir:
+    pod_ipc_teardown(dir);
     rt_rmtree(dir);
     json_decref(doc);
     return ck_err_wrap(err, "run pod sandbox %s", cfg->name);
@@ -301,6 +339,7 @@ int rt_crun_remove_pod_sandbox(struct runtime *rt, const char *id, struct ck_err
             rt_cgroup_rmdir_all("/kubepods"); /* only succeeds once empty */
         }
         ck_autofree char *dir = rt_sandbox_dir(c, id);
+        pod_ipc_teardown(dir);
         if (rt_rmtree(dir) < 0)
             rc = ck_err_sys(err, errno, "remove %s", dir);
     }

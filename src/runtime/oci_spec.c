@@ -73,8 +73,12 @@ static json_t *build_mounts(const struct rt_oci_input *in)
     json_array_append_new(m, mount_obj("/sys/fs/cgroup", "cgroup", "cgroup",
                                        in->privileged ? "nosuid,noexec,nodev,relatime,rw"
                                                       : "nosuid,noexec,nodev,relatime,ro"));
-    json_array_append_new(m, mount_obj("/dev/shm", "tmpfs", "shm",
-                                       "nosuid,noexec,nodev,mode=1777,size=65536k"));
+    if (in->shm_path)
+        json_array_append_new(m, mount_obj("/dev/shm", "bind", in->shm_path,
+                                           "rbind,rprivate,nosuid,noexec,nodev,rw"));
+    else
+        json_array_append_new(m, mount_obj("/dev/shm", "tmpfs", "shm",
+                                           "nosuid,noexec,nodev,mode=1777,size=65536k"));
     if (in->hosts_file)
         json_array_append_new(m, mount_obj("/etc/hosts", "bind", in->hosts_file, "rbind,rprivate,rw"));
     if (in->resolv_file)
@@ -132,7 +136,10 @@ static json_t *build_process(const struct rt_oci_input *in)
 
 json_t *rt_oci_spec(const struct rt_oci_input *in)
 {
-    json_t *ns = json_pack("[{s:s}, {s:s}, {s:s}]", "type", "pid", "type", "ipc", "type", "mount");
+    json_t *ipc = json_pack("{s:s}", "type", "ipc");
+    if (in->ipc_ns_path)
+        json_object_set_new(ipc, "path", json_string(in->ipc_ns_path));
+    json_t *ns = json_pack("[{s:s}, o, {s:s}]", "type", "pid", ipc, "type", "mount");
     if (!in->host_network) {
         json_array_insert_new(ns, 2, json_pack("{s:s}", "type", "uts"));
         json_t *net = json_pack("{s:s}", "type", "network");

@@ -26,6 +26,8 @@ struct rt_oci_input {
     size_t nmounts;
     bool privileged;
     bool host_network;        /* share the host's network and UTS namespaces */
+    const char *ipc_ns_path;  /* the pod's IPC namespace; NULL: a new one */
+    const char *shm_path;     /* the pod's /dev/shm tmpfs to bind; NULL: a private tmpfs */
 };
 
 /* Returns a new config.json document (caller json_decref's it). */
