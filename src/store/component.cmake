@@ -1,1 +1,1 @@
-ck_component(store DEPS ck_lib PkgConfig::LMDB)
+ck_component(store DEPS ck_lib PkgConfig::LMDB PkgConfig::CURL PkgConfig::JANSSON)

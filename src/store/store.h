@@ -42,6 +42,10 @@ struct store_kv {
 };
 
 enum store_event_type { STORE_EVENT_PUT = 1, STORE_EVENT_DELETE = 2 };
+/* Subscriptions only (etcd backend): the subscriber missed events (its resume point was
+ * compacted while the watch stream was down). kv and prev are empty; revision is the revision
+ * after which delivery continues. The subscriber must relist at (or after) that revision. */
+#define STORE_EVENT_MISSED ((enum store_event_type)0)
 
 /* One change. For PUT, kv is the new state. For DELETE, kv has the key, mod_revision = the
  * revision of the delete, version 0 and an empty value. prev is the state before the change
@@ -186,6 +190,22 @@ struct store_lmdb_stats {
     uint64_t max_batch_seen;
 };
 void store_lmdb_stats(struct store *s, struct store_lmdb_stats *out);
+
+/* ---- etcd backend (src/store/etcd*.c, docs/store-etcd.md) ------------------------------ */
+
+struct store_etcd_opts {
+    const char *endpoints; /* comma-separated http(s):// client URLs (failover in order) */
+    const char *prefix;    /* every key is stored under it; NULL = "/ckube"; 1..128 bytes */
+    const char *ca_file, *cert_file, *key_file; /* optional TLS files (PEM) */
+    int timeout_ms;        /* per call; 0 = 5000 */
+};
+
+/* Connects (one request to learn the revision, a few to learn the compacted revision).
+ * Unreachable etcd: CK_R_SERVICE_UNAVAILABLE. Differences from LMDB: subscribers are called
+ * from a watch thread after the write is acknowledged (not before), and may receive a
+ * STORE_EVENT_MISSED event; a txn may hold at most etcd's --max-txn-ops cmps+ops (default
+ * 128) and a request at most --max-request-bytes (default 1.5 MiB, else CK_R_TOO_LARGE). */
+int store_etcd_open(const struct store_etcd_opts *o, struct store **out, struct ck_err *err);
 
 /* ---- convenience wrappers (store.c), each a one-op txn --------------------------------- */
 
