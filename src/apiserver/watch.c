@@ -196,8 +196,13 @@ static int queue_store_events(struct api_watch *w, struct store_events *se, int6
 static int start_from_rv(struct api_server *s, struct api_watch *w, int64_t rv,
                          struct store_events *se, int64_t se_upto)
 {
-    if (se)
+    if (se) {
         queue_store_events(w, se, se_upto);
+        /* events up to se_upto came from the store; their commit callbacks may still be on
+         * the way, so live dispatch must skip them */
+        if (se_upto > w->min_rev)
+            w->min_rev = se_upto;
+    }
     for (size_t i = 0; i < s->ring_len; i++) {
         struct eng_event *e = s->ring[(s->ring_head + i) % s->ring_cap];
         if (e->rev <= rv || (se && e->rev <= se_upto))
