@@ -2,7 +2,8 @@
 /* Subscriptions on the etcd backend, against a real etcd started by the test: concurrent
  * writers with subscribers that must see exactly events_since(from) in order (one joining
  * mid-stream, one leaving), and etcd killed with SIGKILL and restarted on the same data dir
- * mid-subscription: the stream resumes without losing or repeating an event. */
+ * mid-subscription: the stream resumes without losing or repeating an event; a stream cut
+ * (through a loopback proxy) while its resume point is compacted reports STORE_EVENT_MISSED. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -33,6 +34,7 @@ struct sub_log {
     size_t n, cap;
     bool out_of_order;
     int missed;
+    int64_t missed_rev;
 };
 
 static void on_event(void *arg, const struct store_event *ev)
@@ -41,6 +43,7 @@ static void on_event(void *arg, const struct store_event *ev)
     pthread_mutex_lock(&l->mu);
     if (ev->type == STORE_EVENT_MISSED) {
         l->missed++;
+        l->missed_rev = ev->revision;
         pthread_mutex_unlock(&l->mu);
         return;
     }
@@ -251,6 +254,163 @@ static void test_etcd_restart_mid_subscription(void **state)
     log_free(&l);
 }
 
+/* ---- a loopback TCP proxy that the test can cut and resume ---- */
+
+#include <poll.h>
+#include <stdatomic.h>
+
+struct proxy {
+    int port, up_port;
+    int lfd;
+    int fds[32]; /* pairs: fds[2i] client, fds[2i+1] upstream; -1 = free */
+    atomic_bool enabled, quit;
+    pthread_t th;
+};
+
+static int proxy_listen(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 16) < 0)
+        abort();
+    return fd;
+}
+
+static void proxy_accept(struct proxy *p)
+{
+    int c = accept(p->lfd, NULL, NULL);
+    if (c < 0)
+        return;
+    int u = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)p->up_port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    for (int i = 0; i < 32; i += 2) {
+        if (p->fds[i] < 0 && connect(u, (struct sockaddr *)&a, sizeof(a)) == 0) {
+            p->fds[i] = c;
+            p->fds[i + 1] = u;
+            return;
+        }
+    }
+    close(c);
+    close(u);
+}
+
+static void proxy_close_all(struct proxy *p)
+{
+    for (int i = 0; i < 32; i++)
+        if (p->fds[i] >= 0) {
+            close(p->fds[i]);
+            p->fds[i] = -1;
+        }
+}
+
+static void *proxy_main(void *arg)
+{
+    struct proxy *p = arg;
+    char buf[65536];
+    while (!atomic_load(&p->quit)) {
+        if (!atomic_load(&p->enabled)) {
+            if (p->lfd >= 0) {
+                close(p->lfd);
+                p->lfd = -1;
+                proxy_close_all(p);
+            }
+            etf_sleep_ms(10);
+            continue;
+        }
+        if (p->lfd < 0)
+            p->lfd = proxy_listen(p->port);
+        struct pollfd pf[33];
+        pf[0] = (struct pollfd){.fd = p->lfd, .events = POLLIN};
+        for (int i = 0; i < 32; i++)
+            pf[i + 1] = (struct pollfd){.fd = p->fds[i], .events = POLLIN};
+        if (poll(pf, 33, 20) <= 0)
+            continue;
+        if (pf[0].revents & POLLIN)
+            proxy_accept(p);
+        for (int i = 0; i < 32; i++) {
+            if (p->fds[i] < 0 || !(pf[i + 1].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            int peer = i ^ 1;
+            ssize_t n = read(p->fds[i], buf, sizeof(buf));
+            if (n <= 0 || write(p->fds[peer], buf, (size_t)n) != n) {
+                close(p->fds[i]);
+                close(p->fds[peer]);
+                p->fds[i] = p->fds[peer] = -1;
+            }
+        }
+    }
+    if (p->lfd >= 0)
+        close(p->lfd);
+    proxy_close_all(p);
+    return NULL;
+}
+
+static void proxy_start(struct proxy *p, int up_port)
+{
+    memset(p, 0, sizeof(*p));
+    p->up_port = up_port;
+    p->port = etf_free_port();
+    p->lfd = proxy_listen(p->port);
+    for (int i = 0; i < 32; i++)
+        p->fds[i] = -1;
+    atomic_store(&p->enabled, true);
+    pthread_create(&p->th, NULL, proxy_main, p);
+}
+
+/* The stream loses etcd; meanwhile the history it needs is compacted; when it comes back it
+ * must tell subscribers (STORE_EVENT_MISSED) and continue from the current revision. */
+static void test_missed_after_compaction(void **state)
+{
+    (void)state;
+    struct proxy px;
+    proxy_start(&px, g_etcd.client_port);
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", px.port);
+    struct store_etcd_opts o = {.endpoints = url, .prefix = "/miss", .timeout_ms = 2000};
+    struct store *s = NULL, *d = etf_open(&g_etcd, "/miss");
+    struct ck_err err = CK_ERR_INIT;
+    assert_non_null(d);
+    assert_int_equal(store_etcd_open(&o, &s, &err), 0);
+    struct sub_log l;
+    log_init(&l);
+    int64_t from;
+    int id = store_subscribe(s, on_event, &l, &from, &err);
+    assert_true(id > 0);
+    int64_t r1 = put(d, "/k", "1");
+    assert_true(wait_for(&l, r1));
+    atomic_store(&px.enabled, false); /* cut: connections closed, new ones refused */
+    etf_sleep_ms(150);
+    put(d, "/k", "2");
+    int64_t r3 = put(d, "/k", "3");
+    assert_int_equal(store_compact(d, r3, &err), 0);
+    atomic_store(&px.enabled, true);
+    for (int i = 0; i < 400; i++) {
+        pthread_mutex_lock(&l.mu);
+        int missed = l.missed;
+        pthread_mutex_unlock(&l.mu);
+        if (missed)
+            break;
+        etf_sleep_ms(25);
+    }
+    int64_t r4 = put(d, "/k", "4");
+    assert_true(wait_for(&l, r4));
+    store_unsubscribe(s, id);
+    assert_int_equal(l.missed, 1);
+    assert_true(l.missed_rev >= r3);
+    assert_int_equal(l.n, 2); /* r1 before the cut, r4 after the resync; r2, r3 reported lost */
+    assert_int_equal(l.ev[0].revision, r1);
+    assert_int_equal(l.ev[1].revision, r4);
+    assert_string_equal(l.ev[1].prev_value, "3");
+    store_close(s);
+    store_close(d);
+    atomic_store(&px.quit, true);
+    pthread_join(px.th, NULL);
+    log_free(&l);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -271,6 +431,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_concurrent_writers_subscribers),
         cmocka_unit_test(test_etcd_restart_mid_subscription),
+        cmocka_unit_test(test_missed_after_compaction),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
