@@ -65,6 +65,8 @@ static size_t subresources(const struct reg_resource *r, struct subres *out)
     unsigned gpu = REG_GET | REG_PATCH | REG_UPDATE;
     if (r->flags & REG_BINDING)
         out[n++] = (struct subres){"binding", "Binding", NULL, NULL, REG_CREATE};
+    if (r->flags & REG_EPHEMERAL)
+        out[n++] = (struct subres){"ephemeralcontainers", r->kind, NULL, NULL, gpu};
     if (r->flags & REG_EVICTION)
         out[n++] = (struct subres){"eviction", "Eviction", "policy", "v1", REG_CREATE};
     if (r->flags & REG_FINALIZE)

@@ -439,6 +439,8 @@ static bool sub_allowed(const struct reg_resource *res, const char *sub)
         return res->flags & REG_BINDING;
     if (strcmp(sub, "eviction") == 0)
         return res->flags & REG_EVICTION;
+    if (strcmp(sub, "ephemeralcontainers") == 0)
+        return res->flags & REG_EPHEMERAL;
     if (strcmp(sub, "finalize") == 0)
         return res->flags & REG_FINALIZE;
     return false;

@@ -43,6 +43,7 @@ enum reg_flag {
     REG_EVICTION = 1 << 9,   /* pods/eviction */
     REG_VIRTUAL = 1 << 10,   /* create-only review: answered, never stored */
     REG_CREATE_ON_UPDATE = 1 << 11, /* PUT of a missing object creates it (201) */
+    REG_EPHEMERAL = 1 << 12, /* pods/ephemeralcontainers */
 };
 
 #define REG_MAX_FIELDS 12

@@ -41,7 +41,7 @@
 static struct reg_resource table[] = {
     {"", "v1", "Namespace", "NamespaceList", "namespaces", "namespace",
      ST | REG_FINALIZE | REG_DNS_LABEL, REG_NO_DC, {"ns"}, {NULL}, {{"status.phase", NULL, ""}}, .idx = 0},
-    {"", "v1", "Pod", "PodList", "pods", "pod", NS | ST | REG_BINDING | REG_EVICTION | REG_RETURN_DELETED,
+    {"", "v1", "Pod", "PodList", "pods", "pod", NS | ST | REG_BINDING | REG_EVICTION | REG_EPHEMERAL | REG_RETURN_DELETED,
      REG_ALL_VERBS, {"po"}, {"all"}, POD_FIELDS, .idx = 0},
     {"", "v1", "Node", "NodeList", "nodes", "node", ST, REG_ALL_VERBS, {"no"}, {NULL},
      {{"spec.unschedulable", NULL, "false"}}, .idx = 0},

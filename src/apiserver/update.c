@@ -47,6 +47,44 @@ static void copy_key(json_t *dst, json_t *src, const char *k)
         json_object_del(dst, k);
 }
 
+/* pods/ephemeralcontainers: only spec.ephemeralContainers changes, and only by additions. */
+static json_t *ephemeral(const struct reg_resource *res, const char *name, json_t *cur,
+                         json_t *nw, struct ck_err *err)
+{
+    json_t *was = json_object_get(json_object_get(cur, "spec"), "ephemeralContainers");
+    json_t *now = json_object_get(json_object_get(nw, "spec"), "ephemeralContainers");
+    size_t i, j;
+    json_t *a, *b;
+    json_array_foreach(was, i, a)
+    {
+        const char *n = json_string_value(json_object_get(a, "name"));
+        bool kept = false;
+        json_array_foreach(now, j, b)
+        {
+            const char *m = json_string_value(json_object_get(b, "name"));
+            if (n && m && strcmp(n, m) == 0)
+                kept = json_equal(a, b);
+        }
+        if (!kept) {
+            char d[200];
+            snprintf(d, sizeof(d), "Forbidden: existing ephemeral containers \"%s\" may not be "
+                                   "removed or changed",
+                     n ? n : "");
+            eng_invalid(err, res, name, "spec.ephemeralContainers", "FieldValueForbidden", d);
+            return NULL;
+        }
+    }
+    json_t *out = json_deep_copy(cur);
+    json_t *spec = json_object_get(out, "spec");
+    if (!json_is_object(spec)) {
+        spec = json_object();
+        json_object_set_new(out, "spec", spec);
+    }
+    if (now)
+        json_object_set(spec, "ephemeralContainers", now);
+    return out;
+}
+
 /* Applies the update strategy; returns the object to store (new reference). */
 static json_t *strategy(struct eng_req *r, struct eng_upd *u, json_t *cur, json_t *nw,
                         struct ck_err *err)
@@ -58,6 +96,8 @@ static json_t *strategy(struct eng_req *r, struct eng_upd *u, json_t *cur, json_
     if (u->sub && strcmp(u->sub, "status") == 0) {
         out = json_deep_copy(cur);
         copy_key(out, nw, "status");
+    } else if (u->sub && strcmp(u->sub, "ephemeralcontainers") == 0) {
+        out = ephemeral(res, r->name, cur, nw, err);
     } else if (u->sub && strcmp(u->sub, "finalize") == 0) {
         out = json_deep_copy(cur);
         json_t *spec = json_object_get(out, "spec");
@@ -199,7 +239,10 @@ static enum step update_once(struct eng_req *r, struct eng_upd *u, struct ck_err
     }
     if (!u->internal) {
         validation_default(r->res->group, r->res->plural, out);
-        if (validation_validate(r->res->group, r->res->plural, r->res->kind, out, curj, err) < 0)
+        /* pod update validation forbids spec changes; ephemeral containers are checked above */
+        bool eph = u->sub && strcmp(u->sub, "ephemeralcontainers") == 0;
+        if (!eph &&
+            validation_validate(r->res->group, r->res->plural, r->res->kind, out, curj, err) < 0)
             goto done;
     }
     if ((r->res->flags & REG_GENERATION) && spec_changed(curj, out)) {

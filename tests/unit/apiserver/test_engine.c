@@ -791,6 +791,33 @@ static void test_server_side_apply(void **state)
     json_decref(v);
 }
 
+static void test_ephemeral_containers(void **state)
+{
+    struct env *e = *state;
+    json_t *v;
+    assert_int_equal(mkpod(e, "default", "dbg", "x", NULL), 201);
+    const char *p = "/api/v1/namespaces/default/pods/dbg/ephemeralcontainers";
+    assert_int_equal(reqx(e, "PATCH", p, NULL, "application/strategic-merge-patch+json", NULL,
+                          "{\"spec\":{\"ephemeralContainers\":[{\"name\":\"debugger\","
+                          "\"image\":\"busybox\"}],\"containers\":[{\"name\":\"c\","
+                          "\"image\":\"changed\"}]}}",
+                          &v, NULL),
+                     200);
+    json_t *spec = json_object_get(v, "spec");
+    assert_string_equal(jpath(json_array_get(json_object_get(spec, "ephemeralContainers"), 0),
+                              "name"),
+                        "debugger");
+    /* nothing but ephemeralContainers changes through this subresource */
+    assert_string_equal(jpath(json_array_get(json_object_get(spec, "containers"), 0), "image"),
+                        "nginx");
+    json_decref(v);
+    assert_int_equal(reqx(e, "PATCH", p, NULL, "application/merge-patch+json", NULL,
+                          "{\"spec\":{\"ephemeralContainers\":[]}}", &v, NULL),
+                     422);
+    json_decref(v);
+    assert_int_equal(req(e, "GET", p, NULL, NULL, NULL), 200);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -812,6 +839,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reviews, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_side_apply, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ephemeral_containers, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
