@@ -170,13 +170,21 @@ static int et_txn(struct store *base, const struct store_txn *t, struct store_tx
     return 0;
 }
 
+static bool start_above_prefix(const struct store_range_req *r)
+{
+    size_t n = r->start_len < r->prefix_len ? r->start_len : r->prefix_len;
+    int c = n ? memcmp(r->start, r->prefix, n) : 0;
+    return c > 0 || (c == 0 && r->start_len > r->prefix_len);
+}
+
 /* One range request; kvs converted (keys outside the prefix are skipped). */
 static int range_call(struct et_store *s, const struct store_range_req *r, bool count_only,
                       bool from_start, json_t **out, struct ck_err *err)
 {
     struct ck_buf b = CK_BUF_INIT(4096);
     int rc = ck_buf_appends(&b, "{");
-    if (from_start && r->start)
+    /* keys in [start, prefix_end): a start below the prefix means the whole prefix */
+    if (from_start && r->start && start_above_prefix(r))
         rc |= et_json_key(s, &b, "key", r->start, r->start_len);
     else
         rc |= et_json_key(s, &b, "key", r->prefix, r->prefix_len);

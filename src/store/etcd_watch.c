@@ -289,7 +289,7 @@ static int sub_msg(struct wctx *w, json_t *res)
  * resume from the current revision. */
 static void report_missed(struct et_store *s)
 {
-    int64_t cur;
+    int64_t cur = 0;
     struct ck_err err = CK_ERR_INIT;
     while (!atomic_load(&s->stop) && et_fetch_revision(s, &cur, &err) < 0) {
         struct timespec ts = {0, 200 * 1000 * 1000};

@@ -230,6 +230,13 @@ static void test_range_paging_and_past(void **state)
     assert_string_equal(res.kvs[5].key, "/r/09");
     assert_int_equal(res.revision, at);
     store_range_result_release(&res);
+    /* a start below the prefix cannot reach outside it */
+    put(s, "/q", "below");
+    struct store_range_req low = {.prefix = "/r/", .prefix_len = 3, .start = "/a", .start_len = 2};
+    assert_int_equal(store_range(s, &low, &res, &err), 0);
+    assert_int_equal(res.nkvs, 10);
+    assert_string_equal(res.kvs[0].key, "/r/00");
+    store_range_result_release(&res);
     /* past read: only 5 keys existed at mid */
     struct store_range_req past = {.prefix = "/r/", .prefix_len = 3, .revision = mid};
     assert_int_equal(store_range(s, &past, &res, &err), 0);
@@ -239,7 +246,7 @@ static void test_range_paging_and_past(void **state)
     struct store_range_req cnt = {.prefix = "/r", .prefix_len = 2, .count_only = true};
     assert_int_equal(store_range(s, &cnt, &res, &err), 0);
     assert_int_equal(res.nkvs, 0);
-    assert_int_equal(res.count, 11);
+    assert_int_equal(res.count, 11); /* /r/.. and /rx, not /q */
     store_range_result_release(&res);
     /* future revision */
     past.revision = store_current_revision(s) + 1000;
