@@ -9,6 +9,7 @@
 #include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/banned.h"
 
@@ -148,6 +149,15 @@ static void txn_fill(struct et_store *s, const struct store_txn *t, json_t *j,
     }
 }
 
+/* Whether the committed txn changed anything (then its revision has events in our prefix). */
+static bool txn_wrote(const struct store_txn *t, const struct store_txn_result *res)
+{
+    for (size_t i = 0; i < t->nops; i++)
+        if (t->ops[i].type == STORE_OP_PUT || (i < res->nprev && res->prev[i].key))
+            return true;
+    return false;
+}
+
 static int et_txn(struct store *base, const struct store_txn *t, struct store_txn_result *res,
                   struct ck_err *err)
 {
@@ -167,6 +177,8 @@ static int et_txn(struct store *base, const struct store_txn *t, struct store_tx
         return -1;
     txn_fill(s, t, j, res);
     json_decref(j);
+    if (res->succeeded && txn_wrote(t, res))
+        et_wait_delivered(s, res->revision);
     return 0;
 }
 
@@ -357,6 +369,7 @@ static void et_free(struct et_store *s)
     free(s->key_file);
     pthread_mutex_destroy(&s->pool_mu);
     pthread_mutex_destroy(&s->sub_mu);
+    pthread_cond_destroy(&s->sub_cv);
     free(s);
 }
 
@@ -419,6 +432,11 @@ int store_etcd_open(const struct store_etcd_opts *o, struct store **out, struct 
     s->base.ops = &et_ops;
     pthread_mutex_init(&s->pool_mu, NULL);
     pthread_mutex_init(&s->sub_mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->sub_cv, &ca);
+    pthread_condattr_destroy(&ca);
     s->prefix = ck_strdup(prefix);
     s->prefix_len = strlen(prefix);
     s->ca_file = o->ca_file ? ck_strdup(o->ca_file) : NULL;

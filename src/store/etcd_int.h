@@ -43,6 +43,7 @@ struct et_store {
     size_t npool;
     /* subscriptions: one watch stream feeding every subscriber */
     pthread_mutex_t sub_mu; /* held while delivering events */
+    pthread_cond_t sub_cv;  /* signalled (under sub_mu) whenever pos advances */
     struct et_sub *subs;
     size_t nsubs, subs_cap;
     int next_sub_id;
@@ -97,6 +98,9 @@ int et_subscribe(struct store *base, store_watch_fn fn, void *arg, int64_t *from
 void et_unsubscribe(struct store *base, int id);
 /* Stops the stream thread (if any) and frees subscriber state. */
 void et_watch_shutdown(struct et_store *s);
+/* Waits (at most timeout_ms) until subscribers have been given every event up to rev, so a
+ * writer returns only after its events were delivered (as with LMDB). No-op without a stream. */
+void et_wait_delivered(struct et_store *s, int64_t rev);
 
 /* ---- etcd.c ---- */
 

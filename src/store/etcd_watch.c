@@ -281,6 +281,7 @@ static int sub_msg(struct wctx *w, json_t *res)
         if (rev > s->pos)
             s->pos = rev;
     }
+    pthread_cond_broadcast(&s->sub_cv);
     pthread_mutex_unlock(&s->sub_mu);
     return 0;
 }
@@ -303,6 +304,7 @@ static void report_missed(struct et_store *s)
             (long long)s->pos, (long long)cur);
     deliver(s, &ev);
     s->pos = cur;
+    pthread_cond_broadcast(&s->sub_cv);
     pthread_mutex_unlock(&s->sub_mu);
 }
 
@@ -392,9 +394,32 @@ void et_unsubscribe(struct store *base, int id)
     pthread_mutex_unlock(&s->sub_mu);
 }
 
+void et_wait_delivered(struct et_store *s, int64_t rev)
+{
+    struct timespec dl;
+    clock_gettime(CLOCK_MONOTONIC, &dl);
+    dl.tv_sec += s->timeout_ms / 1000;
+    dl.tv_nsec += (long)(s->timeout_ms % 1000) * 1000000L;
+    if (dl.tv_nsec >= 1000000000L) {
+        dl.tv_sec++;
+        dl.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&s->sub_mu);
+    int rc = 0;
+    while (s->stream_running && s->nsubs && s->pos < rev && !atomic_load(&s->stop) && rc == 0)
+        rc = pthread_cond_timedwait(&s->sub_cv, &s->sub_mu, &dl);
+    if (rc)
+        ck_warn("store: etcd write at revision %lld not yet delivered to subscribers after %d ms",
+                (long long)rev, s->timeout_ms);
+    pthread_mutex_unlock(&s->sub_mu);
+}
+
 void et_watch_shutdown(struct et_store *s)
 {
     atomic_store(&s->stop, true);
+    pthread_mutex_lock(&s->sub_mu);
+    pthread_cond_broadcast(&s->sub_cv);
+    pthread_mutex_unlock(&s->sub_mu);
     if (s->stream_running) {
         curl_multi_wakeup(s->stream_multi);
         pthread_join(s->stream_thread, NULL);

@@ -202,8 +202,9 @@ struct store_etcd_opts {
 
 /* Connects (one request to learn the revision, a few to learn the compacted revision).
  * Unreachable etcd: CK_R_SERVICE_UNAVAILABLE. Differences from LMDB: subscribers are called
- * from a watch thread after the write is acknowledged (not before), and may receive a
- * STORE_EVENT_MISSED event; a txn may hold at most etcd's --max-txn-ops cmps+ops (default
+ * from a watch thread; a writer of this handle still returns only after its events were
+ * delivered (waiting at most timeout_ms), but writes by other processes sharing the etcd
+ * arrive asynchronously; subscribers may receive a STORE_EVENT_MISSED event; a txn may hold at most etcd's --max-txn-ops cmps+ops (default
  * 128) and a request at most --max-request-bytes (default 1.5 MiB, else CK_R_TOO_LARGE). */
 int store_etcd_open(const struct store_etcd_opts *o, struct store **out, struct ck_err *err);
 

@@ -254,6 +254,36 @@ static void test_etcd_restart_mid_subscription(void **state)
     log_free(&l);
 }
 
+/* As with LMDB, a writer returns only once subscribers were given its events. */
+static void test_delivered_before_ack(void **state)
+{
+    (void)state;
+    struct store *s = etf_open(&g_etcd, "/ack");
+    assert_non_null(s);
+    struct ck_err err = CK_ERR_INIT;
+    struct sub_log l;
+    log_init(&l);
+    int64_t from;
+    int id = store_subscribe(s, on_event, &l, &from, &err);
+    assert_true(id > 0);
+    for (int i = 0; i < 20; i++) {
+        int64_t rev = put(s, i % 2 ? "/a" : "/b", "v");
+        pthread_mutex_lock(&l.mu);
+        assert_int_equal(l.n, (size_t)i + 1);
+        assert_int_equal(l.ev[l.n - 1].revision, rev);
+        pthread_mutex_unlock(&l.mu);
+    }
+    /* a delete of an absent key writes nothing and must not wait */
+    struct store_op op = {STORE_OP_DELETE, "/absent", 7, NULL, 0};
+    struct store_txn t = {NULL, 0, &op, 1};
+    struct store_txn_result res;
+    assert_int_equal(store_txn(s, &t, &res, &err), 0);
+    store_txn_result_release(&res);
+    store_unsubscribe(s, id);
+    store_close(s);
+    log_free(&l);
+}
+
 /* ---- a loopback TCP proxy that the test can cut and resume ---- */
 
 #include <poll.h>
@@ -432,6 +462,7 @@ int main(void)
         cmocka_unit_test(test_concurrent_writers_subscribers),
         cmocka_unit_test(test_etcd_restart_mid_subscription),
         cmocka_unit_test(test_missed_after_compaction),
+        cmocka_unit_test(test_delivered_before_ack),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
