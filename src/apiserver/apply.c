@@ -217,3 +217,121 @@ void eng_apply_init_fields(const struct reg_resource *res, json_t *obj, const ch
     json_array_append_new(mf, entry(manager, "Apply", res->api_version, mine));
     json_object_set_new(eng_md(obj), "managedFields", mf);
 }
+
+/* ---- Update entries (non-apply writes) --------------------------------------------- */
+
+struct track {
+    json_t *entries; /* managedFields array being edited */
+    json_t *mine;    /* manager's fieldsV1 */
+};
+
+static void set_leaf(json_t *fields, const char *const *path, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char fk[300];
+        snprintf(fk, sizeof(fk), "f:%s", path[i]);
+        json_t *sub = json_object_get(fields, fk);
+        if (!sub || (i + 1 < n && !json_is_object(sub))) {
+            sub = json_object();
+            json_object_set_new(fields, fk, sub);
+        }
+        fields = sub;
+    }
+}
+
+static void track_walk(struct track *t, json_t *diff, const char **path, size_t n, bool meta)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(diff, k, v)
+    {
+        if (n >= 32 || (n == 0 && (strcmp(k, "apiVersion") == 0 || strcmp(k, "kind") == 0)) ||
+            (meta && skip_meta(k)))
+            continue;
+        path[n] = k;
+        if (json_is_object(v) && json_object_size(v)) {
+            track_walk(t, v, path, n + 1, n == 0 && strcmp(k, "metadata") == 0);
+            continue;
+        }
+        size_t i;
+        json_t *e;
+        json_array_foreach(t->entries, i, e)
+            remove_leaf(json_object_get(e, "fieldsV1"), path, n + 1);
+        if (!json_is_null(v))
+            set_leaf(t->mine, path, n + 1);
+    }
+}
+
+const char *eng_manager_name(const struct eng_req *r, char *buf, size_t n)
+{
+    const char *fm = eng_q(r, "fieldManager");
+    if (fm && *fm)
+        return fm;
+    const char *ua = r->rq->user_agent;
+    if (!ua || !*ua)
+        return "kube-apiserver";
+    size_t l = strcspn(ua, "/ ");
+    snprintf(buf, n, "%.*s", (int)(l < 128 ? l : 128), ua);
+    return buf;
+}
+
+void eng_track_update(const struct reg_resource *res, json_t *cur, json_t *out,
+                      const char *manager, const char *sub)
+{
+    json_t *md = eng_md(out);
+    json_t *entries = json_deep_copy(json_object_get(md, "managedFields"));
+    if (!json_is_array(entries)) {
+        json_decref(entries);
+        entries = json_array();
+    }
+    json_t *a = cur ? json_deep_copy(cur) : json_object(), *b = json_deep_copy(out);
+    json_object_del(eng_md(a), "managedFields");
+    json_object_del(eng_md(b), "managedFields");
+    json_t *diff = mergepatch_create(a, b);
+    json_decref(a);
+    json_decref(b);
+    /* the manager's Update entry (same subresource), created if missing */
+    json_t *mine = NULL;
+    size_t i;
+    json_t *e;
+    json_array_foreach(entries, i, e)
+    {
+        const char *m = json_string_value(json_object_get(e, "manager"));
+        const char *op = json_string_value(json_object_get(e, "operation"));
+        const char *es = json_string_value(json_object_get(e, "subresource"));
+        if (m && strcmp(m, manager) == 0 && op && strcmp(op, "Update") == 0 &&
+            strcmp(es ? es : "", sub ? sub : "") == 0) {
+            mine = json_deep_copy(json_object_get(e, "fieldsV1"));
+            json_array_remove(entries, i);
+            break;
+        }
+    }
+    if (!json_is_object(mine)) {
+        json_decref(mine);
+        mine = json_object();
+    }
+    struct track t = {.entries = entries, .mine = mine};
+    const char *path[32];
+    if (json_is_object(diff))
+        track_walk(&t, diff, path, 0, false);
+    json_decref(diff);
+    json_t *kept = json_array();
+    json_array_foreach(entries, i, e)
+        if (json_object_size(json_object_get(e, "fieldsV1")))
+            json_array_append(kept, e);
+    json_decref(entries);
+    if (json_object_size(mine)) {
+        json_t *ne = entry(manager, "Update", res->api_version, mine);
+        if (sub && *sub)
+            json_object_set_new(ne, "subresource", json_string(sub));
+        json_array_append_new(kept, ne);
+    } else {
+        json_decref(mine);
+    }
+    if (json_array_size(kept))
+        json_object_set_new(md, "managedFields", kept);
+    else {
+        json_decref(kept);
+        json_object_del(md, "managedFields");
+    }
+}

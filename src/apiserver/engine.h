@@ -312,6 +312,12 @@ int eng_internal_create(struct api_server *s, const struct reg_resource *res, co
 int eng_apply(const struct reg_resource *res, json_t *cur, json_t *cfg, const char *manager,
               bool force, json_t **out, struct ck_err *err);
 void eng_apply_init_fields(const struct reg_resource *res, json_t *obj, const char *manager);
+/* Records a non-apply write in out's managedFields: changed fields move to manager's Update
+ * entry (per subresource), removed fields leave every entry. cur is NULL on create. */
+void eng_track_update(const struct reg_resource *res, json_t *cur, json_t *out,
+                      const char *manager, const char *sub);
+/* fieldManager, else the User-Agent product, else "kube-apiserver". */
+const char *eng_manager_name(const struct eng_req *r, char *buf, size_t n);
 
 /* compact.c */
 int eng_compactor_start(struct api_server *s, struct ck_err *err);

@@ -260,6 +260,10 @@ static enum step update_once(struct eng_req *r, struct eng_upd *u, struct ck_err
         st = STEP_DONE;
         goto done;
     }
+    if (!u->internal && !u->apply) {
+        char mb[160];
+        eng_track_update(r->res, curj, out, eng_manager_name(r, mb, sizeof(mb)), u->sub);
+    }
     u->val = eng_canonical(r->res, out, &u->len);
     if (u->dry) {
         st = STEP_DONE;
@@ -540,7 +544,8 @@ int eng_serve_patch(struct eng_req *r)
             return rc;
         }
     }
-    struct eng_upd u = {.sub = r->sub, .dry = dry, .mutate = mutate_patch, .ctx = &pc};
+    struct eng_upd u = {.sub = r->sub, .dry = dry, .mutate = mutate_patch, .ctx = &pc,
+                        .apply = pc.type == PT_APPLY};
     rc = eng_update(r, &u, true, &err);
     eng_upd_release(&u);
     json_decref(pc.patch);

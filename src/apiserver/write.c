@@ -549,6 +549,10 @@ int eng_create_obj(struct eng_req *r, json_t *obj, bool dry, struct ck_err *err)
                 pthread_mutex_unlock(&r->s->alloc_mu);
             return -1;
         }
+        if (!json_object_get(eng_md(obj), "managedFields")) {
+            char mb[160];
+            eng_track_update(res, NULL, obj, eng_manager_name(r, mb, sizeof(mb)), NULL);
+        }
         size_t len;
         char *val = eng_canonical(res, obj, &len);
         if (dry) {

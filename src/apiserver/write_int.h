@@ -44,6 +44,7 @@ struct eng_upd {
     bool internal;   /* the engine's own change: no strategy copy-back, no validation */
     bool dry;
     bool client_rv;  /* set by mutate: the new object's resourceVersion is a precondition */
+    bool apply;      /* server-side apply: managedFields are maintained by eng_apply */
     /* Builds the desired object from the current one (cur is a private copy it may keep). */
     int (*mutate)(struct eng_req *r, struct eng_upd *u, json_t *cur, json_t **out,
                   struct ck_err *err);

@@ -783,11 +783,33 @@ static void test_server_side_apply(void **state)
     assert_int_equal(reqx(e, "PATCH", path, "fieldManager=kubectl", ct, NULL, c1, &v, NULL), 409);
     assert_non_null(strstr(jpath(v, "message"), "conflict with \"other\""));
     json_decref(v);
-    /* a merge patch (Update) keeps managedFields */
-    assert_int_equal(req(e, "PATCH", path, NULL, "{\"data\":{\"c\":\"3\"}}", &v), 200);
-    assert_int_equal(json_array_size(json_object_get(json_object_get(v, "metadata"),
-                                                     "managedFields")),
-                     2);
+    /* a merge patch records an Update entry for its manager and takes the fields it sets */
+    assert_int_equal(reqx(e, "PATCH", path, "fieldManager=editor", "application/merge-patch+json",
+                          NULL, "{\"data\":{\"c\":\"3\",\"b\":\"9\"}}", &v, NULL),
+                     200);
+    mf = json_object_get(json_object_get(v, "metadata"), "managedFields");
+    /* kubectl owned only .data.b by now: that entry is gone, "other" keeps .data.a */
+    assert_int_equal(json_array_size(mf), 2);
+    assert_string_equal(jpath(json_array_get(mf, 0), "manager"), "other");
+    json_t *ed = json_array_get(mf, 1);
+    assert_string_equal(jpath(ed, "manager"), "editor");
+    assert_string_equal(jpath(ed, "operation"), "Update");
+    json_t *fd = json_object_get(json_object_get(ed, "fieldsV1"), "f:data");
+    assert_non_null(json_object_get(fd, "f:c"));
+    assert_non_null(json_object_get(fd, "f:b"));
+    json_decref(v);
+    /* editor now owns .data.b: applying another value for it conflicts with editor */
+    assert_int_equal(reqx(e, "PATCH", path, "fieldManager=other", ct, NULL, c2, &v, NULL), 409);
+    assert_non_null(strstr(jpath(v, "message"), "conflict with \"editor\""));
+    json_decref(v);
+    /* a create records the creating manager */
+    assert_int_equal(reqx(e, "POST", "/api/v1/namespaces/default/configmaps", NULL,
+                          "application/json", NULL,
+                          "{\"metadata\":{\"name\":\"mf\"},\"data\":{\"x\":\"y\"}}", &v, NULL),
+                     201);
+    mf = json_object_get(json_object_get(v, "metadata"), "managedFields");
+    assert_int_equal(json_array_size(mf), 1);
+    assert_string_equal(jpath(json_array_get(mf, 0), "operation"), "Update");
     json_decref(v);
 }
 
