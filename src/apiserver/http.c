@@ -125,6 +125,8 @@ int http_server_new(const struct http_opts *o, const struct http_api_ops *ops, v
         s->o.max_body = HTTP_DEFAULT_MAX_BODY;
     if (!s->o.io_timeout_ms)
         s->o.io_timeout_ms = 30000;
+    if (s->o.max_queue <= 0)
+        s->o.max_queue = 4096;
     s->ops = ops;
     s->eng = eng;
     s->nloops = o->nloops > 0 ? o->nloops : default_nloops();

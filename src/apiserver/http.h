@@ -44,6 +44,7 @@ struct http_opts {
     int nworkers;             /* api_handle worker threads; 0 = 32 */
     size_t max_body;          /* request body limit; 0 = HTTP_DEFAULT_MAX_BODY */
     uint64_t io_timeout_ms;   /* request read / idle timeout; 0 = 30 s */
+    int max_queue;            /* requests waiting for a worker before 429; 0 = 4096 */
 };
 
 struct http_server;

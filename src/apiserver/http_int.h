@@ -57,6 +57,7 @@ struct http_server {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     h2o_linklist_t jobs;
+    int njobs; /* queued, not yet picked by a worker */
     bool workers_stop;
     int nworkers;
     pthread_t *workers;

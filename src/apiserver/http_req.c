@@ -146,6 +146,12 @@ static void respond_error(struct http_server *s, h2o_req_t *req, struct ck_err *
 
     response_init(&rs);
     s->ops->write_status(&rs, err);
+    if (err->retry_after > 0) {
+        char *v = h2o_mem_alloc_pool(&req->pool, 16);
+        int n = snprintf(v, 16, "%d", err->retry_after);
+        h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("retry-after"), 0, NULL,
+                              v, (size_t)n);
+    }
     respond_counted(s, req, &rs, midx, t0);
 }
 
@@ -261,11 +267,20 @@ static char *header_dup(h2o_req_t *req, const h2o_token_t *t)
     return ck_strndup(req->headers.entries[i].value.base, req->headers.entries[i].value.len);
 }
 
-static void submit_job(struct http_loop *lp, h2o_req_t *req, const char *path, int midx,
+/* Queues the request for a worker; false (nothing queued) when the queue is full. */
+static bool submit_job(struct http_loop *lp, h2o_req_t *req, const char *path, int midx,
                        int64_t t0)
 {
     struct http_server *s = lp->srv;
-    struct http_job *j = ck_calloc(1, sizeof(*j));
+    struct http_job *j;
+    bool full;
+
+    pthread_mutex_lock(&s->mu);
+    full = s->njobs >= s->o.max_queue;
+    pthread_mutex_unlock(&s->mu);
+    if (full)
+        return false;
+    j = ck_calloc(1, sizeof(*j));
 
     j->lp = lp;
     j->req = req;
@@ -296,8 +311,10 @@ static void submit_job(struct http_loop *lp, h2o_req_t *req, const char *path, i
     atomic_fetch_add(&lp->outstanding, 1);
     pthread_mutex_lock(&s->mu);
     h2o_linklist_insert(&s->jobs, &j->msg.link);
+    s->njobs++;
     pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
+    return true;
 }
 
 static void *worker_main(void *arg)
@@ -314,6 +331,7 @@ static void *worker_main(void *arg)
         }
         struct http_job *j = H2O_STRUCT_FROM_MEMBER(struct http_job, msg.link, s->jobs.next);
         h2o_linklist_unlink(&j->msg.link);
+        s->njobs--;
         pthread_mutex_unlock(&s->mu);
         j->w = NULL;
         j->res = s->ops->handle(s->eng, &j->rq, &j->rs, &j->w);
@@ -415,7 +433,10 @@ int http_on_req(h2o_handler_t *self, h2o_req_t *req)
         respond_metrics(s, req, midx, t0);
     else if (r != HTTP_ROUTE_API)
         respond_health(s, req, r, check, midx, t0);
-    else
-        submit_job(lp, req, path, midx, t0);
+    else if (!submit_job(lp, req, path, midx, t0)) {
+        ck_err_set(&err, CK_R_TOO_MANY_REQUESTS, "too many requests, please try again later");
+        err.retry_after = 1;
+        respond_error(s, req, &err, midx, t0);
+    }
     return 0;
 }

@@ -140,6 +140,12 @@ static enum api_result fake_handle(void *eng, const struct api_request *rq,
         rs->nwarnings = 1;
         return API_DONE;
     }
+    if (!strcmp(rq->path, "/api/v1/slow")) {
+        usleep(1000 * 1000);
+        rs->status = 200;
+        ck_buf_appends(&rs->body, "{\"slow\":true}");
+        return API_DONE;
+    }
     if (!strcmp(rq->path, "/api/v1/big")) {
         char *p = ck_buf_reserve(&rs->body, BIG_LEN);
         for (size_t i = 0; i < BIG_LEN; i++)
@@ -643,6 +649,70 @@ static void test_http2_multiplexed_mix(void **state)
     free(r);
 }
 
+static size_t on_header_retry(char *p, size_t sz, size_t n, void *ud)
+{
+    if (sz * n > 12 && !strncasecmp(p, "retry-after:", 12))
+        *(int *)ud = atoi(p + 12);
+    return sz * n;
+}
+
+/* One worker and a queue of 2: of 6 concurrent slow requests, the overflow is refused at
+ * once with 429 TooManyRequests + Retry-After instead of queueing without bound. */
+static void test_queue_full_429(void **state)
+{
+    struct fx *f = *state, g = *f;
+    struct ck_err err = CK_ERR_INIT;
+    enum { N = 6 };
+    struct http_opts o = {.bind_address = "127.0.0.1", .insecure = true, .nloops = 1,
+                          .nworkers = 1, .max_queue = 2};
+    CURLM *m = curl_multi_init();
+    CURL *h[N];
+    struct resp r[N];
+    int retry[N] = {0}, running = 1, ok = 0, busy = 0;
+    char url[128];
+
+    assert_int_equal(http_server_new(&o, &fake_ops, NULL, &g.srv, &err), 0);
+    assert_int_equal(http_server_start(g.srv, &err), 0);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/v1/slow", http_server_port(g.srv, false));
+    for (int i = 0; i < N; i++) {
+        r[i] = (struct resp){.body = CK_BUF_INIT(1 << 20)};
+        h[i] = curl_easy_init();
+        curl_easy_setopt(h[i], CURLOPT_URL, url);
+        curl_easy_setopt(h[i], CURLOPT_WRITEFUNCTION, on_data);
+        curl_easy_setopt(h[i], CURLOPT_WRITEDATA, &r[i]);
+        curl_easy_setopt(h[i], CURLOPT_HEADERFUNCTION, on_header_retry);
+        curl_easy_setopt(h[i], CURLOPT_HEADERDATA, &retry[i]);
+        curl_easy_setopt(h[i], CURLOPT_TIMEOUT, 30L);
+        curl_multi_add_handle(m, h[i]);
+    }
+    while (running) {
+        curl_multi_perform(m, &running);
+        if (running)
+            curl_multi_poll(m, NULL, 0, 1000, NULL);
+    }
+    for (int i = 0; i < N; i++) {
+        long code = 0;
+        curl_easy_getinfo(h[i], CURLINFO_RESPONSE_CODE, &code);
+        if (code == 200) {
+            ok++;
+            assert_non_null(strstr(body_of(&r[i]), "\"slow\":true"));
+        } else {
+            assert_int_equal(code, 429);
+            assert_non_null(strstr(body_of(&r[i]), "\"reason\":\"TooManyRequests\""));
+            assert_int_equal(retry[i], 1);
+            busy++;
+        }
+        curl_multi_remove_handle(m, h[i]);
+        curl_easy_cleanup(h[i]);
+        resp_free(&r[i]);
+    }
+    curl_multi_cleanup(m);
+    http_server_stop(g.srv);
+    http_server_free(g.srv);
+    assert_true(ok >= 2 && ok <= 3);
+    assert_int_equal(ok + busy, N);
+}
+
 struct bg_watch {
     struct fx *f;
     bool h2;
@@ -716,6 +786,7 @@ int main(void)
         cmocka_unit_test(test_watch_client_leaves),
         cmocka_unit_test(test_idle_http1_watch_client_leaves),
         cmocka_unit_test(test_http2_multiplexed_mix),
+        cmocka_unit_test(test_queue_full_429),
         cmocka_unit_test(test_metrics),
         cmocka_unit_test(test_stop_ends_open_watches),
     };
