@@ -299,7 +299,10 @@ static void report_missed(struct et_store *s)
     if (atomic_load(&s->stop))
         return;
     pthread_mutex_lock(&s->sub_mu);
+    static char empty_key[1], empty_val[1]; /* "" rather than NULL for careless consumers */
     struct store_event ev = {.type = STORE_EVENT_MISSED, .revision = cur};
+    ev.kv.key = empty_key;
+    ev.kv.value = empty_val;
     ck_warn("store: etcd watch resume point %lld was compacted; subscribers resync at %lld",
             (long long)s->pos, (long long)cur);
     deliver(s, &ev);

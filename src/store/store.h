@@ -43,8 +43,9 @@ struct store_kv {
 
 enum store_event_type { STORE_EVENT_PUT = 1, STORE_EVENT_DELETE = 2 };
 /* Subscriptions only (etcd backend): the subscriber missed events (its resume point was
- * compacted while the watch stream was down). kv and prev are empty; revision is the revision
- * after which delivery continues. The subscriber must relist at (or after) that revision. */
+ * compacted while the watch stream was down). kv.key/kv.value are "" (length 0), has_prev is
+ * false; revision is the revision after which delivery continues. The subscriber must relist
+ * at (or after) that revision. */
 #define STORE_EVENT_MISSED ((enum store_event_type)0)
 
 /* One change. For PUT, kv is the new state. For DELETE, kv has the key, mod_revision = the
@@ -204,8 +205,9 @@ struct store_etcd_opts {
  * Unreachable etcd: CK_R_SERVICE_UNAVAILABLE. Differences from LMDB: subscribers are called
  * from a watch thread; a writer of this handle still returns only after its events were
  * delivered (waiting at most timeout_ms), but writes by other processes sharing the etcd
- * arrive asynchronously; subscribers may receive a STORE_EVENT_MISSED event; a txn may hold at most etcd's --max-txn-ops cmps+ops (default
- * 128) and a request at most --max-request-bytes (default 1.5 MiB, else CK_R_TOO_LARGE). */
+ * arrive asynchronously; subscribers may receive a STORE_EVENT_MISSED event. A txn may hold
+ * at most etcd's --max-txn-ops cmps+ops (default 128) and a request at most
+ * --max-request-bytes (default 1.5 MiB, else CK_R_TOO_LARGE). */
 int store_etcd_open(const struct store_etcd_opts *o, struct store **out, struct ck_err *err);
 
 /* ---- convenience wrappers (store.c), each a one-op txn --------------------------------- */
