@@ -71,8 +71,9 @@ static int build_txn(struct et_store *s, const struct store_txn *t, struct ck_bu
         rc |= ck_buf_appends(b, first ? "{" : ",{");
         first = false;
         rc |= et_json_key(s, b, "key", t->cmps[i].key, t->cmps[i].key_len);
-        rc |= ck_buf_appendf(b, ",\"target\":\"MOD\",\"result\":\"EQUAL\",\"mod_revision\":\"%lld\"}",
-                             (long long)t->cmps[i].mod_revision);
+        rc |=
+            ck_buf_appendf(b, ",\"target\":\"MOD\",\"result\":\"EQUAL\",\"mod_revision\":\"%lld\"}",
+                           (long long)t->cmps[i].mod_revision);
     }
     rc |= ck_buf_appends(b, "],\"success\":[");
     for (size_t i = 0; i < t->nops; i++) {
@@ -127,8 +128,7 @@ static void txn_fill(struct et_store *s, const struct store_txn *t, json_t *j,
             if (t->ops[i].type == STORE_OP_PUT)
                 first_kv(s, json_object_get(r, "response_put"), "prev_kv", &res->prev[i]);
             else
-                first_kv(s, json_object_get(r, "response_delete_range"), "prev_kvs",
-                         &res->prev[i]);
+                first_kv(s, json_object_get(r, "response_delete_range"), "prev_kvs", &res->prev[i]);
         }
         return;
     }
@@ -426,8 +426,7 @@ int store_etcd_open(const struct store_etcd_opts *o, struct store **out, struct 
         return ck_err_set(err, CK_R_BAD_REQUEST, "etcd: no endpoints given");
     const char *prefix = o->prefix ? o->prefix : "/ckube";
     if (!*prefix || strlen(prefix) > ET_PREFIX_MAX)
-        return ck_err_set(err, CK_R_BAD_REQUEST, "etcd: prefix must be 1..%d bytes",
-                          ET_PREFIX_MAX);
+        return ck_err_set(err, CK_R_BAD_REQUEST, "etcd: prefix must be 1..%d bytes", ET_PREFIX_MAX);
     struct et_store *s = ck_calloc(1, sizeof(*s));
     s->base.ops = &et_ops;
     pthread_mutex_init(&s->pool_mu, NULL);

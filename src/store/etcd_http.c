@@ -34,7 +34,8 @@ void *et_easy_new(struct et_store *s, size_t ep, const char *path)
     curl_easy_setopt(c, CURLOPT_URL, url);
     free(url);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(s->timeout_ms < 2000 ? s->timeout_ms : 2000));
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                     (long)(s->timeout_ms < 2000 ? s->timeout_ms : 2000));
     curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
     if (s->ca_file)
         curl_easy_setopt(c, CURLOPT_CAINFO, s->ca_file);
@@ -99,8 +100,8 @@ static void pool_put(struct et_store *s, CURL *c)
 }
 
 /* One POST to one endpoint. Returns the curl code; *status and resp filled. */
-static CURLcode post_once(struct et_store *s, size_t ep, const char *path, const struct ck_buf *body,
-                          struct ck_buf *resp, long *status)
+static CURLcode post_once(struct et_store *s, size_t ep, const char *path,
+                          const struct ck_buf *body, struct ck_buf *resp, long *status)
 {
     CURL *c = pool_get(s, ep, path);
     struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");

@@ -79,8 +79,8 @@ static int64_t now_ms(void)
 
 /* Runs one watch request on endpoint ep until on_msg says done, an error, *stop, or
  * timeout_ms (0 = none). Returns 0 when on_msg finished it, -1 otherwise (w->err filled). */
-static int run_watch(struct wctx *w, CURLM *m, size_t ep, const struct ck_buf *req,
-                     int timeout_ms, atomic_bool *stop)
+static int run_watch(struct wctx *w, CURLM *m, size_t ep, const struct ck_buf *req, int timeout_ms,
+                     atomic_bool *stop)
 {
     struct et_store *s = w->s;
     CURL *c = et_easy_new(s, ep, "/v3/watch");
@@ -326,8 +326,10 @@ static void *stream_main(void *arg)
         et_json_key(s, &req, "key", "", 0);
         ck_buf_appendc(&req, ',');
         et_json_range_end(s, &req, "", 0);
-        ck_buf_appendf(&req, ",\"start_revision\":\"%lld\",\"prev_kv\":true,"
-                             "\"progress_notify\":true}}", (long long)start);
+        ck_buf_appendf(&req,
+                       ",\"start_revision\":\"%lld\",\"prev_kv\":true,"
+                       "\"progress_notify\":true}}",
+                       (long long)start);
         struct wctx w = {.s = s, .buf = CK_BUF_INIT(ET_BODY_MAX), .on_msg = sub_msg};
         int64_t t0 = now_ms();
         run_watch(&w, m, ep, &req, 0, &s->stop);

@@ -77,9 +77,8 @@ static inline int etf_start(struct etf *e)
         snprintf(datadir, sizeof(datadir), "%s/data", e->dir);
         execl(ETF_BIN, "etcd", "--data-dir", datadir, "--listen-client-urls", curl_,
               "--advertise-client-urls", curl_, "--listen-peer-urls", purl,
-              "--initial-advertise-peer-urls", purl, "--initial-cluster", cluster,
-              "--max-txn-ops", "4096", "--log-level", "warn",
-              (char *)NULL);
+              "--initial-advertise-peer-urls", purl, "--initial-cluster", cluster, "--max-txn-ops",
+              "4096", "--log-level", "warn", (char *)NULL);
         _exit(127);
     }
     e->pid = pid;
