@@ -411,6 +411,30 @@ static void test_unreachable_and_bad_opts(void **state)
     store_close(s);
 }
 
+/* A hung etcd (SIGSTOP) must not hang callers: every call ends after timeout_ms. */
+static void test_hung_etcd_times_out(void **state)
+{
+    (void)state;
+    struct store_etcd_opts o = {.endpoints = g_etcd.url, .prefix = "/hung", .timeout_ms = 400};
+    struct store *s = NULL;
+    struct ck_err err = CK_ERR_INIT;
+    assert_int_equal(store_etcd_open(&o, &s, &err), 0);
+    kill(g_etcd.pid, SIGSTOP);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int rc = store_put(s, "/k", 2, "v", 1, STORE_ANY, NULL, NULL, &err);
+    struct store_events ev;
+    int rc2 = store_events_since(s, 1, 0, &ev, &err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    kill(g_etcd.pid, SIGCONT);
+    assert_int_equal(rc, -1);
+    assert_int_equal(rc2, -1);
+    assert_int_equal(err.reason, CK_R_SERVICE_UNAVAILABLE);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    assert_true(secs < 3.0);
+    store_close(s);
+}
+
 int main(void)
 {
     if (!etf_available())
@@ -425,6 +449,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_prefix_isolation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
         cmocka_unit_test(test_unreachable_and_bad_opts),
+        cmocka_unit_test(test_hung_etcd_times_out),
         cmocka_unit_test_setup_teardown(test_compaction, setup, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
