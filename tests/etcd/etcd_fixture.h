@@ -27,6 +27,8 @@ struct etf {
     int client_port, peer_port;
     char dir[64];
     char url[64];
+    bool tls; /* https with client-cert auth; certs made by etf_make_certs in dir/tls */
+    char ca[96], cert[96], key[96];
 };
 
 static inline int etf_free_port(void)
@@ -55,11 +57,75 @@ static inline void etf_sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
+/* Options for a store on e (TLS files when e->tls). */
+static inline struct store_etcd_opts etf_opts(struct etf *e, const char *prefix, int timeout_ms)
+{
+    struct store_etcd_opts o = {.endpoints = e->url, .prefix = prefix, .timeout_ms = timeout_ms};
+    if (e->tls) {
+        o.ca_file = e->ca;
+        o.cert_file = e->cert;
+        o.key_file = e->key;
+    }
+    return o;
+}
+
+/* Makes a CA, a server cert for 127.0.0.1 and a client cert in dir/tls (openssl CLI). */
+static inline int etf_make_certs(struct etf *e)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof(cmd),
+             "set -e; d=%s/tls; mkdir -p $d; cd $d; "
+             "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 "
+             "-subj /CN=test-ca 2>/dev/null; "
+             "for n in server client; do "
+             "openssl req -newkey rsa:2048 -nodes -keyout $n.key -out $n.csr -subj /CN=$n "
+             "2>/dev/null; "
+             "printf 'subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth,clientAuth\\n' "
+             ">$n.ext; "
+             "openssl x509 -req -in $n.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out $n.crt "
+             "-days 2 -extfile $n.ext 2>/dev/null; done",
+             e->dir);
+    if (system(cmd) != 0)
+        return -1;
+    e->tls = true;
+    snprintf(e->ca, sizeof(e->ca), "%s/tls/ca.crt", e->dir);
+    snprintf(e->cert, sizeof(e->cert), "%s/tls/client.crt", e->dir);
+    snprintf(e->key, sizeof(e->key), "%s/tls/client.key", e->dir);
+    return 0;
+}
+
+static inline void etf_exec(struct etf *e, const char *curl_, const char *purl, const char *cluster)
+{
+    char datadir[96], scert[96], skey[96];
+    snprintf(datadir, sizeof(datadir), "%s/data", e->dir);
+    snprintf(scert, sizeof(scert), "%s/tls/server.crt", e->dir);
+    snprintf(skey, sizeof(skey), "%s/tls/server.key", e->dir);
+    const char *argv[40] = {"etcd",  "--data-dir",
+                            datadir, "--listen-client-urls",
+                            curl_,   "--advertise-client-urls",
+                            curl_,   "--listen-peer-urls",
+                            purl,    "--initial-advertise-peer-urls",
+                            purl,    "--initial-cluster",
+                            cluster, "--max-txn-ops",
+                            "4096",  "--log-level",
+                            "warn"};
+    int n = 17;
+    if (e->tls) {
+        const char *more[] = {"--cert-file",       scert, "--key-file",        skey,
+                              "--trusted-ca-file", e->ca, "--client-cert-auth"};
+        for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++)
+            argv[n++] = more[i];
+    }
+    argv[n] = NULL;
+    execv(ETF_BIN, (char *const *)argv);
+    _exit(127);
+}
+
 /* Starts etcd (again, on the same dir and ports) and waits until it answers. */
 static inline int etf_start(struct etf *e)
 {
     char curl_[96], purl[96], cluster[128], log[96];
-    snprintf(curl_, sizeof(curl_), "http://127.0.0.1:%d", e->client_port);
+    snprintf(curl_, sizeof(curl_), "%s://127.0.0.1:%d", e->tls ? "https" : "http", e->client_port);
     snprintf(purl, sizeof(purl), "http://127.0.0.1:%d", e->peer_port);
     snprintf(cluster, sizeof(cluster), "default=%s", purl);
     snprintf(log, sizeof(log), "%s.log", e->dir);
@@ -73,17 +139,11 @@ static inline int etf_start(struct etf *e)
             dup2(fd, 1);
             dup2(fd, 2);
         }
-        char datadir[96];
-        snprintf(datadir, sizeof(datadir), "%s/data", e->dir);
-        execl(ETF_BIN, "etcd", "--data-dir", datadir, "--listen-client-urls", curl_,
-              "--advertise-client-urls", curl_, "--listen-peer-urls", purl,
-              "--initial-advertise-peer-urls", purl, "--initial-cluster", cluster, "--max-txn-ops",
-              "4096", "--log-level", "warn", (char *)NULL);
-        _exit(127);
+        etf_exec(e, curl_, purl, cluster);
     }
     e->pid = pid;
     for (int i = 0; i < 200; i++) { /* up to 10 s */
-        struct store_etcd_opts o = {.endpoints = e->url, .timeout_ms = 1000};
+        struct store_etcd_opts o = etf_opts(e, NULL, 1000);
         struct store *s = NULL;
         struct ck_err err = CK_ERR_INIT;
         if (store_etcd_open(&o, &s, &err) == 0) {
@@ -101,7 +161,8 @@ static inline int etf_start(struct etf *e)
     return -1;
 }
 
-static inline int etf_init(struct etf *e)
+/* Prepares dir and ports without starting etcd. */
+static inline int etf_prepare(struct etf *e)
 {
     memset(e, 0, sizeof(*e));
     snprintf(e->dir, sizeof(e->dir), "/tmp/ckube-etcd-XXXXXX");
@@ -111,6 +172,13 @@ static inline int etf_init(struct etf *e)
     do
         e->peer_port = etf_free_port();
     while (e->peer_port == e->client_port);
+    return 0;
+}
+
+static inline int etf_init(struct etf *e)
+{
+    if (etf_prepare(e) < 0)
+        return -1;
     return etf_start(e);
 }
 
@@ -142,7 +210,7 @@ static inline void etf_destroy(struct etf *e)
 
 static inline struct store *etf_open(struct etf *e, const char *prefix)
 {
-    struct store_etcd_opts o = {.endpoints = e->url, .prefix = prefix, .timeout_ms = 3000};
+    struct store_etcd_opts o = etf_opts(e, prefix, 3000);
     struct store *s = NULL;
     struct ck_err err = CK_ERR_INIT;
     if (store_etcd_open(&o, &s, &err) < 0) {

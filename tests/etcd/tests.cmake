@@ -2,7 +2,7 @@
 # The etcd suite (label etcd): the etcd store backend's cmocka tests (tests/unit/store/
 # test_etcd_*.c, each starts its own etcd) also carry the etcd label, plus a self-test of the
 # helper script that runs a throwaway etcd.
-foreach(t test_etcd_ops test_etcd_watch)
+foreach(t test_etcd_ops test_etcd_watch test_etcd_tls)
   if(TEST unit/store/${t})
     set_tests_properties(unit/store/${t} PROPERTIES LABELS "unit;etcd" TIMEOUT 60)
   endif()
