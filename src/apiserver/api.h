@@ -75,10 +75,13 @@ enum api_result {
 enum api_result api_handle(struct api_server *s, const struct api_request *rq,
                            struct api_response *rs, struct api_watch **w);
 
-/* Watch streams. notify is called (from any thread, possibly the store's commit thread; must
- * be quick and thread-safe) whenever api_watch_drain has something new or the watch ended. */
+/* Watch streams. notify is called (from any thread, possibly the store's commit thread with
+ * engine locks held, or from inside api_watch_drain; must be quick, thread-safe, and must not
+ * call back into the engine, e.g. api_watch_close) whenever api_watch_drain has something new
+ * or the watch ended. */
 void api_watch_set_notify(struct api_watch *w, void (*notify)(void *arg), void *arg);
-/* Appends every pending event as complete newline-terminated JSON (or Table) lines to out.
+/* Appends pending events as complete newline-terminated JSON (or Table) lines to out: at
+ * most ~4 MiB per call and never past out->max; when events remain, notify fires again.
  * Returns 0 if more may come, 1 once the watch has ended (timeoutSeconds elapsed, history
  * window passed: the final ERROR event has been appended). Call from one thread at a time. */
 int api_watch_drain(struct api_watch *w, struct ck_buf *out);
