@@ -195,6 +195,14 @@ struct img_commit {
  * every referenced one exists (CK_R_CONFLICT if a concurrent gc removed one), records the
  * image, tag and digest, saves the index. */
 int img_store_commit(struct img_store *s, const struct img_commit *c, struct ck_err *err);
+/* Pins: a pull records, under the store lock, the digests it counts on finding in the store
+ * before it looks for them; gc never removes a pinned digest. Appends digests (blob digests or
+ * diff ids, "sha256:...") to the pin file *pin (created on first use: <root>/pins/<pid>-<n>).
+ * Pins of dead processes are ignored and removed by the next gc. */
+int img_store_pin(struct img_store *s, char **pin, const char *const *digests, size_t n,
+                  struct ck_err *err);
+/* Removes the pin file (NULL is fine) and frees the path. */
+void img_store_unpin(char *pin);
 /* Makes a fresh staging dir under <root>/tmp (caller frees the path and img_rmtree's it). */
 char *img_store_staging(struct img_store *s, struct ck_err *err);
 /* Opens (creating) and flocks <root>/locks/<hex of digest>; returns the fd (close unlocks). */

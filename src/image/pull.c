@@ -26,6 +26,7 @@ struct pull {
     char **diff_ids;
     size_t ndiff;
     char top_digest[IMG_ID_MAX];
+    char *pin; /* digests this pull counts on finding in the store (see img_store_pin) */
     struct ck_err *err;
 };
 
@@ -234,7 +235,12 @@ static int64_t image_size(const struct pull *p)
 
 static int stage_and_commit(struct pull *p, const char *name, const char *tag)
 {
-    if (get_config(p) < 0)
+    /* pin before looking: a gc sweeping between our look and our commit would otherwise
+     * remove what we found */
+    const char *cfg = p->m.config.digest;
+    if (img_store_pin(p->s, &p->pin, &cfg, 1, p->err) < 0 || get_config(p) < 0)
+        return -1;
+    if (img_store_pin(p->s, &p->pin, (const char *const *)p->diff_ids, p->ndiff, p->err) < 0)
         return -1;
     for (size_t i = 0; i < p->ndiff; i++)
         if (get_layer(p, i) < 0)
@@ -278,6 +284,7 @@ int img_pull_from(struct img_store *s, const struct img_source *src, const char 
     if (img_rmtree(p.staging) < 0)
         ck_warn("image: cannot remove staging dir %s", p.staging);
     free(p.staging);
+    img_store_unpin(p.pin);
     img_strv_free(p.blobs);
     img_strv_free(p.diff_ids);
     img_manifest_release(&p.m);

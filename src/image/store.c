@@ -78,7 +78,7 @@ int img_store_open(const char *root, struct img_store **out, struct ck_err *err)
     char real[PATH_MAX];
     if (!realpath(root, real))
         return ck_err_sys(err, errno, "image store: realpath %s", root);
-    static const char *const subs[] = {"blobs/sha256", "layers", "tmp", "locks"};
+    static const char *const subs[] = {"blobs/sha256", "layers", "tmp", "locks", "pins"};
     for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
         ck_autofree char *p = ck_asprintf("%s/%s", real, subs[i]);
         if (mkdir_p(p, err) < 0)
@@ -450,11 +450,72 @@ static void sweep_dir(const char *dir, const struct ck_strmap *refs)
         closedir(d);
 }
 
+/* Adds the digests of live pulls' pin files to refs; removes pins of dead processes. */
+static void collect_pins(struct img_store *s, struct ck_strmap *refs)
+{
+    ck_autofree char *dir = ck_asprintf("%s/pins", s->root);
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    while (d && (de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        ck_autofree char *p = ck_asprintf("%s/%s", dir, de->d_name);
+        pid_t pid = (pid_t)atol(de->d_name);
+        if (pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH)) {
+            unlink(p);
+            continue;
+        }
+        FILE *f = fopen(p, "r");
+        char line[128];
+        while (f && fgets(line, sizeof(line), f)) {
+            line[strcspn(line, "\n")] = 0;
+            size_t n;
+            if (is_hex(line, &n) && n == 64)
+                ck_strmap_put(refs, line, refs);
+        }
+        if (f)
+            fclose(f);
+    }
+    if (d)
+        closedir(d);
+}
+
+int img_store_pin(struct img_store *s, char **pin, const char *const *digests, size_t n,
+                  struct ck_err *err)
+{
+    static unsigned long seq;
+    int rc = 0;
+    store_lock(s);
+    if (!*pin)
+        *pin = ck_asprintf("%s/pins/%ld-%lu", s->root, (long)getpid(),
+                           __atomic_add_fetch(&seq, 1, __ATOMIC_SEQ_CST));
+    FILE *f = fopen(*pin, "a");
+    if (!f) {
+        rc = ck_err_sys(err, errno, "image store: pin %s", *pin);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            if (digests[i] && !strncmp(digests[i], "sha256:", 7))
+                fprintf(f, "%s\n", digests[i] + 7);
+        if (fclose(f) != 0)
+            rc = ck_err_sys(err, errno, "image store: pin %s", *pin);
+    }
+    store_unlock(s);
+    return rc;
+}
+
+void img_store_unpin(char *pin)
+{
+    if (pin)
+        unlink(pin);
+    free(pin);
+}
+
 /* Under the store lock. */
 static void sweep(struct img_store *s, json_t *images)
 {
     struct ck_strmap refs = CK_STRMAP_INIT;
     collect_refs(images, &refs);
+    collect_pins(s, &refs);
     ck_autofree char *blobs = ck_asprintf("%s/blobs/sha256", s->root);
     ck_autofree char *layers = ck_asprintf("%s/layers", s->root);
     sweep_dir(blobs, &refs);
