@@ -16,7 +16,7 @@
 
 enum pb_kind {
     PB_STRING, PB_INT32, PB_INT64, PB_BOOL, PB_BYTES, PB_DOUBLE, PB_FLOAT,
-    PB_TIME, PB_MICROTIME, PB_QUANTITY, PB_INTORSTRING, PB_DURATION, PB_RAWJSON, PB_MSG,
+    PB_TIME, PB_MICROTIME, PB_QUANTITY, PB_INTORSTRING, PB_DURATION, PB_RAWJSON, PB_STRLIST, PB_MSG,
 };
 
 struct pb_type {
@@ -54,6 +54,7 @@ static const struct {
     {"float", PB_FLOAT},    {"Time", PB_TIME},         {"MicroTime", PB_MICROTIME},
     {"Quantity", PB_QUANTITY}, {"IntOrString", PB_INTORSTRING}, {"Duration", PB_DURATION},
     {"RawExtension", PB_RAWJSON}, {"FieldsV1", PB_RAWJSON},
+    {"ExtraValue", PB_STRLIST}, /* a message wrapping repeated string; JSON is the array */
 };
 
 static void parse_type(const char *s, size_t n, struct pb_type *t)
@@ -290,9 +291,34 @@ static json_t *duration_json(int64_t ns)
     return json_string(out);
 }
 
+/* ExtraValue: field 1 repeated string -> a JSON array. */
+static int strlist(struct rd *sub, json_t **out)
+{
+    *out = json_array();
+    while (sub->p < sub->end) {
+        uint64_t tag;
+        struct rd s;
+        if (varint(sub, &tag) < 0)
+            return -1;
+        if ((tag >> 3) == 1 && (tag & 7) == 2) {
+            if (bytes_field(sub, &s) < 0)
+                return -1;
+            json_t *v = str_of(&s);
+            if (!v)
+                return -1;
+            json_array_append_new(*out, v);
+        } else if (skip(sub, tag & 7) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* A length-delimited well-known type -> JSON (NULL = omit). */
 static int special(const struct pb_type *t, struct rd *sub, json_t **out)
 {
+    if (t->kind == PB_STRLIST)
+        return strlist(sub, out);
     struct small o;
     if (decode_small(sub, &o) < 0)
         return -1;

@@ -383,6 +383,19 @@ const char *const proto_schema_lines[] = {
     "Scale metadata=1:ObjectMeta spec=2:ScaleSpec status=3:ScaleStatus",
     "ScaleSpec replicas=1:int32",
     "ScaleStatus replicas=1:int32 selector=2:string",
+    /* authorization.k8s.io/v1, authentication.k8s.io/v1 (kubectl auth can-i / whoami) */
+    "SelfSubjectAccessReview metadata=1:ObjectMeta spec=2:SelfSubjectAccessReviewSpec "
+    "status=3:SubjectAccessReviewStatus",
+    "SelfSubjectAccessReviewSpec resourceAttributes=1:ResourceAttributes "
+    "nonResourceAttributes=2:NonResourceAttributes",
+    "ResourceAttributes namespace=1:string verb=2:string group=3:string version=4:string "
+    "resource=5:string subresource=6:string name=7:string",
+    "NonResourceAttributes path=1:string verb=2:string",
+    "SubjectAccessReviewStatus allowed=1:bool denied=4:bool reason=2:string "
+    "evaluationError=3:string",
+    "SelfSubjectReview metadata=1:ObjectMeta status=2:SelfSubjectReviewStatus",
+    "SelfSubjectReviewStatus userInfo=1:UserInfo",
+    "UserInfo username=1:string uid=2:string groups=3:[]string extra=4:map<string,ExtraValue>",
 };
 
 const size_t proto_schema_nlines = sizeof(proto_schema_lines) / sizeof(proto_schema_lines[0]);
