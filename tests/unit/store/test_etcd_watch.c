@@ -284,6 +284,39 @@ static void test_delivered_before_ack(void **state)
     log_free(&l);
 }
 
+/* Two handles on one prefix, as two apiservers: each sees the other's writes in its
+ * subscription and a stale update from one conflicts with the other's write. */
+static void test_two_apiservers_share_etcd(void **state)
+{
+    (void)state;
+    struct store *a = etf_open(&g_etcd, "/shared"), *b = etf_open(&g_etcd, "/shared");
+    assert_non_null(a);
+    assert_non_null(b);
+    struct ck_err err = CK_ERR_INIT;
+    struct sub_log lb;
+    log_init(&lb);
+    int64_t from;
+    int id = store_subscribe(b, on_event, &lb, &from, &err);
+    assert_true(id > 0);
+    int64_t r1 = put(a, "/obj", "v1");
+    assert_true(wait_for(&lb, r1)); /* a's write reaches b's subscriber */
+    int64_t r2;
+    assert_int_equal(store_put(b, "/obj", 4, "v2", 2, r1, &r2, NULL, &err), 0);
+    assert_int_equal(store_put(a, "/obj", 4, "v3", 2, r1, NULL, NULL, &err), -1);
+    assert_int_equal(err.reason, CK_R_CONFLICT); /* a's view is stale */
+    assert_int_equal(store_put(a, "/new", 4, "x", 1, STORE_ABSENT, NULL, NULL, &err), 0);
+    assert_int_equal(store_put(b, "/new", 4, "y", 1, STORE_ABSENT, NULL, NULL, &err), -1);
+    assert_int_equal(err.reason, CK_R_ALREADY_EXISTS);
+    int64_t last = store_current_revision(a);
+    assert_true(wait_for(&lb, last));
+    store_unsubscribe(b, id);
+    assert_same_as_history(a, &lb, from, last);
+    assert_int_equal(lb.n, 3);
+    store_close(a);
+    store_close(b);
+    log_free(&lb);
+}
+
 /* ---- a loopback TCP proxy that the test can cut and resume ---- */
 
 #include <poll.h>
@@ -465,6 +498,7 @@ int main(void)
         cmocka_unit_test(test_etcd_restart_mid_subscription),
         cmocka_unit_test(test_missed_after_compaction),
         cmocka_unit_test(test_delivered_before_ack),
+        cmocka_unit_test(test_two_apiservers_share_etcd),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
