@@ -5,4 +5,4 @@
 add_test(NAME robustness/apiserver
          COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/robustness/robust.py $<TARGET_FILE:ckube>)
 set_tests_properties(robustness/apiserver PROPERTIES LABELS robustness TIMEOUT 180
-                     ENVIRONMENT "CKUBE_ROBUST_SCALE=0.25")
+                     ENVIRONMENT "CKUBE_ROBUST_SCALE=0.5")
