@@ -162,11 +162,14 @@ static void *reflector_main(void *arg)
             break;
         inf->abort_watch = 0;
         __atomic_add_fetch(&inf->stats.watches, 1, __ATOMIC_SEQ_CST);
+        ck_v(2, "informer %s: watch from resourceVersion %s", inf->path,
+             strstr(extra, "resourceVersion=") + 16);
         int rc = ck_client_watch(inf->client, p, (to + 30) * 1000, on_event, inf, &inf->abort_watch,
                                  &err);
         free(p);
         if (inf->stop)
             break;
+        ck_v(2, "informer %s: watch ended rc=%d", inf->path, rc);
         if (rc == WATCH_GONE || (rc < 0 && (err.code == 410 || err.reason == CK_R_GONE ||
                                             err.reason == CK_R_EXPIRED))) {
             __atomic_add_fetch(&inf->stats.relists_410, 1, __ATOMIC_SEQ_CST);

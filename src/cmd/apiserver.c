@@ -37,15 +37,21 @@ struct flags {
     const char *token;
     int secure_port;
     int insecure_port;
+    long watch_history;
+    int compaction_interval_s; /* 0 = engine default (300 s), <0 = off */
 };
 
 static void usage(const char *verb)
 {
     fprintf(stderr,
             "usage: ckube %s --data-dir DIR [--bind-address ADDR] [--secure-port N]\n"
-            "       [--insecure-port N] [--token T] [-v=N]\n"
+            "       [--insecure-port N] [--token T] [--watch-history N]\n"
+            "       [--compaction-interval D] [-v=N]\n"
             "  --secure-port 0 disables HTTPS (default 6443); --insecure-port serves plain HTTP\n"
-            "  without authentication (default 0 = off)\n",
+            "  without authentication (default 0 = off); --watch-history: events kept in memory\n"
+            "  for watch resumption (default 10000); --compaction-interval: how often history is\n"
+            "  compacted, e.g. 300, 90s, 5m; 0 disables (default 5m, as kube-apiserver's\n"
+            "  --etcd-compaction-interval)\n",
             verb);
 }
 
@@ -74,6 +80,17 @@ static int parse_port(const char *s, int *out)
     return 0;
 }
 
+/* "300", "90s", "5m", "1h" -> seconds; -1 on garbage. */
+static int parse_duration_s(const char *v)
+{
+    char *end;
+    long n = strtol(v, &end, 10);
+    long mult = !*end || !strcmp(end, "s") ? 1 : !strcmp(end, "m") ? 60 : !strcmp(end, "h") ? 3600 : -1;
+    if (end == v || n < 0 || mult < 0 || n > 86400 * 365)
+        return -1;
+    return (int)(n * mult);
+}
+
 static int parse_flags(int argc, char **argv, struct flags *f)
 {
     for (int i = 1; i < argc; i++) {
@@ -92,6 +109,16 @@ static int parse_flags(int argc, char **argv, struct flags *f)
         } else if ((v = flag_value(argc, argv, &i, "--insecure-port"))) {
             if (parse_port(v, &f->insecure_port) < 0)
                 return fprintf(stderr, "ckube: bad --insecure-port %s\n", v), -1;
+        } else if ((v = flag_value(argc, argv, &i, "--compaction-interval"))) {
+            int d = parse_duration_s(v);
+            if (d < 0)
+                return fprintf(stderr, "ckube: bad --compaction-interval %s\n", v), -1;
+            f->compaction_interval_s = d ? d : -1;
+        } else if ((v = flag_value(argc, argv, &i, "--watch-history"))) {
+            char *end;
+            f->watch_history = strtol(v, &end, 10);
+            if (!*v || *end || f->watch_history < 1)
+                return fprintf(stderr, "ckube: bad --watch-history %s\n", v), -1;
         } else {
             fprintf(stderr, "ckube: unknown flag %s\n", argv[i]);
             return -1;
@@ -149,7 +176,7 @@ struct running {
 static int start_all(const struct flags *f, const char *dir, struct running *r,
                      struct ck_err *err)
 {
-    char store_dir[PATH_MAX], cert[PATH_MAX], key[PATH_MAX];
+    char store_dir[PATH_MAX], cert[PATH_MAX], key[PATH_MAX], ext[320];
     struct store_lmdb_opts so = {0};
     struct api_opts ao = {0};
 
@@ -161,7 +188,13 @@ static int start_all(const struct flags *f, const char *dir, struct running *r,
     so.dir = store_dir;
     if (store_lmdb_open(&so, &r->st, err) < 0)
         return ck_err_wrap(err, "opening the store in %s", store_dir);
-    ao.external_host = f->bind;
+    /* discovery's serverAddress and the default/kubernetes endpoints carry the real port */
+    url_host(f->bind, ext, sizeof(ext));
+    snprintf(ext + strlen(ext), sizeof(ext) - strlen(ext), ":%d",
+             f->secure_port ? f->secure_port : f->insecure_port);
+    ao.external_host = ext;
+    ao.watch_history = f->watch_history;
+    ao.compact_interval_s = f->compaction_interval_s;
     if (api_server_new(r->st, &ao, &r->api, err) < 0)
         return ck_err_wrap(err, "starting the API engine");
     snprintf(cert, sizeof(cert), "%s/apiserver.crt", dir);

@@ -2,9 +2,11 @@
 /* Integration: an informer on pods converges to the server's state after N creates/updates/
  * deletes, with a forced watch disconnect in the middle and a forced 410 (the informer is
  * paused while more writes than the server's watch history happen, then resumes from its old
- * resourceVersion). Usage: informer_converge SERVER_URL OPS HISTORY_WRITES */
+ * resourceVersion after the server compacted its history). Usage:
+ * informer_converge SERVER_URL OPS HISTORY_WRITES [PAUSE_MS] */
 #include "ckube/client.h"
 #include "ckube/informer.h"
+#include "lib/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,6 +110,9 @@ int main(int argc, char **argv)
     if (argc < 4)
         return fprintf(stderr, "usage: %s SERVER OPS HISTORY_WRITES\n", argv[0]), 2;
     int ops = atoi(argv[2]), history = atoi(argv[3]);
+    int pause_ms = argc > 4 ? atoi(argv[4]) : 0; /* long enough for the server to compact */
+    if (getenv("CKUBE_V"))
+        ck_log_verbosity = atoi(getenv("CKUBE_V"));
     struct ck_client_config cfg = {.server = argv[1], .qps = 5000, .burst = 5000};
     struct ck_err e = CK_ERR_INIT;
     if (ck_client_new(&cfg, &cl, &e) < 0)
@@ -133,6 +138,7 @@ int main(int argc, char **argv)
             usleep(200000);
             for (int j = 0; j < history; j++)
                 random_op(&seed, i);
+            usleep((useconds_t)pause_ms * 1000);
             ck_informer_pause(inf, false);
         }
         random_op(&seed, i);
