@@ -29,19 +29,7 @@ KUBECTLS = ["/usr/lib/google-cloud-sdk/bin/kubectl.1.27", "/usr/lib/google-cloud
 # Cases that do not pass yet, with the reason. Keys are "case" (every kubectl) or
 # "case@1.33" (one kubectl). Keep this list honest: run with --run-skipped to see which of
 # them work now, and remove them here when they do.
-OPENAPI_V2_PB = ("kubectl 1.27 fetches /openapi/v2 as protobuf (gnostic) for create/apply/edit/explain; "
-                 "the engine serves JSON -> 'proto: cannot parse invalid wire-format data'")
-SKIP = {
-    "create-get-outputs@1.27": OPENAPI_V2_PB,
-    "apply@1.27": OPENAPI_V2_PB,
-    "apply-deployment@1.27": OPENAPI_V2_PB,
-    "edit@1.27": OPENAPI_V2_PB,
-    "explain@1.27": OPENAPI_V2_PB,
-    "unknown-field@1.27": OPENAPI_V2_PB,
-    "errors@1.27": OPENAPI_V2_PB,
-    "server-side-apply": ("engine applies --server-side as a plain merge: no managedFields are "
-                          "recorded and a second field manager is never refused with a conflict"),
-}
+SKIP = {}
 
 
 class Fail(Exception):
@@ -95,6 +83,22 @@ class Server:
         with urllib.request.urlopen(req, timeout=10) as r:
             if r.status != 201:
                 raise Fail("POST %s: %d" % (path, r.status))
+
+    def get_json(self, path):
+        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (self.pport, path), timeout=10) as r:
+            return json.loads(r.read())
+
+    def watch_lines(self, path, want, timeout=10):
+        """Reads watch events from the plain port until `want` returns True for one (or an
+        ERROR event arrives); returns the events read."""
+        events = []
+        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (self.pport, path), timeout=timeout) as r:
+            for line in r:
+                ev = json.loads(line)
+                events.append(ev)
+                if ev.get("type") == "ERROR" or want(ev):
+                    break
+        return events
 
     def kill9(self):
         self.proc.send_signal(signal.SIGKILL)
@@ -632,6 +636,10 @@ def snapshot(c):
 
 
 def case_restart(c, server):
+    # a watcher that saw everything up to rv0, then lost its connection
+    cms = "/api/v1/namespaces/%s/configmaps" % c.ns
+    rv0 = server.get_json(cms)["metadata"]["resourceVersion"]
+    server.post(cms, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "missed-by-watcher"}})
     before = snapshot(c)
     expect(len(before) > 10, "too few objects to compare: %d" % len(before))
     keep = ("ca.crt", "apiserver.crt", "token")
@@ -645,6 +653,16 @@ def case_restart(c, server):
     expect(not missing, "objects lost over kill -9: %s" % missing[:10])
     changed = [k for k in before if before[k] != after[k]]
     expect(not changed, "uid/resourceVersion changed over kill -9: %s" % changed[:10])
+    # resuming that watch after the restart delivers the event it missed (or 410 Gone)
+    evs = server.watch_lines(cms + "?watch=1&resourceVersion=%s&timeoutSeconds=5" % rv0,
+                             lambda e: e.get("object", {}).get("metadata", {}).get("name") == "missed-by-watcher")
+    last = evs[-1] if evs else {}
+    if last.get("type") == "ERROR":
+        expect(last["object"].get("code") == 410, "watch resume after restart: %r" % last)
+    else:
+        expect(last.get("type") == "ADDED" and
+               last["object"]["metadata"]["name"] == "missed-by-watcher",
+               "watch resumed from %s after restart did not deliver the missed event: %r" % (rv0, evs[-3:]))
     # the server keeps working after restart: a write gets a newer resourceVersion
     server.post("/api/v1/namespaces/%s/configmaps" % c.ns, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "after-restart"}})
     rv = int(c.jsonpath("cm/after-restart", ".metadata.resourceVersion"))
