@@ -117,11 +117,20 @@ class Server:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(5)
+                self.proc.wait(15)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
         if self.dir:
+            self.log.flush()
+            with open(os.path.join(self.dir, "server.log"), "rb") as f:
+                text = f.read().decode("utf-8", "replace")
+            for marker in ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer"):
+                if marker in text:
+                    i = text.index(marker)
+                    results["fail"].append("sanitizer")
+                    print("FAIL sanitizer report in server log:\n%s" % text[max(0, i - 200):i + 3000])
+                    break
             self.log.close()
             shutil.rmtree(self.dir, ignore_errors=True)
         self.proc = None
@@ -1004,6 +1013,11 @@ def tls_scenarios():
 def main():
     binary = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("CKUBE_BIN", "ckube")
     only = os.environ.get("CKUBE_ROBUST_ONLY", "")
+    global RSS_SLACK_KB
+    with open(binary if os.path.sep in binary else shutil.which(binary), "rb") as f:
+        if b"__asan_init" in f.read() and "CKUBE_ROBUST_RSS_SLACK_MB" not in os.environ:
+            RSS_SLACK_KB = 1024 * 1024  # ASan's quarantine and allocator keep freed memory
+            print("sanitized binary: heap slack 1 GiB")
     raise_nofile()
     groups = [
         ("http", http_scenarios()),
