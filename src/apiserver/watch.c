@@ -371,6 +371,13 @@ enum api_result eng_serve_watch(struct eng_req *r, struct api_watch **out)
             link_watch(r->s, w);
             pthread_rwlock_unlock(&r->s->mu);
         }
+    } else if (rc == 0 && rv > eng_cur_rev(r->s) && !eng_wait_rev(r->s, rv, 3000)) {
+        /* a resourceVersion from the future: wait a little for it, then 504 (upstream) */
+        ck_err_set(&err, CK_R_TIMEOUT, "Too large resource version: %lld, current: %lld",
+                   (long long)rv, (long long)eng_cur_rev(r->s));
+        ck_err_add_cause(&err, "ResourceVersionTooLarge", "", "Too large resource version");
+        err.retry_after = 1;
+        rc = -1;
     } else if (rc == 0) {
         w->min_rev = rv;
         int t = resume(r, w, rv, &err);

@@ -14,7 +14,7 @@
 #define YAML_MAX_INPUT (64 * 1024 * 1024)
 #define YAML_MAX_DEPTH 1000
 /* Memory (about 64 bytes a node plus scalar bytes) that alias expansion may add. */
-#define YAML_MAX_ALIAS_WEIGHT (64 * 1024 * 1024)
+#define YAML_MAX_ALIAS_WEIGHT (4 * 1024 * 1024) /* > any 3 MiB body's honest expansion */
 
 /* Parses one YAML document (YAML 1.1 scalars resolved as Kubernetes' sigs.k8s.io/yaml, i.e.
  * go-yaml v2, does): plain y/Y/yes/Yes/YES/on/On/ON/true/True/TRUE and the n/no/off/false

@@ -25,10 +25,6 @@ KNOWN_FAILURES = {
                           "(src/apiserver/http_watch.c: h2o_send with 0 bufs does not flush)",
     "flood.big-updates-heap": "heap grows ~600 KiB per 256 KiB update and keeps it: the watch "
                               "history ring holds 10000 events by count, not bytes",
-    "body.yaml-alias-bomb-heap": "each 1 KiB alias bomb expands to ~90 MiB of heap before the "
-                                 "64 MiB alias budget (src/lib/yamljson.h) refuses it; kept by malloc",
-    "query.watch-future-rv": "watch?resourceVersion=99999999999 streams 200 with no event "
-                             "instead of 504 'Too large resource version'",
     "body.wrong-json-types": "ConfigMap create/merge patch with data {\"x\":5}, data [1], labels [1], "
                              "labels {\"a\":7} is stored (201/200) instead of 400",
 }
