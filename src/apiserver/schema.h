@@ -39,6 +39,11 @@ size_t schema_unknown_fields(const struct schema_type *t, const json_t *obj, jso
  * decoding does for fieldValidation=Ignore/Warn). Returns how many were removed. */
 size_t schema_prune_unknown(const struct schema_type *t, json_t *obj);
 
+/* JSON type check against t (what Go's typed decoding refuses): returns 0, or -1 with
+ * CK_R_BAD_REQUEST and a message like Go's: `json: cannot unmarshal number into Go struct field
+ * ConfigMap.data of type string`. Unknown fields are not looked at; null is always fine. */
+int schema_check_types(const struct schema_type *t, const json_t *obj, struct ck_err *err);
+
 /* OpenAPI documents: /openapi/v2 (swagger 2.0, every definition with the
  * x-kubernetes-group-version-kind and x-kubernetes-patch-* extensions), /openapi/v3 (the
  * index of group-versions with their URLs), /openapi/v3/<prefix> e.g. "api/v1",

@@ -231,10 +231,14 @@ int eng_field_validation(struct eng_req *r, struct ck_err *err)
 int eng_check_unknown(struct eng_req *r, int mode, const struct reg_resource *res, json_t *obj,
                       struct ck_err *err)
 {
-    if (mode == ENG_FV_IGNORE)
-        return 0;
     const struct schema_type *t = schema_lookup_kind(res->group, res->version, res->kind);
     if (!t)
+        return 0;
+    /* wrong JSON types are refused whatever fieldValidation says, as Go's decoder does */
+    if (schema_check_types(t, obj, err) < 0)
+        return ck_err_wrap(err, "%s in version \"%s\" cannot be handled as a %s", res->kind,
+                           res->version, res->kind);
+    if (mode == ENG_FV_IGNORE)
         return 0;
     json_t *paths = json_array();
     size_t n = schema_unknown_fields(t, obj, paths);

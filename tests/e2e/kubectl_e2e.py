@@ -193,10 +193,11 @@ def expect_re(pat, hay, what="output"):
 def cm_yaml(name, ns, data=None, labels=None, extra=""):
     s = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\n  namespace: %s\n" % (name, ns)
     if labels:
-        s += "  labels:\n" + "".join("    %s: %s\n" % kv for kv in labels.items())
+        s += "  labels:\n" + "".join("    %s: %s\n" % (k, json.dumps(str(v))) for k, v in labels.items())
     s += extra
     if data:
-        s += "data:\n" + "".join("  %s: %s\n" % kv for kv in data.items())
+        # quoted: an unquoted 1 is a YAML number, which the API (like upstream) refuses for data
+        s += "data:\n" + "".join("  %s: %s\n" % (k, json.dumps(str(v))) for k, v in data.items())
     return s
 
 

@@ -25,8 +25,6 @@ KNOWN_FAILURES = {
                           "(src/apiserver/http_watch.c: h2o_send with 0 bufs does not flush)",
     "flood.big-updates-heap": "heap grows ~600 KiB per 256 KiB update and keeps it: the watch "
                               "history ring holds 10000 events by count, not bytes",
-    "body.wrong-json-types": "ConfigMap create/merge patch with data {\"x\":5}, data [1], labels [1], "
-                             "labels {\"a\":7} is stored (201/200) instead of 400",
 }
 
 # RssAnon: heap only -- VmRSS also counts the LMDB map pages the store touches, which grow with
