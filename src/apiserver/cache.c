@@ -519,17 +519,27 @@ bool eng_wait_rev(struct api_server *s, int64_t rev, int ms)
     return ok;
 }
 
+/* What an event in the ring keeps alive: its serialized line and the superseded object (the
+ * new state is shared with the table while it is current). */
+static size_t event_bytes(const struct eng_event *e)
+{
+    return e->line_len + (e->old ? e->old->len : 0) + sizeof(*e);
+}
+
 static void ring_push(struct api_server *s, struct eng_event *e)
 {
-    if (s->ring_len == s->ring_cap) {
+    size_t add = event_bytes(e);
+    while (s->ring_len && (s->ring_len == s->ring_cap || s->ring_bytes + add > ENG_RING_MAX_BYTES)) {
         struct eng_event *old = s->ring[s->ring_head];
         s->ring_floor = old->rev;
+        s->ring_bytes -= event_bytes(old);
         eng_event_unref(old);
         s->ring_head = (s->ring_head + 1) % s->ring_cap;
         s->ring_len--;
     }
     s->ring[(s->ring_head + s->ring_len) % s->ring_cap] = e;
     s->ring_len++;
+    s->ring_bytes += add;
 }
 
 /* Applies one store event to the cache; caller holds s->mu for writing. */

@@ -139,6 +139,10 @@ int eng_append_stamped(struct ck_buf *out, const struct reg_resource *r, const c
 
 enum eng_ev_type { EV_ADDED = 1, EV_MODIFIED, EV_DELETED, EV_BOOKMARK, EV_ERROR };
 
+/* Byte budget of the watch history ring: older events fall back to the store's history, so
+ * the ring bounds memory without changing what a resuming watch gets. */
+#define ENG_RING_MAX_BYTES ((size_t)64 << 20)
+
 struct eng_event {
     atomic_int refs;
     enum eng_ev_type type;
@@ -196,6 +200,7 @@ struct api_server {
     size_t ntables;
     struct eng_event **ring;
     size_t ring_cap, ring_head, ring_len;
+    size_t ring_bytes; /* memory the ring keeps alive beyond the live objects (ENG_RING_MAX_BYTES) */
     struct api_watch *watchers;
     int sub_id;
     bool subscribed;
