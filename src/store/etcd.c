@@ -18,47 +18,6 @@ static struct et_store *ET(struct store *b)
     return (struct et_store *)b;
 }
 
-static int check_key(const char *key, size_t key_len, const char *what, size_t i,
-                     struct ck_err *err)
-{
-    if (!key || key_len == 0)
-        return ck_err_set(err, CK_R_BAD_REQUEST, "store: %s %zu: empty key", what, i);
-    if (key_len > ET_KEY_MAX)
-        return ck_err_set(err, CK_R_BAD_REQUEST, "store: %s %zu: key of %zu bytes exceeds %d", what,
-                          i, key_len, ET_KEY_MAX);
-    return 0;
-}
-
-static int validate_txn(const struct store_txn *t, struct ck_err *err)
-{
-    if (!t || t->ncmps > ET_TXN_MAX_OPS || t->nops > ET_TXN_MAX_OPS || (t->ncmps && !t->cmps) ||
-        (t->nops && !t->ops))
-        return ck_err_set(err, CK_R_BAD_REQUEST, "store: txn has too many (max %d) or missing ops",
-                          ET_TXN_MAX_OPS);
-    for (size_t i = 0; i < t->ncmps; i++) {
-        if (check_key(t->cmps[i].key, t->cmps[i].key_len, "cmp", i, err) < 0)
-            return -1;
-        if (t->cmps[i].mod_revision < STORE_ANY)
-            return ck_err_set(err, CK_R_BAD_REQUEST, "store: cmp %zu: bad mod_revision", i);
-    }
-    for (size_t i = 0; i < t->nops; i++) {
-        const struct store_op *op = &t->ops[i];
-        if (check_key(op->key, op->key_len, "op", i, err) < 0)
-            return -1;
-        if (op->type != STORE_OP_PUT && op->type != STORE_OP_DELETE)
-            return ck_err_set(err, CK_R_BAD_REQUEST, "store: op %zu: unknown type %d", i, op->type);
-        if (op->type == STORE_OP_PUT && op->value_len > ET_VALUE_MAX)
-            return ck_err_set(err, CK_R_TOO_LARGE, "store: op %zu: value of %zu bytes exceeds %zu",
-                              i, op->value_len, ET_VALUE_MAX);
-        if (op->type == STORE_OP_PUT && op->value_len && !op->value)
-            return ck_err_set(err, CK_R_BAD_REQUEST, "store: op %zu: missing value", i);
-        for (size_t j = 0; j < i; j++)
-            if (t->ops[j].key_len == op->key_len && !memcmp(t->ops[j].key, op->key, op->key_len))
-                return ck_err_set(err, CK_R_BAD_REQUEST, "store: op %zu: duplicate key in txn", i);
-    }
-    return 0;
-}
-
 /* The etcd TxnRequest: compare MOD == expected (absent keys compare as 0), success ops with
  * prev_kv, and a failure branch that ranges every compared key. */
 static int build_txn(struct et_store *s, const struct store_txn *t, struct ck_buf *b)
@@ -163,7 +122,7 @@ static int et_txn(struct store *base, const struct store_txn *t, struct store_tx
 {
     struct et_store *s = ET(base);
     memset(res, 0, sizeof(*res));
-    if (validate_txn(t, err) < 0)
+    if (store_txn_validate(t, ET_TXN_MAX_OPS, ET_KEY_MAX, ET_VALUE_MAX, err) < 0)
         return -1;
     struct ck_buf b = CK_BUF_INIT(ET_BODY_MAX);
     if (build_txn(s, t, &b) < 0) {
@@ -278,7 +237,7 @@ static int et_get(struct store *base, const char *key, size_t key_len, int64_t r
     struct et_store *s = ET(base);
     memset(out, 0, sizeof(*out));
     *found = false;
-    if (check_key(key, key_len, "get", 0, err) < 0 || check_rev(s, revision, err) < 0)
+    if (store_key_check(key, key_len, "get", 0, ET_KEY_MAX, err) < 0 || check_rev(s, revision, err) < 0)
         return -1;
     struct ck_buf b = CK_BUF_INIT(4096);
     ck_buf_appends(&b, "{");

@@ -12,47 +12,6 @@
 
 #include "lib/banned.h"
 
-static int check_key(const char *key, size_t key_len, const char *what, size_t i,
-                     struct ck_err *err)
-{
-    if (!key || key_len == 0)
-        return ck_err_set(err, CK_R_BAD_REQUEST, "store: %s %zu: empty key", what, i);
-    if (key_len > STORE_KEY_MAX)
-        return ck_err_set(err, CK_R_BAD_REQUEST, "store: %s %zu: key of %zu bytes exceeds %d", what,
-                          i, key_len, STORE_KEY_MAX);
-    return 0;
-}
-
-static int validate_txn(const struct store_txn *t, struct ck_err *err)
-{
-    if (t->ncmps > LM_TXN_MAX_OPS || t->nops > LM_TXN_MAX_OPS || (t->ncmps && !t->cmps) ||
-        (t->nops && !t->ops))
-        return ck_err_set(err, CK_R_BAD_REQUEST, "store: txn has too many (max %d) or missing ops",
-                          LM_TXN_MAX_OPS);
-    for (size_t i = 0; i < t->ncmps; i++) {
-        if (check_key(t->cmps[i].key, t->cmps[i].key_len, "cmp", i, err) < 0)
-            return -1;
-        if (t->cmps[i].mod_revision < STORE_ANY)
-            return ck_err_set(err, CK_R_BAD_REQUEST, "store: cmp %zu: bad mod_revision", i);
-    }
-    for (size_t i = 0; i < t->nops; i++) {
-        const struct store_op *op = &t->ops[i];
-        if (check_key(op->key, op->key_len, "op", i, err) < 0)
-            return -1;
-        if (op->type != STORE_OP_PUT && op->type != STORE_OP_DELETE)
-            return ck_err_set(err, CK_R_BAD_REQUEST, "store: op %zu: unknown type %d", i, op->type);
-        if (op->type == STORE_OP_PUT && op->value_len > STORE_VALUE_MAX)
-            return ck_err_set(err, CK_R_TOO_LARGE, "store: op %zu: value of %zu bytes exceeds %zu",
-                              i, op->value_len, STORE_VALUE_MAX);
-        if (op->type == STORE_OP_PUT && op->value_len && !op->value)
-            return ck_err_set(err, CK_R_BAD_REQUEST, "store: op %zu: missing value", i);
-        for (size_t j = 0; j < i; j++)
-            if (t->ops[j].key_len == op->key_len && !memcmp(t->ops[j].key, op->key, op->key_len))
-                return ck_err_set(err, CK_R_BAD_REQUEST, "store: op %zu: duplicate key in txn", i);
-    }
-    return 0;
-}
-
 int lm_txn(struct store *base, const struct store_txn *t, struct store_txn_result *res,
            struct ck_err *err)
 {
@@ -60,7 +19,7 @@ int lm_txn(struct store *base, const struct store_txn *t, struct store_txn_resul
     memset(res, 0, sizeof(*res));
     if (!t)
         return ck_err_set(err, CK_R_BAD_REQUEST, "store: no txn");
-    if (validate_txn(t, err) < 0)
+    if (store_txn_validate(t, LM_TXN_MAX_OPS, STORE_KEY_MAX, STORE_VALUE_MAX, err) < 0)
         return -1;
     struct lm_wreq w = {.t = t, .res = res};
     for (size_t i = 0; i < t->nops; i++)

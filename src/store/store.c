@@ -195,3 +195,48 @@ void store_close(struct store *s)
     if (s)
         s->ops->close(s);
 }
+
+/* ---- shared by the backends ---- */
+
+int store_key_check(const char *key, size_t key_len, const char *what, size_t i,
+                    size_t max_key, struct ck_err *err)
+{
+    if (!key || key_len == 0)
+        return ck_err_set(err, CK_R_BAD_REQUEST, "store: %s %zu: empty key", what, i);
+    if (key_len > max_key)
+        return ck_err_set(err, CK_R_BAD_REQUEST, "store: %s %zu: key of %zu bytes exceeds %zu", what,
+                          i, key_len, max_key);
+    return 0;
+}
+
+int store_txn_validate(const struct store_txn *t, size_t max_ops, size_t max_key,
+                       size_t max_value, struct ck_err *err)
+{
+    if (!t || t->ncmps > max_ops || t->nops > max_ops || (t->ncmps && !t->cmps) ||
+        (t->nops && !t->ops))
+        return ck_err_set(err, CK_R_BAD_REQUEST, "store: txn has too many (max %zu) or missing ops",
+                          max_ops);
+    for (size_t i = 0; i < t->ncmps; i++) {
+        if (store_key_check(t->cmps[i].key, t->cmps[i].key_len, "cmp", i, max_key, err) < 0)
+            return -1;
+        if (t->cmps[i].mod_revision < STORE_ANY)
+            return ck_err_set(err, CK_R_BAD_REQUEST, "store: cmp %zu: bad mod_revision", i);
+    }
+    for (size_t i = 0; i < t->nops; i++) {
+        const struct store_op *op = &t->ops[i];
+        if (store_key_check(op->key, op->key_len, "op", i, max_key, err) < 0)
+            return -1;
+        if (op->type != STORE_OP_PUT && op->type != STORE_OP_DELETE)
+            return ck_err_set(err, CK_R_BAD_REQUEST, "store: op %zu: unknown type %d", i, op->type);
+        if (op->type == STORE_OP_PUT && op->value_len > max_value)
+            return ck_err_set(err, CK_R_TOO_LARGE, "store: op %zu: value of %zu bytes exceeds %zu",
+                              i, op->value_len, max_value);
+        if (op->type == STORE_OP_PUT && op->value_len && !op->value)
+            return ck_err_set(err, CK_R_BAD_REQUEST, "store: op %zu: missing value", i);
+        for (size_t j = 0; j < i; j++)
+            if (t->ops[j].key_len == op->key_len && !memcmp(t->ops[j].key, op->key, op->key_len))
+                return ck_err_set(err, CK_R_BAD_REQUEST, "store: op %zu: duplicate key in txn", i);
+    }
+    return 0;
+}
+

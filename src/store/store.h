@@ -239,6 +239,14 @@ int store_subscribe(struct store *s, store_watch_fn fn, void *arg, int64_t *from
 void store_unsubscribe(struct store *s, int id);
 void store_close(struct store *s);
 
+/* For backends: a key must be 1..max_key bytes (what/i name it in the message). */
+int store_key_check(const char *key, size_t key_len, const char *what, size_t i,
+                    size_t max_key, struct ck_err *err);
+/* For backends: checks a txn's shape (counts, keys 1..max_key bytes, op types, value sizes,
+ * no key twice among the ops); 0 or -1 with CK_R_BAD_REQUEST / CK_R_TOO_LARGE. */
+int store_txn_validate(const struct store_txn *t, size_t max_ops, size_t max_key,
+                       size_t max_value, struct ck_err *err);
+
 void store_kv_release(struct store_kv *kv);
 void store_kv_copy(struct store_kv *dst, const struct store_kv *src);
 void store_txn_result_release(struct store_txn_result *r);
