@@ -429,6 +429,39 @@ def case_describe(c):
     expect_in("val1", o)
 
 
+def case_describe_workloads(c):
+    """describe for the kinds operators look at most: pods, deployments, nodes."""
+    c.server.post("/api/v1/namespaces/%s/pods" % c.ns, {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "dp1", "labels": {"app": "dp"}},
+        "spec": {"containers": [{"name": "web", "image": "nginx:1.25"}]}})
+    o = c.out("describe", "pod", "dp1")
+    expect_re(r"^Name:\s+dp1$", o)
+    expect_re(r"^Status:\s+Pending$", o)
+    expect_re(r"^\s+Image:\s+nginx:1.25$", o)
+    c.mk_deploy("dd1")
+    o = c.out("describe", "deployment", "dd1")
+    expect_re(r"^Name:\s+dd1$", o)
+    expect_re(r"^StrategyType:\s+RollingUpdate$", o)
+    expect_re(r"^Replicas:\s+1 desired", o)
+    node = "e2e-node-%s" % c.ns
+    c.server.post("/api/v1/nodes", {
+        "apiVersion": "v1", "kind": "Node", "metadata": {"name": node, "labels": {"kubernetes.io/os": "linux"}},
+        "status": {"capacity": {"cpu": "2", "memory": "4Gi", "pods": "110"}}})
+    o = c.out("describe", "node", node, ns=False)
+    expect_re(r"^Name:\s+%s$" % re.escape(node), o)
+    expect_in("kubernetes.io/os=linux", o)
+    c.k("delete", "node", node, ns=False)
+
+
+def case_get_every_resource(c):
+    """`kubectl get <r>` succeeds for every listable resource the server advertises."""
+    names = c.out("api-resources", "--verbs=list", "-o", "name").split()
+    expect(len(names) > 20, "too few listable resources: %r" % names)
+    for r in names:
+        p = c.k("get", r, "-A", ok=None, ns=False)
+        expect(p.returncode == 0, "get %s failed: %s" % (r, p.stderr.strip()[:300]))
+
+
 def case_create_generators(c):
     ns2 = c.ns + "-gen"
     expect_in("namespace/%s created" % ns2, c.out("create", "namespace", ns2, ns=False))
@@ -587,6 +620,8 @@ CASES = [
     ("get-watch", case_get_watch),
     ("wait-delete", case_wait_delete),
     ("describe", case_describe),
+    ("describe-workloads", case_describe_workloads),
+    ("get-every-resource", case_get_every_resource),
     ("create-generators", case_create_generators),
     ("explain", case_explain),
     ("unknown-field", case_unknown_field),
