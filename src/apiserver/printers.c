@@ -11,15 +11,13 @@
 #include <string.h>
 #include <time.h>
 
-#define COL_NAME {"Name", "string", "name", "Name of the object, unique within its namespace.", 0}
-
 static const struct printer_col default_cols[] = {
-    COL_NAME,
+    PRINTER_COL_NAME,
     {"Created At", "date", "", "Time the object was created.", 0},
 };
 
 static const struct printer_col custom_cols[] = {
-    COL_NAME,
+    PRINTER_COL_NAME,
     {"Age", "date", "", "Time since the object was created.", 0},
 };
 
@@ -171,6 +169,26 @@ void printer_age(const char *ts, int64_t now_s, char out[16])
 void printer_add_str(json_t *row, const char *s)
 {
     json_array_append_new(row, json_string(s ? s : ""));
+}
+
+void printer_add_owned(json_t *row, char *s)
+{
+    printer_add_str(row, s);
+    free(s);
+}
+
+size_t printer_jsize(const json_t *v)
+{
+    if (json_is_array(v))
+        return json_array_size(v);
+    if (json_is_object(v))
+        return json_object_size(v);
+    return 0;
+}
+
+int printer_cmp_cstr(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 void printer_add_int(json_t *row, long long v)

@@ -67,6 +67,12 @@ extern const size_t printer_defs_apps_n;
 
 /* Appends a JSON string / integer cell to row. */
 void printer_add_str(json_t *row, const char *s);
+/* printer_add_str, then free(s). */
+void printer_add_owned(json_t *row, char *s);
+/* Element count of an array or object; 0 for anything else. */
+size_t printer_jsize(const json_t *v);
+/* qsort comparator for an array of C strings. */
+int printer_cmp_cstr(const void *a, const void *b);
 void printer_add_int(json_t *row, long long v);
 /* Appends the age of metadata.creationTimestamp. */
 void printer_add_age(json_t *row, const json_t *obj, int64_t now_s);
@@ -77,5 +83,10 @@ char *printer_format_labels(const json_t *map);
 char *printer_format_selector(const json_t *sel);
 /* Container names and images joined by ","; new strings. */
 void printer_containers(const json_t *podspec, char **names, char **images);
+
+/* Shared column definitions of the printer tables (printers_*.c). */
+#define PRINTER_COL_NAME {"Name", "string", "name", "Name of the object, unique within its namespace.", 0}
+#define PRINTER_COL_AGE {"Age", "string", "", "Time since the object was created.", 0}
+#define PRINTER_NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif

@@ -13,35 +13,17 @@
 #include <string.h>
 #include <time.h>
 
-#define COL_NAME {"Name", "string", "name", "Name of the object, unique within its namespace.", 0}
-#define COL_AGE {"Age", "string", "", "Time since the object was created.", 0}
 #define COL_CONTAINERS {"Containers", "string", "", "Names of each container in the template.", 1}
 #define COL_IMAGES {"Images", "string", "", "Images referenced by each container in the template.", 1}
 #define COL_SELECTOR {"Selector", "string", "", "Label query over the pods it manages.", 1}
-#define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
-
-static void add_owned(json_t *row, char *s)
-{
-    printer_add_str(row, s);
-    free(s);
-}
-
-static size_t jsize(const json_t *v)
-{
-    if (json_is_array(v))
-        return json_array_size(v);
-    if (json_is_object(v))
-        return json_object_size(v);
-    return 0;
-}
 
 /* Containers and images of the pod template at path (a PodTemplateSpec). */
 static void add_containers(json_t *row, const json_t *o, const char *tmpl_spec_path)
 {
     char *names, *images;
     printer_containers(printer_jget(o, tmpl_spec_path), &names, &images);
-    add_owned(row, names);
-    add_owned(row, images);
+    printer_add_owned(row, names);
+    printer_add_owned(row, images);
 }
 
 /* metav1.FormatLabelSelector: "<none>" for an empty or absent selector. */
@@ -52,7 +34,7 @@ static void add_selector_or_none(json_t *row, const json_t *sel)
         free(s);
         s = ck_strdup("<none>");
     }
-    add_owned(row, s);
+    printer_add_owned(row, s);
 }
 
 static const char *bool_str(const json_t *v)
@@ -75,11 +57,11 @@ static char *int_or_string(const json_t *v)
 /* ---- deployments, replicasets, daemonsets, statefulsets ------------------------------- */
 
 static const struct printer_col deploy_cols[] = {
-    COL_NAME,
+    PRINTER_COL_NAME,
     {"Ready", "string", "", "Ready replicas out of desired replicas.", 0},
     {"Up-to-date", "string", "", "Replicas updated to the latest template.", 0},
     {"Available", "string", "", "Replicas available for at least minReadySeconds.", 0},
-    COL_AGE, COL_CONTAINERS, COL_IMAGES, COL_SELECTOR,
+    PRINTER_COL_AGE, COL_CONTAINERS, COL_IMAGES, COL_SELECTOR,
 };
 
 static void deploy_cells(const json_t *o, int64_t now, json_t *row)
@@ -93,15 +75,15 @@ static void deploy_cells(const json_t *o, int64_t now, json_t *row)
     printer_add_int(row, printer_jint(o, "status.availableReplicas", 0));
     printer_add_age(row, o, now);
     add_containers(row, o, "spec.template.spec");
-    add_owned(row, printer_format_selector(printer_jget(o, "spec.selector")));
+    printer_add_owned(row, printer_format_selector(printer_jget(o, "spec.selector")));
 }
 
 static const struct printer_col rs_cols[] = {
-    COL_NAME,
+    PRINTER_COL_NAME,
     {"Desired", "integer", "", "Desired number of replicas.", 0},
     {"Current", "integer", "", "Most recently observed number of replicas.", 0},
     {"Ready", "integer", "", "Number of ready replicas.", 0},
-    COL_AGE, COL_CONTAINERS, COL_IMAGES, COL_SELECTOR,
+    PRINTER_COL_AGE, COL_CONTAINERS, COL_IMAGES, COL_SELECTOR,
 };
 
 static void rs_cells(const json_t *o, int64_t now, json_t *row)
@@ -116,14 +98,14 @@ static void rs_cells(const json_t *o, int64_t now, json_t *row)
 }
 
 static const struct printer_col ds_cols[] = {
-    COL_NAME,
+    PRINTER_COL_NAME,
     {"Desired", "integer", "", "Nodes that should run the daemon pod.", 0},
     {"Current", "integer", "", "Nodes running at least one daemon pod.", 0},
     {"Ready", "integer", "", "Nodes with a ready daemon pod.", 0},
     {"Up-to-date", "integer", "", "Nodes running the updated daemon pod.", 0},
     {"Available", "integer", "", "Nodes with an available daemon pod.", 0},
     {"Node Selector", "string", "", "Node selector of the pod template.", 0},
-    COL_AGE, COL_CONTAINERS, COL_IMAGES, COL_SELECTOR,
+    PRINTER_COL_AGE, COL_CONTAINERS, COL_IMAGES, COL_SELECTOR,
 };
 
 static void ds_cells(const json_t *o, int64_t now, json_t *row)
@@ -132,18 +114,18 @@ static void ds_cells(const json_t *o, int64_t now, json_t *row)
                                     "status.numberReady", "status.updatedNumberScheduled",
                                     "status.numberAvailable"};
     printer_add_str(row, printer_jstr(o, "metadata.name"));
-    for (size_t i = 0; i < NCOLS(f); i++)
+    for (size_t i = 0; i < PRINTER_NCOLS(f); i++)
         printer_add_int(row, printer_jint(o, f[i], 0));
-    add_owned(row, printer_format_labels(printer_jget(o, "spec.template.spec.nodeSelector")));
+    printer_add_owned(row, printer_format_labels(printer_jget(o, "spec.template.spec.nodeSelector")));
     printer_add_age(row, o, now);
     add_containers(row, o, "spec.template.spec");
     add_selector_or_none(row, printer_jget(o, "spec.selector"));
 }
 
 static const struct printer_col sts_cols[] = {
-    COL_NAME,
+    PRINTER_COL_NAME,
     {"Ready", "string", "", "Ready replicas out of desired replicas.", 0},
-    COL_AGE, COL_CONTAINERS, COL_IMAGES,
+    PRINTER_COL_AGE, COL_CONTAINERS, COL_IMAGES,
 };
 
 static void sts_cells(const json_t *o, int64_t now, json_t *row)
@@ -158,17 +140,17 @@ static void sts_cells(const json_t *o, int64_t now, json_t *row)
 }
 
 static const struct printer_col cr_cols[] = {
-    COL_NAME,
+    PRINTER_COL_NAME,
     {"Controller", "string", "", "Controller of the revision (kind.group/name).", 0},
     {"Revision", "string", "", "Revision number.", 0},
-    COL_AGE,
+    PRINTER_COL_AGE,
 };
 
 static void cr_cells(const json_t *o, int64_t now, json_t *row)
 {
     json_t *refs = printer_jget(o, "metadata.ownerReferences");
     char *ctrl = NULL;
-    for (size_t i = 0; i < jsize(refs) && !ctrl; i++) {
+    for (size_t i = 0; i < printer_jsize(refs) && !ctrl; i++) {
         json_t *r = json_array_get(refs, i);
         if (!json_is_true(json_object_get(r, "controller")))
             continue;
@@ -184,7 +166,7 @@ static void cr_cells(const json_t *o, int64_t now, json_t *row)
             *p = (char)tolower((unsigned char)*p);
     }
     printer_add_str(row, printer_jstr(o, "metadata.name"));
-    add_owned(row, ctrl ? ctrl : ck_strdup("<none>"));
+    printer_add_owned(row, ctrl ? ctrl : ck_strdup("<none>"));
     printer_add_int(row, printer_jint(o, "revision", 0));
     printer_add_age(row, o, now);
 }
@@ -192,17 +174,17 @@ static void cr_cells(const json_t *o, int64_t now, json_t *row)
 /* ---- jobs, cronjobs ------------------------------------------------------------------ */
 
 static const struct printer_col job_cols[] = {
-    COL_NAME,
+    PRINTER_COL_NAME,
     {"Status", "string", "", "Status of the job.", 0},
     {"Completions", "string", "", "Succeeded pods out of desired completions.", 0},
     {"Duration", "string", "", "Time required to complete the job.", 0},
-    COL_AGE, COL_CONTAINERS, COL_IMAGES, COL_SELECTOR,
+    PRINTER_COL_AGE, COL_CONTAINERS, COL_IMAGES, COL_SELECTOR,
 };
 
 static bool job_condition(const json_t *job, const char *type)
 {
     json_t *conds = printer_jget(job, "status.conditions");
-    for (size_t i = 0; i < jsize(conds); i++) {
+    for (size_t i = 0; i < printer_jsize(conds); i++) {
         json_t *c = json_array_get(conds, i);
         if (!strcmp(printer_jstr(c, "type"), type))
             return !strcmp(printer_jstr(c, "status"), "True");
@@ -254,13 +236,13 @@ static void job_cells(const json_t *o, int64_t now, json_t *row)
 }
 
 static const struct printer_col cronjob_cols[] = {
-    COL_NAME,
+    PRINTER_COL_NAME,
     {"Schedule", "string", "", "Cron schedule.", 0},
     {"Timezone", "string", "", "Time zone of the schedule.", 0},
     {"Suspend", "boolean", "", "Whether new runs are suspended.", 0},
     {"Active", "integer", "", "Number of running jobs.", 0},
     {"Last Schedule", "string", "", "Time since the job was last scheduled.", 0},
-    COL_AGE, COL_CONTAINERS, COL_IMAGES, COL_SELECTOR,
+    PRINTER_COL_AGE, COL_CONTAINERS, COL_IMAGES, COL_SELECTOR,
 };
 
 static void cronjob_cells(const json_t *o, int64_t now, json_t *row)
@@ -274,7 +256,7 @@ static void cronjob_cells(const json_t *o, int64_t now, json_t *row)
     printer_add_str(row, printer_jstr(o, "spec.schedule"));
     printer_add_str(row, printer_jget(o, "spec.timeZone") ? tz : "<none>");
     printer_add_str(row, bool_str(printer_jget(o, "spec.suspend")));
-    printer_add_int(row, (long long)jsize(printer_jget(o, "status.active")));
+    printer_add_int(row, (long long)printer_jsize(printer_jget(o, "status.active")));
     printer_add_str(row, last);
     printer_add_age(row, o, now);
     add_containers(row, o, "spec.jobTemplate.spec.template.spec");
@@ -284,11 +266,11 @@ static void cronjob_cells(const json_t *o, int64_t now, json_t *row)
 /* ---- endpointslices, pdbs ------------------------------------------------------------ */
 
 static const struct printer_col eps_cols[] = {
-    COL_NAME,
+    PRINTER_COL_NAME,
     {"AddressType", "string", "", "Type of the addresses (IPv4, IPv6, FQDN).", 0},
     {"Ports", "string", "", "Ports of the slice (first three).", 0},
     {"Endpoints", "string", "", "Endpoint addresses (first three).", 0},
-    COL_AGE,
+    PRINTER_COL_AGE,
 };
 
 /* listWithMoreString: first three items, " + N more...", "<unset>" when empty. */
@@ -305,7 +287,7 @@ static void eps_cells(const json_t *o, int64_t now, json_t *row)
     struct ck_buf pb = CK_BUF_INIT(1 << 20), eb = CK_BUF_INIT(1 << 20);
     json_t *ports = json_object_get(o, "ports"), *eps = json_object_get(o, "endpoints");
     size_t count = 0;
-    for (size_t i = 0; i < jsize(ports); i++, count++) {
+    for (size_t i = 0; i < printer_jsize(ports); i++, count++) {
         if (count >= 3)
             continue;
         json_t *p = json_array_get(ports, i);
@@ -318,26 +300,26 @@ static void eps_cells(const json_t *o, int64_t now, json_t *row)
     }
     list_more(&pb, count);
     count = 0;
-    for (size_t i = 0; i < jsize(eps); i++) {
+    for (size_t i = 0; i < printer_jsize(eps); i++) {
         json_t *addrs = json_object_get(json_array_get(eps, i), "addresses");
-        for (size_t a = 0; a < jsize(addrs); a++, count++)
+        for (size_t a = 0; a < printer_jsize(addrs); a++, count++)
             if (count < 3)
                 ck_buf_appendf(&eb, "%s%s", count ? "," : "", json_string_value(json_array_get(addrs, a)) ?: "");
     }
     list_more(&eb, count);
     printer_add_str(row, printer_jstr(o, "metadata.name"));
     printer_add_str(row, printer_jstr(o, "addressType"));
-    add_owned(row, ck_buf_detach(&pb, NULL));
-    add_owned(row, ck_buf_detach(&eb, NULL));
+    printer_add_owned(row, ck_buf_detach(&pb, NULL));
+    printer_add_owned(row, ck_buf_detach(&eb, NULL));
     printer_add_age(row, o, now);
 }
 
 static const struct printer_col pdb_cols[] = {
-    COL_NAME,
+    PRINTER_COL_NAME,
     {"Min Available", "string", "", "The minimum number of pods that must be available.", 0},
     {"Max Unavailable", "string", "", "The maximum number of pods that may be unavailable.", 0},
     {"Allowed Disruptions", "integer", "", "Pods that may be disrupted right now.", 0},
-    COL_AGE,
+    PRINTER_COL_AGE,
 };
 
 static void pdb_cells(const json_t *o, int64_t now, json_t *row)
@@ -345,8 +327,8 @@ static void pdb_cells(const json_t *o, int64_t now, json_t *row)
     char *min = int_or_string(printer_jget(o, "spec.minAvailable"));
     char *max = int_or_string(printer_jget(o, "spec.maxUnavailable"));
     printer_add_str(row, printer_jstr(o, "metadata.name"));
-    add_owned(row, min ? min : ck_strdup("N/A"));
-    add_owned(row, max ? max : ck_strdup("N/A"));
+    printer_add_owned(row, min ? min : ck_strdup("N/A"));
+    printer_add_owned(row, max ? max : ck_strdup("N/A"));
     printer_add_int(row, printer_jint(o, "status.disruptionsAllowed", 0));
     printer_add_age(row, o, now);
 }
@@ -354,31 +336,26 @@ static void pdb_cells(const json_t *o, int64_t now, json_t *row)
 /* ---- networking ---------------------------------------------------------------------- */
 
 static const struct printer_col ing_cols[] = {
-    COL_NAME,
+    PRINTER_COL_NAME,
     {"Class", "string", "", "IngressClass of the ingress.", 0},
     {"Hosts", "string", "", "Hosts the rules match.", 0},
     {"Address", "string", "", "Load-balancer addresses.", 0},
     {"Ports", "string", "", "Ports served (80, and 443 with TLS).", 0},
-    COL_AGE,
+    PRINTER_COL_AGE,
 };
-
-static int cmp_cstr(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
 
 static char *ing_address(const json_t *o)
 {
     json_t *ing = printer_jget(o, "status.loadBalancer.ingress");
-    const char **v = ck_calloc(jsize(ing) + 1, sizeof(*v));
+    const char **v = ck_calloc(printer_jsize(ing) + 1, sizeof(*v));
     size_t n = 0, out = 0;
-    for (size_t i = 0; i < jsize(ing); i++) {
+    for (size_t i = 0; i < printer_jsize(ing); i++) {
         json_t *e = json_array_get(ing, i);
         const char *s = *printer_jstr(e, "ip") ? printer_jstr(e, "ip") : printer_jstr(e, "hostname");
         if (*s)
             v[n++] = s;
     }
-    qsort(v, n, sizeof(*v), cmp_cstr);
+    qsort(v, n, sizeof(*v), printer_cmp_cstr);
     struct ck_buf b = CK_BUF_INIT(1 << 20);
     for (size_t i = 0; i < n; i++)
         if (!i || strcmp(v[i], v[i - 1]))
@@ -393,7 +370,7 @@ static void ing_cells(const json_t *o, int64_t now, json_t *row)
     struct ck_buf hb = CK_BUF_INIT(1 << 20);
     size_t listed = 0;
     bool more = false;
-    for (size_t i = 0; i < jsize(rules); i++) {
+    for (size_t i = 0; i < printer_jsize(rules); i++) {
         if (listed == 3)
             more = true;
         const char *h = printer_jstr(json_array_get(rules, i), "host");
@@ -403,21 +380,21 @@ static void ing_cells(const json_t *o, int64_t now, json_t *row)
     if (listed == 0)
         ck_buf_appends(&hb, "*");
     else if (more)
-        ck_buf_appendf(&hb, " + %zu more...", jsize(rules) - 3);
+        ck_buf_appendf(&hb, " + %zu more...", printer_jsize(rules) - 3);
     const char *cls = printer_jstr(o, "spec.ingressClassName");
     printer_add_str(row, printer_jstr(o, "metadata.name"));
     printer_add_str(row, printer_jget(o, "spec.ingressClassName") ? cls : "<none>");
-    add_owned(row, ck_buf_detach(&hb, NULL));
-    add_owned(row, ing_address(o));
-    printer_add_str(row, jsize(printer_jget(o, "spec.tls")) ? "80, 443" : "80");
+    printer_add_owned(row, ck_buf_detach(&hb, NULL));
+    printer_add_owned(row, ing_address(o));
+    printer_add_str(row, printer_jsize(printer_jget(o, "spec.tls")) ? "80, 443" : "80");
     printer_add_age(row, o, now);
 }
 
 static const struct printer_col ingclass_cols[] = {
-    COL_NAME,
+    PRINTER_COL_NAME,
     {"Controller", "string", "", "Controller responsible for the class.", 0},
     {"Parameters", "string", "", "Reference to a resource with more parameters.", 0},
-    COL_AGE,
+    PRINTER_COL_AGE,
 };
 
 static void ingclass_cells(const json_t *o, int64_t now, json_t *row)
@@ -434,14 +411,14 @@ static void ingclass_cells(const json_t *o, int64_t now, json_t *row)
     }
     printer_add_str(row, printer_jstr(o, "metadata.name"));
     printer_add_str(row, printer_jstr(o, "spec.controller"));
-    add_owned(row, params);
+    printer_add_owned(row, params);
     printer_add_age(row, o, now);
 }
 
 static const struct printer_col netpol_cols[] = {
-    COL_NAME,
+    PRINTER_COL_NAME,
     {"Pod-Selector", "string", "", "Pods the policy applies to.", 0},
-    COL_AGE,
+    PRINTER_COL_AGE,
 };
 
 static void netpol_cells(const json_t *o, int64_t now, json_t *row)
@@ -454,9 +431,9 @@ static void netpol_cells(const json_t *o, int64_t now, json_t *row)
 /* ---- rbac, scheduling, storage, admission -------------------------------------------- */
 
 static const struct printer_col rb_cols[] = {
-    COL_NAME,
+    PRINTER_COL_NAME,
     {"Role", "string", "", "Referenced role (kind/name).", 0},
-    COL_AGE,
+    PRINTER_COL_AGE,
     {"Users", "string", "", "Users in the binding.", 1},
     {"Groups", "string", "", "Groups in the binding.", 1},
     {"ServiceAccounts", "string", "", "Service accounts in the binding (namespace:name).", 1},
@@ -466,7 +443,7 @@ static void rb_cells(const json_t *o, int64_t now, json_t *row)
 {
     struct ck_buf b[3] = {CK_BUF_INIT(1 << 20), CK_BUF_INIT(1 << 20), CK_BUF_INIT(1 << 20)};
     json_t *subs = json_object_get(o, "subjects");
-    for (size_t i = 0; i < jsize(subs); i++) {
+    for (size_t i = 0; i < printer_jsize(subs); i++) {
         json_t *s = json_array_get(subs, i);
         const char *kind = printer_jstr(s, "kind");
         int k = !strcmp(kind, "User") ? 0 : !strcmp(kind, "Group") ? 1 : !strcmp(kind, "ServiceAccount") ? 2 : -1;
@@ -479,17 +456,17 @@ static void rb_cells(const json_t *o, int64_t now, json_t *row)
             ck_buf_appends(&b[k], printer_jstr(s, "name"));
     }
     printer_add_str(row, printer_jstr(o, "metadata.name"));
-    add_owned(row, ck_asprintf("%s/%s", printer_jstr(o, "roleRef.kind"), printer_jstr(o, "roleRef.name")));
+    printer_add_owned(row, ck_asprintf("%s/%s", printer_jstr(o, "roleRef.kind"), printer_jstr(o, "roleRef.name")));
     printer_add_age(row, o, now);
     for (int k = 0; k < 3; k++)
-        add_owned(row, ck_buf_detach(&b[k], NULL));
+        printer_add_owned(row, ck_buf_detach(&b[k], NULL));
 }
 
 static const struct printer_col pc_cols[] = {
-    COL_NAME,
+    PRINTER_COL_NAME,
     {"Value", "integer", "", "Priority value.", 0},
     {"Global-Default", "boolean", "", "Whether this is the default priority class.", 0},
-    COL_AGE,
+    PRINTER_COL_AGE,
     {"PreemptionPolicy", "string", "", "Preemption policy of the class.", 1},
 };
 
@@ -503,12 +480,12 @@ static void pc_cells(const json_t *o, int64_t now, json_t *row)
 }
 
 static const struct printer_col sc_cols[] = {
-    COL_NAME,
+    PRINTER_COL_NAME,
     {"Provisioner", "string", "", "Volume plugin that provisions volumes.", 0},
     {"ReclaimPolicy", "string", "", "Reclaim policy of provisioned volumes.", 0},
     {"VolumeBindingMode", "string", "", "When volumes are bound.", 0},
     {"AllowVolumeExpansion", "string", "", "Whether volumes may be expanded.", 0},
-    COL_AGE,
+    PRINTER_COL_AGE,
 };
 
 static void sc_cells(const json_t *o, int64_t now, json_t *row)
@@ -519,7 +496,7 @@ static void sc_cells(const json_t *o, int64_t now, json_t *row)
         def = json_string_value(json_object_get(ann, "storageclass.beta.kubernetes.io/is-default-class"));
     const char *name = printer_jstr(o, "metadata.name");
     const char *rp = printer_jstr(o, "reclaimPolicy"), *vbm = printer_jstr(o, "volumeBindingMode");
-    add_owned(row, def && !strcmp(def, "true") ? ck_asprintf("%s (default)", name) : ck_strdup(name));
+    printer_add_owned(row, def && !strcmp(def, "true") ? ck_asprintf("%s (default)", name) : ck_strdup(name));
     printer_add_str(row, printer_jstr(o, "provisioner"));
     printer_add_str(row, *rp ? rp : "Delete");
     printer_add_str(row, *vbm ? vbm : "Immediate");
@@ -528,28 +505,28 @@ static void sc_cells(const json_t *o, int64_t now, json_t *row)
 }
 
 static const struct printer_col wh_cols[] = {
-    COL_NAME,
+    PRINTER_COL_NAME,
     {"Webhooks", "integer", "", "Number of webhooks in the configuration.", 0},
-    COL_AGE,
+    PRINTER_COL_AGE,
 };
 
 static void wh_cells(const json_t *o, int64_t now, json_t *row)
 {
     printer_add_str(row, printer_jstr(o, "metadata.name"));
-    printer_add_int(row, (long long)jsize(json_object_get(o, "webhooks")));
+    printer_add_int(row, (long long)printer_jsize(json_object_get(o, "webhooks")));
     printer_add_age(row, o, now);
 }
 
 /* ---- horizontal pod autoscalers ----------------------------------------------------- */
 
 static const struct printer_col hpa_cols[] = {
-    COL_NAME,
+    PRINTER_COL_NAME,
     {"Reference", "string", "", "Target of the autoscaler (kind/name).", 0},
     {"Targets", "string", "", "Current and target metric values.", 0},
     {"MinPods", "string", "", "Lower replica limit.", 0},
     {"MaxPods", "string", "", "Upper replica limit.", 0},
     {"Replicas", "string", "", "Current number of replicas.", 0},
-    COL_AGE,
+    PRINTER_COL_AGE,
 };
 
 /* One Resource / ContainerResource metric as "cpu: 10%/50%" or "memory: 1Gi/2Gi". */
@@ -577,7 +554,7 @@ static char *hpa_targets(const json_t *o)
     json_t *specs = printer_jget(o, "spec.metrics"), *stats = printer_jget(o, "status.currentMetrics");
     struct ck_buf b = CK_BUF_INIT(4096);
     json_t *v1 = printer_jget(o, "spec.targetCPUUtilizationPercentage");
-    if (json_is_integer(v1) && jsize(specs) == 0) { /* autoscaling/v1 */
+    if (json_is_integer(v1) && printer_jsize(specs) == 0) { /* autoscaling/v1 */
         json_t *cu = printer_jget(o, "status.currentCPUUtilizationPercentage");
         char c[32] = "<unknown>";
         if (json_is_integer(cu))
@@ -585,7 +562,7 @@ static char *hpa_targets(const json_t *o)
         ck_buf_appendf(&b, "cpu: %s/%lld%%", c, (long long)json_integer_value(v1));
         return ck_buf_detach(&b, NULL);
     }
-    size_t n = jsize(specs);
+    size_t n = printer_jsize(specs);
     if (n == 0)
         return ck_strdup("<none>");
     for (size_t i = 0; i < n && i < 2; i++) {
@@ -611,16 +588,16 @@ static void hpa_cells(const json_t *o, int64_t now, json_t *row)
 {
     json_t *min = printer_jget(o, "spec.minReplicas");
     printer_add_str(row, printer_jstr(o, "metadata.name"));
-    add_owned(row, ck_asprintf("%s/%s", printer_jstr(o, "spec.scaleTargetRef.kind"),
+    printer_add_owned(row, ck_asprintf("%s/%s", printer_jstr(o, "spec.scaleTargetRef.kind"),
                                printer_jstr(o, "spec.scaleTargetRef.name")));
-    add_owned(row, hpa_targets(o));
-    add_owned(row, json_is_integer(min) ? ck_asprintf("%lld", (long long)json_integer_value(min)) : ck_strdup("<unset>"));
+    printer_add_owned(row, hpa_targets(o));
+    printer_add_owned(row, json_is_integer(min) ? ck_asprintf("%lld", (long long)json_integer_value(min)) : ck_strdup("<unset>"));
     printer_add_int(row, printer_jint(o, "spec.maxReplicas", 0));
     printer_add_int(row, printer_jint(o, "status.currentReplicas", 0));
     printer_add_age(row, o, now);
 }
 
-#define DEF(g, r, cols, fn) {g, r, cols, NCOLS(cols), fn}
+#define DEF(g, r, cols, fn) {g, r, cols, PRINTER_NCOLS(cols), fn}
 
 const struct printer_def printer_defs_apps[] = {
     DEF("apps", "deployments", deploy_cols, deploy_cells),
@@ -643,4 +620,4 @@ const struct printer_def printer_defs_apps[] = {
     DEF("admissionregistration.k8s.io", "mutatingwebhookconfigurations", wh_cols, wh_cells),
     DEF("admissionregistration.k8s.io", "validatingwebhookconfigurations", wh_cols, wh_cells),
 };
-const size_t printer_defs_apps_n = NCOLS(printer_defs_apps);
+const size_t printer_defs_apps_n = PRINTER_NCOLS(printer_defs_apps);

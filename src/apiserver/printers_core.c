@@ -13,24 +13,6 @@
 #include <string.h>
 #include <time.h>
 
-#define COL_NAME {"Name", "string", "name", "Name of the object, unique within its namespace.", 0}
-#define COL_AGE {"Age", "string", "", "Time since the object was created.", 0}
-#define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
-
-static void add_owned(json_t *row, char *s)
-{
-    printer_add_str(row, s);
-    free(s);
-}
-
-static size_t jsize(const json_t *v)
-{
-    if (json_is_array(v))
-        return json_array_size(v);
-    if (json_is_object(v))
-        return json_object_size(v);
-    return 0;
-}
 
 static bool jtrue(const json_t *obj, const char *path)
 {
@@ -50,11 +32,11 @@ static time_t jtime(const json_t *obj, const char *path)
 /* ---- pods ---------------------------------------------------------------------------- */
 
 static const struct printer_col pod_cols[] = {
-    COL_NAME,
+    PRINTER_COL_NAME,
     {"Ready", "string", "", "Ready containers out of all containers.", 0},
     {"Status", "string", "", "Aggregate status of the containers in the pod.", 0},
     {"Restarts", "string", "", "Container restarts, and how long ago the last one was.", 0},
-    COL_AGE,
+    PRINTER_COL_AGE,
     {"IP", "string", "", "IP address of the pod.", 1},
     {"Node", "string", "", "Node the pod is bound to.", 1},
     {"Nominated Node", "string", "", "Node nominated by preemption.", 1},
@@ -71,7 +53,7 @@ struct pod_sum {
 static bool has_condition(const json_t *pod, const char *type)
 {
     json_t *conds = printer_jget(pod, "status.conditions");
-    for (size_t i = 0; i < jsize(conds); i++) {
+    for (size_t i = 0; i < printer_jsize(conds); i++) {
         json_t *c = json_array_get(conds, i);
         if (!strcmp(printer_jstr(c, "type"), type))
             return !strcmp(printer_jstr(c, "status"), "True");
@@ -82,7 +64,7 @@ static bool has_condition(const json_t *pod, const char *type)
 static bool init_restartable(const json_t *pod, const char *name)
 {
     json_t *ics = printer_jget(pod, "spec.initContainers");
-    for (size_t i = 0; i < jsize(ics); i++) {
+    for (size_t i = 0; i < printer_jsize(ics); i++) {
         json_t *c = json_array_get(ics, i);
         if (!strcmp(printer_jstr(c, "name"), name))
             return !strcmp(printer_jstr(c, "restartPolicy"), "Always");
@@ -101,8 +83,8 @@ static void note_restart(const json_t *cs, time_t *last)
 static bool pod_init_status(const json_t *pod, struct pod_sum *s, long long *rrestarts, time_t *rlast)
 {
     json_t *st = printer_jget(pod, "status.initContainerStatuses");
-    size_t nspec = jsize(printer_jget(pod, "spec.initContainers"));
-    for (size_t i = 0; i < jsize(st); i++) {
+    size_t nspec = printer_jsize(printer_jget(pod, "spec.initContainers"));
+    for (size_t i = 0; i < printer_jsize(st); i++) {
         json_t *c = json_array_get(st, i);
         bool restartable = init_restartable(pod, printer_jstr(c, "name"));
         s->restarts += printer_jint(c, "restartCount", 0);
@@ -142,7 +124,7 @@ static void pod_container_status(const json_t *pod, struct pod_sum *s)
 {
     json_t *st = printer_jget(pod, "status.containerStatuses");
     bool running = false;
-    for (size_t k = jsize(st); k-- > 0;) {
+    for (size_t k = printer_jsize(st); k-- > 0;) {
         json_t *c = json_array_get(st, k);
         s->restarts += printer_jint(c, "restartCount", 0);
         note_restart(c, &s->last_restart);
@@ -173,15 +155,15 @@ static void pod_summarize(const json_t *pod, struct pod_sum *s)
     const char *sreason = printer_jstr(pod, "status.reason");
     snprintf(s->reason, sizeof(s->reason), "%s", *sreason ? sreason : phase);
     json_t *conds = printer_jget(pod, "status.conditions");
-    for (size_t i = 0; i < jsize(conds); i++) {
+    for (size_t i = 0; i < printer_jsize(conds); i++) {
         json_t *c = json_array_get(conds, i);
         if (!strcmp(printer_jstr(c, "type"), "PodScheduled") &&
             !strcmp(printer_jstr(c, "reason"), "SchedulingGated"))
             snprintf(s->reason, sizeof(s->reason), "SchedulingGated");
     }
-    s->total = (int)jsize(printer_jget(pod, "spec.containers"));
+    s->total = (int)printer_jsize(printer_jget(pod, "spec.containers"));
     json_t *ics = printer_jget(pod, "spec.initContainers");
-    for (size_t i = 0; i < jsize(ics); i++)
+    for (size_t i = 0; i < printer_jsize(ics); i++)
         if (!strcmp(printer_jstr(json_array_get(ics, i), "restartPolicy"), "Always"))
             s->total++;
     long long rrestarts = 0;
@@ -203,7 +185,7 @@ static void pod_summarize(const json_t *pod, struct pod_sum *s)
 static void pod_gates(const json_t *pod, char out[32])
 {
     json_t *gates = printer_jget(pod, "spec.readinessGates");
-    size_t n = jsize(gates), ok = 0;
+    size_t n = printer_jsize(gates), ok = 0;
     if (n == 0) {
         snprintf(out, 32, "<none>");
         return;
@@ -211,7 +193,7 @@ static void pod_gates(const json_t *pod, char out[32])
     json_t *conds = printer_jget(pod, "status.conditions");
     for (size_t i = 0; i < n; i++) {
         const char *type = printer_jstr(json_array_get(gates, i), "conditionType");
-        for (size_t j = 0; j < jsize(conds); j++) {
+        for (size_t j = 0; j < printer_jsize(conds); j++) {
             json_t *c = json_array_get(conds, j);
             if (!strcmp(printer_jstr(c, "type"), type)) {
                 ok += !strcmp(printer_jstr(c, "status"), "True");
@@ -245,7 +227,7 @@ static void pod_cells(const json_t *pod, int64_t now, json_t *row)
     printer_add_str(row, buf);
     printer_add_age(row, pod, now);
     json_t *ips = printer_jget(pod, "status.podIPs");
-    const char *ip = jsize(ips) ? printer_jstr(json_array_get(ips, 0), "ip") : printer_jstr(pod, "status.podIP");
+    const char *ip = printer_jsize(ips) ? printer_jstr(json_array_get(ips, 0), "ip") : printer_jstr(pod, "status.podIP");
     printer_add_str(row, or_none(ip));
     printer_add_str(row, or_none(printer_jstr(pod, "spec.nodeName")));
     printer_add_str(row, or_none(printer_jstr(pod, "status.nominatedNodeName")));
@@ -256,7 +238,7 @@ static void pod_cells(const json_t *pod, int64_t now, json_t *row)
 /* ---- pod templates, replication controllers ------------------------------------------- */
 
 static const struct printer_col podtemplate_cols[] = {
-    COL_NAME,
+    PRINTER_COL_NAME,
     {"Containers", "string", "", "Names of each container in the template.", 0},
     {"Images", "string", "", "Images referenced by each container in the template.", 0},
     {"Pod Labels", "string", "", "Labels of the pod template.", 0},
@@ -268,17 +250,17 @@ static void podtemplate_cells(const json_t *o, int64_t now, json_t *row)
     char *names, *images;
     printer_add_str(row, printer_jstr(o, "metadata.name"));
     printer_containers(printer_jget(o, "template.spec"), &names, &images);
-    add_owned(row, names);
-    add_owned(row, images);
-    add_owned(row, printer_format_labels(printer_jget(o, "template.metadata.labels")));
+    printer_add_owned(row, names);
+    printer_add_owned(row, images);
+    printer_add_owned(row, printer_format_labels(printer_jget(o, "template.metadata.labels")));
 }
 
 static const struct printer_col rc_cols[] = {
-    COL_NAME,
+    PRINTER_COL_NAME,
     {"Desired", "integer", "", "Desired number of replicas.", 0},
     {"Current", "integer", "", "Most recently observed number of replicas.", 0},
     {"Ready", "integer", "", "Number of ready replicas.", 0},
-    COL_AGE,
+    PRINTER_COL_AGE,
     {"Containers", "string", "", "Names of each container in the template.", 1},
     {"Images", "string", "", "Images referenced by each container in the template.", 1},
     {"Selector", "string", "", "Label query over the pods the controller manages.", 1},
@@ -293,18 +275,18 @@ static void rc_cells(const json_t *o, int64_t now, json_t *row)
     printer_add_int(row, printer_jint(o, "status.readyReplicas", 0));
     printer_add_age(row, o, now);
     printer_containers(printer_jget(o, "spec.template.spec"), &names, &images);
-    add_owned(row, names);
-    add_owned(row, images);
-    add_owned(row, printer_format_labels(printer_jget(o, "spec.selector")));
+    printer_add_owned(row, names);
+    printer_add_owned(row, images);
+    printer_add_owned(row, printer_format_labels(printer_jget(o, "spec.selector")));
 }
 
 /* ---- nodes --------------------------------------------------------------------------- */
 
 static const struct printer_col node_cols[] = {
-    COL_NAME,
+    PRINTER_COL_NAME,
     {"Status", "string", "", "The status of the node.", 0},
     {"Roles", "string", "", "The roles of the node.", 0},
-    COL_AGE,
+    PRINTER_COL_AGE,
     {"Version", "string", "", "Kubelet version reported by the node.", 0},
     {"Internal-IP", "string", "", "First InternalIP address of the node.", 1},
     {"External-IP", "string", "", "First ExternalIP address of the node.", 1},
@@ -316,7 +298,7 @@ static const struct printer_col node_cols[] = {
 static const char *node_address(const json_t *node, const char *type)
 {
     json_t *addrs = printer_jget(node, "status.addresses");
-    for (size_t i = 0; i < jsize(addrs); i++) {
+    for (size_t i = 0; i < printer_jsize(addrs); i++) {
         json_t *a = json_array_get(addrs, i);
         if (!strcmp(printer_jstr(a, "type"), type))
             return printer_jstr(a, "address");
@@ -324,16 +306,11 @@ static const char *node_address(const json_t *node, const char *type)
     return "<none>";
 }
 
-static int cmp_cstr(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* Sorted, de-duplicated roles from node-role.kubernetes.io/<role> and kubernetes.io/role. */
 static char *node_roles(const json_t *node)
 {
     json_t *labels = printer_jget(node, "metadata.labels");
-    size_t n = 0, cap = jsize(labels) + 1;
+    size_t n = 0, cap = printer_jsize(labels) + 1;
     const char **roles = ck_calloc(cap, sizeof(*roles));
     const char *k;
     json_t *v;
@@ -347,7 +324,7 @@ static char *node_roles(const json_t *node)
                 roles[n++] = val;
         }
     }
-    qsort(roles, n, sizeof(*roles), cmp_cstr);
+    qsort(roles, n, sizeof(*roles), printer_cmp_cstr);
     struct ck_buf b = CK_BUF_INIT(1 << 20);
     size_t out = 0;
     for (size_t i = 0; i < n; i++) {
@@ -365,7 +342,7 @@ static void node_cells(const json_t *node, int64_t now, json_t *row)
 {
     char status[64] = "Unknown";
     json_t *conds = printer_jget(node, "status.conditions");
-    for (size_t i = 0; i < jsize(conds); i++) {
+    for (size_t i = 0; i < printer_jsize(conds); i++) {
         json_t *c = json_array_get(conds, i);
         if (!strcmp(printer_jstr(c, "type"), "Ready"))
             snprintf(status, sizeof(status), "%s",
@@ -375,7 +352,7 @@ static void node_cells(const json_t *node, int64_t now, json_t *row)
         strncat(status, ",SchedulingDisabled", sizeof(status) - strlen(status) - 1);
     printer_add_str(row, printer_jstr(node, "metadata.name"));
     printer_add_str(row, status);
-    add_owned(row, node_roles(node));
+    printer_add_owned(row, node_roles(node));
     printer_add_age(row, node, now);
     printer_add_str(row, printer_jstr(node, "status.nodeInfo.kubeletVersion"));
     printer_add_str(row, node_address(node, "InternalIP"));
@@ -391,9 +368,9 @@ static void node_cells(const json_t *node, int64_t now, json_t *row)
 /* ---- namespaces, configmaps, secrets, serviceaccounts, leases ------------------------- */
 
 static const struct printer_col ns_cols[] = {
-    COL_NAME,
+    PRINTER_COL_NAME,
     {"Status", "string", "", "The status of the namespace.", 0},
-    COL_AGE,
+    PRINTER_COL_AGE,
 };
 
 static void ns_cells(const json_t *o, int64_t now, json_t *row)
@@ -404,50 +381,50 @@ static void ns_cells(const json_t *o, int64_t now, json_t *row)
 }
 
 static const struct printer_col cm_cols[] = {
-    COL_NAME,
+    PRINTER_COL_NAME,
     {"Data", "string", "", "Number of data and binaryData keys.", 0},
-    COL_AGE,
+    PRINTER_COL_AGE,
 };
 
 static void cm_cells(const json_t *o, int64_t now, json_t *row)
 {
     printer_add_str(row, printer_jstr(o, "metadata.name"));
-    printer_add_int(row, (long long)(jsize(json_object_get(o, "data")) + jsize(json_object_get(o, "binaryData"))));
+    printer_add_int(row, (long long)(printer_jsize(json_object_get(o, "data")) + printer_jsize(json_object_get(o, "binaryData"))));
     printer_add_age(row, o, now);
 }
 
 static const struct printer_col secret_cols[] = {
-    COL_NAME,
+    PRINTER_COL_NAME,
     {"Type", "string", "", "Type of the secret.", 0},
     {"Data", "string", "", "Number of data keys.", 0},
-    COL_AGE,
+    PRINTER_COL_AGE,
 };
 
 static void secret_cells(const json_t *o, int64_t now, json_t *row)
 {
     printer_add_str(row, printer_jstr(o, "metadata.name"));
     printer_add_str(row, printer_jstr(o, "type"));
-    printer_add_int(row, (long long)jsize(json_object_get(o, "data")));
+    printer_add_int(row, (long long)printer_jsize(json_object_get(o, "data")));
     printer_add_age(row, o, now);
 }
 
 static const struct printer_col sa_cols[] = {
-    COL_NAME,
+    PRINTER_COL_NAME,
     {"Secrets", "string", "", "Number of secrets referenced by the service account.", 0},
-    COL_AGE,
+    PRINTER_COL_AGE,
 };
 
 static void sa_cells(const json_t *o, int64_t now, json_t *row)
 {
     printer_add_str(row, printer_jstr(o, "metadata.name"));
-    printer_add_int(row, (long long)jsize(json_object_get(o, "secrets")));
+    printer_add_int(row, (long long)printer_jsize(json_object_get(o, "secrets")));
     printer_add_age(row, o, now);
 }
 
 static const struct printer_col lease_cols[] = {
-    COL_NAME,
+    PRINTER_COL_NAME,
     {"Holder", "string", "", "Identity of the current holder of the lease.", 0},
-    COL_AGE,
+    PRINTER_COL_AGE,
 };
 
 static void lease_cells(const json_t *o, int64_t now, json_t *row)
@@ -460,12 +437,12 @@ static void lease_cells(const json_t *o, int64_t now, json_t *row)
 /* ---- services, endpoints ------------------------------------------------------------- */
 
 static const struct printer_col svc_cols[] = {
-    COL_NAME,
+    PRINTER_COL_NAME,
     {"Type", "string", "", "How the service is exposed.", 0},
     {"Cluster-IP", "string", "", "Cluster IP of the service.", 0},
     {"External-IP", "string", "", "External or load-balancer addresses.", 0},
     {"Port(s)", "string", "", "Exposed ports (port[:nodePort]/protocol).", 0},
-    COL_AGE,
+    PRINTER_COL_AGE,
     {"Selector", "string", "", "Labels of the pods the service routes to.", 1},
 };
 
@@ -473,14 +450,14 @@ static char *svc_lb_ips(const json_t *svc)
 {
     json_t *ing = printer_jget(svc, "status.loadBalancer.ingress");
     size_t n = 0;
-    const char **v = ck_calloc(jsize(ing) + 1, sizeof(*v));
-    for (size_t i = 0; i < jsize(ing); i++) {
+    const char **v = ck_calloc(printer_jsize(ing) + 1, sizeof(*v));
+    for (size_t i = 0; i < printer_jsize(ing); i++) {
         json_t *e = json_array_get(ing, i);
         const char *s = *printer_jstr(e, "ip") ? printer_jstr(e, "ip") : printer_jstr(e, "hostname");
         if (*s)
             v[n++] = s;
     }
-    qsort(v, n, sizeof(*v), cmp_cstr);
+    qsort(v, n, sizeof(*v), printer_cmp_cstr);
     struct ck_buf b = CK_BUF_INIT(1 << 20);
     size_t out = 0;
     for (size_t i = 0; i < n; i++)
@@ -492,7 +469,7 @@ static char *svc_lb_ips(const json_t *svc)
 
 static void join_strings(struct ck_buf *b, const json_t *arr, bool comma_first)
 {
-    for (size_t i = 0; i < jsize(arr); i++)
+    for (size_t i = 0; i < printer_jsize(arr); i++)
         ck_buf_appendf(b, "%s%s", (i || comma_first) ? "," : "", json_string_value(json_array_get(arr, i)) ?: "");
 }
 
@@ -502,14 +479,14 @@ static char *svc_external_ip(const json_t *svc)
     json_t *ext = printer_jget(svc, "spec.externalIPs");
     struct ck_buf b = CK_BUF_INIT(1 << 20);
     if (!strcmp(type, "ClusterIP") || !strcmp(type, "NodePort")) {
-        if (jsize(ext))
+        if (printer_jsize(ext))
             join_strings(&b, ext, false);
         else
             ck_buf_appends(&b, "<none>");
     } else if (!strcmp(type, "LoadBalancer")) {
         char *lb = svc_lb_ips(svc);
         ck_buf_appends(&b, lb);
-        if (jsize(ext))
+        if (printer_jsize(ext))
             join_strings(&b, ext, *lb != 0);
         else if (!*lb)
             ck_buf_appends(&b, "<pending>");
@@ -526,7 +503,7 @@ static char *svc_ports(const json_t *svc)
 {
     json_t *ports = printer_jget(svc, "spec.ports");
     struct ck_buf b = CK_BUF_INIT(1 << 20);
-    for (size_t i = 0; i < jsize(ports); i++) {
+    for (size_t i = 0; i < printer_jsize(ports); i++) {
         json_t *p = json_array_get(ports, i);
         long long np = printer_jint(p, "nodePort", 0);
         ck_buf_appendf(&b, "%s%lld", i ? "," : "", printer_jint(p, "port", 0));
@@ -544,18 +521,18 @@ static void svc_cells(const json_t *svc, int64_t now, json_t *row)
     printer_add_str(row, printer_jstr(svc, "metadata.name"));
     printer_add_str(row, printer_jstr(svc, "spec.type"));
     json_t *ips = printer_jget(svc, "spec.clusterIPs");
-    const char *ip = jsize(ips) ? json_string_value(json_array_get(ips, 0)) : printer_jstr(svc, "spec.clusterIP");
+    const char *ip = printer_jsize(ips) ? json_string_value(json_array_get(ips, 0)) : printer_jstr(svc, "spec.clusterIP");
     printer_add_str(row, ip && *ip ? ip : "<none>");
-    add_owned(row, svc_external_ip(svc));
-    add_owned(row, svc_ports(svc));
+    printer_add_owned(row, svc_external_ip(svc));
+    printer_add_owned(row, svc_ports(svc));
     printer_add_age(row, svc, now);
-    add_owned(row, printer_format_labels(printer_jget(svc, "spec.selector")));
+    printer_add_owned(row, printer_format_labels(printer_jget(svc, "spec.selector")));
 }
 
 static const struct printer_col ep_cols[] = {
-    COL_NAME,
+    PRINTER_COL_NAME,
     {"Endpoints", "string", "", "Ready addresses and ports (first three).", 0},
-    COL_AGE,
+    PRINTER_COL_AGE,
 };
 
 static void ep_add(struct ck_buf *b, size_t *listed, bool *more, const char *ip, long long port)
@@ -575,24 +552,24 @@ static void ep_add(struct ck_buf *b, size_t *listed, bool *more, const char *ip,
 static char *format_endpoints(const json_t *ep)
 {
     json_t *subsets = json_object_get(ep, "subsets");
-    if (jsize(subsets) == 0)
+    if (printer_jsize(subsets) == 0)
         return ck_strdup("<none>");
     struct ck_buf b = CK_BUF_INIT(1 << 20);
     size_t listed = 0, count = 0;
     bool more = false;
-    for (size_t i = 0; i < jsize(subsets); i++) {
+    for (size_t i = 0; i < printer_jsize(subsets); i++) {
         json_t *ss = json_array_get(subsets, i);
         json_t *addrs = json_object_get(ss, "addresses"), *ports = json_object_get(ss, "ports");
-        if (jsize(ports) == 0) {
-            count += jsize(addrs);
-            for (size_t a = 0; a < jsize(addrs) && !more; a++)
+        if (printer_jsize(ports) == 0) {
+            count += printer_jsize(addrs);
+            for (size_t a = 0; a < printer_jsize(addrs) && !more; a++)
                 ep_add(&b, &listed, &more, printer_jstr(json_array_get(addrs, a), "ip"), -1);
             continue;
         }
-        for (size_t p = 0; p < jsize(ports); p++) {
-            count += jsize(addrs);
+        for (size_t p = 0; p < printer_jsize(ports); p++) {
+            count += printer_jsize(addrs);
             long long port = printer_jint(json_array_get(ports, p), "port", 0);
-            for (size_t a = 0; a < jsize(addrs) && !more; a++)
+            for (size_t a = 0; a < printer_jsize(addrs) && !more; a++)
                 ep_add(&b, &listed, &more, printer_jstr(json_array_get(addrs, a), "ip"), port);
         }
     }
@@ -604,7 +581,7 @@ static char *format_endpoints(const json_t *ep)
 static void ep_cells(const json_t *o, int64_t now, json_t *row)
 {
     printer_add_str(row, printer_jstr(o, "metadata.name"));
-    add_owned(row, format_endpoints(o));
+    printer_add_owned(row, format_endpoints(o));
     printer_add_age(row, o, now);
 }
 
@@ -677,10 +654,10 @@ static void event_cells_with(const json_t *ev, int64_t now, json_t *row, const s
     printer_add_str(row, last);
     printer_add_str(row, printer_jstr(ev, "type"));
     printer_add_str(row, printer_jstr(ev, "reason"));
-    add_owned(row, target);
+    printer_add_owned(row, target);
     printer_add_str(row, printer_jstr(inv, "fieldPath"));
-    add_owned(row, *host ? ck_asprintf("%s, %s", comp, host) : ck_strdup(comp));
-    add_owned(row, trim_dup(printer_jstr(ev, f->message)));
+    printer_add_owned(row, *host ? ck_asprintf("%s, %s", comp, host) : ck_strdup(comp));
+    printer_add_owned(row, trim_dup(printer_jstr(ev, f->message)));
     printer_add_str(row, first);
     printer_add_int(row, count);
     printer_add_str(row, printer_jstr(ev, "metadata.name"));
@@ -699,16 +676,16 @@ static void new_event_cells(const json_t *ev, int64_t now, json_t *row)
 /* ---- resource quotas ----------------------------------------------------------------- */
 
 static const struct printer_col rq_cols[] = {
-    COL_NAME,
+    PRINTER_COL_NAME,
     {"Request", "string", "", "Used/hard of every quota except limits.*.", 0},
     {"Limit", "string", "", "Used/hard of limits.* quotas.", 0},
-    COL_AGE,
+    PRINTER_COL_AGE,
 };
 
 static void rq_cells(const json_t *o, int64_t now, json_t *row)
 {
     json_t *hard = printer_jget(o, "status.hard"), *used = printer_jget(o, "status.used");
-    size_t n = jsize(hard), i = 0;
+    size_t n = printer_jsize(hard), i = 0;
     const char **keys = ck_calloc(n + 1, sizeof(*keys));
     const char *k;
     json_t *v;
@@ -718,7 +695,7 @@ static void rq_cells(const json_t *o, int64_t now, json_t *row)
             keys[i++] = k;
         }
     }
-    qsort(keys, n, sizeof(*keys), cmp_cstr);
+    qsort(keys, n, sizeof(*keys), printer_cmp_cstr);
     struct ck_buf req = CK_BUF_INIT(1 << 20), lim = CK_BUF_INIT(1 << 20);
     for (i = 0; i < n; i++) {
         struct ck_buf *b = !strncmp(keys[i], "limits.", 7) ? &lim : &req;
@@ -728,15 +705,15 @@ static void rq_cells(const json_t *o, int64_t now, json_t *row)
     }
     free(keys);
     printer_add_str(row, printer_jstr(o, "metadata.name"));
-    add_owned(row, ck_buf_detach(&req, NULL));
-    add_owned(row, ck_buf_detach(&lim, NULL));
+    printer_add_owned(row, ck_buf_detach(&req, NULL));
+    printer_add_owned(row, ck_buf_detach(&lim, NULL));
     printer_add_age(row, o, now);
 }
 
 /* ---- persistent volumes and claims ------------------------------------------------- */
 
 static const struct printer_col pv_cols[] = {
-    COL_NAME,
+    PRINTER_COL_NAME,
     {"Capacity", "string", "", "Storage capacity of the volume.", 0},
     {"Access Modes", "string", "", "Access modes (RWO, ROX, RWX, RWOP).", 0},
     {"Reclaim Policy", "string", "", "What happens to the volume when released.", 0},
@@ -745,25 +722,25 @@ static const struct printer_col pv_cols[] = {
     {"StorageClass", "string", "", "StorageClass of the pv.", 0},
     {"VolumeAttributesClass", "string", "", "VolumeAttributesClass of the pv.", 0},
     {"Reason", "string", "", "Reason for the phase.", 0},
-    COL_AGE,
+    PRINTER_COL_AGE,
     {"VolumeMode", "string", "", "Filesystem or Block.", 1},
 };
 
 static const struct printer_col pvc_cols[] = {
-    COL_NAME,
+    PRINTER_COL_NAME,
     {"Status", "string", "", "Phase of the claim.", 0},
     {"Volume", "string", "", "Volume bound to the claim.", 0},
     {"Capacity", "string", "", "Capacity of the bound volume.", 0},
     {"Access Modes", "string", "", "Access modes of the bound volume.", 0},
     {"StorageClass", "string", "", "StorageClass of the pvc.", 0},
     {"VolumeAttributesClass", "string", "", "VolumeAttributesClass of the pvc.", 0},
-    COL_AGE,
+    PRINTER_COL_AGE,
     {"VolumeMode", "string", "", "Filesystem or Block.", 1},
 };
 
 static bool has_mode(const json_t *modes, const char *m)
 {
-    for (size_t i = 0; i < jsize(modes); i++)
+    for (size_t i = 0; i < printer_jsize(modes); i++)
         if (!strcmp(json_string_value(json_array_get(modes, i)) ?: "", m))
             return true;
     return false;
@@ -802,10 +779,10 @@ static void pv_cells(const json_t *o, int64_t now, json_t *row)
     json_t *claim = printer_jget(o, "spec.claimRef");
     printer_add_str(row, printer_jstr(o, "metadata.name"));
     printer_add_str(row, *cap ? cap : "0");
-    add_owned(row, access_modes(printer_jget(o, "spec.accessModes")));
+    printer_add_owned(row, access_modes(printer_jget(o, "spec.accessModes")));
     printer_add_str(row, printer_jstr(o, "spec.persistentVolumeReclaimPolicy"));
     printer_add_str(row, phase);
-    add_owned(row, claim ? ck_asprintf("%s/%s", printer_jstr(claim, "namespace"), printer_jstr(claim, "name"))
+    printer_add_owned(row, claim ? ck_asprintf("%s/%s", printer_jstr(claim, "namespace"), printer_jstr(claim, "name"))
                          : ck_strdup(""));
     printer_add_str(row, storage_class(o));
     printer_add_str(row, unset_or(o, "spec.volumeAttributesClassName"));
@@ -824,7 +801,7 @@ static void pvc_cells(const json_t *o, int64_t now, json_t *row)
     if (*vol) {
         const char *cap = printer_jstr(o, "status.capacity.storage");
         printer_add_str(row, *cap ? cap : "0");
-        add_owned(row, access_modes(printer_jget(o, "status.accessModes")));
+        printer_add_owned(row, access_modes(printer_jget(o, "status.accessModes")));
     } else {
         printer_add_str(row, "");
         printer_add_str(row, "");
@@ -835,7 +812,7 @@ static void pvc_cells(const json_t *o, int64_t now, json_t *row)
     printer_add_str(row, unset_or(o, "spec.volumeMode"));
 }
 
-#define DEF(g, r, cols, fn) {g, r, cols, NCOLS(cols), fn}
+#define DEF(g, r, cols, fn) {g, r, cols, PRINTER_NCOLS(cols), fn}
 
 const struct printer_def printer_defs_core[] = {
     DEF("", "pods", pod_cols, pod_cells),
@@ -855,4 +832,4 @@ const struct printer_def printer_defs_core[] = {
     DEF("", "persistentvolumeclaims", pvc_cols, pvc_cells),
     DEF("coordination.k8s.io", "leases", lease_cols, lease_cells),
 };
-const size_t printer_defs_core_n = NCOLS(printer_defs_core);
+const size_t printer_defs_core_n = PRINTER_NCOLS(printer_defs_core);
