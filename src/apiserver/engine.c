@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The engine's entry points: api_server_new/free, api_handle (path routing, verb mapping,
- * Accept negotiation, query decoding), Status objects, /version, /openapi routing, metrics. */
+ * Accept negotiation, query decoding), Status objects, /version, /openapi and
+ * /debug/api/top-lists routing, metrics. */
 #include "apiserver/engine.h"
 #include "apiserver/schema.h"
 #include "lib/log.h"
@@ -573,6 +574,11 @@ static enum api_result route(struct eng_req *r, const char **segs, size_t n,
         serve_openapi(r, segs, n);
         return API_DONE;
     }
+    if (n == 3 && strcmp(segs[0], "debug") == 0 && strcmp(segs[1], "api") == 0 &&
+        strcmp(segs[2], "top-lists") == 0) {
+        eng_serve_top_lists(r);
+        return API_DONE;
+    }
     bool api = n >= 1 && strcmp(segs[0], "api") == 0;
     bool apis = n >= 1 && strcmp(segs[0], "apis") == 0;
     if (!api && !apis) {
@@ -679,7 +685,6 @@ int api_server_new(struct store *st, const struct api_opts *o, struct api_server
     pthread_mutex_init(&s->rev_mu, NULL);
     pthread_mutex_init(&s->pend_mu, NULL);
     pthread_mutex_init(&s->alloc_mu, NULL);
-    pthread_mutex_init(&s->m.agents_mu, NULL);
     pthread_mutex_init(&s->compact_mu, NULL);
     pthread_cond_init(&s->compact_cv, NULL);
     pthread_cond_init(&s->rev_cv, NULL);
@@ -687,6 +692,7 @@ int api_server_new(struct store *st, const struct api_opts *o, struct api_server
     s->tables = ck_calloc(s->ntables, sizeof(*s->tables));
     s->ring_cap = (size_t)s->opts.watch_history;
     s->ring = ck_calloc(s->ring_cap, sizeof(*s->ring));
+    s->lc = eng_listcost_new();
     eng_discovery_init(s);
     if (eng_alloc_init(s, err) < 0 || eng_cache_load(s, err) < 0 ||
         eng_bootstrap_namespaces(s, err) < 0 || eng_bootstrap_kubernetes_service(s, err) < 0 ||
@@ -714,45 +720,11 @@ void api_server_free(struct api_server *s)
     pthread_mutex_destroy(&s->rev_mu);
     pthread_mutex_destroy(&s->pend_mu);
     pthread_mutex_destroy(&s->alloc_mu);
-    pthread_mutex_destroy(&s->m.agents_mu);
+    eng_listcost_free(s->lc);
     pthread_mutex_destroy(&s->compact_mu);
     pthread_cond_destroy(&s->compact_cv);
     pthread_cond_destroy(&s->rev_cv);
     free(s);
-}
-
-void eng_account_list(struct api_server *s, const char *user_agent, size_t items, size_t bytes)
-{
-    char a[40];
-    size_t n = 0;
-    const char *ua = user_agent && *user_agent ? user_agent : "unknown";
-    /* the product token: "kubectl.1.33/v1.33.0 (linux/amd64) ..." -> "kubectl.1.33" */
-    while (ua[n] && ua[n] != '/' && ua[n] != ' ' && n < sizeof(a) - 1) {
-        char c = ua[n];
-        a[n++] = (c == '"' || c == '\\' || c < 0x20) ? '_' : c;
-    }
-    a[n] = '\0';
-    struct eng_metrics *m = &s->m;
-    pthread_mutex_lock(&m->agents_mu);
-    size_t i = 0;
-    while (i < m->nagents && strcmp(m->agents[i].agent, a) != 0)
-        i++;
-    if (i == m->nagents) {
-        if (m->nagents < ENG_MAX_AGENTS - 1) {
-            snprintf(m->agents[i].agent, sizeof(m->agents[i].agent), "%s", a);
-            m->nagents++;
-        } else { /* the last slot collects every further agent */
-            i = ENG_MAX_AGENTS - 1;
-            if (m->nagents < ENG_MAX_AGENTS) {
-                snprintf(m->agents[i].agent, sizeof(m->agents[i].agent), "other");
-                m->nagents = ENG_MAX_AGENTS;
-            }
-        }
-    }
-    m->agents[i].lists++;
-    m->agents[i].items += (long long)items;
-    m->agents[i].bytes += (long long)bytes;
-    pthread_mutex_unlock(&m->agents_mu);
 }
 
 int api_metrics(struct api_server *s, struct ck_buf *out)
@@ -773,16 +745,6 @@ int api_metrics(struct api_server *s, struct ck_buf *out)
                          (long long)atomic_load(&s->m.watch_events));
     rc |= ck_buf_appendf(out, "ckube_apiserver_current_revision %lld\n",
                          (long long)eng_cur_rev(s));
-    pthread_mutex_lock(&s->m.agents_mu);
-    for (size_t i = 0; i < s->m.nagents; i++) {
-        const struct eng_agent_cost *c = &s->m.agents[i];
-        rc |= ck_buf_appendf(out,
-                             "ckube_apiserver_list_requests_total{user_agent=\"%s\"} %lld\n"
-                             "ckube_apiserver_list_items_by_agent_total{user_agent=\"%s\"} %lld\n"
-                             "ckube_apiserver_list_bytes_by_agent_total{user_agent=\"%s\"} "
-                             "%lld\n",
-                             c->agent, c->lists, c->agent, c->items, c->agent, c->bytes);
-    }
-    pthread_mutex_unlock(&s->m.agents_mu);
+    rc |= eng_listcost_metrics(s->lc, out);
     return rc < 0 ? -1 : 0;
 }

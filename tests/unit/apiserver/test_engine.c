@@ -739,8 +739,11 @@ static void test_metrics(void **state)
     }
     struct ck_buf m = CK_BUF_INIT(1 << 20);
     assert_int_equal(api_metrics(e->s, &m), 0);
-    assert_non_null(strstr(m.data, "ckube_apiserver_list_requests_total{user_agent=\"kubectl\"} 2"));
-    assert_non_null(strstr(m.data, "ckube_apiserver_list_items_by_agent_total{user_agent=\"kubectl\"} 8"));
+    assert_non_null(strstr(m.data, "ckube_apiserver_list_cost_requests_total{user_agent=\"kubectl\","
+                                   "resource=\"namespaces\"} 2\n"));
+    assert_non_null(strstr(m.data, "ckube_apiserver_list_cost_objects_returned_total{user_agent="
+                                   "\"kubectl\",resource=\"namespaces\"} 8\n"));
+    assert_non_null(strstr(m.data, "# TYPE ckube_apiserver_list_cost_bytes_total counter\n"));
     assert_non_null(strstr(m.data, "ckube_apiserver_requests_total{verb=\"LIST\"} 2"));
     ck_buf_release(&m);
 }
