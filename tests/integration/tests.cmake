@@ -5,3 +5,6 @@ add_test(NAME integration/client
          COMMAND bash ${CMAKE_SOURCE_DIR}/tests/integration/client.sh
                  $<TARGET_FILE:ckube> $<TARGET_FILE:it_informer_converge>)
 set_tests_properties(integration/client PROPERTIES LABELS integration TIMEOUT 300)
+add_test(NAME integration/top_lists
+         COMMAND bash ${CMAKE_SOURCE_DIR}/tests/integration/top_lists.sh $<TARGET_FILE:ckube>)
+set_tests_properties(integration/top_lists PROPERTIES LABELS integration TIMEOUT 120)
