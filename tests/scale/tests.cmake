@@ -1,0 +1,10 @@
+# SPDX-License-Identifier: Apache-2.0
+# Scale suite (label "scale"): resource bars measured against a real `ckube apiserver`.
+# scale/idle_watchers: 1,000 idle watches per transport (HTTP/1.1, TLS+HTTP/2, TLS+HTTP/1.1)
+# must cost the server < 64 KiB of VmRSS each; watch_clients holds the streams (libcurl multi).
+add_executable(scale_watch_clients ${CMAKE_SOURCE_DIR}/tests/scale/watch_clients.c)
+target_link_libraries(scale_watch_clients PRIVATE PkgConfig::CURL)
+add_test(NAME scale/idle_watchers
+         COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/scale/idle_watchers.py
+                 $<TARGET_FILE:ckube> $<TARGET_FILE:scale_watch_clients>)
+set_tests_properties(scale/idle_watchers PROPERTIES LABELS scale TIMEOUT 300)
