@@ -4,12 +4,14 @@
  * buffer and sends it only when the previous send has completed (h2o's one-send-at-a-time
  * rule: proceed() marks the in-flight buffer free). A 1 s timer ticks every watch. The state
  * is heap-owned because a queued wakeup may outlive the request; the request pool's dispose
- * closes the engine watch and frees the state once no wakeup is queued. */
+ * closes the engine watch and frees the state once no wakeup is queued. HTTP/1.1 bodies are
+ * chunk-framed here, not by h2o's chunked filter (see watch_send). */
 #include "apiserver/http_int.h"
 #include "lib/log.h"
 #include "lib/timeutil.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 
@@ -39,7 +41,9 @@ struct http_watch {
     bool ended;        /* no more drains: the next send is the final one */
     bool finished;     /* the final send was issued */
     bool stopped;      /* h2o called stop: never send again */
+    bool framed;       /* HTTP/1.1: we write the chunked framing ourselves */
     int ticks;
+    char chunk_head[24]; /* "<hex>\r\n" of the chunk in flight */
 };
 
 static void watch_free(struct http_watch *hw)
@@ -49,11 +53,40 @@ static void watch_free(struct http_watch *hw)
     free(hw);
 }
 
+/* Send `sending` (may be empty) in one h2o_send. h2o 2.2's chunked filter swallows an empty
+ * IN_PROGRESS send (h2o_ostream_send_next only schedules proceed), so the 200 and headers of
+ * a quiet watch would wait for the first event. HTTP/1.1 watches therefore carry their own
+ * `transfer-encoding: chunked` (the filter then steps aside) and the framing is added here:
+ * an empty send reaches h2o's HTTP/1.1 writer, which writes the headers alone. HTTP/1.0
+ * (close-delimited) and HTTP/2 have no filter in between and flush headers by themselves. */
+static void watch_send(struct http_watch *hw, h2o_send_state_t state)
+{
+    static const char term[] = "\r\n0\r\n\r\n";
+    h2o_iovec_t iov[3];
+    size_t n = 0, len = hw->sending.len;
+
+    if (!hw->framed) {
+        iov[0] = h2o_iovec_init(hw->sending.data, len);
+        h2o_send(hw->req, iov, len ? 1 : 0, state);
+        return;
+    }
+    hw->req->bytes_sent += len;
+    if (len) {
+        int k = snprintf(hw->chunk_head, sizeof(hw->chunk_head), "%zx\r\n", len);
+        iov[n++] = h2o_iovec_init(hw->chunk_head, (size_t)k);
+        iov[n++] = h2o_iovec_init(hw->sending.data, len);
+        if (state != H2O_SEND_STATE_ERROR) /* an error ends mid-body: the client sees EOF */
+            iov[n++] = h2o_iovec_init(term, state == H2O_SEND_STATE_FINAL ? 7 : 2);
+    } else if (state == H2O_SEND_STATE_FINAL) {
+        iov[n++] = h2o_iovec_init(term + 2, 5);
+    }
+    h2o_send(hw->req, iov, n, state);
+}
+
 static void watch_flush(struct http_watch *hw)
 {
     const struct http_api_ops *ops = hw->lp->srv->ops;
     struct ck_buf tmp;
-    h2o_iovec_t iov;
 
     if (!hw->req || hw->stopped || hw->inflight || hw->finished)
         return;
@@ -65,11 +98,9 @@ static void watch_flush(struct http_watch *hw)
     hw->sending = hw->pending;
     hw->pending = tmp;
     ck_buf_reset(&hw->pending);
-    iov = h2o_iovec_init(hw->sending.data, hw->sending.len);
     hw->inflight = true;
     hw->finished = hw->ended;
-    h2o_send(hw->req, &iov, iov.len ? 1 : 0,
-             hw->ended ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
+    watch_send(hw, hw->ended ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
 }
 
 static void watch_proceed(h2o_generator_t *self, h2o_req_t *req)
@@ -172,6 +203,25 @@ void http_on_watch_wakeup(h2o_multithread_receiver_t *rx, h2o_linklist_t *messag
     }
 }
 
+/* Decide the body framing before h2o_start_response sets up its filters (mirrors the cases
+ * where h2o's chunked filter would act: HTTP/1.1, 200, not HEAD). */
+static void watch_setup_framing(struct http_watch *hw, h2o_req_t *req)
+{
+    if (req->version >= 0x200)
+        return;
+    if (req->version < 0x101) {
+        req->http1_is_persistent = 0; /* close-delimited body: the close ends it */
+        return;
+    }
+    if (req->res.status != 200 ||
+        h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD")))
+        return;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_TRANSFER_ENCODING, NULL,
+                   H2O_STRLIT("chunked"));
+    req->bytes_counted_by_ostream = 1; /* watch_send counts the payload, not the framing */
+    hw->framed = true;
+}
+
 void http_watch_begin(struct http_loop *lp, h2o_req_t *req, struct api_watch *w,
                       struct api_response *rs)
 {
@@ -195,9 +245,10 @@ void http_watch_begin(struct http_loop *lp, h2o_req_t *req, struct api_watch *w,
         hw->ended = true; /* arrived after http_watch_end_all: end at once */
     lp->srv->ops->watch_set_notify(w, watch_notify, hw);
     http_set_common_headers(req, rs);
+    watch_setup_framing(hw, req);
     h2o_start_response(req, &hw->super);
-    hw->inflight = true; /* headers first; proceed() then drains */
-    h2o_send(req, NULL, 0, H2O_SEND_STATE_IN_PROGRESS);
+    hw->inflight = true; /* headers alone, at once; proceed() then drains */
+    watch_send(hw, H2O_SEND_STATE_IN_PROGRESS);
 }
 
 void http_watch_end_all(struct http_loop *lp)

@@ -21,8 +21,6 @@ import uuid
 
 # scenario id -> short note of what currently goes wrong (see docs/robustness.md)
 KNOWN_FAILURES = {
-    "slow.watch-headers": "watch response headers are only sent with the first event "
-                          "(src/apiserver/http_watch.c: h2o_send with 0 bufs does not flush)",
     "flood.big-updates-heap": "heap grows ~120 MiB for 100 MiB of updates (5 MiB live): the watch "
                               "ring is capped at 64 MiB (ENG_RING_MAX_BYTES); the rest stays in "
                               "malloc's per-thread arenas (32 workers)",
@@ -377,20 +375,104 @@ def slowloris(srv):
     return "%d slow connections for %ds" % (n, secs)
 
 
-def watch_headers(srv):
-    # Upstream flushes the 200 + headers of a watch at once, before any event.
-    s = socket.create_connection(("127.0.0.1", srv.port), timeout=2)
+WATCH_QUIET = CM_PATH + "?watch=true&resourceVersion=0&labelSelector=none%3D1"
+
+
+def read_head(s, what):
+    """Read a response head (up to the blank line) within the socket's timeout."""
+    buf = b""
     try:
-        s.sendall(b"GET " + CM_PATH.encode() + b"?watch=true&resourceVersion=0&labelSelector=none%3D1"
-                  b" HTTP/1.1\r\nHost: x\r\n\r\n")
-        try:
-            b = s.recv(64)
-        except socket.timeout:
-            raise Fail("no response headers within 2 s for a watch with no events")
-        if not b.startswith(b"HTTP/1.1 200"):
-            raise Fail("watch answered %r" % b[:40])
+        while b"\r\n\r\n" not in buf:
+            b = s.recv(4096)
+            if not b:
+                raise Fail("%s: connection closed after %r" % (what, buf[:80]))
+            buf += b
+    except socket.timeout:
+        raise Fail("%s: no response headers within 2 s for a watch with no events (got %r)" % (what, buf[:40]))
+    return buf.split(b"\r\n\r\n", 1)
+
+
+def read_chunk(s, rest, what):
+    """One HTTP/1.1 chunk (size line, data, CRLF) from rest + the socket."""
+    while True:
+        if b"\r\n" in rest:
+            size_line, after = rest.split(b"\r\n", 1)
+            n = int(size_line, 16)
+            if len(after) >= n + 2:
+                if after[n:n + 2] != b"\r\n":
+                    raise Fail("%s: chunk of %d bytes not followed by CRLF: %r" % (what, n, after[n:n + 8]))
+                return after[:n], after[n + 2:]
+        b = s.recv(65536)
+        if not b:
+            raise Fail("%s: closed inside a chunk: %r" % (what, rest[:80]))
+        rest += b
+
+
+def watch_headers_on(srv, wrap, what):
+    # Upstream flushes the 200 + headers of a watch at once, before any event; the first event
+    # then arrives as one chunk holding exactly one JSON line.
+    s = socket.create_connection(("127.0.0.1", srv.port), timeout=2)
+    if wrap:
+        s = wrap(s)
+    auth = ("Authorization: Bearer %s\r\n" % srv.token).encode() if srv.tls else b""
+    name = "wh-" + uuid.uuid4().hex[:10]
+    try:
+        s.sendall(b"GET " + WATCH_QUIET.encode() + b" HTTP/1.1\r\nHost: x\r\n" + auth + b"\r\n")
+        head, rest = read_head(s, what)
+        if not head.startswith(b"HTTP/1.1 200"):
+            raise Fail("%s: watch answered %r" % (what, head[:40]))
+        if b"transfer-encoding: chunked" not in head.lower():
+            raise Fail("%s: watch body not chunked: %r" % (what, head))
+        if rest:
+            raise Fail("%s: body bytes before any event: %r" % (what, rest[:40]))
+        st, _, raw = request(srv, "POST", CM_PATH, json.dumps(cm(name, labels={"none": "1"})))
+        if st != 201:
+            raise Fail("%s: create %d %r" % (what, st, raw[:100]))
+        s.settimeout(5)
+        data, rest = read_chunk(s, rest, what)
+        if not data.endswith(b"\n") or data.count(b"\n") != 1:
+            raise Fail("%s: first chunk is not one JSON line: %r" % (what, data[:120]))
+        ev = json.loads(data)
+        if ev.get("type") != "ADDED" or ev["object"]["metadata"]["name"] != name:
+            raise Fail("%s: unexpected first event %r" % (what, data[:120]))
     finally:
         s.close()
+        request(srv, "DELETE", CM_PATH + "/" + name)
+
+
+def watch_headers_h2(srv):
+    # HTTP/2 over TLS (ALPN h2) through curl: the HEADERS frame must come before any event.
+    if not shutil.which("curl"):
+        return "h2 not checked (no curl)"
+    p = subprocess.Popen(["curl", "-sk", "--http2", "-N", "-D", "-", "-o", "/dev/null", "-H",
+                          "Authorization: Bearer " + srv.token,
+                          "https://127.0.0.1:%d%s" % (srv.port, WATCH_QUIET)],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        got = []
+        t = threading.Thread(target=lambda: got.append(p.stdout.readline()), daemon=True)
+        t.start()
+        t.join(3)
+        if not got or not got[0].startswith(b"HTTP/2 200"):
+            raise Fail("h2: no 200 HEADERS within 3 s for a watch with no events (got %r)" % got)
+    finally:
+        p.kill()
+        p.wait()
+    return "h2"
+
+
+def watch_headers(srv):
+    watch_headers_on(srv, None, "plain HTTP/1.1")
+    tls = Server(srv.binary, tls=True)
+    try:
+        tls.start()
+        ctx = insecure_ctx()
+        ctx.set_alpn_protocols(["http/1.1"])
+        watch_headers_on(tls, lambda s: ctx.wrap_socket(s), "TLS HTTP/1.1")
+        h2 = watch_headers_h2(tls)
+    finally:
+        tls.stop()
+    return "plain HTTP/1.1, TLS HTTP/1.1, " + h2
 
 
 def fill_big_cms(srv, prefix, count, size):
