@@ -169,24 +169,36 @@ struct eng_table {
     struct ck_strmap by_field;
 };
 
-#define ENG_MAX_AGENTS 32
-
-/* LIST cost by client (User-Agent product, e.g. "kubectl", "kubelet"); under agents_mu. */
-struct eng_agent_cost {
-    char agent[40];
-    long long lists, items, bytes;
-};
-
 struct eng_metrics {
-    pthread_mutex_t agents_mu;
-    struct eng_agent_cost agents[ENG_MAX_AGENTS];
-    size_t nagents;
     atomic_llong requests[8]; /* by verb index */
     atomic_llong list_items;
     atomic_llong list_bytes;
     atomic_llong watch_events;
     atomic_llong errors;
 };
+
+/* ---- LIST cost accounting (listcost.c) ---------------------------------------------- */
+
+/* What one served LIST cost. */
+struct eng_list_cost {
+    const char *user_agent; /* raw User-Agent header, or NULL */
+    const struct reg_resource *res;
+    size_t scanned;  /* objects the LIST examined (index hits, not the whole table) */
+    size_t returned; /* items in the response */
+    size_t bytes;    /* response body bytes */
+    int64_t ns;      /* time to build the response */
+};
+
+struct eng_listcost;
+struct eng_req;
+struct eng_listcost *eng_listcost_new(void);
+void eng_listcost_free(struct eng_listcost *lc);
+/* Thread-safe; bounded memory whatever the number of distinct user agents. */
+void eng_listcost_add(struct eng_listcost *lc, const struct eng_list_cost *c);
+/* Appends the Prometheus text for the LIST cost counters. */
+int eng_listcost_metrics(struct eng_listcost *lc, struct ck_buf *out);
+/* GET /debug/api/top-lists: the costliest (user agent, resource) pairs. */
+int eng_serve_top_lists(struct eng_req *r);
 
 struct api_server {
     struct store *st;
@@ -215,6 +227,7 @@ struct api_server {
     pthread_t compact_thread;
     bool compact_running, compact_stop;
     struct eng_metrics m;
+    struct eng_listcost *lc;
     char *disc_agg;     /* cached aggregated discovery bodies (without apiVersion line) */
 };
 
@@ -345,7 +358,6 @@ void eng_watch_dispatch(struct api_server *s, struct eng_event *e);
 void eng_watch_close_all(struct api_server *s);
 
 /* small helpers (engine.c) */
-void eng_account_list(struct api_server *s, const char *user_agent, size_t items, size_t bytes);
 char *eng_rfc3339_now(char out[21]);
 int64_t eng_parse_int(const char *s, bool *ok);
 

@@ -295,8 +295,8 @@ static int top_lists_args(struct eng_req *r, enum lc_field *f, long long *limit,
 int eng_serve_top_lists(struct eng_req *r)
 {
     struct ck_err err = CK_ERR_INIT;
-    enum lc_field f;
-    long long limit;
+    enum lc_field f = LC_BYTES;
+    long long limit = 20;
     if (top_lists_args(r, &f, &limit, &err) < 0) {
         eng_reply_err(r, &err);
         return -1;

@@ -298,6 +298,7 @@ struct list_out {
     int64_t rv;
     char *cont;       /* continue token or NULL */
     int64_t remaining; /* -1 unknown */
+    size_t scanned;   /* objects examined (LIST cost accounting) */
 };
 
 static void out_add(struct list_out *o, struct eng_obj *ob)
@@ -370,6 +371,7 @@ static void list_memory(struct eng_req *r, const struct list_plan *p, const char
         struct eng_obj *o = t->v[i];
         if (p->limit > 0 && (int64_t)out->n >= p->limit)
             break;
+        out->scanned++;
         if (!eng_obj_matches(o, NULL, p->ls, p->fs))
             continue;
         out_add(out, eng_obj_ref(o));
@@ -420,6 +422,7 @@ static int list_store(struct eng_req *r, const struct list_plan *p, const char *
             free(lastbuf);
             lastbuf = ck_strdup(kv->key);
             last = lastbuf;
+            out->scanned++;
             if (!o)
                 continue;
             if (eng_obj_matches(o, NULL, p->ls, p->fs))
@@ -633,6 +636,7 @@ int eng_list_collect(struct eng_req *r, struct eng_obj ***items, size_t *n, int6
 
 int eng_serve_list(struct eng_req *r)
 {
+    int64_t t0 = ck_mono_ns();
     struct ck_err err = CK_ERR_INIT;
     struct list_plan p;
     memset(&p, 0, sizeof(p));
@@ -653,7 +657,10 @@ int eng_serve_list(struct eng_req *r)
     else {
         atomic_fetch_add(&r->s->m.list_items, (long long)out.n);
         atomic_fetch_add(&r->s->m.list_bytes, (long long)r->rs->body.len);
-        eng_account_list(r->s, r->rq->user_agent, out.n, r->rs->body.len);
+        struct eng_list_cost c = {.user_agent = r->rq->user_agent, .res = r->res,
+                                  .scanned = out.scanned, .returned = out.n,
+                                  .bytes = r->rs->body.len, .ns = ck_mono_ns() - t0};
+        eng_listcost_add(r->s->lc, &c);
     }
     sel_free(p.ls);
     sel_free(p.fs);
