@@ -10,9 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MARK_MAX 64
+#define RAMP_BATCH 50
 
 struct watcher {
     CURL *h;
@@ -27,10 +29,20 @@ struct watcher {
 static char marker[MARK_MAX];
 static size_t marker_len;
 
+static long long now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: watch_clients --base URL --mode h1|h1tls|h2|h2conn --count N\n"
-                    "       [--token T] [--cacert FILE] PATH...\n");
+                    "       [--token T] [--cacert FILE] [--ramp-ms MS] PATH...\n"
+                    "  --ramp-ms: start %d transfers every MS ms instead of all at once\n",
+            RAMP_BATCH);
     exit(2);
 }
 
@@ -207,6 +219,7 @@ static void reap(CURLM *m)
 struct opts {
     const char *base, *mode, *token, *cacert;
     int count;
+    int ramp_ms; /* 0: start every transfer at once; else RAMP_BATCH every ramp_ms */
     int npaths;
     char **paths;
 };
@@ -228,12 +241,14 @@ static void parse_args(int argc, char **argv, struct opts *o)
             o->cacert = argv[i + 1];
         else if (strcmp(argv[i], "--count") == 0)
             o->count = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--ramp-ms") == 0)
+            o->ramp_ms = atoi(argv[i + 1]);
         else
             usage();
     }
     o->paths = argv + i;
     o->npaths = argc - i;
-    if (!o->base || !o->mode || o->count <= 0 || o->npaths <= 0)
+    if (!o->base || !o->mode || o->count <= 0 || o->npaths <= 0 || o->ramp_ms < 0)
         usage();
     if (strcmp(o->mode, "h1") && strcmp(o->mode, "h1tls") && strcmp(o->mode, "h2") &&
         strcmp(o->mode, "h2conn"))
@@ -246,7 +261,8 @@ int main(int argc, char **argv)
     struct curl_slist *hdrs = NULL;
     struct watcher *ws;
     CURLM *m;
-    int quit = 0, running = 0;
+    int quit = 0, running = 0, added = 0;
+    long long next_add = 0;
 
     parse_args(argc, argv, &o);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
@@ -274,23 +290,35 @@ int main(int argc, char **argv)
         char url[2048];
         snprintf(url, sizeof(url), "%s%s", o.base, o.paths[i % o.npaths]);
         ws[i].h = make_handle(&ws[i], url, o.mode, hdrs, o.cacert);
-        if (!ws[i].h || curl_multi_add_handle(m, ws[i].h) != CURLM_OK) {
-            fprintf(stderr, "watch_clients: cannot add transfer %d\n", i);
+        if (!ws[i].h) {
+            fprintf(stderr, "watch_clients: cannot make transfer %d\n", i);
             return 1;
         }
     }
-    printf("ready\n");
-    fflush(stdout);
     while (!quit) {
         struct curl_waitfd in = {.fd = 0, .events = CURL_WAIT_POLLIN};
         int nfds = 0;
 
+        if (added < o.count && (o.ramp_ms == 0 || now_ms() >= next_add)) {
+            int end = o.ramp_ms ? added + RAMP_BATCH : o.count;
+            for (; added < end && added < o.count; added++) {
+                if (curl_multi_add_handle(m, ws[added].h) != CURLM_OK) {
+                    fprintf(stderr, "watch_clients: cannot add transfer %d\n", added);
+                    return 1;
+                }
+            }
+            next_add = now_ms() + o.ramp_ms;
+            if (added == o.count) {
+                printf("ready\n");
+                fflush(stdout);
+            }
+        }
         curl_multi_perform(m, &running);
         reap(m);
-        if (curl_multi_poll(m, &in, 1, 1000, &nfds) != CURLM_OK)
+        if (curl_multi_poll(m, &in, 1, added < o.count ? o.ramp_ms : 1000, &nfds) != CURLM_OK)
             break;
         if (in.revents)
-            quit = read_stdin(ws, o.count);
+            quit = read_stdin(ws, added);
     }
     for (int i = 0; i < o.count; i++) {
         curl_multi_remove_handle(m, ws[i].h);
