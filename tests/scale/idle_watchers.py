@@ -9,12 +9,14 @@
 # ckube_http_watches gauge back to 0. Prints `scale idle_watch_<transport>[_roundN]_bytes_per_
 # watcher N`; exits 1 if any is >= 64 KiB.
 # usage: idle_watchers.py CKUBE_BIN WATCH_CLIENTS_BIN
+import ctypes
 import http.client
 import json
 import os
 import resource
 import select
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -39,6 +41,11 @@ MODE = {"http1": "h1", "h2tls": "h2", "http1tls": "h1tls", "h2tls_conn": "h2conn
 
 class Fail(Exception):
     pass
+
+
+def die_with_parent():
+    """Child preexec: SIGTERM when this driver dies (e.g. killed by ctest's timeout)."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def log(msg):
@@ -66,7 +73,8 @@ class Server:
                  else ["--secure-port", "0", "--insecure-port", str(self.port)])
         self.logf = open(os.path.join(self.dir, "server.log"), "wb")
         self.proc = subprocess.Popen([binary, "apiserver", "--data-dir", self.data] + ports,
-                                     stdout=self.logf, stderr=subprocess.STDOUT)
+                                     stdout=self.logf, stderr=subprocess.STDOUT,
+                                     preexec_fn=die_with_parent)
         self.ctx = None
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -166,7 +174,8 @@ class Clients:
         if srv.tls:
             args += ["--token", srv.token, "--cacert", os.path.join(srv.data, "ca.crt")]
         self.proc = subprocess.Popen(args + paths, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True, bufsize=1)
+                                     stdout=subprocess.PIPE, text=True, bufsize=1,
+                                     preexec_fn=die_with_parent)
         if self.line(30) != "ready":
             raise Fail("watch_clients did not start")
 
