@@ -54,16 +54,39 @@ struct api_request {
 
 #define API_MAX_WARNINGS 8
 
+/* One piece of a zero-copy body (layout-compatible with struct iovec and h2o_iovec_t). */
+struct api_iov {
+    const char *base;
+    size_t len;
+};
+
+/* A body the engine lends instead of copying (a big JSON LIST: the cached objects' own bytes
+ * between small framing pieces). The pieces stay valid until release(owner) is called. */
+struct api_iov_body {
+    struct api_iov *iov;
+    size_t niov;
+    size_t len; /* sum of iov[].len */
+    void (*release)(void *owner);
+    void *owner;
+};
+
 struct api_response {
     int status;                /* HTTP status */
     char content_type[96];     /* e.g. "application/json" */
     struct ck_buf body;        /* caller initialises (any max); engine appends; caller releases */
+    /* Set by a caller that can write scattered pieces (the HTTP front end): the engine may
+     * then answer with `lent` (niov > 0) instead of `body` (left empty). Released by
+     * api_response_release, or taken over by the caller (then clear `lent`). */
+    bool want_iov;
+    struct api_iov_body lent;
     size_t nwarnings;          /* "Warning: 299 - \"...\"" header values, without the "299 - " */
     char *warnings[API_MAX_WARNINGS]; /* malloc'd; released by api_response_release */
 };
 
 void api_response_init(struct api_response *rs, size_t max_body);
 void api_response_release(struct api_response *rs);
+/* Releases a lent body (if any) and clears it. */
+void api_iov_body_release(struct api_iov_body *b);
 
 enum api_result {
     API_DONE = 0,  /* rs holds a complete response (success or Status error) */

@@ -22,26 +22,11 @@ struct eng_obj *eng_obj_ref(struct eng_obj *o)
     return o;
 }
 
-static void free_strv(char **v, size_t n)
-{
-    if (!v)
-        return;
-    for (size_t i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
-}
-
 void eng_obj_unref(struct eng_obj *o)
 {
     if (!o || atomic_fetch_sub(&o->refs, 1) != 1)
         return;
-    free(o->key);
-    free(o->ns);
-    free(o->name);
-    free(o->body);
-    free_strv(o->labels, o->nlabels * 2);
-    free_strv(o->fields, o->res->nfields);
-    free(o);
+    free(o); /* one block: see obj_pack */
 }
 
 json_t *eng_obj_json(const struct eng_obj *o)
@@ -96,22 +81,90 @@ static char *scalar_text(json_t *v, const char *dflt)
     return ck_strdup(dflt ? dflt : "");
 }
 
-static void extract_meta(struct eng_obj *o, json_t *obj)
+/* The strings of an object before it is packed (borrowed, except `owned`). */
+struct obj_strs {
+    const char *ns, *name;
+    size_t nlabels;
+    const char **labels; /* nlabels key/value pairs */
+    const char **fields; /* res->nfields */
+};
+
+static size_t strs_size(const struct obj_strs *st, size_t nf)
 {
-    const struct reg_resource *r = o->res;
+    size_t sz = strlen(st->ns) + strlen(st->name) + 2;
+    for (size_t i = 0; i < 2 * st->nlabels; i++)
+        sz += strlen(st->labels[i]) + 1;
+    for (size_t i = 2; i < nf; i++)
+        sz += strlen(st->fields[i]) + 1;
+    return sz;
+}
+
+static char *put_str(char **p, const char *s, size_t n)
+{
+    char *d = *p;
+    memcpy(d, s, n);
+    d[n] = '\0';
+    *p += n + 1;
+    return d;
+}
+
+/* Builds an object as ONE allocation: the struct, its label/field pointer arrays, the key,
+ * every string and the body (memory per object is what the issue-4 RSS bar measures: no
+ * per-string malloc headers, no buffer slack). The body comes in two pieces (a, b). */
+static struct eng_obj *obj_pack(const struct reg_resource *r, const char *key, size_t key_len,
+                                const struct obj_strs *st, const char *a, size_t alen,
+                                const char *b, size_t blen)
+{
+    size_t nf = r->nfields, np = 2 * st->nlabels + nf;
+    size_t sz = sizeof(struct eng_obj) + np * sizeof(char *) + key_len + 1 +
+                strs_size(st, nf) + alen + blen + 1;
+    struct eng_obj *o = ck_malloc(sz);
+    memset(o, 0, sizeof(*o));
+    atomic_init(&o->refs, 1);
+    o->res = r;
+    char **ptrs = (char **)(o + 1);
+    char *p = (char *)(ptrs + np);
+    o->labels = ptrs;
+    o->fields = ptrs + 2 * st->nlabels;
+    o->nlabels = st->nlabels;
+    o->body = p;
+    memcpy(p, a, alen);
+    memcpy(p + alen, b, blen);
+    p[alen + blen] = '\0';
+    o->len = alen + blen;
+    p += o->len + 1;
+    o->key = put_str(&p, key, key_len);
+    o->key_len = key_len;
+    o->ns = put_str(&p, st->ns, strlen(st->ns));
+    o->name = put_str(&p, st->name, strlen(st->name));
+    for (size_t i = 0; i < 2 * st->nlabels; i++)
+        o->labels[i] = put_str(&p, st->labels[i], strlen(st->labels[i]));
+    o->fields[0] = o->name;
+    o->fields[1] = o->ns;
+    for (size_t i = 2; i < nf; i++)
+        o->fields[i] = put_str(&p, st->fields[i], strlen(st->fields[i]));
+    return o;
+}
+
+/* Reads name/namespace/labels/selectable fields of obj into st (fields[2..] are malloc'd:
+ * free them with strs_release); sets uid/deleting/nfinalizers of tmpl. */
+static void extract_meta(const struct reg_resource *r, json_t *obj, struct obj_strs *st,
+                         struct eng_obj *tmpl)
+{
     json_t *md = json_object_get(obj, "metadata");
     const char *name = json_string_value(json_object_get(md, "name"));
     const char *ns = json_string_value(json_object_get(md, "namespace"));
     const char *uid = json_string_value(json_object_get(md, "uid"));
-    o->name = ck_strdup(name ? name : "");
-    o->ns = ck_strdup((r->flags & REG_NAMESPACED) && ns ? ns : "");
-    snprintf(o->uid, sizeof(o->uid), "%s", uid ? uid : "");
-    o->deleting = json_object_get(md, "deletionTimestamp") != NULL &&
-                  !json_is_null(json_object_get(md, "deletionTimestamp"));
-    o->nfinalizers = json_array_size(json_object_get(md, "finalizers"));
+    st->name = name ? name : "";
+    st->ns = (r->flags & REG_NAMESPACED) && ns ? ns : "";
+    snprintf(tmpl->uid, sizeof(tmpl->uid), "%s", uid ? uid : "");
+    tmpl->deleting = json_object_get(md, "deletionTimestamp") != NULL &&
+                     !json_is_null(json_object_get(md, "deletionTimestamp"));
+    tmpl->nfinalizers = json_array_size(json_object_get(md, "finalizers"));
     json_t *labels = json_object_get(md, "labels");
     size_t nl = json_is_object(labels) ? json_object_size(labels) : 0;
-    o->labels = ck_calloc(nl * 2 + 1, sizeof(char *));
+    st->labels = ck_calloc(nl * 2 + 1, sizeof(char *));
+    st->nlabels = 0;
     const char *k;
     json_t *v;
     if (nl) {
@@ -119,18 +172,26 @@ static void extract_meta(struct eng_obj *o, json_t *obj)
         {
             if (!json_is_string(v))
                 continue;
-            o->labels[2 * o->nlabels] = ck_strdup(k);
-            o->labels[2 * o->nlabels + 1] = ck_strdup(json_string_value(v));
-            o->nlabels++;
+            st->labels[2 * st->nlabels] = k;
+            st->labels[2 * st->nlabels + 1] = json_string_value(v);
+            st->nlabels++;
         }
     }
-    o->fields = ck_calloc(r->nfields, sizeof(char *));
-    o->fields[0] = ck_strdup(o->name);
-    o->fields[1] = ck_strdup(o->ns);
+    st->fields = ck_calloc(r->nfields, sizeof(char *));
+    st->fields[0] = st->name;
+    st->fields[1] = st->ns;
     for (size_t i = 2; i < r->nfields; i++) {
         const struct reg_field *f = &r->fields[i - 2];
-        o->fields[i] = scalar_text(path_get(obj, f->path ? f->path : f->name), f->dflt);
+        st->fields[i] = scalar_text(path_get(obj, f->path ? f->path : f->name), f->dflt);
     }
+}
+
+static void strs_release(const struct reg_resource *r, struct obj_strs *st)
+{
+    for (size_t i = 2; i < r->nfields; i++)
+        free((char *)st->fields[i]);
+    free(st->fields);
+    free(st->labels);
 }
 
 char *eng_canonical(const struct reg_resource *r, json_t *obj, size_t *len)
@@ -215,80 +276,56 @@ struct eng_obj *eng_obj_from_store(const struct reg_resource *r, const char *key
                    key);
         return NULL;
     }
-    struct eng_obj *o = ck_calloc(1, sizeof(*o));
-    atomic_init(&o->refs, 1);
-    o->res = r;
-    o->key = ck_strndup(key, key_len);
-    o->key_len = key_len;
-    o->rv = rv;
-    extract_meta(o, obj);
+    struct eng_obj tmpl;
+    struct obj_strs st;
+    memset(&tmpl, 0, sizeof(tmpl));
+    extract_meta(r, obj, &st, &tmpl);
     struct ck_buf b = CK_BUF_INIT((size_t)1 << 31);
     if (has_prefix(r, val, len)) {
-        splice(&b, r, val, len, rv, &o->rv_off, &o->rv_len);
+        splice(&b, r, val, len, rv, &tmpl.rv_off, &tmpl.rv_len);
     } else {
         size_t cl;
         char *c = eng_canonical(r, obj, &cl);
-        splice(&b, r, c, cl, rv, &o->rv_off, &o->rv_len);
+        splice(&b, r, c, cl, rv, &tmpl.rv_off, &tmpl.rv_len);
         free(c);
     }
+    struct eng_obj *o = obj_pack(r, key, key_len, &st, b.data ? b.data : "", b.len, "", 0);
+    ck_buf_release(&b);
+    strs_release(r, &st);
     json_decref(obj);
-    o->body = ck_buf_detach(&b, &o->len);
+    memcpy(o->uid, tmpl.uid, sizeof(o->uid));
+    o->deleting = tmpl.deleting;
+    o->nfinalizers = tmpl.nfinalizers;
+    o->rv = rv;
+    o->rv_off = tmpl.rv_off;
+    o->rv_len = tmpl.rv_len;
     return o;
-}
-
-static char **dup_strv(char **v, size_t n)
-{
-    char **d = ck_calloc(n + 1, sizeof(char *));
-    for (size_t i = 0; i < n; i++)
-        d[i] = ck_strdup(v[i]);
-    return d;
 }
 
 struct eng_obj *eng_obj_restamp(const struct eng_obj *o, int64_t rv)
 {
-    struct eng_obj *n = ck_calloc(1, sizeof(*n));
-    atomic_init(&n->refs, 1);
-    n->res = o->res;
-    n->key = ck_strdup(o->key);
-    n->key_len = o->key_len;
-    n->ns = ck_strdup(o->ns);
-    n->name = ck_strdup(o->name);
-    memcpy(n->uid, o->uid, sizeof(n->uid));
-    n->rv = rv;
-    n->nlabels = o->nlabels;
-    n->labels = dup_strv(o->labels, o->nlabels * 2);
-    n->fields = dup_strv(o->fields, o->res->nfields);
-    n->deleting = o->deleting;
-    n->nfinalizers = o->nfinalizers;
     char num[24];
     int nl = snprintf(num, sizeof(num), "%" PRId64, rv);
     struct ck_buf b = CK_BUF_INIT((size_t)1 << 31);
     ck_buf_append(&b, o->body, o->rv_off);
     ck_buf_append(&b, num, (size_t)nl);
-    ck_buf_append(&b, o->body + o->rv_off + o->rv_len, o->len - o->rv_off - o->rv_len);
+    struct obj_strs st = {.ns = o->ns, .name = o->name, .nlabels = o->nlabels,
+                          .labels = (const char **)o->labels,
+                          .fields = (const char **)o->fields};
+    size_t tail = o->rv_off + o->rv_len;
+    struct eng_obj *n = obj_pack(o->res, o->key, o->key_len, &st, b.data, b.len,
+                                 o->body + tail, o->len - tail);
+    ck_buf_release(&b);
+    memcpy(n->uid, o->uid, sizeof(n->uid));
+    n->rv = rv;
+    n->deleting = o->deleting;
+    n->nfinalizers = o->nfinalizers;
     n->rv_off = o->rv_off;
     n->rv_len = (size_t)nl;
-    n->body = ck_buf_detach(&b, &n->len);
     return n;
 }
 
 /* ---- events ------------------------------------------------------------------------- */
-
-static const char *ev_name(enum eng_ev_type t)
-{
-    switch (t) {
-    case EV_ADDED:
-        return "ADDED";
-    case EV_MODIFIED:
-        return "MODIFIED";
-    case EV_DELETED:
-        return "DELETED";
-    case EV_BOOKMARK:
-        return "BOOKMARK";
-    default:
-        return "ERROR";
-    }
-}
 
 struct eng_event *eng_event_new(enum eng_ev_type t, int64_t rev, struct eng_obj *obj,
                                    struct eng_obj *old)
@@ -300,11 +337,6 @@ struct eng_event *eng_event_new(enum eng_ev_type t, int64_t rev, struct eng_obj 
     e->res = obj->res;
     e->obj = obj;
     e->old = old;
-    struct ck_buf b = CK_BUF_INIT((size_t)1 << 31);
-    ck_buf_appendf(&b, "{\"type\":\"%s\",\"object\":", ev_name(t));
-    ck_buf_append(&b, obj->body, obj->len);
-    ck_buf_appends(&b, "}\n");
-    e->line = ck_buf_detach(&b, &e->line_len);
     return e;
 }
 
@@ -314,7 +346,6 @@ void eng_event_unref(struct eng_event *e)
         return;
     eng_obj_unref(e->obj);
     eng_obj_unref(e->old);
-    free(e->line);
     free(e);
 }
 
@@ -519,11 +550,11 @@ bool eng_wait_rev(struct api_server *s, int64_t rev, int ms)
     return ok;
 }
 
-/* What an event in the ring keeps alive: its serialized line and the superseded object (the
- * new state is shared with the table while it is current). */
+/* What an event in the ring keeps alive: the superseded object (the new state is shared with
+ * the table while it is current; the event line is framed around obj->body when written). */
 static size_t event_bytes(const struct eng_event *e)
 {
-    return e->line_len + (e->old ? e->old->len : 0) + sizeof(*e);
+    return (e->old ? e->old->len : 0) + sizeof(*e);
 }
 
 static void ring_push(struct api_server *s, struct eng_event *e)

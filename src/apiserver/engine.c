@@ -59,9 +59,17 @@ void api_response_init(struct api_response *rs, size_t max_body)
     rs->body.max = max_body ? max_body : (size_t)1 << 34;
 }
 
+void api_iov_body_release(struct api_iov_body *b)
+{
+    if (b->release)
+        b->release(b->owner);
+    memset(b, 0, sizeof(*b));
+}
+
 void api_response_release(struct api_response *rs)
 {
     ck_buf_release(&rs->body);
+    api_iov_body_release(&rs->lent);
     for (size_t i = 0; i < rs->nwarnings; i++)
         free(rs->warnings[i]);
     rs->nwarnings = 0;

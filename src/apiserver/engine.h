@@ -150,8 +150,6 @@ struct eng_event {
     const struct reg_resource *res;
     struct eng_obj *obj; /* new state; for DELETED the last state stamped with rev */
     struct eng_obj *old; /* previous state, or NULL */
-    char *line;          /* {"type":"...","object":...}\n, serialised once */
-    size_t line_len;
 };
 
 /* Takes the references to obj and old. */

@@ -44,9 +44,17 @@ static const char *reason_phrase(int status)
     }
 }
 
+static void lent_release(struct api_iov_body *b)
+{
+    if (b->release)
+        b->release(b->owner);
+    memset(b, 0, sizeof(*b));
+}
+
 static void response_release(struct api_response *rs)
 {
     ck_buf_release(&rs->body);
+    lent_release(&rs->lent);
     for (size_t i = 0; i < rs->nwarnings && i < API_MAX_WARNINGS; i++) {
         free(rs->warnings[i]);
         rs->warnings[i] = NULL;
@@ -114,8 +122,84 @@ static void body_dispose(void *p)
     g->data = NULL;
 }
 
+/* A lent body (a big JSON LIST: the engine's cached object bytes). Over plain HTTP/1.1 the
+ * pieces go to writev as they are, a batch per proceed; TLS and HTTP/2 copy what they send
+ * anyway (records, frames), and a 1-byte piece would become a record of its own, so there the
+ * pieces are packed into one staging buffer per proceed instead. */
+#define HTTP_IOV_BATCH 1024
+#define HTTP_IOV_BATCH_BYTES ((size_t)4 << 20)
+
+struct lent_gen {
+    h2o_generator_t super;
+    struct api_iov_body b;
+    size_t pos, off; /* next piece, and bytes of it already sent (staging mode) */
+    char *stage;     /* NULL: zero-copy mode */
+    h2o_iovec_t vec[HTTP_IOV_BATCH];
+};
+
+static void lent_send_next(struct lent_gen *g, h2o_req_t *req)
+{
+    size_t k = 0, bytes = 0;
+    if (!g->stage) {
+        while (g->pos < g->b.niov && k < HTTP_IOV_BATCH && bytes < HTTP_IOV_BATCH_BYTES) {
+            const struct api_iov *v = &g->b.iov[g->pos++];
+            g->vec[k++] = h2o_iovec_init(v->base, v->len);
+            bytes += v->len;
+        }
+    } else {
+        while (g->pos < g->b.niov && bytes < HTTP_CHUNK) {
+            const struct api_iov *v = &g->b.iov[g->pos];
+            size_t n = v->len - g->off < HTTP_CHUNK - bytes ? v->len - g->off : HTTP_CHUNK - bytes;
+            memcpy(g->stage + bytes, v->base + g->off, n);
+            bytes += n;
+            g->off += n;
+            if (g->off == v->len) {
+                g->pos++;
+                g->off = 0;
+            }
+        }
+        g->vec[k++] = h2o_iovec_init(g->stage, bytes);
+    }
+    h2o_send(req, g->vec, k, g->pos == g->b.niov ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
+}
+
+static void lent_proceed(h2o_generator_t *self, h2o_req_t *req)
+{
+    lent_send_next((struct lent_gen *)self, req);
+}
+
+static void lent_dispose(void *p)
+{
+    struct lent_gen *g = p;
+    lent_release(&g->b);
+    free(g->stage);
+    g->stage = NULL;
+}
+
+static void respond_lent(h2o_req_t *req, struct api_response *rs)
+{
+    struct lent_gen *g = h2o_mem_alloc_shared(&req->pool, sizeof(*g), lent_dispose);
+    bool plain = req->version < 0x200 && req->scheme != &H2O_URL_SCHEME_HTTPS;
+
+    http_set_common_headers(req, rs);
+    g->super.proceed = lent_proceed;
+    g->super.stop = body_stop;
+    g->b = rs->lent;
+    memset(&rs->lent, 0, sizeof(rs->lent));
+    g->pos = g->off = 0;
+    g->stage = plain ? NULL : ck_malloc(HTTP_CHUNK);
+    response_release(rs);
+    req->res.content_length = g->b.len;
+    h2o_start_response(req, &g->super);
+    lent_send_next(g, req);
+}
+
 void http_respond(h2o_req_t *req, struct api_response *rs)
 {
+    if (rs->lent.niov) {
+        respond_lent(req, rs);
+        return;
+    }
     struct body_gen *g = h2o_mem_alloc_shared(&req->pool, sizeof(*g), body_dispose);
 
     http_set_common_headers(req, rs);
@@ -306,6 +390,7 @@ static bool submit_job(struct http_loop *lp, h2o_req_t *req, const char *path, i
     if (midx == HTTP_NMETHODS - 1) /* unknown verb: let the engine answer 405 */
         j->rq.method = ck_strndup(req->method.base, req->method.len);
     response_init(&j->rs);
+    j->rs.want_iov = true;
     j->holder = h2o_mem_alloc_shared(&req->pool, sizeof(*j->holder), on_req_gone);
     *j->holder = j;
     atomic_fetch_add(&lp->outstanding, 1);

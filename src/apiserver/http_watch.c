@@ -83,6 +83,15 @@ static void watch_send(struct http_watch *hw, h2o_send_state_t state)
     h2o_send(hw->req, iov, n, state);
 }
 
+/* Empties b; a buffer a burst grew past 64 KiB is freed so an idle watch holds little. */
+static void buf_recycle(struct ck_buf *b)
+{
+    if (b->cap > ((size_t)64 << 10))
+        ck_buf_release(b);
+    else
+        ck_buf_reset(b);
+}
+
 static void watch_flush(struct http_watch *hw)
 {
     const struct http_api_ops *ops = hw->lp->srv->ops;
@@ -97,7 +106,7 @@ static void watch_flush(struct http_watch *hw)
     tmp = hw->sending;
     hw->sending = hw->pending;
     hw->pending = tmp;
-    ck_buf_reset(&hw->pending);
+    buf_recycle(&hw->pending);
     hw->inflight = true;
     hw->finished = hw->ended;
     watch_send(hw, hw->ended ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
@@ -109,7 +118,7 @@ static void watch_proceed(h2o_generator_t *self, h2o_req_t *req)
 
     (void)req;
     hw->inflight = false;
-    ck_buf_reset(&hw->sending);
+    buf_recycle(&hw->sending);
     watch_flush(hw);
 }
 

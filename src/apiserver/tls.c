@@ -234,6 +234,8 @@ SSL_CTX *tls_server_ctx_new(const char *cert_file, const char *key_file, struct 
     }
     SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
     SSL_CTX_set_options(c, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+    /* Idle connections (watches) must not pin ~34 KiB of read/write record buffers each. */
+    SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
     if (!cert_file || !key_file ||
         SSL_CTX_use_certificate_chain_file(c, cert_file) != 1 ||
         SSL_CTX_use_PrivateKey_file(c, key_file, SSL_FILETYPE_PEM) != 1 ||

@@ -410,11 +410,11 @@ static const char *type_name(enum eng_ev_type t)
     return n[t];
 }
 
+/* The JSON form of an event is framed around the object's shared bytes: nothing per event
+ * or per watcher is serialised but this envelope. */
 static int write_obj_event(struct api_watch *w, struct ck_buf *out, enum eng_ev_type t,
-                           const struct eng_obj *o, const char *line, size_t line_len)
+                           const struct eng_obj *o)
 {
-    if (w->fmt == FMT_JSON && line)
-        return ck_buf_append(out, line, line_len);
     int rc = ck_buf_appendf(out, "{\"type\":\"%s\",\"object\":", type_name(t));
     if (w->fmt == FMT_TABLE) {
         rc |= eng_table_open(out, w->res, w->tv, !w->cols_sent);
@@ -451,13 +451,13 @@ static int write_bookmark(struct api_watch *w, struct ck_buf *out, int64_t rv, b
 
 /* Appends one event unless the chunk is full or out's ceiling is reached (then rolls back). */
 static bool emit(struct api_watch *w, struct ck_buf *out, size_t start, enum eng_ev_type t,
-                 const struct eng_obj *o, const char *line, size_t line_len)
+                 const struct eng_obj *o)
 {
     if (out->len - start >= DRAIN_CHUNK)
         return false;
     size_t before = out->len;
     bool cols = w->cols_sent;
-    if (write_obj_event(w, out, t, o, line, line_len) < 0) {
+    if (write_obj_event(w, out, t, o) < 0) {
         out->len = before;
         if (out->data)
             out->data[before] = '\0';
@@ -527,7 +527,7 @@ int api_watch_drain(struct api_watch *w, struct ck_buf *out)
     size_t i = 0, j = 0;
     bool full = false;
     for (; i < ninit && !full; i++) {
-        if (!emit(w, out, start, EV_ADDED, init[i], NULL, 0))
+        if (!emit(w, out, start, EV_ADDED, init[i]))
             full = true;
         else
             eng_obj_unref(init[i]);
@@ -539,7 +539,7 @@ int api_watch_drain(struct api_watch *w, struct ck_buf *out)
         init_bm = false;
     }
     for (; j < n && !full; j++) {
-        if (!emit(w, out, start, evs[j]->type, evs[j]->obj, evs[j]->line, evs[j]->line_len))
+        if (!emit(w, out, start, evs[j]->type, evs[j]->obj))
             full = true;
         else
             eng_event_unref(evs[j]);

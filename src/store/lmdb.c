@@ -9,9 +9,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,6 +34,27 @@ int lm_err(struct lm_store *s, struct ck_err *err, int rc, const char *what)
     else if (rc == MDB_MAP_FULL)
         r = CK_R_SERVICE_UNAVAILABLE;
     return ck_err_set(err, r, "store %s: %s: %s", s->datafile, what, mdb_strerror(rc));
+}
+
+void lm_drop_pages(struct lm_store *s)
+{
+    atomic_store(&s->touched, 0);
+    MDB_envinfo info;
+    MDB_stat st;
+    if (!s->map_base || mdb_env_info(s->env, &info) != 0 || mdb_env_stat(s->env, &st) != 0)
+        return;
+    size_t len = ((size_t)info.me_last_pgno + 1) * st.ms_psize;
+    if (len > s->map_len)
+        len = s->map_len;
+    if (madvise(s->map_base, len, MADV_DONTNEED) != 0)
+        ck_v(2, "store: madvise(MADV_DONTNEED) on the map: %s", strerror(errno));
+}
+
+void lm_touch(struct lm_store *s, size_t bytes)
+{
+    uint64_t t = atomic_fetch_add(&s->touched, bytes + 1) + bytes + 1;
+    if (t >= LM_DROP_BYTES || bytes >= LM_DROP_READ_BYTES)
+        lm_drop_pages(s);
 }
 
 int lm_meta_get(struct lm_store *s, MDB_txn *txn, const char *name, int64_t *out,
@@ -303,6 +328,31 @@ static int check_truncation(struct lm_store *s, struct ck_err *err)
     return 0;
 }
 
+/* Finds LMDB's map of the data file in /proc/self/maps (LMDB does not export its address). */
+static void find_map(struct lm_store *s)
+{
+    char real[4096], line[4096 + 128];
+    if (!realpath(s->datafile, real))
+        return;
+    FILE *f = fopen("/proc/self/maps", "r");
+    size_t rl = strlen(real);
+    while (f && fgets(line, sizeof(line), f)) {
+        size_t ll = strlen(line);
+        while (ll && line[ll - 1] == '\n')
+            line[--ll] = '\0';
+        unsigned long long a, b;
+        if (ll < rl || strcmp(line + ll - rl, real) != 0 || sscanf(line, "%llx-%llx", &a, &b) != 2)
+            continue;
+        s->map_base = (void *)(uintptr_t)a;
+        s->map_len = (size_t)(b - a);
+        break;
+    }
+    if (f)
+        fclose(f);
+    if (!s->map_base)
+        ck_v(1, "store %s: map not found in /proc/self/maps; pages are not dropped", s->datafile);
+}
+
 static int open_env(struct lm_store *s, const struct store_lmdb_opts *o, struct ck_err *err)
 {
     struct stat st;
@@ -321,6 +371,7 @@ static int open_env(struct lm_store *s, const struct store_lmdb_opts *o, struct 
                           mdb_strerror(rc));
     if (rc)
         return lm_err(s, err, rc, "opening environment");
+    find_map(s);
     int dead = 0; /* reader slots of killed processes would pin old pages */
     mdb_reader_check(s->env, &dead);
     if (dead)

@@ -16,6 +16,10 @@
 #define LM_DEFAULT_BATCH 1024             /* txns per group commit */
 #define LM_COMPACT_CHUNK 4096             /* log records examined per compaction write txn */
 #define LM_BATCH_BYTES ((size_t)64 << 20) /* stop filling a group commit past this */
+/* After this many bytes written or read through the map, drop the map's page-table entries
+ * (lm_drop_pages). */
+#define LM_DROP_BYTES ((size_t)32 << 20)
+#define LM_DROP_READ_BYTES ((size_t)1 << 20)
 
 struct lm_sub {
     int id;
@@ -64,8 +68,20 @@ struct lm_store {
     _Atomic int64_t compacted_rev;
     pthread_mutex_t compact_mu;
     _Atomic uint64_t st_txns, st_commits, st_max_batch;
+    _Atomic uint64_t touched; /* bytes written/read through the map since lm_drop_pages */
+    void *map_base;           /* LMDB's map of data.mdb (from /proc/self/maps), or NULL */
+    size_t map_len;
 };
 
+/* Unmaps (MADV_DONTNEED) the pages of LMDB's read-only shared map from this process: they stay
+ * in the kernel's page cache and refault on the next read, unchanged. Without it, every read
+ * of a b-tree page also maps its neighbours (the kernel's fault-around: 16 pages), which are
+ * mostly value pages the process never reads, so RSS grows to the whole data file. */
+void lm_drop_pages(struct lm_store *s);
+/* Counts bytes read or written through the map; drops the pages once LM_DROP_BYTES have
+ * accumulated or after a single read of LM_DROP_READ_BYTES. The commit thread also drops them
+ * whenever it goes idle. */
+void lm_touch(struct lm_store *s, size_t bytes);
 /* Fills err from an LMDB return code, naming the data file; returns -1. */
 int lm_err(struct lm_store *s, struct ck_err *err, int rc, const char *what);
 /* Reads a u64 meta value (missing -> 0). */

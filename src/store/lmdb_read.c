@@ -213,6 +213,10 @@ int lm_range(struct store *base, const struct store_range_req *r, struct store_r
         store_range_result_release(res);
         return -1;
     }
+    size_t bytes = 0;
+    for (size_t i = 0; i < res->nkvs; i++)
+        bytes += res->kvs[i].value_len;
+    lm_touch(s, bytes);
     return 0;
 }
 
@@ -307,6 +311,10 @@ int lm_events_since(struct store *base, int64_t after, int64_t limit, struct sto
         store_events_release(res);
         return -1;
     }
+    size_t bytes = 0;
+    for (size_t i = 0; i < res->nevents; i++)
+        bytes += res->events[i].kv.value_len + res->events[i].prev.value_len;
+    lm_touch(s, bytes);
     return 0;
 }
 

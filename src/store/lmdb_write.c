@@ -286,8 +286,15 @@ void *lm_commit_main(void *arg)
     struct lm_wreq **batch = ck_calloc((size_t)s->max_batch, sizeof(*batch));
     for (;;) {
         pthread_mutex_lock(&s->q_mu);
-        while (!s->q_head && !s->closing)
+        while (!s->q_head && !s->closing) {
+            if (atomic_load(&s->touched)) { /* idle: let go of the map pages writes touched */
+                pthread_mutex_unlock(&s->q_mu);
+                lm_drop_pages(s);
+                pthread_mutex_lock(&s->q_mu);
+                continue;
+            }
             pthread_cond_wait(&s->q_cv, &s->q_mu);
+        }
         if (!s->q_head) {
             pthread_mutex_unlock(&s->q_mu);
             break;
@@ -302,6 +309,7 @@ void *lm_commit_main(void *arg)
             s->q_tail = NULL;
         pthread_mutex_unlock(&s->q_mu);
         process_batch(s, batch, n);
+        lm_touch(s, bytes);
     }
     free(batch);
     return NULL;
