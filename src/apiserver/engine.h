@@ -141,7 +141,7 @@ enum eng_ev_type { EV_ADDED = 1, EV_MODIFIED, EV_DELETED, EV_BOOKMARK, EV_ERROR 
 
 /* Byte budget of the watch history ring: older events fall back to the store's history, so
  * the ring bounds memory without changing what a resuming watch gets. */
-#define ENG_RING_MAX_BYTES ((size_t)64 << 20)
+#define ENG_RING_MAX_BYTES ((size_t)32 << 20)
 
 struct eng_event {
     atomic_int refs;

@@ -21,13 +21,10 @@ import uuid
 
 # scenario id -> short note of what currently goes wrong (see docs/robustness.md)
 KNOWN_FAILURES = {
-    "flood.big-updates-heap": "heap grows ~120 MiB for 100 MiB of updates (5 MiB live): the watch "
-                              "ring is capped at 64 MiB (ENG_RING_MAX_BYTES); the rest stays in "
-                              "malloc's per-thread arenas (32 workers)",
 }
 
-# RssAnon: heap only -- VmRSS also counts the LMDB map pages the store touches, which grow with
-# the data (and its kept history) and are not leaks.
+# RssAnon: heap only -- VmRSS also counts LMDB map pages the store touched since it last let
+# them go (the store drops them when idle; they are page cache, not leaks).
 RSS_FIELD = os.environ.get("CKUBE_ROBUST_RSS_FIELD", "RssAnon") + ":"
 SCALE = float(os.environ.get("CKUBE_ROBUST_SCALE", "0.25"))
 RSS_SLACK_KB = int(os.environ.get("CKUBE_ROBUST_RSS_SLACK_MB", "256")) * 1024
@@ -874,8 +871,7 @@ def flood_watches(srv):
             socks.append(s)
         time.sleep(1)
         st, _, _ = request(srv, "POST", CM_PATH, json.dumps(cm("fw-event")))
-        # Headers may only come with the first event (see KNOWN_FAILURES slow.watch-headers), so
-        # read every stream after the event, under one global deadline.
+        # Read every stream after the event, under one global deadline.
         ok = got = 0
         deadline = time.time() + 20
         for s in socks:
