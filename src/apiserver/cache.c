@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/banned.h"
 
@@ -471,12 +472,10 @@ const struct eng_table *eng_index_lookup(struct api_server *s, const struct reg_
     return sub ? sub : &empty;
 }
 
-void eng_tables_free(struct api_server *s)
+static void tables_free(struct eng_table *tables, size_t ntables)
 {
-    if (!s->tables)
-        return;
-    for (size_t i = 0; i < s->ntables; i++) {
-        struct eng_table *t = &s->tables[i];
+    for (size_t i = 0; i < ntables; i++) {
+        struct eng_table *t = &tables[i];
         const char *k;
         void *v;
         for (size_t it = 0; ck_strmap_next(&t->by_field, &it, &k, &v);) {
@@ -489,7 +488,14 @@ void eng_tables_free(struct api_server *s)
             eng_obj_unref(t->v[j]);
         free(t->v);
     }
-    free(s->tables);
+    free(tables);
+}
+
+void eng_tables_free(struct api_server *s)
+{
+    if (!s->tables)
+        return;
+    tables_free(s->tables, s->ntables);
     s->tables = NULL;
 }
 
@@ -611,9 +617,21 @@ static void set_rev(struct api_server *s, int64_t rev)
     pthread_mutex_unlock(&s->rev_mu);
 }
 
+static void relist(struct api_server *s, int64_t rev);
+
 void eng_on_store_event(void *arg, const struct store_event *ev)
 {
     struct api_server *s = arg;
+    if (ev->type == STORE_EVENT_MISSED) {
+        pthread_mutex_lock(&s->pend_mu);
+        bool loading = s->loading;
+        if (loading)
+            s->pend_missed = ev->revision; /* the loader reloads at the gap */
+        pthread_mutex_unlock(&s->pend_mu);
+        if (!loading)
+            relist(s, ev->revision);
+        return;
+    }
     pthread_mutex_lock(&s->pend_mu);
     if (s->loading) {
         if (s->npend == s->pend_cap) {
@@ -635,7 +653,9 @@ void eng_on_store_event(void *arg, const struct store_event *ev)
     pthread_rwlock_unlock(&s->mu);
 }
 
-static int load_range(struct api_server *s, int64_t rev, struct ck_err *err)
+/* Loads the state at rev into tables (an array of reg_count() tables). */
+static int load_range(struct api_server *s, struct eng_table *tables, int64_t rev,
+                      struct ck_err *err)
 {
     struct store_range_req rq = {.prefix = "/registry/", .prefix_len = 10, .revision = rev};
     struct store_range_result res;
@@ -654,13 +674,58 @@ static int load_range(struct api_server *s, int64_t rev, struct ck_err *err)
             ck_warn("cache: skipping %s: %s", kv->key, e2.msg);
             continue;
         }
-        struct eng_obj *old = table_put(&s->tables[r->idx], o);
+        struct eng_obj *old = table_put(&tables[r->idx], o);
         eng_obj_unref(old);
-        if (kv->mod_revision > s->tables[r->idx].last_rev)
-            s->tables[r->idx].last_rev = kv->mod_revision;
+        if (kv->mod_revision > tables[r->idx].last_rev)
+            tables[r->idx].last_rev = kv->mod_revision;
     }
     store_range_result_release(&res);
     return 0;
+}
+
+/* The store's event stream skipped history (etcd compacted it while the stream was down):
+ * events after rev will follow, so the state at rev replaces the tables. Watches cannot be
+ * continued across the gap: they end with 410 Expired and their clients relist, as clients
+ * of an upstream apiserver do when its watch cache reinitialises. */
+static void relist(struct api_server *s, int64_t rev)
+{
+    ck_warn("cache: the store's event stream skipped compacted history; relisting at %lld",
+            (long long)rev);
+    struct eng_table *nt = ck_calloc(s->ntables, sizeof(*nt));
+    struct ck_err err = CK_ERR_INIT;
+    int rc = -1;
+    for (int attempt = 0; attempt < 5 && rc < 0; attempt++) {
+        if (attempt)
+            usleep(200 * 1000);
+        ck_err_clear(&err);
+        rc = load_range(s, nt, rev, &err);
+    }
+    pthread_rwlock_wrlock(&s->mu);
+    if (rc == 0) {
+        tables_free(s->tables, s->ntables);
+        s->tables = nt;
+        nt = NULL;
+        for (size_t i = 0; i < s->ntables; i++)
+            if (s->tables[i].last_rev < rev)
+                s->tables[i].last_rev = rev; /* older exact LISTs go to the store */
+    } else {
+        ck_error("cache: relist at %lld failed (%s); serving the last known state",
+                 (long long)rev, err.msg);
+    }
+    while (s->ring_len) {
+        eng_event_unref(s->ring[s->ring_head]);
+        s->ring_head = (s->ring_head + 1) % s->ring_cap;
+        s->ring_len--;
+    }
+    s->ring_bytes = 0;
+    if (rev > s->ring_floor)
+        s->ring_floor = rev;
+    eng_watch_expire_all(s, "the API server's cache was relisted after a gap in the store's "
+                            "event history; start a new watch");
+    set_rev(s, rev);
+    pthread_rwlock_unlock(&s->mu);
+    if (nt)
+        tables_free(nt, s->ntables);
 }
 
 int eng_cache_load(struct api_server *s, struct ck_err *err)
@@ -672,8 +737,24 @@ int eng_cache_load(struct api_server *s, struct ck_err *err)
         return -1;
     s->sub_id = id;
     s->subscribed = true;
-    int rc = load_range(s, from, err);
+    int rc = load_range(s, s->tables, from, err);
     pthread_mutex_lock(&s->pend_mu);
+    while (rc == 0 && s->pend_missed) {
+        /* the stream skipped history during the load: reload at the gap, still buffering */
+        int64_t missed = s->pend_missed;
+        s->pend_missed = 0;
+        pthread_mutex_unlock(&s->pend_mu);
+        struct eng_table *nt = ck_calloc(s->ntables, sizeof(*nt));
+        rc = load_range(s, nt, missed, err);
+        pthread_mutex_lock(&s->pend_mu);
+        if (rc == 0) {
+            tables_free(s->tables, s->ntables);
+            s->tables = nt;
+            from = missed;
+        } else {
+            tables_free(nt, s->ntables);
+        }
+    }
     pthread_rwlock_wrlock(&s->mu);
     s->rev = from;
     s->ring_floor = from;

@@ -218,6 +218,7 @@ struct api_server {
     bool loading;
     struct store_event *pend;
     size_t npend, pend_cap;
+    int64_t pend_missed; /* a STORE_EVENT_MISSED arrived during the load: relist after it */
     pthread_mutex_t alloc_mu; /* serialises Service IP/port allocation with its write */
     uint32_t svc_base, svc_size;
     pthread_mutex_t compact_mu;
@@ -354,6 +355,9 @@ enum api_result eng_serve_watch(struct eng_req *r, struct api_watch **out);
 /* Called with s->mu held for writing, for every event applied to the cache. */
 void eng_watch_dispatch(struct api_server *s, struct eng_event *e);
 void eng_watch_close_all(struct api_server *s);
+/* Ends every open watch with a 410 Expired ERROR event (clients relist); s->mu held for
+ * writing. */
+void eng_watch_expire_all(struct api_server *s, const char *msg);
 
 /* small helpers (engine.c) */
 char *eng_rfc3339_now(char out[21]);

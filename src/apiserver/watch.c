@@ -622,6 +622,20 @@ void api_watch_close(struct api_watch *w)
     watch_free(w);
 }
 
+void eng_watch_expire_all(struct api_server *s, const char *msg)
+{
+    for (struct api_watch *w = s->watchers; w; w = w->next) {
+        pthread_mutex_lock(&w->mu);
+        if (!w->ended) {
+            free(w->final_line);
+            w->final_line = error_line(410, "Expired", msg);
+            w->ended = true;
+        }
+        pthread_mutex_unlock(&w->mu);
+        notify(w);
+    }
+}
+
 void eng_watch_close_all(struct api_server *s)
 {
     pthread_rwlock_wrlock(&s->mu);

@@ -40,6 +40,8 @@ struct flags {
     int insecure_port;
     long watch_history;
     int compaction_interval_s; /* 0 = engine default (300 s), <0 = off */
+    /* an etcd cluster instead of the embedded store */
+    const char *etcd_servers, *etcd_prefix, *etcd_cafile, *etcd_certfile, *etcd_keyfile;
 };
 
 static void usage(const char *verb)
@@ -47,12 +49,15 @@ static void usage(const char *verb)
     fprintf(stderr,
             "usage: ckube %s --data-dir DIR [--bind-address ADDR] [--secure-port N]\n"
             "       [--insecure-port N] [--token T] [--watch-history N]\n"
-            "       [--compaction-interval D] [-v=N]\n"
+            "       [--compaction-interval D] [--etcd-servers URLS [--etcd-prefix P]\n"
+            "       [--etcd-cafile F] [--etcd-certfile F] [--etcd-keyfile F]] [-v=N]\n"
             "  --secure-port 0 disables HTTPS (default 6443); --insecure-port serves plain HTTP\n"
             "  without authentication (default 0 = off); --watch-history: events kept in memory\n"
             "  for watch resumption (default 10000); --compaction-interval: how often history is\n"
             "  compacted, e.g. 300, 90s, 5m; 0 disables (default 5m, as kube-apiserver's\n"
-            "  --etcd-compaction-interval)\n",
+            "  --etcd-compaction-interval); --etcd-servers: comma-separated etcd client URLs to\n"
+            "  keep objects in instead of DIR/store (several API servers may share them;\n"
+            "  --etcd-prefix default /ckube)\n",
             verb);
 }
 
@@ -115,6 +120,16 @@ static int parse_flags(int argc, char **argv, struct flags *f)
             if (d < 0)
                 return fprintf(stderr, "ckube: bad --compaction-interval %s\n", v), -1;
             f->compaction_interval_s = d ? d : -1;
+        } else if ((v = flag_value(argc, argv, &i, "--etcd-servers"))) {
+            f->etcd_servers = v;
+        } else if ((v = flag_value(argc, argv, &i, "--etcd-prefix"))) {
+            f->etcd_prefix = v;
+        } else if ((v = flag_value(argc, argv, &i, "--etcd-cafile"))) {
+            f->etcd_cafile = v;
+        } else if ((v = flag_value(argc, argv, &i, "--etcd-certfile"))) {
+            f->etcd_certfile = v;
+        } else if ((v = flag_value(argc, argv, &i, "--etcd-keyfile"))) {
+            f->etcd_keyfile = v;
         } else if ((v = flag_value(argc, argv, &i, "--watch-history"))) {
             char *end;
             f->watch_history = strtol(v, &end, 10);
@@ -185,10 +200,18 @@ static int start_all(const struct flags *f, const char *dir, struct running *r,
         return -1;
     if (f->secure_port && tls_ensure_certs(dir, f->bind, err) < 0)
         return -1;
-    snprintf(store_dir, sizeof(store_dir), "%s/store", dir);
-    so.dir = store_dir;
-    if (store_lmdb_open(&so, &r->st, err) < 0)
-        return ck_err_wrap(err, "opening the store in %s", store_dir);
+    if (f->etcd_servers) {
+        struct store_etcd_opts eo = {.endpoints = f->etcd_servers, .prefix = f->etcd_prefix,
+                                     .ca_file = f->etcd_cafile, .cert_file = f->etcd_certfile,
+                                     .key_file = f->etcd_keyfile};
+        if (store_etcd_open(&eo, &r->st, err) < 0)
+            return ck_err_wrap(err, "connecting to etcd at %s", f->etcd_servers);
+    } else {
+        snprintf(store_dir, sizeof(store_dir), "%s/store", dir);
+        so.dir = store_dir;
+        if (store_lmdb_open(&so, &r->st, err) < 0)
+            return ck_err_wrap(err, "opening the store in %s", store_dir);
+    }
     /* discovery's serverAddress and the default/kubernetes endpoints carry the real port */
     url_host(f->bind, ext, sizeof(ext));
     snprintf(ext + strlen(ext), sizeof(ext) - strlen(ext), ":%d",
