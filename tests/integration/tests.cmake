@@ -8,3 +8,6 @@ set_tests_properties(integration/client PROPERTIES LABELS integration TIMEOUT 30
 add_test(NAME integration/top_lists
          COMMAND bash ${CMAKE_SOURCE_DIR}/tests/integration/top_lists.sh $<TARGET_FILE:ckube>)
 set_tests_properties(integration/top_lists PROPERTIES LABELS integration TIMEOUT 120)
+add_test(NAME integration/list_transports
+         COMMAND bash ${CMAKE_SOURCE_DIR}/tests/integration/list_transports.sh $<TARGET_FILE:ckube>)
+set_tests_properties(integration/list_transports PROPERTIES LABELS integration TIMEOUT 600)
