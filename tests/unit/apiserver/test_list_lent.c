@@ -163,6 +163,40 @@ static void fetch(struct env *e, const char *path, const char *query, const char
 
 enum expect { NOT_LENT = 0, LENT = 1, BY_SIZE = 2 };
 
+/* A Table's Age cells follow the clock: dropped before two Tables are compared. */
+static char *table_without_age(const struct ck_buf *b)
+{
+    json_error_t je;
+    json_t *v = json_loadb(b->data, b->len, 0, &je);
+    assert_non_null(v);
+    json_t *cols = json_object_get(v, "columnDefinitions"), *rows = json_object_get(v, "rows");
+    size_t age = SIZE_MAX, i;
+    json_t *it;
+    json_array_foreach(cols, i, it)
+        if (strcmp(json_string_value(json_object_get(it, "name")), "Age") == 0)
+            age = i;
+    assert_true(age != SIZE_MAX);
+    json_array_foreach(rows, i, it)
+        assert_int_equal(json_array_remove(json_object_get(it, "cells"), age), 0);
+    char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(v);
+    assert_non_null(s);
+    return s;
+}
+
+static void assert_same_bytes(const struct got *c, const struct got *l)
+{
+    if (strstr(c->ctype, "as=Table")) {
+        char *a = table_without_age(&c->bytes), *b = table_without_age(&l->bytes);
+        assert_string_equal(a, b);
+        free(a);
+        free(b);
+        return;
+    }
+    assert_int_equal(l->bytes.len, c->bytes.len);
+    assert_memory_equal(l->bytes.data, c->bytes.data, c->bytes.len);
+}
+
 /* Fetches path?query both ways; asserts identical status, type and bytes, a JSON body with
  * the same resourceVersion, and lending exactly as expected. Returns the items (copy mode). */
 static json_t *same(struct env *e, const char *path, const char *query, const char *accept,
@@ -174,8 +208,7 @@ static json_t *same(struct env *e, const char *path, const char *query, const ch
     assert_int_equal(c.niov, 0);
     assert_int_equal(l.status, c.status);
     assert_string_equal(l.ctype, c.ctype);
-    assert_int_equal(l.bytes.len, c.bytes.len);
-    assert_memory_equal(l.bytes.data, c.bytes.data, c.bytes.len);
+    assert_same_bytes(&c, &l);
     bool json = strcmp(c.ctype, "application/json") == 0;
     bool big = c.bytes.len >= LEND_MIN;
     if (want == BY_SIZE)
