@@ -12,6 +12,7 @@ import base64
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -225,6 +226,13 @@ class Server:
         self.proc = subprocess.Popen(args, stdout=lf, stderr=subprocess.STDOUT)
         lf.close()
         ok = wait_until(lambda: self.proc.poll() is not None or self._ready(), 20)
+        if not ok and self.proc.poll() is None and shutil.which("gdb"):
+            # a server that runs but does not answer: keep its threads' stacks for the report
+            bt = subprocess.run(["gdb", "-p", str(self.proc.pid), "-batch", "-ex",
+                                 "thread apply all bt"], capture_output=True, text=True,
+                                timeout=60).stdout
+            with open(self.logf + ".stacks", "w") as f:
+                f.write(bt)
         check(ok and self.proc.poll() is None,
               "%s did not become ready (rc %s): %s" % (self.name, self.proc.poll(), self.tail()))
 
@@ -583,6 +591,8 @@ def _s3_gap(root, etcd, servers, proxy):
     lst = list_items(a, cm_path("default"))
     rv0 = lst["metadata"]["resourceVersion"]
     w = RawWatch(a, cm_path("default") + "?watch=1&resourceVersion=" + rv0)
+    wns = RawWatch(a, "/api/v1/namespaces?watch=1&resourceVersion=" + rv0)
+    wall = RawWatch(a, "/api/v1/configmaps?watch=1&labelSelector=none%3Dx&resourceVersion=" + rv0)
     kw = KubectlProc(a, "-n", "default", "get", "configmaps", "-w", "--output-watch-events")
     # client-go reflectors across the gap: kubectl wait (UntilWithSync: list+watch, relists
     # on 410) for a state that only arises while A is cut off
@@ -609,12 +619,23 @@ def _s3_gap(root, etcd, servers, proxy):
     g0["data"] = {"k": "changed-in-gap"}
     check(req(b, "PUT", cm_path("default", "g0"), g0)[0] == 200, "B update g0")
     check(req(b, "DELETE", cm_path("default", "g1"))[0] == 200, "B delete g1")
+    b.kubectl("create", "namespace", "gapns")
+    b.kubectl("-n", "gapns", "create", "configmap", "in-gapns")
+    b.kubectl("-n", "default", "create", "deployment", "gapdep", "--image=nginx:1.25")
     rev = etcd.revision()
     etcd.compact(rev)
-    log("s3: A cut off; B wrote 6 revisions; etcd compacted at %d" % rev)
+    log("s3: A cut off; B wrote 9 revisions; etcd compacted at %d" % rev)
     check(not w.errors() and w.ended is None, "A's watch ended before the gap was noticed")
     proxy.resume()
     t_res = time.monotonic()
+    # a write on A right away: it returns once A's stream is past it, which is only after
+    # the relist, so A then shows it (read-your-writes across the gap)
+    st, ra, dt = req(a, "POST", cm_path("default"), {"metadata": {"name": "right-after"}})
+    check(st == 201, "A's first write after the cut: %s %s" % (st, ra))
+    st, ga, _ = req(a, "GET", cm_path("default", "right-after"))
+    check(st == 200 and rv_of(ga) == rv_of(ra), "A does not show its own write: %s" % st)
+    log("s3: A's first write after the cut took %.0f ms (waits for the stream: relist)"
+        % (dt * 1000))
 
     e410 = wait_until(lambda: w.errors(), 8)
     check(e410, "A's open watch got no ERROR within 8 s of etcd coming back (log: %s)" % a.tail())
@@ -628,12 +649,26 @@ def _s3_gap(root, etcd, servers, proxy):
     log("s3: A's watch ended with 410 Expired %.0f ms after the proxy resumed (cut %.1f s)"
         % ((w.events[-1][0] - t_res) * 1000, t_res - t_cut))
 
+    for wx, what in ((wns, "namespaces"), (wall, "cluster-wide configmaps")):
+        check(wait_until(lambda: wx.ended, 2) and wx.errors() and
+              wx.errors()[-1].get("code") == 410, "A's %s watch: %s" % (what, wx.events))
     la, lb = list_items(a, cm_path("default")), list_items(b, cm_path("default"))
     check(name_rv(la) == name_rv(lb), "A after the relist %s != B %s" % (name_rv(la), name_rv(lb)))
-    check(set(name_rv(la)) == {"g0", "g2", "live", "gap0", "gap1", "gap2", "gap3"},
+    check(set(name_rv(la)) == {"g0", "g2", "live", "gap0", "gap1", "gap2", "gap3", "right-after"},
           "A's configmaps after the relist: %s" % sorted(name_rv(la)))
     check(la["items"] == lb["items"], "A's and B's configmap JSON differ after the relist")
-    check("relisting at %d" % rev in a.log_text(), "A's log lacks the relist warning")
+    for path in ("/api/v1/namespaces", "/api/v1/configmaps", "/apis/apps/v1/deployments"):
+        ia, ib = list_items(a, path)["items"], list_items(b, path)["items"]
+        check(ia == ib, "A's and B's %s differ after the relist: %s vs %s" %
+              (path, sorted(name_rv({"items": ia}).items()),
+               sorted(name_rv({"items": ib}).items())))
+    check("gapns" in name_rv(list_items(a, "/api/v1/namespaces")), "A lacks namespace gapns")
+    m = re.search(r"relisting at (\d+)", a.log_text())
+    check(m and int(m.group(1)) >= rev, "A's log lacks the relist warning")
+    st, obj, _ = req(a, "GET", cm_path("default") + "?resourceVersionMatch=Exact&resourceVersion="
+                     + rv0)
+    check(st == 410 and obj.get("reason") == "Expired",
+          "an exact LIST at a compacted rv on A: %s %s" % (st, obj))
     check("was compacted" in a.log_text(), "A's log lacks the store's compaction warning")
     # a watch from before the gap: 200 + ERROR 410 Expired (as upstream's watch cache) or 410
     st, body, _ = req(a, "GET", cm_path("default") + "?watch=1&resourceVersion=" + rv0, timeout=5)
@@ -653,7 +688,8 @@ def _s3_gap(root, etcd, servers, proxy):
     check(w2.wait("DELETED", "gap0", 2), "new watch on A missed A's delete after the gap")
     check([ty for _, ty, _ in w2.events] == ["ADDED", "DELETED"],
           "new watch on A: %s" % [(ty, o["metadata"].get("name")) for _, ty, o in w2.events])
-    w2.close()
+    for x in (w, w2, wns, wall):
+        x.close()
     st, st2, dt = req(a, "POST", cm_path("default"), {"metadata": {"name": "a-after"}})
     check(st == 201, "A cannot write after the gap: %s %s" % (st, st2))
     check(b.kubectl("-n", "default", "get", "cm", "a-after", ok=False).returncode == 0,
