@@ -73,14 +73,25 @@ static void fill_store(struct env *e)
     }
 }
 
-static int setup(void **state)
+static int setup_hist(void **state, int64_t hist)
 {
     struct env *e = calloc(1, sizeof(*e));
-    if (!e || env_open(e) < 0)
+    if (!e || env_open_hist(e, hist) < 0)
         return -1;
     fill_store(e);
     *state = e;
     return 0;
+}
+
+static int setup(void **state)
+{
+    return setup_hist(state, 0);
+}
+
+/* A watch history of a few events: replaced objects are not kept alive by it. */
+static int setup_short_history(void **state)
+{
+    return setup_hist(state, 4);
 }
 
 static int teardown(void **state)
@@ -588,9 +599,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_old_rv_from_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_small_ceiling, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_lent_outlives_objects, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_take_over, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_concurrent_writes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lent_outlives_objects, setup_short_history,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_take_over, setup_short_history, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_writes, setup_short_history, teardown),
         cmocka_unit_test_setup_teardown(test_cost_accounting, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
