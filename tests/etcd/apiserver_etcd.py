@@ -106,6 +106,18 @@ class Etcd:
     def revision(self):
         return int(self.call("/v3/kv/range", {"key": "AA=="})["header"]["revision"])
 
+    def is_compacted(self, rev):
+        """True when etcd no longer serves reads at rev."""
+        try:
+            self.call("/v3/kv/range", {"key": "AA==", "revision": str(rev), "count_only": True})
+            return False
+        except Fail as e:
+            if "compacted" in str(e):
+                return True
+            if "future revision" in str(e):
+                return False
+            raise
+
     def compact(self, rev):
         return self.call("/v3/kv/compaction", {"revision": str(rev), "physical": True})
 
@@ -133,6 +145,13 @@ class Proxy:
         self.lock = threading.Lock()
         self.socks = set()
         self.refused = 0
+        # selective faults: close every watch connection; hold the answers of full (not
+        # count-only) range requests until release_ranges()
+        self.block_watch = False
+        self.watch_blocked = 0
+        self.hold_ranges = False
+        self.held = threading.Event()
+        self.release = threading.Event()
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self):
@@ -153,15 +172,25 @@ class Proxy:
                 continue
             with self.lock:
                 self.socks.update((c, u))
-            threading.Thread(target=self._pump, args=(c, u), daemon=True).start()
-            threading.Thread(target=self._pump, args=(u, c), daemon=True).start()
+            conn = {"full_range": False}
+            threading.Thread(target=self._pump, args=(c, u, conn, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(u, c, conn, False), daemon=True).start()
 
-    def _pump(self, a, b):
+    def _pump(self, a, b, conn, upstream):
         try:
             while True:
                 d = a.recv(65536)
                 if not d:
                     break
+                if upstream and d.startswith(b"POST "):
+                    line = d.split(b"\r\n", 1)[0]
+                    if b"/v3/watch" in line and self.block_watch:
+                        self.watch_blocked += 1
+                        break
+                    conn["full_range"] = b"/v3/kv/range" in line and b"count_only" not in d
+                elif not upstream and conn["full_range"] and self.hold_ranges:
+                    self.held.set()
+                    self.release.wait(30)
                 b.sendall(d)
         except OSError:
             pass
@@ -190,8 +219,13 @@ class Proxy:
     def resume(self):
         self.paused = False
 
+    def release_ranges(self):
+        self.hold_ranges = False
+        self.release.set()
+
     def close(self):
         self.closed = True
+        self.release.set()
         self.cut()
         self.ls.close()
 
@@ -717,6 +751,106 @@ def _s3_gap(root, etcd, servers, proxy):
     b.stop()
 
 
+def s5_gap_at_load(root, etcd, servers):
+    """The gap while A loads its cache: A's first LIST of etcd is held in the proxy and its
+    watch stream refused while B writes and etcd compacts past A's subscription point; the
+    stream then reports the gap during the load, so A must load the state at the gap."""
+    proxy = Proxy(int(etcd.url.rsplit(":", 1)[1]))
+    try:
+        _s5(root, etcd, servers, proxy)
+    finally:
+        proxy.close()
+
+
+def _s5(root, etcd, servers, proxy):
+    b = Server(root, "s5-b", etcd.url, prefix="/load")
+    a = Server(root, "s5-a", "http://127.0.0.1:%d" % proxy.port, prefix="/load", extra=["-v=1"])
+    servers += [a, b]
+    b.start()
+    for i in range(3):
+        create_cm(b, "default", "pre%d" % i)
+    proxy.block_watch = True
+    proxy.hold_ranges = True
+    errs = []
+
+    def start_a():
+        try:
+            a.start()
+        except Fail as e:
+            errs.append(e)
+    t = threading.Thread(target=start_a, daemon=True)
+    t.start()
+    check(proxy.held.wait(15), "A's initial LIST never reached the proxy: %s" % a.tail())
+    check(wait_until(lambda: proxy.watch_blocked > 0, 5), "A opened no watch stream")
+    create_cm(b, "default", "during-load")
+    check(req(b, "DELETE", cm_path("default", "pre0"))[0] == 200, "B delete")
+    rev = etcd.revision()
+    etcd.compact(rev)
+    proxy.block_watch = False
+    check(wait_until(lambda: "was compacted" in a.log_text(), 5),
+          "A's stream did not report the gap during the load: %s" % a.tail())
+    create_cm(b, "default", "after-gap")  # delivered to A's pending events
+    time.sleep(0.3)
+    proxy.release_ranges()
+    t.join(30)
+    check(not errs and a.alive(), "A did not start after a gap during its load: %s %s"
+          % (errs, a.tail()))
+    m = re.search(r"cache loaded at revision (\d+)", a.log_text())
+    check(m and int(m.group(1)) >= rev, "A loaded at %s, before the gap at %d" %
+          (m and m.group(1), rev))
+    ok = wait_until(lambda: name_rv(list_items(a, cm_path("default"))) ==
+                    name_rv(list_items(b, cm_path("default"))), 3)
+    la = name_rv(list_items(a, cm_path("default")))
+    check(ok, "A after a gap during its load %s != B %s" %
+          (la, name_rv(list_items(b, cm_path("default")))))
+    check(set(la) == {"pre1", "pre2", "during-load", "after-gap"}, "A has %s" % sorted(la))
+    w = RawWatch(a, cm_path("default") + "?watch=1&resourceVersion=" +
+                 list_items(a, cm_path("default"))["metadata"]["resourceVersion"])
+    create_cm(b, "default", "later")
+    check(w.wait("ADDED", "later", 2), "A's watch after the load missed B's write")
+    w.close()
+    log("s5: a gap during A's initial load: A loaded at the gap (%s >= %d) and matches B"
+        % (m.group(1), rev))
+    a.stop()
+    b.stop()
+
+
+def s6_gap_by_compactor(root, etcd, servers):
+    """The gap made by the other API server's own periodic compaction (--compaction-interval
+    1s on B) while A is cut off: no manual compaction."""
+    proxy = Proxy(int(etcd.url.rsplit(":", 1)[1]))
+    try:
+        a = Server(root, "s6-a", "http://127.0.0.1:%d" % proxy.port, prefix="/compactor")
+        b = Server(root, "s6-b", etcd.url, prefix="/compactor",
+                   extra=["--compaction-interval", "1s"])
+        servers += [a, b]
+        a.start()
+        b.start()
+        last = create_cm(a, "default", "before")
+        w = RawWatch(a, cm_path("default") + "?watch=1&resourceVersion=" + rv_of(last))
+        proxy.cut()
+        t0 = time.monotonic()
+        i = 0
+        while not etcd.is_compacted(int(rv_of(last)) + 1):
+            check(time.monotonic() - t0 < 15, "B's compactor did not compact within 15 s")
+            create_cm(b, "default", "c%d" % i)
+            i += 1
+            time.sleep(0.25)
+        proxy.resume()
+        e = wait_until(lambda: w.errors(), 8)
+        check(e and e[0].get("code") == 410, "A's watch across B's compaction: %s" % w.events)
+        la, lb = list_items(a, cm_path("default")), list_items(b, cm_path("default"))
+        check(la["items"] == lb["items"] and len(la["items"]) == i + 1,
+              "A after B's compaction: %s vs %s" % (name_rv(la), name_rv(lb)))
+        w.close()
+        log("s6: B's compactor compacted past A's position after %.1f s (%d writes): "
+            "A relisted, its watch got 410" % (time.monotonic() - t0, i))
+        a.stop()
+        b.stop()
+    finally:
+        proxy.close()
+
+
 def s4_outage(root, etcd, servers):
     """etcd killed, then hung (SIGSTOP): A answers 5xx Status in bounded time and recovers."""
     a = Server(root, "s4-a", etcd.url, prefix="/outage")
@@ -834,7 +968,9 @@ def latency(root, etcd, servers):
     check(statistics.median(out["etcd"]) < 0.5, "creates via etcd are very slow")
 
 
-SCENARIOS = [("s1", None), ("s2", None), ("s3", s3_gap), ("lat", latency), ("s4", s4_outage)]
+SCENARIOS = [("s1", None), ("s2", None), ("s3", s3_gap), ("s5", s5_gap_at_load),
+             ("s6", s6_gap_by_compactor),
+             ("lat", latency), ("s4", s4_outage)]
 
 
 def main():
