@@ -458,7 +458,8 @@ class KubectlProc:
 def s1_shared(root, etcd, servers):
     """Two API servers on one etcd and prefix: kubectl on A, visible on B; watches; conflicts."""
     a = Server(root, "s1-a", etcd.url)
-    b = Server(root, "s1-b", etcd.url)
+    # B lists a dead endpoint first: it must fail over to the live one
+    b = Server(root, "s1-b", "http://127.0.0.1:%d,%s" % (free_port(), etcd.url))
     servers += [a, b]
     a.start()
     b.start()
@@ -851,6 +852,98 @@ def s6_gap_by_compactor(root, etcd, servers):
         proxy.close()
 
 
+def make_certs(d):
+    """A CA, a server and a client certificate for 127.0.0.1 (openssl CLI) in d."""
+    os.makedirs(d)
+    sh = ("set -e; openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2"
+          " -subj /CN=ca; for n in server client; do openssl req -newkey rsa:2048 -nodes"
+          " -keyout $n.key -out $n.csr -subj /CN=$n;"
+          " printf 'subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth,clientAuth\\n'"
+          " >$n.ext; openssl x509 -req -in $n.csr -CA ca.crt -CAkey ca.key -CAcreateserial"
+          " -out $n.crt -days 2 -extfile $n.ext; done")
+    subprocess.run(["sh", "-c", sh], cwd=d, check=True, capture_output=True, timeout=60)
+    return {n: os.path.join(d, n) for n in ("ca.crt", "client.crt", "client.key")}
+
+
+def s7_tls(root, etcd, servers):
+    """--etcd-cafile/--etcd-certfile/--etcd-keyfile against an etcd with client-cert auth."""
+    d = os.path.join(root, "etcd-tls")
+    c = make_certs(os.path.join(d, "tls"))
+    cport, pport = free_port(), free_port()
+    url = "https://127.0.0.1:%d" % cport
+    peer = "http://127.0.0.1:%d" % pport
+    log_f = open(os.path.join(d, "etcd.log"), "wb")
+    e = subprocess.Popen([ETCD, "--data-dir", os.path.join(d, "data"), "--listen-client-urls",
+                          url, "--advertise-client-urls", url, "--listen-peer-urls", peer,
+                          "--initial-advertise-peer-urls", peer, "--initial-cluster",
+                          "default=" + peer, "--cert-file", os.path.join(d, "tls/server.crt"),
+                          "--key-file", os.path.join(d, "tls/server.key"), "--trusted-ca-file",
+                          c["ca.crt"], "--client-cert-auth", "--log-level", "warn"],
+                         stdout=log_f, stderr=subprocess.STDOUT)
+    log_f.close()
+    try:
+        def up():
+            return subprocess.run(["curl", "-sf", "-m", "1", "--cacert", c["ca.crt"], "--cert",
+                                   c["client.crt"], "--key", c["client.key"], "-X", "POST", "-d",
+                                   '{"key":"AA=="}', url + "/v3/kv/range"],
+                                  capture_output=True).returncode == 0
+        check(wait_until(up, 15, 0.1), "TLS etcd did not start")
+        tls = ["--etcd-cafile", c["ca.crt"], "--etcd-certfile", c["client.crt"],
+               "--etcd-keyfile", c["client.key"]]
+        a = Server(root, "s7-a", url, extra=tls)
+        b = Server(root, "s7-b", url, extra=tls)
+        servers += [a, b]
+        a.start()
+        b.start()
+        a.kubectl("-n", "default", "create", "configmap", "over-tls", "--from-literal=k=v")
+        check(b.kubectl_json("-n", "default", "get", "cm", "over-tls")["data"] == {"k": "v"},
+              "B does not see A's write over TLS")
+        # no client certificate, or no CA: a clear error at start, not a hang or a crash
+        for name, flags in (("nocert", ["--etcd-cafile", c["ca.crt"]]),
+                            ("noca", ["--etcd-certfile", c["client.crt"], "--etcd-keyfile",
+                                      c["client.key"]])):
+            x = Server(root, "s7-" + name, url, extra=flags)
+            t = time.monotonic()
+            p = subprocess.run([CKUBE, "apiserver", "--data-dir", x.dir, "--secure-port", "0",
+                                "--insecure-port", str(x.port), "--etcd-servers", url] + flags,
+                               capture_output=True, text=True, timeout=60)
+            dt = time.monotonic() - t
+            check(p.returncode not in (0, -6, -11) and "etcd" in p.stderr and dt < 15,
+                  "apiserver with TLS etcd and %s: rc=%d after %.1f s: %s" %
+                  (name, p.returncode, dt, p.stderr.strip()[-300:]))
+            log("s7: %s: exits rc=%d in %.1f s: %s" % (name, p.returncode, dt,
+                                                       p.stderr.strip().splitlines()[-1][:160]))
+        log("s7: two API servers share an etcd with client-cert auth")
+        a.stop()
+        b.stop()
+    finally:
+        e.kill()
+        e.wait()
+
+
+def s8_bad_flags(root, etcd, servers):
+    """Bad --etcd-* values: a clear error naming the problem, exit 1, no crash, no hang."""
+    dead = "http://127.0.0.1:%d" % free_port()
+    cases = [(["--etcd-servers="], "no endpoints"),
+             (["--etcd-servers", ",,"], "no endpoints"),
+             (["--etcd-servers", "ftp://127.0.0.1:1"], "not an http(s)"),
+             (["--etcd-servers", "127.0.0.1:2379"], "not an http(s)"),
+             (["--etcd-servers", dead], "unreachable"),
+             (["--etcd-servers", etcd.url, "--etcd-prefix="], "prefix"),
+             (["--etcd-servers", etcd.url, "--etcd-prefix", "/" + "p" * 200], "prefix"),
+             (["--etcd-servers", etcd.url.replace("http:", "https:"), "--etcd-cafile",
+               os.path.join(root, "missing.crt")], "etcd")]
+    for i, (flags, want) in enumerate(cases):
+        t = time.monotonic()
+        p = subprocess.run([CKUBE, "apiserver", "--data-dir", os.path.join(root, "bad%d" % i),
+                            "--secure-port", "0", "--insecure-port", str(free_port())] + flags,
+                           capture_output=True, text=True, timeout=60)
+        check(p.returncode == 1 and want in p.stderr and time.monotonic() - t < 15,
+              "apiserver %s: rc=%d, want 1 and %r: %s" % (" ".join(flags)[:80], p.returncode,
+                                                          want, p.stderr.strip()[-200:]))
+    log("s8: %d bad --etcd-* settings each exit 1 with a clear error" % len(cases))
+
+
 def s4_outage(root, etcd, servers):
     """etcd killed, then hung (SIGSTOP): A answers 5xx Status in bounded time and recovers."""
     a = Server(root, "s4-a", etcd.url, prefix="/outage")
@@ -969,7 +1062,8 @@ def latency(root, etcd, servers):
 
 
 SCENARIOS = [("s1", None), ("s2", None), ("s3", s3_gap), ("s5", s5_gap_at_load),
-             ("s6", s6_gap_by_compactor),
+             ("s6", s6_gap_by_compactor), ("s7", s7_tls),
+             ("s8", s8_bad_flags),
              ("lat", latency), ("s4", s4_outage)]
 
 
