@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Big LISTs over every transport of a real `ckube apiserver`: the zero-copy (lent) body must be
-# byte-identical over plain HTTP/1.1 (writev), TLS HTTP/1.1 and TLS HTTP/2 (staging copies),
+# byte-identical over plain HTTP/1.1 and 1.0 (writev), TLS HTTP/1.1, TLS HTTP/2 and h2c (staging),
 # agree with real kubectl (paged and unpaged), and stay complete and consistent with its
 # resourceVersion while slow readers overlap updates and deletes of the listed objects.
 # Usage: list_transports.sh CKUBE_BIN [N_CONFIGMAPS]
@@ -229,10 +229,13 @@ for q in "" "?resourceVersion=$RV&resourceVersionMatch=NotOlderThan" \
   [ "$FETCH_VER" = 1.1 ] || fail "tls1: HTTP/$FETCH_VER"
   fetch tls2 "$S/api/v1/configmaps$q" -k --http2 -H "$AUTH"
   [ "$FETCH_VER" = 2 ] || fail "tls2: HTTP/$FETCH_VER"
-  for t in plain tls1 tls2; do
+  fetch h10 "$H/api/v1/configmaps$q" --http1.0
+  fetch h2c "$H/api/v1/configmaps$q" --http2-prior-knowledge
+  [ "$FETCH_VER" = 2 ] || fail "h2c: HTTP/$FETCH_VER"
+  for t in plain tls1 tls2 h10 h2c; do
     cmp -s "$WORK/a0.body" "$WORK/$t.body" || fail "$t '$q': body differs from the first LIST"
   done
-  echo "ok: plain, TLS 1.1, TLS h2 byte-identical ('${q:-no query}')"
+  echo "ok: plain HTTP/1.1 and 1.0, TLS HTTP/1.1, TLS h2, h2c byte-identical ('${q:-no query}')"
 done
 # one namespace, a label selector, pages: same bytes plain and TLS h2
 for q in "namespaces/lt-1/configmaps" "configmaps?labelSelector=grp+in+(g0,g1)" \
@@ -342,6 +345,23 @@ check_par() {
   done
 }
 
+echo "== readers that go away mid-body (plain, TLS HTTP/1.1, TLS HTTP/2)"
+AB=()
+for args in "$H http1.1" "$S http1.1" "$S http2" "$H http1.1" "$S http2"; do
+  read -r base ver <<<"$args"
+  curl -sS "--$ver" -k -H "$AUTH" --limit-rate 300K -o /dev/null "$base/api/v1/configmaps" \
+    2>/dev/null &
+  AB+=($!)
+  BGPIDS+=($!)
+done
+sleep 1
+for p in "${AB[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+BGPIDS=()
+curl -sf "$H/readyz" >/dev/null || fail "not ready after aborted readers"
+fetch plain "$H/api/v1/configmaps" --http1.1
+cmp -s "$WORK/a0.body" "$WORK/plain.body" || fail "LIST after aborted readers differs"
+echo "ok: aborted readers"
+
 echo "== warm-up: 20 parallel LISTs, 20 exact re-LISTs"
 par_lists
 check_par
@@ -374,6 +394,7 @@ curl -sf "$H/readyz" >/dev/null || fail "not ready after the parallel LISTs"
 sleep 2
 END_RSS=$(rss_kb)
 echo "RSS: after warm-up $((BASE_RSS / 1024)) MiB, during $((PEAK_RSS / 1024)) MiB, after $((END_RSS / 1024)) MiB"
+grep -E '^Rss(Anon|File)' "/proc/$PID/status" | tr -s ' \t' ' ' | paste -sd' ' | sed 's/^/after: /'
 # one round lends 40 LISTs of ~$((BYTES >> 20)) MiB (20 from the store's history): leaked
 # references would keep far more than the margin. (ASan's quarantine holds freed memory, so
 # under ASan the leak check is LeakSanitizer's at shutdown instead.)
