@@ -47,9 +47,9 @@ static void collect_used(struct api_server *s, const char *skip_key, uint8_t *ip
     const struct reg_resource *svc = reg_find("", "v1", "services");
     int fip = reg_field_index(svc, "spec.clusterIP"), ftype = reg_field_index(svc, "spec.type");
     pthread_rwlock_rdlock(&s->mu);
-    struct eng_table *t = &s->tables[svc->idx];
-    for (size_t i = 0; i < t->n; i++) {
-        struct eng_obj *o = t->v[i];
+    struct eng_cursor cur;
+    eng_table_first(&s->tables[svc->idx], &cur);
+    for (struct eng_obj *o; (o = eng_cursor_obj(&cur)); eng_cursor_next(&cur)) {
         if (skip_key && strcmp(o->key, skip_key) == 0)
             continue;
         struct in_addr a;

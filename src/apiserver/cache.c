@@ -5,6 +5,7 @@
  * keeps all of it current on the store's commit thread. */
 #include "apiserver/engine.h"
 #include "lib/log.h"
+#include "lib/timeutil.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -352,50 +353,6 @@ void eng_event_unref(struct eng_event *e)
 
 /* ---- tables ------------------------------------------------------------------------- */
 
-/* Index of the first entry with key >= k. */
-static size_t lower_bound(const struct eng_table *t, const char *k)
-{
-    size_t lo = 0, hi = t->n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (strcmp(t->v[mid]->key, k) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-/* Inserts o at its key position (replacing an entry with the same key, returned). */
-static struct eng_obj *sorted_put(struct eng_table *t, struct eng_obj *o)
-{
-    size_t i = lower_bound(t, o->key);
-    if (i < t->n && strcmp(t->v[i]->key, o->key) == 0) {
-        struct eng_obj *old = t->v[i];
-        t->v[i] = o;
-        return old;
-    }
-    if (t->n == t->cap) {
-        t->cap = t->cap ? t->cap * 2 : 64;
-        t->v = ck_realloc(t->v, t->cap * sizeof(*t->v));
-    }
-    memmove(&t->v[i + 1], &t->v[i], (t->n - i) * sizeof(*t->v));
-    t->v[i] = o;
-    t->n++;
-    return NULL;
-}
-
-static struct eng_obj *sorted_del(struct eng_table *t, const char *key)
-{
-    size_t i = lower_bound(t, key);
-    if (i >= t->n || strcmp(t->v[i]->key, key) != 0)
-        return NULL;
-    struct eng_obj *old = t->v[i];
-    memmove(&t->v[i], &t->v[i + 1], (t->n - i - 1) * sizeof(*t->v));
-    t->n--;
-    return old;
-}
-
 static void index_del(struct eng_table *t, const struct eng_obj *o)
 {
     int fi = o->res->index_field;
@@ -404,10 +361,10 @@ static void index_del(struct eng_table *t, const struct eng_obj *o)
     struct eng_table *sub = ck_strmap_get(&t->by_field, o->fields[fi], NULL);
     if (!sub)
         return;
-    sorted_del(sub, o->key);
+    eng_table_del(sub, o->key);
     if (sub->n == 0) {
         ck_strmap_del(&t->by_field, o->fields[fi], NULL);
-        free(sub->v);
+        eng_table_release(sub);
         free(sub);
     }
 }
@@ -420,15 +377,16 @@ static void index_put(struct eng_table *t, struct eng_obj *o)
     struct eng_table *sub = ck_strmap_get(&t->by_field, o->fields[fi], NULL);
     if (!sub) {
         sub = ck_calloc(1, sizeof(*sub));
+        sub->borrowed = true;
         ck_strmap_put(&t->by_field, o->fields[fi], sub);
     }
-    sorted_put(sub, o);
+    eng_table_put(sub, o);
 }
 
 /* Puts o in t (taking the reference); returns the replaced object or NULL. */
 static struct eng_obj *table_put(struct eng_table *t, struct eng_obj *o)
 {
-    struct eng_obj *old = sorted_put(t, o);
+    struct eng_obj *old = eng_table_put(t, o);
     if (old)
         index_del(t, old);
     index_put(t, o);
@@ -437,7 +395,7 @@ static struct eng_obj *table_put(struct eng_table *t, struct eng_obj *o)
 
 static struct eng_obj *table_del(struct eng_table *t, const char *key)
 {
-    struct eng_obj *old = sorted_del(t, key);
+    struct eng_obj *old = eng_table_del(t, key);
     if (old)
         index_del(t, old);
     return old;
@@ -453,9 +411,10 @@ bool eng_cache_ns_empty(struct api_server *s, const char *ns)
         if (!(res->flags & REG_NAMESPACED))
             continue;
         int n = snprintf(key, sizeof(key), "%s%s/", res->key_prefix, ns);
-        const struct eng_table *tb = &s->tables[t];
-        size_t i = lower_bound(tb, key);
-        if (i < tb->n && strncmp(tb->v[i]->key, key, (size_t)n) == 0)
+        struct eng_cursor cur;
+        eng_table_seek(&s->tables[t], key, false, &cur);
+        const struct eng_obj *o = eng_cursor_obj(&cur);
+        if (o && strncmp(o->key, key, (size_t)n) == 0)
             empty = false;
     }
     pthread_rwlock_unlock(&s->mu);
@@ -479,14 +438,11 @@ static void tables_free(struct eng_table *tables, size_t ntables)
         const char *k;
         void *v;
         for (size_t it = 0; ck_strmap_next(&t->by_field, &it, &k, &v);) {
-            struct eng_table *sub = v;
-            free(sub->v);
-            free(sub);
+            eng_table_release(v);
+            free(v);
         }
         ck_strmap_release(&t->by_field);
-        for (size_t j = 0; j < t->n; j++)
-            eng_obj_unref(t->v[j]);
-        free(t->v);
+        eng_table_release(t);
     }
     free(tables);
 }
@@ -497,6 +453,79 @@ void eng_tables_free(struct api_server *s)
         return;
     tables_free(s->tables, s->ntables);
     s->tables = NULL;
+}
+
+/* ---- snapshots for paginated LISTs -------------------------------------------------- */
+
+static void snap_drop(struct api_server *s, size_t i)
+{
+    eng_table_release(&s->snaps[i].t);
+    s->snaps[i] = s->snaps[--s->nsnaps];
+}
+
+/* Drops snapshots idle too long or below the store's compaction (caller holds snap_mu). */
+static void snaps_expire(struct api_server *s, int64_t now)
+{
+    int64_t compacted = store_compacted_revision(s->st);
+    for (size_t i = 0; i < s->nsnaps;) {
+        if (now - s->snaps[i].used_ms > ENG_SNAP_IDLE_MS || s->snaps[i].rev <= compacted)
+            snap_drop(s, i);
+        else
+            i++;
+    }
+}
+
+void eng_snap_put(struct api_server *s, const struct reg_resource *r, int64_t rev)
+{
+    int64_t now = ck_mono_ns() / 1000000;
+    pthread_mutex_lock(&s->snap_mu);
+    snaps_expire(s, now);
+    for (size_t i = 0; i < s->nsnaps; i++) {
+        if (s->snaps[i].res == r && s->snaps[i].rev == rev) {
+            s->snaps[i].used_ms = now;
+            pthread_mutex_unlock(&s->snap_mu);
+            return;
+        }
+    }
+    if (s->nsnaps == ENG_MAX_SNAPS) { /* evict the least recently used */
+        size_t lru = 0;
+        for (size_t i = 1; i < s->nsnaps; i++)
+            if (s->snaps[i].used_ms < s->snaps[lru].used_ms)
+                lru = i;
+        snap_drop(s, lru);
+    }
+    struct eng_snap *sn = &s->snaps[s->nsnaps++];
+    sn->res = r;
+    sn->rev = rev;
+    sn->used_ms = now;
+    eng_table_snapshot(&s->tables[r->idx], &sn->t);
+    pthread_mutex_unlock(&s->snap_mu);
+}
+
+bool eng_snap_get(struct api_server *s, const struct reg_resource *r, int64_t rev,
+                  struct eng_table *out)
+{
+    int64_t now = ck_mono_ns() / 1000000;
+    bool found = false;
+    pthread_mutex_lock(&s->snap_mu);
+    snaps_expire(s, now);
+    for (size_t i = 0; i < s->nsnaps && !found; i++) {
+        if (s->snaps[i].res == r && s->snaps[i].rev == rev) {
+            s->snaps[i].used_ms = now;
+            eng_table_snapshot(&s->snaps[i].t, out);
+            found = true;
+        }
+    }
+    pthread_mutex_unlock(&s->snap_mu);
+    return found;
+}
+
+void eng_snaps_free(struct api_server *s)
+{
+    pthread_mutex_lock(&s->snap_mu);
+    while (s->nsnaps)
+        snap_drop(s, s->nsnaps - 1);
+    pthread_mutex_unlock(&s->snap_mu);
 }
 
 void eng_key(const struct reg_resource *r, const char *ns, const char *name, struct ck_buf *out)
@@ -517,12 +546,8 @@ struct eng_obj *eng_cache_get(struct api_server *s, const struct reg_resource *r
     eng_key(r, ns, name, &k);
     if (!k.data)
         return NULL;
-    struct eng_obj *o = NULL;
     pthread_rwlock_rdlock(&s->mu);
-    struct eng_table *t = &s->tables[r->idx];
-    size_t i = lower_bound(t, k.data);
-    if (i < t->n && strcmp(t->v[i]->key, k.data) == 0)
-        o = eng_obj_ref(t->v[i]);
+    struct eng_obj *o = eng_obj_ref(eng_table_find(&s->tables[r->idx], k.data));
     pthread_rwlock_unlock(&s->mu);
     ck_buf_release(&k);
     return o;

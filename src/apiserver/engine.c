@@ -694,6 +694,7 @@ int api_server_new(struct store *st, const struct api_opts *o, struct api_server
     pthread_mutex_init(&s->pend_mu, NULL);
     pthread_mutex_init(&s->alloc_mu, NULL);
     pthread_mutex_init(&s->compact_mu, NULL);
+    pthread_mutex_init(&s->snap_mu, NULL);
     pthread_cond_init(&s->compact_cv, NULL);
     pthread_cond_init(&s->rev_cv, NULL);
     s->ntables = reg_count();
@@ -720,6 +721,7 @@ void api_server_free(struct api_server *s)
     if (s->subscribed)
         store_unsubscribe(s->st, s->sub_id);
     eng_watch_close_all(s);
+    eng_snaps_free(s);
     eng_tables_free(s);
     for (size_t i = 0; i < s->ring_len; i++)
         eng_event_unref(s->ring[(s->ring_head + i) % s->ring_cap]);
@@ -730,6 +732,7 @@ void api_server_free(struct api_server *s)
     pthread_mutex_destroy(&s->alloc_mu);
     eng_listcost_free(s->lc);
     pthread_mutex_destroy(&s->compact_mu);
+    pthread_mutex_destroy(&s->snap_mu);
     pthread_cond_destroy(&s->compact_cv);
     pthread_cond_destroy(&s->rev_cv);
     free(s);
@@ -751,6 +754,12 @@ int api_metrics(struct api_server *s, struct ck_buf *out)
                          (long long)atomic_load(&s->m.list_bytes));
     rc |= ck_buf_appendf(out, "ckube_apiserver_watch_events_total %lld\n",
                          (long long)atomic_load(&s->m.watch_events));
+    rc |= ck_buf_appendf(out,
+                         "# TYPE ckube_apiserver_list_exact_pages_total counter\n"
+                         "ckube_apiserver_list_exact_pages_total{source=\"snapshot\"} %lld\n"
+                         "ckube_apiserver_list_exact_pages_total{source=\"store\"} %lld\n",
+                         (long long)atomic_load(&s->m.list_pages_snapshot),
+                         (long long)atomic_load(&s->m.list_pages_store));
     rc |= ck_buf_appendf(out, "ckube_apiserver_current_revision %lld\n",
                          (long long)eng_cur_rev(s));
     rc |= eng_listcost_metrics(s->lc, out);

@@ -159,12 +159,66 @@ void eng_event_unref(struct eng_event *e);
 
 /* ---- per-resource cache ------------------------------------------------------------- */
 
+#define ENG_CHUNK 128
+
+/* A refcounted run of up to ENG_CHUNK key-sorted objects, shared by a table and its
+ * snapshots (table.c: written only when private, else copied first). */
+struct eng_chunk {
+    atomic_int refs;
+    bool borrowed; /* index chunks borrow their objects; table chunks hold a reference each */
+    unsigned n;
+    struct eng_obj *v[ENG_CHUNK];
+};
+
 struct eng_table {
-    struct eng_obj **v; /* sorted by key; the table owns one reference per entry */
-    size_t n, cap;
+    struct eng_chunk **c; /* key-ordered, none empty */
+    size_t nc, cap;
+    size_t n; /* objects */
+    bool borrowed;
     int64_t last_rev; /* revision of the last change to this resource */
-    /* index_field value -> struct eng_table of borrowed pointers, also key-sorted */
+    /* index_field value -> struct eng_table (borrowed) of that value's objects */
     struct ck_strmap by_field;
+};
+
+struct eng_cursor {
+    const struct eng_table *t;
+    size_t c, i;
+};
+
+/* Positions cur at the first object with key >= k (> k when excl). */
+void eng_table_seek(const struct eng_table *t, const char *k, bool excl, struct eng_cursor *cur);
+void eng_table_first(const struct eng_table *t, struct eng_cursor *cur);
+static inline struct eng_obj *eng_cursor_obj(const struct eng_cursor *cur)
+{
+    return cur->c < cur->t->nc ? cur->t->c[cur->c]->v[cur->i] : NULL;
+}
+static inline void eng_cursor_next(struct eng_cursor *cur)
+{
+    if (++cur->i == cur->t->c[cur->c]->n) {
+        cur->c++;
+        cur->i = 0;
+    }
+}
+struct eng_obj *eng_table_find(const struct eng_table *t, const char *key);
+/* Inserts o (the table takes the reference unless borrowed); returns the object it replaced
+ * (whose reference passes to the caller), or NULL. */
+struct eng_obj *eng_table_put(struct eng_table *t, struct eng_obj *o);
+/* Removes key; returns the removed object (reference to the caller) or NULL. */
+struct eng_obj *eng_table_del(struct eng_table *t, const char *key);
+/* A copy-on-write snapshot of t (shares every chunk; no index). */
+void eng_table_snapshot(const struct eng_table *t, struct eng_table *out);
+/* Drops the table's chunks (not by_field). */
+void eng_table_release(struct eng_table *t);
+
+/* Snapshots kept for paginated LISTs (continue pages at the first page's revision). */
+#define ENG_MAX_SNAPS 16
+#define ENG_SNAP_IDLE_MS 60000
+
+struct eng_snap {
+    const struct reg_resource *res;
+    int64_t rev;
+    int64_t used_ms;
+    struct eng_table t;
 };
 
 struct eng_metrics {
@@ -173,6 +227,8 @@ struct eng_metrics {
     atomic_llong list_bytes;
     atomic_llong watch_events;
     atomic_llong errors;
+    atomic_llong list_pages_snapshot; /* exact-revision pages served from a kept snapshot */
+    atomic_llong list_pages_store;    /* ... and from the store (no snapshot kept) */
 };
 
 /* ---- LIST cost accounting (listcost.c) ---------------------------------------------- */
@@ -227,6 +283,9 @@ struct api_server {
     bool compact_running, compact_stop;
     struct eng_metrics m;
     struct eng_listcost *lc;
+    pthread_mutex_t snap_mu;
+    struct eng_snap snaps[ENG_MAX_SNAPS];
+    size_t nsnaps;
     char *disc_agg;     /* cached aggregated discovery bodies (without apiVersion line) */
 };
 
@@ -236,6 +295,12 @@ void eng_on_store_event(void *arg, const struct store_event *ev);
 /* Current object (new reference) or NULL. */
 struct eng_obj *eng_cache_get(struct api_server *s, const struct reg_resource *r, const char *ns,
                               const char *name);
+/* Keeps a snapshot of r's table at rev (s->mu held) for the continue pages of a LIST. */
+void eng_snap_put(struct api_server *s, const struct reg_resource *r, int64_t rev);
+/* A private copy (release with eng_table_release) of the snapshot of r at rev, if kept. */
+bool eng_snap_get(struct api_server *s, const struct reg_resource *r, int64_t rev,
+                  struct eng_table *out);
+void eng_snaps_free(struct api_server *s);
 /* The index sub-table for value v of r's index field (NULL if none); s->mu held. */
 const struct eng_table *eng_index_lookup(struct api_server *s, const struct reg_resource *r,
                                          const char *v);

@@ -327,26 +327,11 @@ static void list_prefix(const struct eng_req *r, const struct list_plan *p, stru
     }
 }
 
-static size_t first_index(const struct eng_table *t, const char *k, bool excl)
+/* Lists from a table (the cache's, s->mu held for reading, or a private snapshot). */
+static void list_table(struct eng_req *r, const struct eng_table *t, const struct list_plan *p,
+                       const char *pre, struct list_out *out)
 {
-    size_t lo = 0, hi = t->n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int c = strcmp(t->v[mid]->key, k);
-        if (c < 0 || (excl && c == 0))
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-/* Lists from memory; caller holds s->mu (read). */
-static void list_memory(struct eng_req *r, const struct list_plan *p, const char *pre,
-                        struct list_out *out)
-{
-    const struct eng_table *t = &r->s->tables[r->res->idx];
-    if (r->res->index_field >= 0 && p->fs) {
+    if (r->res->index_field >= 0 && p->fs && t == &r->s->tables[r->res->idx]) {
         /* e.g. the kubelet's spec.nodeName=<node>: walk that node's pods only */
         const char *v = sel_required_value(p->fs, reg_field_name(r->res, r->res->index_field));
         if (!v && strcmp(r->res->plural, "pods") == 0)
@@ -356,19 +341,19 @@ static void list_memory(struct eng_req *r, const struct list_plan *p, const char
             t = sub;
     }
     size_t pl = strlen(pre);
-    size_t i;
+    struct eng_cursor cur;
     if (p->start) {
         struct ck_buf k = CK_BUF_INIT(1 << 16);
         ck_buf_appends(&k, pre);
         ck_buf_appends(&k, p->start);
-        i = first_index(t, k.data ? k.data : pre, true);
+        eng_table_seek(t, k.data ? k.data : pre, true, &cur);
         ck_buf_release(&k);
     } else {
-        i = first_index(t, pre, false);
+        eng_table_seek(t, pre, false, &cur);
     }
     const char *last = NULL;
-    for (; i < t->n && strncmp(t->v[i]->key, pre, pl) == 0; i++) {
-        struct eng_obj *o = t->v[i];
+    struct eng_obj *o;
+    for (; (o = eng_cursor_obj(&cur)) && strncmp(o->key, pre, pl) == 0; eng_cursor_next(&cur)) {
         if (p->limit > 0 && (int64_t)out->n >= p->limit)
             break;
         out->scanned++;
@@ -377,13 +362,14 @@ static void list_memory(struct eng_req *r, const struct list_plan *p, const char
         out_add(out, eng_obj_ref(o));
         last = o->key;
     }
-    if (i < t->n && strncmp(t->v[i]->key, pre, pl) == 0 && last) {
+    if (o && strncmp(o->key, pre, pl) == 0 && last) {
         out->cont = encode_continue(out->rv, last + pl);
         if (!p->ls && !p->fs) {
-            size_t j = i;
-            while (j < t->n && strncmp(t->v[j]->key, pre, pl) == 0)
-                j++;
-            out->remaining = (int64_t)(j - i);
+            int64_t rem = 0;
+            for (; (o = eng_cursor_obj(&cur)) && strncmp(o->key, pre, pl) == 0;
+                 eng_cursor_next(&cur))
+                rem++;
+            out->remaining = rem;
         }
     }
 }
@@ -536,11 +522,22 @@ static int run_list(struct eng_req *r, struct list_plan *p, struct list_out *out
     bool mem = !p->exact || t->last_rev <= p->rv;
     if (mem) {
         out->rv = p->exact ? p->rv : r->s->rev;
-        list_memory(r, p, pre.data, out);
+        list_table(r, t, p, pre.data, out);
+        if (out->cont)
+            eng_snap_put(r->s, r->res, out->rv); /* the next pages read this state */
     }
     pthread_rwlock_unlock(&r->s->mu);
+    struct eng_table snap;
+    if (!mem && p->exact && eng_snap_get(r->s, r->res, p->rv, &snap)) {
+        mem = true; /* a continue page of a LIST whose first page was served from memory */
+        atomic_fetch_add(&r->s->m.list_pages_snapshot, 1);
+        out->rv = p->rv;
+        list_table(r, &snap, p, pre.data, out);
+        eng_table_release(&snap);
+    }
     int rc = 0;
     if (!mem) {
+        atomic_fetch_add(&r->s->m.list_pages_store, 1);
         out->rv = p->rv;
         rc = list_store(r, p, pre.data, out, err);
         if (rc < 0 && err->reason == CK_R_COMPACTED) {

@@ -357,9 +357,11 @@ static int find_pdb(struct eng_req *r, json_t *pod, struct eng_obj **out)
     struct eng_table *t = &r->s->tables[pdbr->idx];
     struct eng_obj **cand = ck_calloc(t->n + 1, sizeof(*cand));
     size_t nc = 0;
-    for (size_t i = 0; i < t->n; i++)
-        if (strcmp(t->v[i]->ns, r->ns) == 0)
-            cand[nc++] = eng_obj_ref(t->v[i]);
+    struct eng_cursor cur;
+    eng_table_first(t, &cur);
+    for (struct eng_obj *o; (o = eng_cursor_obj(&cur)); eng_cursor_next(&cur))
+        if (strcmp(o->ns, r->ns) == 0)
+            cand[nc++] = eng_obj_ref(o);
     pthread_rwlock_unlock(&r->s->mu);
     for (size_t i = 0; i < nc; i++) {
         json_t *j = eng_obj_json(cand[i]);

@@ -217,11 +217,19 @@ static int start_from_rv(struct api_server *s, struct api_watch *w, int64_t rv,
 
 static void snapshot_initial(struct api_server *s, struct api_watch *w)
 {
-    struct eng_table *t = &s->tables[w->res->idx];
-    w->init = ck_calloc(t->n + 1, sizeof(*w->init));
-    for (size_t i = 0; i < t->n; i++)
-        if (eng_obj_matches(t->v[i], w->ns, w->ls, w->fs))
-            w->init[w->ninit++] = eng_obj_ref(t->v[i]);
+    size_t cap = 16;
+    struct eng_cursor cur;
+    w->init = ck_calloc(cap, sizeof(*w->init));
+    eng_table_first(&s->tables[w->res->idx], &cur);
+    for (struct eng_obj *o; (o = eng_cursor_obj(&cur)); eng_cursor_next(&cur)) {
+        if (!eng_obj_matches(o, w->ns, w->ls, w->fs))
+            continue;
+        if (w->ninit == cap) {
+            cap *= 2;
+            w->init = ck_realloc(w->init, cap * sizeof(*w->init));
+        }
+        w->init[w->ninit++] = eng_obj_ref(o);
+    }
     w->init_rv = s->rev;
     w->last_rv = s->rev;
     w->min_rev = s->rev;

@@ -141,6 +141,20 @@ static void collect(json_t *list, struct snap *s)
     }
 }
 
+/* The value of one sample in the engine's /metrics text, or -1. */
+static long long metric(struct env *e, const char *sample)
+{
+    struct ck_buf m = CK_BUF_INIT(1 << 20);
+    assert_int_equal(api_metrics(e->s, &m), 0);
+    const char *p = strstr(m.data, sample);
+    long long v = p ? atoll(p + strlen(sample)) : -1;
+    ck_buf_release(&m);
+    return v;
+}
+
+#define SNAP_PAGES "ckube_apiserver_list_exact_pages_total{source=\"snapshot\"} "
+#define STORE_PAGES "ckube_apiserver_list_exact_pages_total{source=\"store\"} "
+
 static void test_paging_consistent(void **state)
 {
     struct env *e = *state;
@@ -177,7 +191,10 @@ static void test_paging_consistent(void **state)
                          NULL),
                      200);
     mkcm(e, "default", "c25a", "x");
+    long long snap0 = metric(e, SNAP_PAGES), store0 = metric(e, STORE_PAGES);
+    int pages = 0;
     while (tok[0]) {
+        pages++;
         char q[700];
         snprintf(q, sizeof(q), "limit=10&continue=%s", tok);
         assert_int_equal(req(e, "GET", "/api/v1/namespaces/default/configmaps", q, NULL, &page),
@@ -193,6 +210,10 @@ static void test_paging_consistent(void **state)
         assert_string_equal(got.names[i], want.names[i]);
         assert_string_equal(got.rvs[i], want.rvs[i]);
     }
+    /* the later pages came from the in-memory snapshot the first page left, not the store */
+    assert_int_equal(pages, 2);
+    assert_int_equal(metric(e, SNAP_PAGES), snap0 + pages);
+    assert_int_equal(metric(e, STORE_PAGES), store0);
     /* exact list at the old revision shows the old state; the current one the new */
     char q[128];
     snprintf(q, sizeof(q), "resourceVersion=%s&resourceVersionMatch=Exact", listrv);
