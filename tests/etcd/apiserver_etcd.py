@@ -31,6 +31,16 @@ RUN = os.path.join(HERE, "etcd-run.sh")
 
 failures = []
 metrics = {}
+# scenario -> what goes wrong today (server bugs reported to the owner). A known failure
+# prints "KNOWN FAILURE" and does not fail the run unless CKUBE_ETCD_STRICT=1; one that
+# passes prints "FIXED" (then remove it here).
+KNOWN_FAILURES = {
+    "s9": "cache.c relist(): when the relist LIST fails 5 times it keeps the old tables but "
+          "still advances the cache revision, so objects changed/deleted in the gap stay "
+          "stale forever (no retry)",
+}
+STRICT = os.environ.get("CKUBE_ETCD_STRICT") == "1"
+known = []
 
 
 class Fail(Exception):
@@ -150,6 +160,8 @@ class Proxy:
         self.block_watch = False
         self.watch_blocked = 0
         self.hold_ranges = False
+        self.fail_ranges = False
+        self.ranges_failed = 0
         self.held = threading.Event()
         self.release = threading.Event()
         threading.Thread(target=self._accept, daemon=True).start()
@@ -188,6 +200,9 @@ class Proxy:
                         self.watch_blocked += 1
                         break
                     conn["full_range"] = b"/v3/kv/range" in line and b"count_only" not in d
+                    if conn["full_range"] and self.fail_ranges:
+                        self.ranges_failed += 1
+                        break
                 elif not upstream and conn["full_range"] and self.hold_ranges:
                     self.held.set()
                     self.release.wait(30)
@@ -542,6 +557,21 @@ def s1_shared(root, etcd, servers):
     got = a.kubectl_json("-n", "t1", "get", "cm", "c0")
     check(got["data"] == {"k": "from-b"} and rv_of(got) == rv_of(ub), "A sees %s" % got["data"])
     log("s1: stale updates via A and via B (raw and kubectl replace) give 409 Conflict")
+
+    # a 1 MiB ConfigMap fits etcd's default request limit (1.5 MiB); a 2 MiB Deployment (the
+    # API server takes bodies up to 3 MiB) does not: a clear 413, not a 500
+    create_cm(a, "t1", "onemeg", {"k": "x" * (1 << 20)})
+    st, g, _ = req(b, "GET", cm_path("t1", "onemeg"))
+    check(st == 200 and len(g["data"]["k"]) == 1 << 20, "B: the 1 MiB configmap: %s" % st)
+    dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "huge"},
+           "spec": {"selector": {"matchLabels": {"app": "h"}}, "template": {
+               "metadata": {"labels": {"app": "h"}}, "spec": {"containers": [{
+                   "name": "c", "image": "nginx", "env": [{"name": "E", "value": "y" * (2 << 20)}]
+               }]}}}}
+    st, obj, _ = req(a, "POST", "/apis/apps/v1/namespaces/t1/deployments", dep)
+    check(st == 413 and obj.get("reason") == "RequestEntityTooLarge",
+          "a 2 MiB Deployment on etcd: %s %s" % (st, str(obj)[:300]))
+    check(req(b, "DELETE", cm_path("t1", "onemeg"))[0] == 200, "delete onemeg")
 
     # deletes propagate
     t0 = time.monotonic()
@@ -944,6 +974,85 @@ def s8_bad_flags(root, etcd, servers):
     log("s8: %d bad --etcd-* settings each exit 1 with a clear error" % len(cases))
 
 
+def s9_relist_fails(root, etcd, servers):
+    """The relist after a gap fails (etcd answers the stream but not the big LIST for a few
+    seconds): once etcd serves it again, A must converge to the true state (no ghosts of
+    objects deleted in the gap, no stale data) -- the relist has to be retried."""
+    proxy = Proxy(int(etcd.url.rsplit(":", 1)[1]))
+    try:
+        a = Server(root, "s9-a", "http://127.0.0.1:%d" % proxy.port, prefix="/relistfail")
+        b = Server(root, "s9-b", etcd.url, prefix="/relistfail")
+        servers += [a, b]
+        a.start()
+        b.start()
+        for i in range(3):
+            last = create_cm(b, "default", "r%d" % i)
+        check(wait_until(lambda: len(list_items(a, cm_path("default"))["items"]) == 3, 3),
+              "A did not get B's writes")
+        w = RawWatch(a, cm_path("default") + "?watch=1&resourceVersion=" + rv_of(last))
+        proxy.cut()
+        time.sleep(0.3)
+        check(req(b, "DELETE", cm_path("default", "r0"))[0] == 200, "B delete")
+        r1 = req(b, "GET", cm_path("default", "r1"))[1]
+        r1["data"] = {"k": "changed-in-gap"}
+        check(req(b, "PUT", cm_path("default", "r1"), r1)[0] == 200, "B update")
+        create_cm(b, "default", "new-in-gap")
+        etcd.compact(etcd.revision())
+        proxy.fail_ranges = True
+        proxy.resume()
+        check(wait_until(lambda: w.errors(), 8), "A's watch got no 410 across the gap")
+        failed = wait_until(lambda: "relist at" in a.log_text() and "failed" in a.log_text(), 8)
+        time.sleep(0.5)
+        proxy.fail_ranges = False
+        log("s9: A's relist failed while etcd refused %d LISTs (%s)" %
+            (proxy.ranges_failed, "logged" if failed else "not logged"))
+        ok = wait_until(lambda: name_rv(list_items(a, cm_path("default"))) ==
+                        name_rv(list_items(b, cm_path("default"))), 8, 0.2)
+        la = list_items(a, cm_path("default"))
+        check(ok, "A never converged after a failed relist: A %s (r1 data %s), B %s" %
+              (sorted(name_rv(la)), [i["data"] for i in la["items"]
+                                     if i["metadata"]["name"] == "r1"],
+               sorted(name_rv(list_items(b, cm_path("default"))))))
+        w.close()
+        log("s9: A converged after its relist failed")
+        a.stop()
+        b.stop()
+    finally:
+        proxy.close()
+
+
+def s10_concurrent_bootstrap(root, etcd, servers):
+    """Three API servers started at once on a fresh prefix race to create the default
+    namespaces and the kubernetes Service: all start, none logs an error, one copy of each."""
+    group = [Server(root, "s10-%d" % i, etcd.url, prefix="/race") for i in range(3)]
+    servers += group
+    errs = []
+
+    def start(s):
+        try:
+            s.start()
+        except Fail as e:
+            errs.append(str(e))
+    ts = [threading.Thread(target=start, args=(s,)) for s in group]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(40)
+    check(not errs, "concurrent starts: %s" % errs)
+    for s in group:
+        bad = [line for line in s.log_text().splitlines() if line[:1] in ("E", "F")]
+        check(not bad, "%s logged at start: %s" % (s.name, bad))
+    lists = [name_rv(list_items(s, "/api/v1/namespaces")) for s in group]
+    check(lists[0] == lists[1] == lists[2] and set(lists[0]) >= {
+        "default", "kube-system", "kube-public", "kube-node-lease"},
+        "namespaces after concurrent starts: %s" % lists)
+    keys = etcd.keys("/race/registry/core/services/")
+    check(keys == ["/race/registry/core/services/default/kubernetes"], "services: %s" % keys)
+    log("s10: 3 API servers bootstrapped one prefix concurrently")
+    for s in group:
+        s.stop()
+
+
 def s4_outage(root, etcd, servers):
     """etcd killed, then hung (SIGSTOP): A answers 5xx Status in bounded time and recovers."""
     a = Server(root, "s4-a", etcd.url, prefix="/outage")
@@ -1063,7 +1172,8 @@ def latency(root, etcd, servers):
 
 SCENARIOS = [("s1", None), ("s2", None), ("s3", s3_gap), ("s5", s5_gap_at_load),
              ("s6", s6_gap_by_compactor), ("s7", s7_tls),
-             ("s8", s8_bad_flags),
+             ("s8", s8_bad_flags), ("s9", s9_relist_fails),
+             ("s10", s10_concurrent_bootstrap),
              ("lat", latency), ("s4", s4_outage)]
 
 
@@ -1101,9 +1211,15 @@ def main():
                 else:
                     fn(root, etcd, servers)
                 log("PASS %s" % name)
+                if name in KNOWN_FAILURES:
+                    log("FIXED %s: remove it from KNOWN_FAILURES" % name)
             except (Fail, subprocess.TimeoutExpired, OSError, KeyError, ValueError) as e:
-                failures.append("%s: %s" % (name, e))
-                log("FAIL %s: %s" % (name, e))
+                if name in KNOWN_FAILURES and not STRICT:
+                    known.append(name)
+                    log("KNOWN FAILURE %s (%s): %s" % (name, KNOWN_FAILURES[name], e))
+                else:
+                    failures.append("%s: %s" % (name, e))
+                    log("FAIL %s: %s" % (name, e))
             if name != "s1":  # s2 runs against s1's servers
                 for s in servers:
                     s.stop()
@@ -1124,7 +1240,8 @@ def main():
             print("logs kept in %s" % root)
     for f in failures:
         print("FAIL:", f)
-    print("%s (%.1f s)" % ("FAILED" if failures else "ok", time.monotonic() - T0))
+    print("%s (%.1f s)%s" % ("FAILED" if failures else "ok", time.monotonic() - T0,
+                             ", known failures: " + ",".join(known) if known else ""))
     return 1 if failures else 0
 
 
