@@ -61,20 +61,6 @@ static void usage(const char *verb)
             verb);
 }
 
-/* Matches "--name value" and "--name=value"; returns the value or NULL. */
-static const char *flag_value(int argc, char **argv, int *i, const char *name)
-{
-    size_t n = strlen(name);
-
-    if (strncmp(argv[*i], name, n) != 0)
-        return NULL;
-    if (argv[*i][n] == '=')
-        return argv[*i] + n + 1;
-    if (argv[*i][n] == '\0' && *i + 1 < argc)
-        return argv[++*i];
-    return NULL;
-}
-
 static int parse_port(const char *s, int *out)
 {
     char *end;
@@ -103,34 +89,34 @@ static int parse_flags(int argc, char **argv, struct flags *f)
         const char *v;
         if (ck_log_parse_flag(argc, argv, &i))
             continue;
-        if ((v = flag_value(argc, argv, &i, "--data-dir")))
+        if ((v = ck_flag_value(argc, argv, &i, "--data-dir")))
             f->data_dir = v;
-        else if ((v = flag_value(argc, argv, &i, "--bind-address")))
+        else if ((v = ck_flag_value(argc, argv, &i, "--bind-address")))
             f->bind = v;
-        else if ((v = flag_value(argc, argv, &i, "--token")))
+        else if ((v = ck_flag_value(argc, argv, &i, "--token")))
             f->token = v;
-        else if ((v = flag_value(argc, argv, &i, "--secure-port"))) {
+        else if ((v = ck_flag_value(argc, argv, &i, "--secure-port"))) {
             if (parse_port(v, &f->secure_port) < 0)
                 return fprintf(stderr, "ckube: bad --secure-port %s\n", v), -1;
-        } else if ((v = flag_value(argc, argv, &i, "--insecure-port"))) {
+        } else if ((v = ck_flag_value(argc, argv, &i, "--insecure-port"))) {
             if (parse_port(v, &f->insecure_port) < 0)
                 return fprintf(stderr, "ckube: bad --insecure-port %s\n", v), -1;
-        } else if ((v = flag_value(argc, argv, &i, "--compaction-interval"))) {
+        } else if ((v = ck_flag_value(argc, argv, &i, "--compaction-interval"))) {
             int d = parse_duration_s(v);
             if (d < 0)
                 return fprintf(stderr, "ckube: bad --compaction-interval %s\n", v), -1;
             f->compaction_interval_s = d ? d : -1;
-        } else if ((v = flag_value(argc, argv, &i, "--etcd-servers"))) {
+        } else if ((v = ck_flag_value(argc, argv, &i, "--etcd-servers"))) {
             f->etcd_servers = v;
-        } else if ((v = flag_value(argc, argv, &i, "--etcd-prefix"))) {
+        } else if ((v = ck_flag_value(argc, argv, &i, "--etcd-prefix"))) {
             f->etcd_prefix = v;
-        } else if ((v = flag_value(argc, argv, &i, "--etcd-cafile"))) {
+        } else if ((v = ck_flag_value(argc, argv, &i, "--etcd-cafile"))) {
             f->etcd_cafile = v;
-        } else if ((v = flag_value(argc, argv, &i, "--etcd-certfile"))) {
+        } else if ((v = ck_flag_value(argc, argv, &i, "--etcd-certfile"))) {
             f->etcd_certfile = v;
-        } else if ((v = flag_value(argc, argv, &i, "--etcd-keyfile"))) {
+        } else if ((v = ck_flag_value(argc, argv, &i, "--etcd-keyfile"))) {
             f->etcd_keyfile = v;
-        } else if ((v = flag_value(argc, argv, &i, "--watch-history"))) {
+        } else if ((v = ck_flag_value(argc, argv, &i, "--watch-history"))) {
             char *end;
             f->watch_history = strtol(v, &end, 10);
             if (!*v || *end || f->watch_history < 1)

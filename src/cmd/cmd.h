@@ -5,6 +5,8 @@
 #ifndef CK_CMD_H
 #define CK_CMD_H
 
+#include <string.h>
+
 struct ck_cmd {
     const char *name;
     int (*fn)(int argc, char **argv); /* argv[0] is the subcommand name */
@@ -14,5 +16,19 @@ struct ck_cmd {
 #define CK_CMD(ident, name, fn, summary)                                                           \
     static const struct ck_cmd ck_cmd_desc_##ident                                                 \
         __attribute__((used, section("ck_cmds"), aligned(sizeof(void *)))) = {name, fn, summary}
+
+/* Matches argv[*i] as "--name value" (advancing *i) or "--name=value"; returns the value or
+ * NULL. */
+static inline const char *ck_flag_value(int argc, char **argv, int *i, const char *name)
+{
+    size_t n = strlen(name);
+    if (strncmp(argv[*i], name, n) != 0)
+        return NULL;
+    if (argv[*i][n] == '=')
+        return argv[*i] + n + 1;
+    if (argv[*i][n] == '\0' && *i + 1 < argc)
+        return argv[++*i];
+    return NULL;
+}
 
 #endif

@@ -28,40 +28,27 @@ static void tl_usage(void)
             "  resource (default: sorted by bytes returned, top 20).\n");
 }
 
-/* "--name value" or "--name=value"; returns the value or NULL. */
-static const char *tl_value(int argc, char **argv, int *i, const char *name)
-{
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n) != 0)
-        return NULL;
-    if (argv[*i][n] == '=')
-        return argv[*i] + n + 1;
-    if (argv[*i][n] == '\0' && *i + 1 < argc)
-        return argv[++*i];
-    return NULL;
-}
-
 static int tl_parse(int argc, char **argv, struct tl_flags *f)
 {
     for (int i = 1; i < argc; i++) {
         const char *v;
-        if ((v = tl_value(argc, argv, &i, "--kubeconfig")))
+        if ((v = ck_flag_value(argc, argv, &i, "--kubeconfig")))
             f->kubeconfig = v;
-        else if ((v = tl_value(argc, argv, &i, "--context")))
+        else if ((v = ck_flag_value(argc, argv, &i, "--context")))
             f->context = v;
-        else if ((v = tl_value(argc, argv, &i, "--server")) || (v = tl_value(argc, argv, &i, "-s")))
+        else if ((v = ck_flag_value(argc, argv, &i, "--server")) || (v = ck_flag_value(argc, argv, &i, "-s")))
             f->server = v;
-        else if ((v = tl_value(argc, argv, &i, "--token")))
+        else if ((v = ck_flag_value(argc, argv, &i, "--token")))
             f->token = v;
-        else if ((v = tl_value(argc, argv, &i, "--certificate-authority")))
+        else if ((v = ck_flag_value(argc, argv, &i, "--certificate-authority")))
             f->ca_file = v;
         else if (!strcmp(argv[i], "--insecure-skip-tls-verify"))
             f->insecure = true;
-        else if ((v = tl_value(argc, argv, &i, "--sort")))
+        else if ((v = ck_flag_value(argc, argv, &i, "--sort")))
             f->sort = v;
-        else if ((v = tl_value(argc, argv, &i, "--limit")))
+        else if ((v = ck_flag_value(argc, argv, &i, "--limit")))
             f->limit = v;
-        else if ((v = tl_value(argc, argv, &i, "--output")) || (v = tl_value(argc, argv, &i, "-o")))
+        else if ((v = ck_flag_value(argc, argv, &i, "--output")) || (v = ck_flag_value(argc, argv, &i, "-o")))
             f->output = v;
         else if (!ck_log_parse_flag(argc, argv, &i))
             return fprintf(stderr, "top-lists: unknown or incomplete flag %s\n", argv[i]), -1;

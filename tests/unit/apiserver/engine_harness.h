@@ -74,6 +74,25 @@ static inline void env_close(struct env *e)
         fprintf(stderr, "cleanup of %s failed\n", e->dir);
 }
 
+/* cmocka setup/teardown: a fresh engine on a temp store per test. */
+static inline int env_setup(void **state)
+{
+    struct env *e = calloc(1, sizeof(*e));
+    if (!e || env_open(e) < 0) {
+        free(e);
+        return -1;
+    }
+    *state = e;
+    return 0;
+}
+
+static inline int env_teardown(void **state)
+{
+    env_close(*state);
+    free(*state);
+    return 0;
+}
+
 /* Full request: returns the HTTP status; *out (optional) = parsed body or NULL. */
 static inline int reqx(struct env *e, const char *method, const char *path, const char *query,
                        const char *ctype, const char *accept, const char *body, json_t **out,

@@ -22,21 +22,6 @@ static int mkpod(struct env *e, const char *ns, const char *name, const char *ap
     return req(e, "POST", path, NULL, body, out);
 }
 
-static int setup(void **state)
-{
-    struct env *e = calloc(1, sizeof(*e));
-    if (env_open(e) < 0)
-        return -1;
-    *state = e;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    env_close(*state);
-    free(*state);
-    return 0;
-}
 
 static void test_version_and_discovery(void **state)
 {
@@ -846,25 +831,25 @@ static void test_ephemeral_containers(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_version_and_discovery, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_default_namespaces, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_create_get, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_generate_name, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_update_conflict, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_generation_and_status, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_patch_types, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_finalizers, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_graceful_pod_delete, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dry_run_and_bad_bodies, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_namespace_lifecycle, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_table_get, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_eviction, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_service_allocation, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reviews, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_server_side_apply, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ephemeral_containers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_version_and_discovery, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_default_namespaces, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_create_get, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_generate_name, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_update_conflict, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_generation_and_status, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_patch_types, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_finalizers, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_graceful_pod_delete, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_dry_run_and_bad_bodies, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_namespace_lifecycle, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_restart, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_table_get, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_eviction, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_service_allocation, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_reviews, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_metrics, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_server_side_apply, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_ephemeral_containers, env_setup, env_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

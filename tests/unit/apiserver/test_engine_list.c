@@ -10,21 +10,6 @@
 
 #include "engine_harness.h"
 
-static int setup(void **state)
-{
-    struct env *e = calloc(1, sizeof(*e));
-    if (env_open(e) < 0)
-        return -1;
-    *state = e;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    env_close(*state);
-    free(*state);
-    return 0;
-}
 
 static void mkcm(struct env *e, const char *ns, const char *name, const char *label)
 {
@@ -309,11 +294,11 @@ static void test_partial_metadata_list(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_selectors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_paging_consistent, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_continue_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_deletecollection, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_partial_metadata_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_selectors, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_paging_consistent, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_continue_errors, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_deletecollection, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_partial_metadata_list, env_setup, env_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

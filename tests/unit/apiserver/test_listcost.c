@@ -16,21 +16,6 @@
 
 static const char *const masters[] = {"system:masters", "system:authenticated", NULL};
 
-static int setup(void **state)
-{
-    struct env *e = calloc(1, sizeof(*e));
-    if (env_open(e) < 0)
-        return -1;
-    *state = e;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    env_close(*state);
-    free(*state);
-    return 0;
-}
 
 /* One GET as user agent ua with groups; returns the status, *len = response body bytes. */
 static int get_as(struct env *e, const char *path, const char *query, const char *ua,
@@ -398,13 +383,13 @@ static void test_concurrent(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_keying_and_counts, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_product_token, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bounded_table, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_metrics_text, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sort_and_limit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_access_and_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keying_and_counts, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_product_token, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_bounded_table, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_metrics_text, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_sort_and_limit, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_access_and_errors, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent, env_setup, env_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
