@@ -561,6 +561,21 @@ int64_t eng_cur_rev(struct api_server *s)
     return r;
 }
 
+int eng_wait_current(struct api_server *s, int ms, struct ck_err *err)
+{
+    int64_t cur = store_current_revision(s->st);
+    if (cur <= eng_cur_rev(s) || eng_wait_rev(s, cur, ms))
+        return 0;
+    if (err) {
+        ck_err_set(err, CK_R_TIMEOUT,
+                   "Timeout: the API server's cache has not caught up with the store "
+                   "(cache %lld, store %lld); try again",
+                   (long long)eng_cur_rev(s), (long long)cur);
+        err->retry_after = 1;
+    }
+    return -1;
+}
+
 bool eng_wait_rev(struct api_server *s, int64_t rev, int ms)
 {
     struct timespec ts;
@@ -673,20 +688,24 @@ void eng_on_store_event(void *arg, const struct store_event *ev)
     }
     pthread_mutex_unlock(&s->pend_mu);
     pthread_rwlock_wrlock(&s->mu);
-    apply_event(s, ev);
-    set_rev(s, ev->revision); /* under mu: a reader never sees objects newer than s->rev */
+    if (ev->revision >= s->rev) { /* older: already in a relisted state */
+        apply_event(s, ev);
+        set_rev(s, ev->revision); /* under mu: a reader never sees objects newer than s->rev */
+    }
     pthread_rwlock_unlock(&s->mu);
 }
 
 /* Loads the state at rev into tables (an array of reg_count() tables). */
-static int load_range(struct api_server *s, struct eng_table *tables, int64_t rev,
+/* Loads the state at *rev (0: the current one; *rev is set to it) into tables. */
+static int load_range(struct api_server *s, struct eng_table *tables, int64_t *rev,
                       struct ck_err *err)
 {
-    struct store_range_req rq = {.prefix = "/registry/", .prefix_len = 10, .revision = rev};
+    struct store_range_req rq = {.prefix = "/registry/", .prefix_len = 10, .revision = *rev};
     struct store_range_result res;
     memset(&res, 0, sizeof(res));
     if (store_range(s->st, &rq, &res, err) < 0)
         return -1;
+    *rev = res.revision;
     for (size_t i = 0; i < res.nkvs; i++) {
         struct store_kv *kv = &res.kvs[i];
         const struct reg_resource *r = reg_find_key(kv->key, kv->key_len);
@@ -716,14 +735,30 @@ static void relist(struct api_server *s, int64_t rev)
 {
     ck_warn("cache: the store's event stream skipped compacted history; relisting at %lld",
             (long long)rev);
+    static const char expired[] = "the API server's cache was relisted after a gap in the "
+                                  "store's event history; start a new watch";
+    pthread_rwlock_wrlock(&s->mu); /* the open watches cannot continue: end them now */
+    eng_watch_expire_all(s, expired);
+    pthread_rwlock_unlock(&s->mu);
     struct eng_table *nt = ck_calloc(s->ntables, sizeof(*nt));
     struct ck_err err = CK_ERR_INIT;
     int rc = -1;
-    for (int attempt = 0; attempt < 5 && rc < 0; attempt++) {
-        if (attempt)
-            usleep(200 * 1000);
+    /* the stream waits meanwhile: events after rev are delivered once the state at rev is in */
+    for (int ms = 50; rc < 0 && !atomic_load(&s->closing); ms = ms < 2000 ? ms * 2 : 2000) {
         ck_err_clear(&err);
-        rc = load_range(s, nt, rev, &err);
+        tables_free(nt, s->ntables);
+        nt = ck_calloc(s->ntables, sizeof(*nt));
+        rc = load_range(s, nt, &rev, &err);
+        if (rc < 0) {
+            ck_warn("cache: relist at %lld failed (%s); retrying", (long long)rev, err.msg);
+            if (err.reason == CK_R_COMPACTED) {
+                ck_error("cache: revision %lld was compacted before the relist; relisting at "
+                         "the current revision (events in between are skipped)",
+                         (long long)rev);
+                rev = 0; /* the current revision; the stream's older events are then skipped */
+            }
+            usleep((useconds_t)ms * 1000);
+        }
     }
     pthread_rwlock_wrlock(&s->mu);
     if (rc == 0) {
@@ -733,9 +768,10 @@ static void relist(struct api_server *s, int64_t rev)
         for (size_t i = 0; i < s->ntables; i++)
             if (s->tables[i].last_rev < rev)
                 s->tables[i].last_rev = rev; /* older exact LISTs go to the store */
-    } else {
-        ck_error("cache: relist at %lld failed (%s); serving the last known state",
-                 (long long)rev, err.msg);
+    } else { /* shutting down */
+        pthread_rwlock_unlock(&s->mu);
+        tables_free(nt, s->ntables);
+        return;
     }
     while (s->ring_len) {
         eng_event_unref(s->ring[s->ring_head]);
@@ -745,8 +781,7 @@ static void relist(struct api_server *s, int64_t rev)
     s->ring_bytes = 0;
     if (rev > s->ring_floor)
         s->ring_floor = rev;
-    eng_watch_expire_all(s, "the API server's cache was relisted after a gap in the store's "
-                            "event history; start a new watch");
+    eng_watch_expire_all(s, expired); /* and those opened on the stale state meanwhile */
     set_rev(s, rev);
     pthread_rwlock_unlock(&s->mu);
     if (nt)
@@ -762,7 +797,7 @@ int eng_cache_load(struct api_server *s, struct ck_err *err)
         return -1;
     s->sub_id = id;
     s->subscribed = true;
-    int rc = load_range(s, s->tables, from, err);
+    int rc = load_range(s, s->tables, &from, err);
     pthread_mutex_lock(&s->pend_mu);
     while (rc == 0 && s->pend_missed) {
         /* the stream skipped history during the load: reload at the gap, still buffering */
@@ -770,7 +805,7 @@ int eng_cache_load(struct api_server *s, struct ck_err *err)
         s->pend_missed = 0;
         pthread_mutex_unlock(&s->pend_mu);
         struct eng_table *nt = ck_calloc(s->ntables, sizeof(*nt));
-        rc = load_range(s, nt, missed, err);
+        rc = load_range(s, nt, &missed, err);
         pthread_mutex_lock(&s->pend_mu);
         if (rc == 0) {
             tables_free(s->tables, s->ntables);

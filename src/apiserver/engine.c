@@ -717,6 +717,7 @@ void api_server_free(struct api_server *s)
 {
     if (!s)
         return;
+    atomic_store(&s->closing, true);
     eng_compactor_stop(s);
     if (s->subscribed)
         store_unsubscribe(s->st, s->sub_id);

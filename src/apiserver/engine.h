@@ -283,6 +283,7 @@ struct api_server {
     bool compact_running, compact_stop;
     struct eng_metrics m;
     struct eng_listcost *lc;
+    atomic_bool closing; /* api_server_free has begun: a failing relist stops retrying */
     pthread_mutex_t snap_mu;
     struct eng_snap snaps[ENG_MAX_SNAPS];
     size_t nsnaps;
@@ -308,6 +309,9 @@ void eng_tables_free(struct api_server *s);
 /* True when no namespaced object lives in ns (key-range lookups, no scan). */
 bool eng_cache_ns_empty(struct api_server *s, const char *ns);
 void eng_key(const struct reg_resource *r, const char *ns, const char *name, struct ck_buf *out);
+/* A consistent read: waits (up to ms) until the cache has applied the store's current
+ * revision (other API servers may share the store). 0, or -1 with a 504 Timeout in err. */
+int eng_wait_current(struct api_server *s, int ms, struct ck_err *err);
 /* Waits (up to ms) until the cache has applied revision rev; returns true if it has. */
 bool eng_wait_rev(struct api_server *s, int64_t rev, int ms);
 int64_t eng_cur_rev(struct api_server *s);

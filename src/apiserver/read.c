@@ -143,7 +143,9 @@ static void set_table_ct(struct eng_req *r)
 
 static int check_rv_not_too_new(struct eng_req *r, const char *rvs, struct ck_err *err)
 {
-    if (!rvs || !*rvs || strcmp(rvs, "0") == 0)
+    if (!rvs || !*rvs) /* the latest: what the store has committed, perhaps via another server */
+        return eng_wait_current(r->s, 3000, err);
+    if (strcmp(rvs, "0") == 0)
         return 0;
     bool ok;
     int64_t rv = eng_parse_int(rvs, &ok);
@@ -477,6 +479,8 @@ static int plan_list(struct eng_req *r, struct list_plan *p, struct ck_err *err)
                                 "resourceVersionMatch \"exact\" is forbidden for resourceVersion "
                                 "\"0\"");
     }
+    if (!cont && !rvs && eng_wait_current(r->s, 3000, err) < 0)
+        return -1; /* unset: a consistent read at the store's latest revision */
     if (cont) {
         if (rvs && strcmp(rvs, "0") != 0)
             return ck_err_set(err, CK_R_BAD_REQUEST,

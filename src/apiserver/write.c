@@ -632,6 +632,9 @@ int eng_internal_create(struct api_server *s, const struct reg_resource *res, co
         *err = e2;
         return ck_err_wrap(err, "creating %s %s", res->plural, eng_md_str(body, "name"));
     }
+    /* created by another API server on the same store: let our cache see it */
+    if (rc < 0)
+        eng_wait_current(s, 5000, NULL);
     return 0;
 }
 

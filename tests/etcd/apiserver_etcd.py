@@ -38,17 +38,8 @@ metrics = {}
 # prints "KNOWN FAILURE" and does not fail the run unless CKUBE_ETCD_STRICT=1; one that
 # passes prints "FIXED" (then remove it here).
 KNOWN_FAILURES = {
-    "s9": "cache.c relist(): when the relist LIST fails 5 times it keeps the old tables but "
-          "still advances the cache revision, so objects changed/deleted in the gap stay "
-          "stale forever (no retry)",
-    "s10": "eng_bootstrap_namespaces ignores AlreadyExists but its cache has not seen the "
-           "other server's namespace yet; eng_bootstrap_kubernetes_service then fails with "
-           "'namespaces \"default\" not found' and the server exits",
     "s11": "alloc.c allocates ClusterIPs/NodePorts from the local cache only: two servers "
            "on one etcd hand out the same ClusterIP and NodePort",
-    "s12": "GET/LIST without resourceVersion read the local cache without first waiting for "
-           "it to reach etcd's current revision: another server's acknowledged write can be "
-           "missing for the watch latency (not a quorum read as the API contract says)",
 }
 STRICT = os.environ.get("CKUBE_ETCD_STRICT") == "1"
 known = []
