@@ -563,6 +563,12 @@ int64_t eng_cur_rev(struct api_server *s)
 
 int eng_wait_current(struct api_server *s, int ms, struct ck_err *err)
 {
+    /* etcd's revision counts every tenant of the cluster, but our stream only carries our
+     * prefix's events, so after another prefix's writes the cache could never "reach" it:
+     * without a progress request on the stream (not done yet), reads on etcd are served
+     * from the cache as it is (ms behind other API servers' writes). */
+    if (strcmp(s->st->ops->name, "etcd") == 0)
+        return 0;
     int64_t cur = store_current_revision(s->st);
     if (cur <= eng_cur_rev(s) || eng_wait_rev(s, cur, ms))
         return 0;

@@ -632,9 +632,16 @@ int eng_internal_create(struct api_server *s, const struct reg_resource *res, co
         *err = e2;
         return ck_err_wrap(err, "creating %s %s", res->plural, eng_md_str(body, "name"));
     }
-    /* created by another API server on the same store: let our cache see it */
-    if (rc < 0)
-        eng_wait_current(s, 5000, NULL);
+    /* created by another API server on the same store: wait (up to 5 s) for our cache to see
+     * it, as what follows the bootstrap relies on it */
+    for (int i = 0; rc < 0 && i < 50; i++) {
+        struct eng_obj *o = eng_cache_get(s, res, ns, eng_md_str(body, "name"));
+        if (o) {
+            eng_obj_unref(o);
+            break;
+        }
+        eng_wait_rev(s, eng_cur_rev(s) + 1, 100);
+    }
     return 0;
 }
 
