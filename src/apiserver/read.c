@@ -112,7 +112,8 @@ int eng_table_row(struct ck_buf *out, const struct reg_resource *res, const stru
     }
     char *cs = json_dumps(cells, JSON_COMPACT);
     json_decref(cells);
-    int rc = ck_buf_appendf(out, "{\"cells\":%s", cs ? cs : "[]");
+    int rc = ck_buf_appends(out, "{\"cells\":"); /* appends, not %s: no vsnprintf per row */
+    rc |= ck_buf_appends(out, cs ? cs : "[]");
     free(cs);
     if (include && strcmp(include, "None") == 0) {
         rc |= ck_buf_appends(out, ",\"object\":null");
@@ -122,9 +123,10 @@ int eng_table_row(struct ck_buf *out, const struct reg_resource *res, const stru
     } else {
         json_t *md = json_object_get(j, "metadata");
         char *ms = md ? json_dumps(md, JSON_COMPACT) : NULL;
-        rc |= ck_buf_appendf(out, ",\"object\":{\"kind\":\"PartialObjectMetadata\","
-                                  "\"apiVersion\":\"meta.k8s.io/v1\",\"metadata\":%s}",
-                             ms ? ms : "{}");
+        rc |= ck_buf_appends(out, ",\"object\":{\"kind\":\"PartialObjectMetadata\","
+                                  "\"apiVersion\":\"meta.k8s.io/v1\",\"metadata\":");
+        rc |= ck_buf_appends(out, ms ? ms : "{}");
+        rc |= ck_buf_appendc(out, '}');
         free(ms);
     }
     rc |= ck_buf_appendc(out, '}');

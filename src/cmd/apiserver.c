@@ -126,6 +126,10 @@ static int parse_flags(int argc, char **argv, struct flags *f)
             return -1;
         }
     }
+    if (!f->etcd_servers && (f->etcd_prefix || f->etcd_cafile || f->etcd_certfile ||
+                             f->etcd_keyfile))
+        return fprintf(stderr, "ckube: --etcd-prefix/--etcd-cafile/--etcd-certfile/"
+                               "--etcd-keyfile need --etcd-servers\n"), -1;
     return 0;
 }
 
