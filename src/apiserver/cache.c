@@ -561,8 +561,44 @@ int64_t eng_cur_rev(struct api_server *s)
     return r;
 }
 
+static void set_relisting(struct api_server *s, bool on)
+{
+    pthread_mutex_lock(&s->rev_mu);
+    s->relisting = on;
+    pthread_cond_broadcast(&s->rev_cv);
+    pthread_mutex_unlock(&s->rev_mu);
+}
+
+int eng_wait_ready(struct api_server *s, int ms, struct ck_err *err)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&s->rev_mu);
+    while (s->relisting && pthread_cond_timedwait(&s->rev_cv, &s->rev_mu, &ts) == 0)
+        ;
+    bool busy = s->relisting;
+    pthread_mutex_unlock(&s->rev_mu);
+    if (!busy)
+        return 0;
+    if (err) {
+        ck_err_set(err, CK_R_TOO_MANY_REQUESTS,
+                   "storage is (re)initializing: the API server's cache is relisting after a "
+                   "gap in the store's history");
+        err->retry_after = 1;
+    }
+    return -1;
+}
+
 int eng_wait_current(struct api_server *s, int ms, struct ck_err *err)
 {
+    if (eng_wait_ready(s, ms, err) < 0)
+        return -1;
     /* etcd's revision counts every tenant of the cluster, but our stream only carries our
      * prefix's events, so after another prefix's writes the cache could never "reach" it:
      * without a progress request on the stream (not done yet), reads on etcd are served
@@ -743,6 +779,7 @@ static void relist(struct api_server *s, int64_t rev)
             (long long)rev);
     static const char expired[] = "the API server's cache was relisted after a gap in the "
                                   "store's event history; start a new watch";
+    set_relisting(s, true); /* reads wait for the new state (clients relist on the 410) */
     pthread_rwlock_wrlock(&s->mu); /* the open watches cannot continue: end them now */
     eng_watch_expire_all(s, expired);
     pthread_rwlock_unlock(&s->mu);
@@ -777,6 +814,7 @@ static void relist(struct api_server *s, int64_t rev)
     } else { /* shutting down */
         pthread_rwlock_unlock(&s->mu);
         tables_free(nt, s->ntables);
+        set_relisting(s, false);
         return;
     }
     while (s->ring_len) {
@@ -790,6 +828,7 @@ static void relist(struct api_server *s, int64_t rev)
     eng_watch_expire_all(s, expired); /* and those opened on the stale state meanwhile */
     set_rev(s, rev);
     pthread_rwlock_unlock(&s->mu);
+    set_relisting(s, false);
     if (nt)
         tables_free(nt, s->ntables);
 }

@@ -284,6 +284,7 @@ struct api_server {
     struct eng_metrics m;
     struct eng_listcost *lc;
     atomic_bool closing; /* api_server_free has begun: a failing relist stops retrying */
+    bool relisting;      /* under rev_mu: the tables are being rebuilt after a gap */
     pthread_mutex_t snap_mu;
     struct eng_snap snaps[ENG_MAX_SNAPS];
     size_t nsnaps;
@@ -309,6 +310,9 @@ void eng_tables_free(struct api_server *s);
 /* True when no namespaced object lives in ns (key-range lookups, no scan). */
 bool eng_cache_ns_empty(struct api_server *s, const char *ns);
 void eng_key(const struct reg_resource *r, const char *ns, const char *name, struct ck_buf *out);
+/* Waits (up to ms) while the cache relists after a gap in the store's history: reads then
+ * must not see the stale tables. 0, or -1 with a 429 (Retry-After 1) in err. */
+int eng_wait_ready(struct api_server *s, int ms, struct ck_err *err);
 /* A consistent read: waits (up to ms) until the cache has applied the store's current
  * revision (other API servers may share the store). 0, or -1 with a 504 Timeout in err. */
 int eng_wait_current(struct api_server *s, int ms, struct ck_err *err);

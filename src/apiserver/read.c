@@ -145,6 +145,8 @@ static void set_table_ct(struct eng_req *r)
 
 static int check_rv_not_too_new(struct eng_req *r, const char *rvs, struct ck_err *err)
 {
+    if (eng_wait_ready(r->s, 3000, err) < 0)
+        return -1;
     if (!rvs || !*rvs) /* the latest: what the store has committed, perhaps via another server */
         return eng_wait_current(r->s, 3000, err);
     if (strcmp(rvs, "0") == 0)
@@ -483,6 +485,8 @@ static int plan_list(struct eng_req *r, struct list_plan *p, struct ck_err *err)
     }
     if (!cont && !rvs && eng_wait_current(r->s, 3000, err) < 0)
         return -1; /* unset: a consistent read at the store's latest revision */
+    if ((cont || rvs) && eng_wait_ready(r->s, 3000, err) < 0)
+        return -1;
     if (cont) {
         if (rvs && strcmp(rvs, "0") != 0)
             return ck_err_set(err, CK_R_BAD_REQUEST,
