@@ -154,6 +154,17 @@ static int write_cache(const struct cni_ctx *ctx, const struct cni_net *net,
     json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:O, s:O}", "kind", "cniCacheV1", "containerId",
                             a->container_id, "ifName", a->ifname && *a->ifname ? a->ifname : "eth0",
                             "networkName", net->name, "config", net->raw, "result", result);
+    /* the port mappings too (as libcni's capabilityArgs): portmap's DEL removes nothing
+     * without them, and the caller of a DEL may no longer know them */
+    json_t *pm = json_array();
+    for (size_t i = 0; i < a->nports; i++) {
+        const struct cni_port_mapping *m = &a->ports[i];
+        json_array_append_new(pm, json_pack("{s:i, s:i, s:s, s:s}", "hostPort", m->host_port,
+                                            "containerPort", m->container_port, "protocol",
+                                            m->protocol ? m->protocol : "", "hostIP",
+                                            m->host_ip ? m->host_ip : ""));
+    }
+    json_object_set_new(doc, "portMappings", pm);
     int rc = json_dump_file(doc, tmp, JSON_COMPACT);
     json_decref(doc);
     if (rc < 0 || rename(tmp, path) < 0) {
@@ -232,9 +243,27 @@ int cni_del(const struct cni_ctx *ctx, const struct cni_net *net, const struct c
             cached = NULL;
     }
     const struct cni_net *use = cached ? cached : net;
+    struct cni_attachment withports = *a;
+    struct cni_port_mapping pm[64];
+    json_t *cpm = json_object_get(doc, "portMappings");
+    if (!a->nports && json_array_size(cpm)) { /* the ports the ADD was given */
+        size_t i;
+        json_t *m;
+        json_array_foreach(cpm, i, m) {
+            if (withports.nports == 64)
+                break;
+            pm[withports.nports++] = (struct cni_port_mapping){
+                (int)json_integer_value(json_object_get(m, "hostPort")),
+                (int)json_integer_value(json_object_get(m, "containerPort")),
+                json_string_value(json_object_get(m, "protocol")),
+                json_string_value(json_object_get(m, "hostIP"))};
+        }
+        withports.ports = pm;
+    }
     int rc = 0;
     if (use) {
-        rc = run_with_prev(ctx, "DEL", use, doc ? json_object_get(doc, "result") : NULL, a, err);
+        rc = run_with_prev(ctx, "DEL", use, doc ? json_object_get(doc, "result") : NULL,
+                           &withports, err);
         if (rc == 0) {
             ck_autofree char *path = cache_path(ctx, use->name, a->container_id, a->ifname);
             unlink(path);

@@ -78,4 +78,8 @@ ip netns list | grep -q "ckube-${POD:0:24}" && fail "netns survived stopp"
 crt rmp "$POD" >/dev/null || fail "rmp"
 crt rmp "$POD" >/dev/null || fail "rmp not idempotent"
 assert_no_leftovers "$POD" "$UID_"
+# portmap's DEL must have removed the hostPort's DNAT (it needs the ADD's port mappings)
+if iptables -t nat -S 2>/dev/null | grep -q -- "--dport $HP -j DNAT"; then
+    fail "hostPort $HP DNAT rule survived rmp"
+fi
 echo "PASS: pod lifecycle"
