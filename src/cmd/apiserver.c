@@ -238,7 +238,9 @@ static void stop_all(struct running *r)
 /* glibc raises its mmap threshold to the size of every big block freed, after which big
  * bodies (objects up to 3 MiB, LIST buffers) come from the heaps of ~16 arenas and their
  * memory stays there. A fixed threshold keeps big blocks mmapped (returned on free), and
- * fewer arenas keep the freed small blocks of 32 workers in fewer heaps. */
+ * fewer arenas keep the freed small blocks of 32 workers in fewer heaps. Measured with
+ * `ckube bench` at 100k pods: 4 arenas 395 MB RSS (1.36x the JSON), 2,000 creates/s;
+ * glibc's default 16 arenas 427 MB (1.47x), 2,550 creates/s. */
 static void tune_malloc(void)
 {
     mallopt(M_MMAP_THRESHOLD, 128 * 1024);
