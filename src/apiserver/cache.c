@@ -561,6 +561,20 @@ int64_t eng_cur_rev(struct api_server *s)
     return r;
 }
 
+/* The CLOCK_REALTIME instant ms from now (for pthread_cond_timedwait on rev_cv). */
+static struct timespec deadline_in(int ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}
+
 static void set_relisting(struct api_server *s, bool on)
 {
     pthread_mutex_lock(&s->rev_mu);
@@ -571,14 +585,7 @@ static void set_relisting(struct api_server *s, bool on)
 
 int eng_wait_ready(struct api_server *s, int ms, struct ck_err *err)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    struct timespec ts = deadline_in(ms);
     pthread_mutex_lock(&s->rev_mu);
     while (s->relisting && pthread_cond_timedwait(&s->rev_cv, &s->rev_mu, &ts) == 0)
         ;
@@ -620,14 +627,7 @@ int eng_wait_current(struct api_server *s, int ms, struct ck_err *err)
 
 bool eng_wait_rev(struct api_server *s, int64_t rev, int ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    struct timespec ts = deadline_in(ms);
     pthread_mutex_lock(&s->rev_mu);
     while (s->rev < rev) {
         if (pthread_cond_timedwait(&s->rev_cv, &s->rev_mu, &ts) != 0)
@@ -769,6 +769,16 @@ static int load_range(struct api_server *s, struct eng_table *tables, int64_t *r
     return 0;
 }
 
+/* A fresh set of tables holding the state at *rev (see load_range), or NULL with err. */
+static struct eng_table *load_tables(struct api_server *s, int64_t *rev, struct ck_err *err)
+{
+    struct eng_table *nt = ck_calloc(s->ntables, sizeof(*nt));
+    if (load_range(s, nt, rev, err) == 0)
+        return nt;
+    tables_free(nt, s->ntables);
+    return NULL;
+}
+
 /* The store's event stream skipped history (etcd compacted it while the stream was down):
  * events after rev will follow, so the state at rev replaces the tables. Watches cannot be
  * continued across the gap: they end with 410 Expired and their clients relist, as clients
@@ -783,15 +793,13 @@ static void relist(struct api_server *s, int64_t rev)
     pthread_rwlock_wrlock(&s->mu); /* the open watches cannot continue: end them now */
     eng_watch_expire_all(s, expired);
     pthread_rwlock_unlock(&s->mu);
-    struct eng_table *nt = ck_calloc(s->ntables, sizeof(*nt));
+    struct eng_table *nt = NULL;
     struct ck_err err = CK_ERR_INIT;
     int rc = -1;
     /* the stream waits meanwhile: events after rev are delivered once the state at rev is in */
     for (int ms = 50; rc < 0 && !atomic_load(&s->closing); ms = ms < 2000 ? ms * 2 : 2000) {
         ck_err_clear(&err);
-        tables_free(nt, s->ntables);
-        nt = ck_calloc(s->ntables, sizeof(*nt));
-        rc = load_range(s, nt, &rev, &err);
+        rc = (nt = load_tables(s, &rev, &err)) ? 0 : -1;
         if (rc < 0) {
             ck_warn("cache: relist at %lld failed (%s); retrying", (long long)rev, err.msg);
             if (err.reason == CK_R_COMPACTED) {
@@ -803,20 +811,16 @@ static void relist(struct api_server *s, int64_t rev)
             usleep((useconds_t)ms * 1000);
         }
     }
-    pthread_rwlock_wrlock(&s->mu);
-    if (rc == 0) {
-        tables_free(s->tables, s->ntables);
-        s->tables = nt;
-        nt = NULL;
-        for (size_t i = 0; i < s->ntables; i++)
-            if (s->tables[i].last_rev < rev)
-                s->tables[i].last_rev = rev; /* older exact LISTs go to the store */
-    } else { /* shutting down */
-        pthread_rwlock_unlock(&s->mu);
-        tables_free(nt, s->ntables);
+    if (rc < 0) { /* shutting down */
         set_relisting(s, false);
         return;
     }
+    pthread_rwlock_wrlock(&s->mu);
+    tables_free(s->tables, s->ntables);
+    s->tables = nt;
+    for (size_t i = 0; i < s->ntables; i++)
+        if (s->tables[i].last_rev < rev)
+            s->tables[i].last_rev = rev; /* older exact LISTs go to the store */
     while (s->ring_len) {
         eng_event_unref(s->ring[s->ring_head]);
         s->ring_head = (s->ring_head + 1) % s->ring_cap;
@@ -829,8 +833,6 @@ static void relist(struct api_server *s, int64_t rev)
     set_rev(s, rev);
     pthread_rwlock_unlock(&s->mu);
     set_relisting(s, false);
-    if (nt)
-        tables_free(nt, s->ntables);
 }
 
 int eng_cache_load(struct api_server *s, struct ck_err *err)
@@ -849,15 +851,13 @@ int eng_cache_load(struct api_server *s, struct ck_err *err)
         int64_t missed = s->pend_missed;
         s->pend_missed = 0;
         pthread_mutex_unlock(&s->pend_mu);
-        struct eng_table *nt = ck_calloc(s->ntables, sizeof(*nt));
-        rc = load_range(s, nt, &missed, err);
+        struct eng_table *nt = load_tables(s, &missed, err);
         pthread_mutex_lock(&s->pend_mu);
-        if (rc == 0) {
+        rc = nt ? 0 : -1;
+        if (nt) {
             tables_free(s->tables, s->ntables);
             s->tables = nt;
             from = missed;
-        } else {
-            tables_free(nt, s->ntables);
         }
     }
     pthread_rwlock_wrlock(&s->mu);

@@ -44,17 +44,10 @@ static const char *reason_phrase(int status)
     }
 }
 
-static void lent_release(struct api_iov_body *b)
-{
-    if (b->release)
-        b->release(b->owner);
-    memset(b, 0, sizeof(*b));
-}
-
 static void response_release(struct api_response *rs)
 {
     ck_buf_release(&rs->body);
-    lent_release(&rs->lent);
+    api_iov_body_release(&rs->lent);
     for (size_t i = 0; i < rs->nwarnings && i < API_MAX_WARNINGS; i++) {
         free(rs->warnings[i]);
         rs->warnings[i] = NULL;
@@ -171,7 +164,7 @@ static void lent_proceed(h2o_generator_t *self, h2o_req_t *req)
 static void lent_dispose(void *p)
 {
     struct lent_gen *g = p;
-    lent_release(&g->b);
+    api_iov_body_release(&g->b);
     free(g->stage);
     g->stage = NULL;
 }

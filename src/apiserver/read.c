@@ -485,8 +485,8 @@ static int plan_list(struct eng_req *r, struct list_plan *p, struct ck_err *err)
     }
     if (!cont && !rvs && eng_wait_current(r->s, 3000, err) < 0)
         return -1; /* unset: a consistent read at the store's latest revision */
-    if ((cont || rvs) && eng_wait_ready(r->s, 3000, err) < 0)
-        return -1;
+    if (eng_wait_ready(r->s, 3000, err) < 0)
+        return -1; /* set: still never from the tables a relist is replacing */
     if (cont) {
         if (rvs && strcmp(rvs, "0") != 0)
             return ck_err_set(err, CK_R_BAD_REQUEST,

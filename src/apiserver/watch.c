@@ -65,6 +65,16 @@ static char *error_line(int code, const char *reason, const char *msg)
     return l;
 }
 
+/* Ends w with a final 410 Expired ERROR event (unless it already ended); w->mu held. */
+static void end_expired(struct api_watch *w, const char *msg)
+{
+    if (w->ended)
+        return;
+    free(w->final_line);
+    w->final_line = error_line(410, "Expired", msg);
+    w->ended = true;
+}
+
 /* Caller holds w->mu. Takes the reference to e. */
 static void enqueue(struct api_watch *w, struct eng_event *e)
 {
@@ -74,10 +84,7 @@ static void enqueue(struct api_watch *w, struct eng_event *e)
     }
     if (w->qlen >= WATCH_QUEUE_MAX) {
         eng_event_unref(e);
-        w->final_line = error_line(410, "Expired",
-                                   "watch queue overflow: the client is not reading events "
-                                   "fast enough");
-        w->ended = true;
+        end_expired(w, "watch queue overflow: the client is not reading events fast enough");
         return;
     }
     if (w->qlen == w->qcap) {
@@ -634,11 +641,7 @@ void eng_watch_expire_all(struct api_server *s, const char *msg)
 {
     for (struct api_watch *w = s->watchers; w; w = w->next) {
         pthread_mutex_lock(&w->mu);
-        if (!w->ended) {
-            free(w->final_line);
-            w->final_line = error_line(410, "Expired", msg);
-            w->ended = true;
-        }
+        end_expired(w, msg);
         pthread_mutex_unlock(&w->mu);
         notify(w);
     }

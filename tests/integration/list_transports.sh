@@ -6,6 +6,7 @@
 # resourceVersion while slow readers overlap updates and deletes of the listed objects.
 # Usage: list_transports.sh CKUBE_BIN [N_CONFIGMAPS]
 set -uo pipefail
+. "$(dirname "$0")/lib.sh"
 CKUBE=$1
 N=${2:-2000}
 WORK=$(mktemp -d /tmp/ckube-listtr.XXXXXX)
@@ -249,23 +250,7 @@ done
 echo "ok: namespace / selector / page LISTs identical plain vs h2"
 
 echo "== kubectl"
-cat >"$WORK/kubeconfig" <<KC
-apiVersion: v1
-kind: Config
-clusters:
-- name: it
-  cluster:
-    server: $S
-    certificate-authority: $WORK/data/ca.crt
-users:
-- name: it
-  user:
-    token: $TOKEN
-contexts:
-- name: it
-  context: {cluster: it, user: it}
-current-context: it
-KC
+it_kubeconfig "$WORK/kubeconfig" "$S" "$WORK/data/ca.crt" "$TOKEN"
 K() { kubectl --kubeconfig "$WORK/kubeconfig" "$@"; }
 read -r _ WANT_N WANT_D <<<"$(PYH summary "$WORK/a0.body")"
 K get configmaps -A -o json >"$WORK/k500.json" || fail "kubectl get (paged by 500)"

@@ -5,6 +5,7 @@
 # /metrics must show kubectl's pods and configmaps rows with the exact request counts.
 # Usage: top_lists.sh CKUBE_BIN
 set -uo pipefail
+. "$(dirname "$0")/lib.sh"
 CKUBE=$1
 WORK=$(mktemp -d /tmp/ckube-toplists.XXXXXX)
 PID=
@@ -32,23 +33,7 @@ CA="$WORK/data/ca.crt"
 for _ in $(seq 100); do [ -f "$CA" ] && curl -sf --cacert "$CA" "$URL/readyz" >/dev/null && break; sleep 0.1; done
 curl -sf --cacert "$CA" "$URL/readyz" >/dev/null || fail "apiserver did not become ready"
 
-cat >"$WORK/kubeconfig" <<KC
-apiVersion: v1
-kind: Config
-clusters:
-- name: it
-  cluster:
-    server: $URL
-    certificate-authority: $CA
-users:
-- name: it
-  user:
-    token: $TOKEN
-contexts:
-- name: it
-  context: {cluster: it, user: it}
-current-context: it
-KC
+it_kubeconfig "$WORK/kubeconfig" "$URL" "$CA" "$TOKEN"
 K() { kubectl --kubeconfig "$WORK/kubeconfig" "$@"; }
 
 echo "== kubectl LISTs"
