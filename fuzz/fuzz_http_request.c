@@ -4,7 +4,7 @@
  * handler, body limit, worker pool, watch streaming) backed by a tiny in-file engine; the
  * response is read until the server closes. The pure helpers (path decoding, bearer token,
  * routing, query lookup) also run directly on the input. */
-#include "apiserver/http.h"
+#include "apiserver/http/http.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

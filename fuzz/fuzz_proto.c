@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzzes the protobuf body decoder: the envelope, and bare messages of a few rich types. */
-#include "apiserver/proto.h"
+#include "apiserver/encoding/proto.h"
 
 #include <stddef.h>
 #include <stdint.h>

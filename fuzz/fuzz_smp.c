@@ -3,7 +3,7 @@
  * byte, patch JSON. The selector picks Pod, Deployment or no schema (JSON merge patch).
  * Checks: no crash, inputs unchanged, a success yields an object, an error fills err, and
  * pruning unknown fields removes exactly what detection reports. */
-#include "apiserver/schema.h"
+#include "apiserver/registry/schema.h"
 
 #include <stdint.h>
 #include <stdlib.h>

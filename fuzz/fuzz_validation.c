@@ -3,8 +3,8 @@
  * byte picks the resource; the rest is a JSON object, optionally followed by "\n---\n" and
  * the "old" object of an update. The raw text also goes through the cron and quantity
  * parsers. Checks: no crash, no leak, defaulting idempotent, cells match the column count. */
-#include "apiserver/printers.h"
-#include "apiserver/validation.h"
+#include "apiserver/registry/printers.h"
+#include "apiserver/registry/validation.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The boundary between the HTTP front end (http*.c, tls.c, auth.c: transport, TLS, authn,
- * health, metrics) and the API engine (registry, cache, CRUD/list/watch semantics, discovery,
- * OpenAPI, tables). The engine never sees sockets; the front end never parses objects.
+/* The boundary between the HTTP front end (http/, authn/: transport, TLS, authn, health,
+ * metrics) and the API engine (endpoints/ over storage/, encoding/ and registry/: CRUD,
+ * list/watch semantics, discovery, OpenAPI, tables). The engine never sees sockets; the front
+ * end never parses objects. Layering: README.md in this folder.
  *
  * Threading: api_handle may be called concurrently from any thread. It blocks for writes
  * until the store has made them durable, so the front end runs mutating requests on worker

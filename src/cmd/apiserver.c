@@ -3,9 +3,9 @@
  * HTTPS (bearer token) and optionally plain HTTP, until SIGTERM/SIGINT. Also the shared runner
  * that `ckube server` builds on (apiserver.h). */
 #include "apiserver/api.h"
-#include "apiserver/auth.h"
-#include "apiserver/http.h"
-#include "apiserver/tls.h"
+#include "apiserver/authn/auth.h"
+#include "apiserver/http/http.h"
+#include "apiserver/http/tls.h"
 #include "cmd/apiserver.h"
 #include "cmd/cmd.h"
 #include "lib/log.h"

@@ -2,7 +2,7 @@
 /* `ckube server`: the whole cluster in one process (for now the API server alone, same flags
  * as `ckube apiserver`, data dir ./.ckube by default). Writes an admin kubeconfig to
  * <data-dir>/kubeconfig.yaml and prints `export KUBECONFIG=<path>`. */
-#include "apiserver/tls.h"
+#include "apiserver/http/tls.h"
 #include "cmd/apiserver.h"
 #include "cmd/cmd.h"
 #include "lib/log.h"

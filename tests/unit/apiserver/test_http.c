@@ -3,8 +3,8 @@
  * the generated certificates), driven by a small fake engine through struct http_api_ops so
  * each transport behaviour is checked exactly: JSON Status errors, 413, 401, health, metrics,
  * keep-alive, chunked big bodies, and watch streaming including the client going away. */
-#include "apiserver/http.h"
-#include "apiserver/tls.h"
+#include "apiserver/http/http.h"
+#include "apiserver/http/tls.h"
 #include "lib/timeutil.h"
 
 #include <curl/curl.h>

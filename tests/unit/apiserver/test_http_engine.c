@@ -4,8 +4,8 @@
  * front end's 413, and watch streaming over HTTP/1.1 and HTTP/2 (skipped with a message if
  * the engine does not serve watches yet). */
 #include "apiserver/api.h"
-#include "apiserver/http.h"
-#include "apiserver/tls.h"
+#include "apiserver/http/http.h"
+#include "apiserver/http/tls.h"
 #include "lib/timeutil.h"
 #include "store/store.h"
 

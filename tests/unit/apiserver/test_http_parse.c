@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The front end's pure request helpers: percent-decoding, bearer tokens, constant-time token
  * comparison, routing of health/metrics paths, query parameter lookup, method indexes. */
-#include "apiserver/http.h"
+#include "apiserver/http/http.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -2,8 +2,8 @@
 /* Certificates and the admin token on disk: first start generates a CA and a serving
  * certificate that verifies against it for 127.0.0.1/localhost, keys are 0600, later starts
  * reuse every file byte for byte; the token is generated once, reused, and validated. */
-#include "apiserver/auth.h"
-#include "apiserver/tls.h"
+#include "apiserver/authn/auth.h"
+#include "apiserver/http/tls.h"
 
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>

@@ -15,7 +15,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#define LEND_MIN ((size_t)256 << 10) /* LEND_MIN_BYTES in src/apiserver/read.c */
+#define LEND_MIN ((size_t)256 << 10) /* LEND_MIN_BYTES in src/apiserver/endpoints/read.c */
 #define N_A 220                      /* ConfigMaps in ns-a (~350 KiB: a lent LIST) */
 #define N_B 100                      /* ConfigMaps in ns-b (~160 KiB: copied) */
 #define BIG (64u << 20)

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "apiserver/engine.h"
+#include "apiserver/endpoints/endpoints.h"
 #include "engine_harness.h"
 
 #include <pthread.h>

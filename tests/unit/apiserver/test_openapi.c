@@ -10,7 +10,8 @@
 
 #include <cmocka.h>
 
-#include "apiserver/schema.h"
+#include "apiserver/encoding/openapi.h"
+#include "apiserver/registry/schema.h"
 
 #include <stdio.h>
 #include <string.h>

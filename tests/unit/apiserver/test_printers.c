@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "apiserver/printers.h"
+#include "apiserver/registry/printers.h"
 #include "lib/timeutil.h"
 
 /* 2026-01-01T00:10:00Z: ten minutes after every object's creationTimestamp below. */

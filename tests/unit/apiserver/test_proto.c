@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "apiserver/proto.h"
+#include "apiserver/encoding/proto.h"
 
 static json_t *decode_file(const char *name)
 {

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "apiserver/engine.h"
+#include "apiserver/registry/registry.h"
 #include "engine_harness.h"
 
 static void test_lookups(void **state)

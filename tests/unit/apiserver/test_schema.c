@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "apiserver/schema.h"
+#include "apiserver/registry/schema.h"
 
 #include <stdio.h>
 #include <string.h>

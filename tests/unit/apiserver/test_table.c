@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The copy-on-write chunked tables (src/apiserver/table.c) against a plain sorted-array
+/* The copy-on-write chunked tables (src/apiserver/storage/table.c) against a plain sorted-array
  * model: random puts/replaces/deletes across chunk splits and empty chunks, seeks (inclusive
  * and exclusive), and snapshots that must keep exactly their moment's contents while the
  * table goes on changing, with every object reference accounted for. */
@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "apiserver/engine.h"
+#include "apiserver/storage/storage.h"
 
 #include <stdio.h>
 #include <stdlib.h>

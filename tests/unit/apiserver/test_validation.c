@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "apiserver/validation.h"
+#include "apiserver/registry/validation.h"
 
 static json_t *load(const char *text)
 {

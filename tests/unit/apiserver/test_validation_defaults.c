@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "apiserver/printers.h"
-#include "apiserver/validation.h"
+#include "apiserver/registry/printers.h"
+#include "apiserver/registry/validation.h"
 
 static json_t *defaulted(const char *group, const char *res, const char *text)
 {

@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The request handlers behind api_handle, in the role of upstream's endpoints/handlers and
+ * registry/rest: routing, content negotiation, per-verb semantics (GET, LIST, WATCH, CREATE,
+ * UPDATE, PATCH, server-side apply, DELETE, deletecollection), subresources, reviews,
+ * discovery, Service IP/port allocation and the bootstrap objects. They read and write through
+ * the storage engine (storage/) and use the registry (registry/) and encodings (encoding/).
+ * Not for other components: they use api.h. Symbols are prefixed eng_. */
+#ifndef CK_APISERVER_ENDPOINTS_H
+#define CK_APISERVER_ENDPOINTS_H
+
+#include "apiserver/api.h"
+#include "apiserver/registry/registry.h"
+#include "apiserver/storage/storage.h"
+#include "lib/selector.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct eng_metrics {
+    atomic_llong requests[8]; /* by verb index */
+    atomic_llong list_items;
+    atomic_llong list_bytes;
+    atomic_llong errors;
+    atomic_llong list_pages_snapshot; /* exact-revision pages served from a kept snapshot */
+    atomic_llong list_pages_store;    /* ... and from the store (no snapshot kept) */
+};
+
+struct api_server {
+    struct eng_cache cache;
+    struct store *st; /* == cache.st */
+    struct api_opts opts;
+    pthread_mutex_t alloc_mu; /* serialises Service IP/port allocation with its write */
+    uint32_t svc_base, svc_size;
+    struct eng_metrics m;
+    struct eng_listcost *lc;
+    char *disc_agg; /* cached aggregated discovery bodies (without apiVersion line) */
+};
+
+/* ---- request context ---------------------------------------------------------------- */
+
+struct eng_query {
+    char *raw; /* decoded copy, key\0value\0 pairs */
+    size_t n;
+    const char *k[64];
+    const char *v[64];
+};
+
+struct eng_req {
+    struct api_server *s;
+    const struct api_request *rq;
+    struct api_response *rs;
+    struct eng_query q;
+    const struct reg_resource *res;
+    char *ns;   /* NULL when not given */
+    char *name; /* NULL for collections */
+    char *sub;  /* subresource or NULL */
+    enum eng_fmt fmt;
+    const char *table_version; /* "v1" / "v1beta1" */
+    bool watch;
+};
+
+const char *eng_q(const struct eng_req *r, const char *key);
+void eng_add_warning(struct api_response *rs, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Sets a JSON response: status code, content type application/json, body bytes. */
+void eng_reply(struct eng_req *r, int status, const char *body, size_t len);
+void eng_reply_err(struct eng_req *r, const struct ck_err *err);
+void eng_err_not_found(struct ck_err *err, const struct reg_resource *res, const char *name);
+
+/* discovery.c */
+void eng_discovery_init(struct api_server *s);
+void eng_discovery_free(struct api_server *s);
+int eng_serve_discovery(struct eng_req *r, const char **segs, size_t nsegs);
+
+/* read.c */
+int eng_serve_get(struct eng_req *r);
+int eng_serve_list(struct eng_req *r);
+/* Parses label/field selectors of the request (NULL = none). */
+int eng_parse_selectors(struct eng_req *r, struct sel **ls, struct sel **fs, struct ck_err *err);
+/* Collects the current objects a request's namespace and selectors pick (deletecollection). */
+int eng_list_collect(struct eng_req *r, struct eng_obj ***items, size_t *n, int64_t *rv,
+                     struct ck_err *err);
+
+/* write.c */
+int eng_serve_create(struct eng_req *r);
+int eng_serve_update(struct eng_req *r);
+int eng_serve_patch(struct eng_req *r);
+int eng_serve_delete(struct eng_req *r);
+int eng_serve_deletecollection(struct eng_req *r);
+int eng_serve_scale(struct eng_req *r);
+int eng_serve_binding(struct eng_req *r);
+int eng_serve_eviction(struct eng_req *r);
+int eng_serve_review(struct eng_req *r); /* review.c */
+int eng_bootstrap_namespaces(struct api_server *s, struct ck_err *err);
+/* Creates body as the engine itself (no request); AlreadyExists counts as success. */
+int eng_internal_create(struct api_server *s, const struct reg_resource *res, const char *ns,
+                        json_t *body, struct ck_err *err);
+
+/* apply.c: simplified server-side apply (see apply.c) */
+int eng_apply(const struct reg_resource *res, json_t *cur, json_t *cfg, const char *manager,
+              bool force, json_t **out, struct ck_err *err);
+void eng_apply_init_fields(const struct reg_resource *res, json_t *obj, const char *manager);
+/* Records a non-apply write in out's managedFields: changed fields move to manager's Update
+ * entry (per subresource), removed fields leave every entry. cur is NULL on create. */
+void eng_track_update(const struct reg_resource *res, json_t *cur, json_t *out, const char *manager,
+                      const char *sub);
+/* fieldManager, else the User-Agent product, else "kube-apiserver". */
+const char *eng_manager_name(const struct eng_req *r, char *buf, size_t n);
+
+/* alloc.c */
+int eng_alloc_init(struct api_server *s, struct ck_err *err);
+/* Fills spec.clusterIP(s)/nodePorts of a Service (skip_key: the service itself on update).
+ * Caller holds s->alloc_mu until the write is done. */
+int eng_service_alloc(struct api_server *s, const struct reg_resource *res, json_t *svc,
+                      const char *skip_key, struct ck_err *err);
+int eng_bootstrap_kubernetes_service(struct api_server *s, struct ck_err *err);
+/* Decodes a request body (JSON or YAML) into *out. strict rejects duplicate fields. */
+int eng_decode_body(const struct api_request *rq, bool strict, json_t **out, struct ck_err *err);
+
+/* watch.c */
+enum api_result eng_serve_watch(struct eng_req *r, struct api_watch **out);
+/* toplists.c: GET /debug/api/top-lists, the costliest (user agent, resource) pairs. */
+int eng_serve_top_lists(struct eng_req *r);
+
+/* small helpers (engine.c) */
+char *eng_rfc3339_now(char out[21]);
+int64_t eng_parse_int(const char *s, bool *ok);
+
+#endif

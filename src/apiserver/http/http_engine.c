@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* http_api_engine: the front end's engine seam bound to the real API engine (api.h). */
+#include "apiserver/http/http.h"
+
+#include "lib/banned.h"
+
+static enum api_result engine_handle(void *eng, const struct api_request *rq,
+                                     struct api_response *rs, struct api_watch **w)
+{
+    return api_handle(eng, rq, rs, w);
+}
+
+static int engine_metrics(void *eng, struct ck_buf *out)
+{
+    return api_metrics(eng, out);
+}
+
+const struct http_api_ops http_api_engine = {
+    .handle = engine_handle,
+    .watch_set_notify = api_watch_set_notify,
+    .watch_drain = api_watch_drain,
+    .watch_tick = api_watch_tick,
+    .watch_close = api_watch_close,
+    .metrics = engine_metrics,
+    .write_status = api_write_status,
+};

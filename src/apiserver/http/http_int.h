@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Internals shared by http.c (server, loops, lifecycle), http_req.c (handler, dispatch,
+ * worker pool, responses), http_watch.c (watch streams) and http_metrics.c.
+ * Rule: everything h2o belongs to the loop thread that owns it; other threads only post
+ * messages (h2o_multithread_send_message) to a loop's receivers. */
+#ifndef CK_APISERVER_HTTP_INT_H
+#define CK_APISERVER_HTTP_INT_H
+
+#include "apiserver/http/http.h"
+
+#include <h2o.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#define HTTP_NLAT_BUCKETS 12
+
+struct http_metrics {
+    atomic_uint_fast64_t requests[HTTP_NMETHODS][600]; /* by method and status code */
+    atomic_long in_flight;
+    atomic_long watches;
+    atomic_uint_fast64_t lat_buckets[HTTP_NLAT_BUCKETS]; /* cumulative at render time */
+    atomic_uint_fast64_t lat_count;
+    atomic_uint_fast64_t lat_sum_us;
+};
+
+struct http_loop {
+    struct http_server *srv;
+    int idx;
+    pthread_t tid;
+    bool running;
+    h2o_evloop_t *loop;
+    h2o_context_t ctx;
+    h2o_multithread_queue_t *queue;
+    h2o_multithread_receiver_t job_rx;   /* finished worker jobs */
+    h2o_multithread_receiver_t watch_rx; /* watch wakeups */
+    h2o_timeout_t tick_timeout;          /* 1 s: watch ticks */
+    int fds[2];                          /* [0] secure, [1] plain; -1 when off */
+    h2o_socket_t *listeners[2];
+    h2o_accept_ctx_t accept_ctx[2];
+    h2o_timeout_entry_t accept_resume; /* listeners paused after EMFILE, resumed in 1 s */
+    h2o_linklist_t watches; /* active struct http_watch */
+    atomic_int outstanding; /* jobs handed to the pool, not yet back */
+};
+
+struct http_server {
+    struct http_opts o;
+    char *bind_address, *token;
+    const struct http_api_ops *ops;
+    void *eng;
+    h2o_globalconf_t config;
+    h2o_hostconf_t *hostconf;
+    SSL_CTX *ssl_ctx;
+    int nloops;
+    struct http_loop *loops;
+    int ports[2];
+    /* worker pool */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    h2o_linklist_t jobs;
+    int njobs; /* queued, not yet picked by a worker */
+    bool workers_stop;
+    int nworkers;
+    pthread_t *workers;
+    bool started;
+    atomic_bool stopping;
+    atomic_int loops_ready;   /* loops that finished loop_init */
+    atomic_int loops_drained; /* loops done with loop_drain */
+    atomic_bool workers_gone; /* the pool is joined: loops may dispose */
+    struct http_metrics m;
+};
+
+/* One api_handle call travelling loop -> worker -> loop. */
+struct http_job {
+    h2o_multithread_message_t msg; /* link: in srv->jobs, then in the loop's job_rx */
+    struct http_loop *lp;
+    h2o_req_t *req;            /* NULL once the request is gone (client left) */
+    struct http_job **holder;  /* slot in req->pool that points back at this job */
+    struct api_request rq;
+    char *path, *query, *ctype, *accept, *ua, *body;
+    struct api_response rs;
+    struct api_watch *w;
+    enum api_result res;
+    int64_t start_ns;
+    int midx;
+};
+
+/* http_req.c */
+int http_on_req(h2o_handler_t *self, h2o_req_t *req);
+void http_on_job_done(h2o_multithread_receiver_t *rx, h2o_linklist_t *messages);
+int http_pool_start(struct http_server *s, struct ck_err *err);
+void http_pool_stop(struct http_server *s);
+/* Sends rs as the complete response (headers, body in chunks from proceed). Takes rs's
+ * body and warnings; rs is left released. */
+void http_respond(h2o_req_t *req, struct api_response *rs);
+void http_set_common_headers(h2o_req_t *req, struct api_response *rs);
+
+/* http_watch.c */
+void http_watch_begin(struct http_loop *lp, h2o_req_t *req, struct api_watch *w,
+                      struct api_response *rs);
+void http_on_watch_wakeup(h2o_multithread_receiver_t *rx, h2o_linklist_t *messages);
+/* Ends every open watch stream of the loop (shutdown). Loop thread only. */
+void http_watch_end_all(struct http_loop *lp);
+
+/* http_metrics.c */
+void http_metrics_observe(struct http_metrics *m, int midx, int status, int64_t dur_ns,
+                          bool latency);
+int http_metrics_render(struct http_server *s, struct ck_buf *out);
+
+#endif
