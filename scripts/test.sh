@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Runs every test: unit tests under ASan+UBSan (clang build), everything else (crash, e2e,
-# integration, runtime) against the release build. Prints one summary line at the end.
+# Runs every test: unit tests under ASan+UBSan (clang build), everything else (every
+# tests/<suite>/tests.cmake: crash, e2e, etcd, image, integration, layout, robustness, runtime,
+# scale) against the release build. Prints one summary line at the end.
 set -uo pipefail
 BUILD=${1:-build}
 ASAN_BUILD=${2:-build-asan}
@@ -22,7 +23,7 @@ rc=0
 echo "== unit tests (ASan+UBSan) =="
 (cd "$ASAN_BUILD" && ctest -L unit -j "$JOBS" --output-on-failure) 2>&1 | tee /tmp/ckube-unit.log
 [ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
-echo "== crash, integration, e2e and runtime tests (release build) =="
+echo "== every other suite: layout, crash, integration, e2e, runtime, ... (release build) =="
 (cd "$BUILD" && ctest -LE unit --output-on-failure) 2>&1 | tee /tmp/ckube-other.log
 [ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
 

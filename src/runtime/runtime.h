@@ -85,7 +85,7 @@ struct rt_container_config {
     size_t nmounts;
     struct rt_resources resources;
     const char *log_path;            /* absolute; default <root>/containers/<id>/container.log */
-    bool tty;                        /* not supported by the crun backend yet (-ENOTSUP) */
+    bool tty;                        /* the crun backend refuses it (CK_R_INVALID) */
     bool stdin_;
     bool privileged;
     int64_t run_as_user;             /* -1: image user */

@@ -16,9 +16,10 @@
  *   of binary data (larger: CK_R_TOO_LARGE). A txn may not name one key in two ops
  *   (CK_R_BAD_REQUEST) and holds at most 1024 cmps and 1024 ops. See docs/store.md.
  *
- * Backends implement struct store_ops (embedded LMDB: store_lmdb_open; etcd: later).
+ * Backends implement struct store_ops: embedded LMDB (store_lmdb_open) and an etcd v3 cluster
+ * through its gRPC-JSON gateway (store_etcd_open; its differences are listed there).
  * All functions are safe to call from any thread. Writes are acknowledged only once durable
- * (group commit: concurrent writers share one fsync). */
+ * (LMDB: group commit, concurrent writers share one fsync; etcd: once etcd has committed). */
 #ifndef CK_STORE_H
 #define CK_STORE_H
 
