@@ -63,6 +63,10 @@ struct eng_req {
 };
 
 const char *eng_q(const struct eng_req *r, const char *key);
+/* A boolean query parameter as upstream decodes one (runtime.Convert_Slice_string_To_bool):
+ * absent, "0" and "false" in any case are false; any other value, "" included, is true
+ * (python's client sends watch=True). */
+bool eng_qbool(const struct eng_req *r, const char *key);
 void eng_add_warning(struct api_response *rs, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Sets a JSON response: status code, content type application/json, body bytes. */

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "lib/banned.h"
@@ -218,6 +219,12 @@ const char *eng_q(const struct eng_req *r, const char *key)
     return NULL;
 }
 
+bool eng_qbool(const struct eng_req *r, const char *key)
+{
+    const char *v = eng_q(r, key);
+    return v && strcmp(v, "0") != 0 && strcasecmp(v, "false") != 0;
+}
+
 /* ---- Accept negotiation ------------------------------------------------------------- */
 
 static bool param(const char *entry, size_t len, const char *name, char *out, size_t n)
@@ -387,11 +394,6 @@ static void serve_openapi(struct eng_req *r, const char **segs, size_t n)
 enum { VERB_GET, VERB_LIST, VERB_WATCH, VERB_CREATE, VERB_UPDATE, VERB_PATCH, VERB_DELETE,
        VERB_DELETECOLLECTION };
 
-static bool is_true(const char *v)
-{
-    return v && (strcmp(v, "true") == 0 || strcmp(v, "1") == 0);
-}
-
 /* Splits the resource part of a path (after the group/version) into res/ns/name/sub. */
 static int parse_resource_path(struct eng_req *r, const char *group, const char *version,
                                const char **s, size_t n)
@@ -498,7 +500,7 @@ static int pick_verb(struct eng_req *r, const char *m)
 {
     bool item = r->name != NULL;
     if (strcmp(m, "GET") == 0) {
-        if (r->watch || is_true(eng_q(r, "watch")))
+        if (r->watch || eng_qbool(r, "watch"))
             return VERB_WATCH;
         return item ? VERB_GET : VERB_LIST;
     }

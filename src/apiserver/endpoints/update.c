@@ -471,8 +471,7 @@ static int decode_patch(struct eng_req *r, struct patch_ctx *pc, struct ck_err *
                               "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required "
                               "value: is required for apply patch");
         pc->manager = fm;
-        const char *force = eng_q(r, "force");
-        pc->force = force && strcmp(force, "true") == 0;
+        pc->force = eng_qbool(r, "force");
         json_error_t je;
         pc->patch = json_loadb(rq->body, rq->body_len, 0, &je);
         if (!pc->patch && yaml_to_json(rq->body, rq->body_len, &pc->patch, err) < 0)

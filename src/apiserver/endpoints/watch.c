@@ -23,19 +23,14 @@ static int watch_invalid(struct ck_err *err, const char *field, const char *msg)
     return -1;
 }
 
-static bool qtrue(const char *v)
-{
-    return v && (strcmp(v, "true") == 0 || strcmp(v, "1") == 0);
-}
-
 static int parse_watch_opts(struct eng_req *r, struct api_watch *w, int64_t *rv, bool *has_rv,
                             bool *initial, struct ck_err *err)
 {
     const char *rvs = eng_q(r, "resourceVersion"), *rvm = eng_q(r, "resourceVersionMatch");
     const char *sie = eng_q(r, "sendInitialEvents"), *to = eng_q(r, "timeoutSeconds");
     bool ok;
-    *initial = qtrue(sie);
-    w->bookmarks = qtrue(eng_q(r, "allowWatchBookmarks"));
+    *initial = eng_qbool(r, "sendInitialEvents");
+    w->bookmarks = eng_qbool(r, "allowWatchBookmarks");
     if (rvm && *rvm && !(sie && *sie))
         return watch_invalid(err, "resourceVersionMatch",
                              "resourceVersionMatch is forbidden for watch unless "

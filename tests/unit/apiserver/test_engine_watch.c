@@ -404,6 +404,48 @@ static void test_periodic_compaction(void **state)
     assert_int_equal(env_start(e), 0);
 }
 
+/* Boolean query parameters as upstream decodes them (runtime.Convert_Slice_string_To_bool):
+ * python's client sends watch=True; only absent, "0" and "false" (any case) are false. */
+static void test_query_bools(void **state)
+{
+    struct env *e = *state;
+    put_cm(e, "qb", "x", "1");
+    static const char *const yes[] = {"watch=True", "watch=TRUE", "watch=1", "watch=t", "watch="};
+    static const char *const no[] = {"watch=false", "watch=False", "watch=FALSE", "watch=0"};
+    int st;
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+        struct api_watch *w = watch_open(e, "/api/v1/namespaces/default/configmaps", yes[i],
+                                         NULL, &st);
+        if (!w)
+            fail_msg("%s: no watch (status %d)", yes[i], st);
+        json_t *evs = watch_events(w, NULL);
+        assert_int_equal(json_array_size(evs), 1);
+        assert_string_equal(ev_type(evs, 0), "ADDED");
+        json_decref(evs);
+        api_watch_close(w);
+    }
+    for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+        json_t *list = NULL;
+        assert_int_equal(
+            req(e, "GET", "/api/v1/namespaces/default/configmaps", no[i], NULL, &list), 200);
+        if (!jpath(list, "kind") || strcmp(jpath(list, "kind"), "ConfigMapList") != 0)
+            fail_msg("%s: not a list", no[i]);
+        json_decref(list);
+    }
+    /* allowWatchBookmarks=True asks for bookmarks as "true" does */
+    struct api_watch *w =
+        watch_open(e, "/api/v1/namespaces/default/configmaps",
+                   "watch=1&allowWatchBookmarks=True&sendInitialEvents=True&"
+                   "resourceVersionMatch=NotOlderThan",
+                   NULL, &st);
+    assert_non_null(w);
+    json_t *evs = watch_events(w, NULL);
+    assert_int_equal(json_array_size(evs), 2);
+    assert_string_equal(ev_type(evs, 1), "BOOKMARK");
+    json_decref(evs);
+    api_watch_close(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -415,6 +457,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_concurrent_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drain_chunks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_periodic_compaction, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_query_bools, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
