@@ -109,7 +109,6 @@ static void default_container(json_t *c, bool host_network)
     dflt(c, "resources", json_object());
     canon_at(c, "resources.limits");
     canon_at(c, "resources.requests");
-    default_requests(c);
     json_t *ports = json_object_get(c, "ports");
     for (size_t i = 0; i < arr_n(ports); i++) {
         json_t *p = json_array_get(ports, i);
@@ -226,6 +225,14 @@ static void default_pod(json_t *pod)
     default_podspec(spec);
     if (!spec)
         return;
+    /* SetDefaults_Pod, not SetDefaults_PodSpec: templates keep requests unset */
+    static const char *const lists[] = {"containers", "initContainers"};
+    for (size_t l = 0; l < 2; l++) {
+        json_t *cs = json_object_get(spec, lists[l]);
+        for (size_t i = 0; i < arr_n(cs); i++)
+            if (json_is_object(json_array_get(cs, i)))
+                default_requests(json_array_get(cs, i));
+    }
     default_tolerations(spec);
     const char *sa = printer_jstr(spec, "serviceAccountName");
     if (!*sa)

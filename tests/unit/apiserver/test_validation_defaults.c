@@ -123,6 +123,43 @@ static void test_qos(void **state)
 #define TMPL "\"template\":{\"metadata\":{\"labels\":{\"app\":\"w\"}},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"i:1\"}]}}"
 #define SEL "\"selector\":{\"matchLabels\":{\"app\":\"w\"}}"
 
+/* SetDefaults_Pod copies limits into missing requests; SetDefaults_PodSpec (templates) does
+ * not: a Deployment or PodTemplate keeps requests unset, its pods get them. */
+static void test_requests_from_limits_pods_only(void **state)
+{
+    (void)state;
+    static const char *const ctr =
+        "\"containers\":[{\"name\":\"a\",\"image\":\"i\",\"resources\":{\"limits\":"
+        "{\"cpu\":\"1\"}}}],\"initContainers\":[{\"name\":\"b\",\"image\":\"i\","
+        "\"resources\":{\"limits\":{\"memory\":\"1Gi\"}}}]";
+    char body[1024];
+    snprintf(body, sizeof(body),
+             "{\"metadata\":{\"name\":\"w\"},\"spec\":{\"selector\":{\"matchLabels\":{\"a\":"
+             "\"b\"}},\"template\":{\"metadata\":{\"labels\":{\"a\":\"b\"}},\"spec\":{%s}}}}",
+             ctr);
+    json_t *d = defaulted("apps", "deployments", body);
+    json_t *c = json_array_get(printer_jget(d, "spec.template.spec.containers"), 0);
+    assert_string_equal(S(c, "resources.limits.cpu"), "1");
+    assert_null(printer_jget(c, "resources.requests"));
+    c = json_array_get(printer_jget(d, "spec.template.spec.initContainers"), 0);
+    assert_null(printer_jget(c, "resources.requests"));
+    json_decref(d);
+    snprintf(body, sizeof(body),
+             "{\"metadata\":{\"name\":\"t\"},\"template\":{\"spec\":{%s}}}", ctr);
+    json_t *pt = defaulted("", "podtemplates", body);
+    assert_null(printer_jget(json_array_get(printer_jget(pt, "template.spec.containers"), 0),
+                             "resources.requests"));
+    json_decref(pt);
+    snprintf(body, sizeof(body), "{\"metadata\":{\"name\":\"p\"},\"spec\":{%s}}", ctr);
+    json_t *p = defaulted("", "pods", body);
+    assert_string_equal(
+        S(json_array_get(printer_jget(p, "spec.containers"), 0), "resources.requests.cpu"), "1");
+    assert_string_equal(
+        S(json_array_get(printer_jget(p, "spec.initContainers"), 0), "resources.requests.memory"),
+        "1Gi");
+    json_decref(p);
+}
+
 static void test_workloads(void **state)
 {
     (void)state;
@@ -254,6 +291,7 @@ int main(void)
         cmocka_unit_test(test_pod),
         cmocka_unit_test(test_qos),
         cmocka_unit_test(test_workloads),
+        cmocka_unit_test(test_requests_from_limits_pods_only),
         cmocka_unit_test(test_jobs),
         cmocka_unit_test(test_core),
     };
