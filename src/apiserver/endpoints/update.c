@@ -185,6 +185,7 @@ static enum step remove_finalized(struct eng_req *r, struct eng_upd *u, struct e
         u->val = val;
         u->len = len;
         u->deleted = true;
+        u->dry_rv = cur->rv;
         return STEP_DONE;
     }
     int64_t rev = 0;
@@ -266,6 +267,7 @@ static enum step update_once(struct eng_req *r, struct eng_upd *u, struct ck_err
     }
     u->val = eng_canonical(r->res, out, &u->len);
     if (u->dry) {
+        u->dry_rv = cur->rv; /* nothing written: the object keeps its resourceVersion */
         st = STEP_DONE;
         goto done;
     }
@@ -307,8 +309,10 @@ int eng_update(struct eng_req *r, struct eng_upd *u, bool reply, struct ck_err *
     if (u->deleted && r->ns && !u->dry)
         eng_ns_maybe_finish(r->s, r->ns);
     if (reply) {
-        if (u->unchanged || u->dry)
+        if (u->unchanged)
             eng_reply_obj(r, 200, u->val, u->len, 0);
+        else if (u->dry)
+            eng_reply_obj(r, 200, u->val, u->len, u->dry_rv);
         else
             eng_reply_obj(r, 200, u->val, u->len, u->rev);
     }

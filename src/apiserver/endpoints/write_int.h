@@ -53,6 +53,7 @@ struct eng_upd {
     bool deleted;   /* finalizers emptied on a deleting object: it was removed */
     bool unchanged; /* nothing to write */
     int64_t rev;    /* revision of the write (0 = none) */
+    int64_t dry_rv; /* dry run: the current object's resourceVersion, for the response */
     char *val;      /* resulting stored bytes (malloc'd) */
     size_t len;
 };

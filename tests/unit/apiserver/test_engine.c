@@ -479,7 +479,28 @@ static void test_dry_run_and_bad_bodies(void **state)
                           "application/yaml", NULL,
                           "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: yml\n", &v, NULL),
                      201);
+    char rv[32];
+    snprintf(rv, sizeof(rv), "%s", jpath(v, "metadata.resourceVersion"));
     json_decref(v);
+    /* dry-run PATCH and PUT answer the would-be object with its current resourceVersion
+     * (kubectl diff compares it), and write nothing */
+    before = store_current_revision(e->st);
+    assert_int_equal(reqx(e, "PATCH", "/api/v1/namespaces/default/configmaps/yml", "dryRun=All",
+                          "application/merge-patch+json", NULL, "{\"data\":{\"k\":\"v\"}}", &v,
+                          NULL),
+                     200);
+    assert_string_equal(jpath(v, "data.k"), "v");
+    assert_non_null(jpath(v, "metadata.resourceVersion"));
+    assert_string_equal(jpath(v, "metadata.resourceVersion"), rv);
+    json_decref(v);
+    assert_int_equal(req(e, "PUT", "/api/v1/namespaces/default/configmaps/yml", "dryRun=All",
+                         "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":"
+                         "\"yml\"},\"data\":{\"x\":\"y\"}}",
+                         &v),
+                     200);
+    assert_string_equal(jpath(v, "metadata.resourceVersion"), rv);
+    json_decref(v);
+    assert_int_equal(store_current_revision(e->st), before);
 }
 
 static void test_namespace_lifecycle(void **state)
