@@ -6,6 +6,8 @@
 #include "apiserver/registry/validation.h"
 
 #include "apiserver/registry/printers.h"
+#include "k8s/podres.h"
+#include "k8s/quantity.h"
 #include "lib/buf.h"
 
 #include <ctype.h>
@@ -13,183 +15,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define QTY_MAX ((__int128)1 << 120)
 
 static size_t arr_n(const json_t *a)
 {
     return json_is_array(a) ? json_array_size(a) : 0;
 }
 
-/* ---- resource.Quantity ----------------------------------------------------------------- */
-
-/* Suffix to a power of ten or of two; returns false when unknown. */
-static bool qty_suffix(const char *s, int *exp10, int *exp2)
-{
-    static const struct { const char *s; int e10, e2; } tab[] = {
-        {"", 0, 0}, {"n", -9, 0}, {"u", -6, 0}, {"m", -3, 0}, {"k", 3, 0}, {"M", 6, 0},
-        {"G", 9, 0}, {"T", 12, 0}, {"P", 15, 0}, {"E", 18, 0}, {"Ki", 0, 10}, {"Mi", 0, 20},
-        {"Gi", 0, 30}, {"Ti", 0, 40}, {"Pi", 0, 50}, {"Ei", 0, 60},
-    };
-    for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
-        if (!strcmp(s, tab[i].s)) {
-            *exp10 = tab[i].e10;
-            *exp2 = tab[i].e2;
-            return true;
-        }
-    if ((s[0] == 'e' || s[0] == 'E') && s[1]) {
-        const char *p = s + 1;
-        int sign = 1, e = 0;
-        if (*p == '+' || *p == '-')
-            sign = *p++ == '-' ? -1 : 1;
-        if (!*p)
-            return false;
-        for (; *p; p++) {
-            if (!isdigit((unsigned char)*p) || e > 1000)
-                return false;
-            e = e * 10 + (*p - '0');
-        }
-        *exp10 = sign * e;
-        *exp2 = 0;
-        return true;
-    }
-    return false;
-}
-
-static __int128 sat_mul(__int128 a, __int128 m)
-{
-    if (a != 0 && (a > QTY_MAX / m))
-        return QTY_MAX;
-    return a * m;
-}
-
-enum qty_format { QF_DECIMAL_SI, QF_BINARY_SI, QF_DECIMAL_EXP };
-
-static int qty_parse_fmt(const char *s, __int128 *out, enum qty_format *fmt);
-
-static int qty_parse_str(const char *s, __int128 *out)
-{
-    enum qty_format f;
-    return qty_parse_fmt(s, out, &f);
-}
-
-static int qty_parse_fmt(const char *s, __int128 *out, enum qty_format *fmt)
-{
-    const char *p = s;
-    int sign = 1, digits = 0, frac = 0;
-    __int128 mant = 0;
-    if (*p == '+' || *p == '-')
-        sign = *p++ == '-' ? -1 : 1;
-    bool dot = false;
-    for (; isdigit((unsigned char)*p) || (*p == '.' && !dot); p++) {
-        if (*p == '.') {
-            dot = true;
-            continue;
-        }
-        digits++;
-        if (mant < QTY_MAX / 10) {
-            mant = mant * 10 + (*p - '0');
-            frac += dot;
-        } else if (!dot) {
-            mant = QTY_MAX;
-        }
-    }
-    int e10, e2;
-    if (digits == 0 || !qty_suffix(p, &e10, &e2))
-        return -1;
-    *fmt = e2 ? QF_BINARY_SI : ((p[0] == 'e' || p[0] == 'E') && p[1]) ? QF_DECIMAL_EXP : QF_DECIMAL_SI;
-    int scale = 9 + e10 - frac; /* value in nano-units = mant * 10^scale * 2^e2 */
-    __int128 v = sat_mul(mant, (__int128)1 << e2);
-    for (; scale > 0 && v < QTY_MAX; scale--)
-        v = sat_mul(v, 10);
-    for (; scale < 0; scale++)
-        v = v / 10 + (v % 10 != 0); /* round up below nano precision */
-    *out = sign * v;
-    return 0;
-}
+/* ---- resource.Quantity: the shared helpers of src/k8s ------------------------------- */
 
 int validation_quantity_nano(const json_t *q, __int128 *nano)
 {
-    if (json_is_integer(q)) {
-        *nano = (__int128)json_integer_value(q) * 1000000000;
-        return 0;
-    }
-    if (json_is_real(q)) {
-        char buf[64];
-        snprintf(buf, sizeof(buf), "%.9f", json_real_value(q));
-        return qty_parse_str(buf, nano);
-    }
-    if (!json_is_string(q))
-        return -1;
-    return qty_parse_str(json_string_value(q), nano);
-}
-
-/* Appends the decimal digits of a non-negative int128. */
-static void put_u128(struct ck_buf *b, __int128 v)
-{
-    char tmp[48];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + (int)(v % 10));
-        v /= 10;
-    } while (v > 0 && n < sizeof(tmp));
-    while (n)
-        ck_buf_appendc(b, tmp[--n]);
+    return k8s_quantity_nano_json(q, nano);
 }
 
 char *validation_quantity_canonical(const json_t *q)
 {
-    __int128 v;
-    enum qty_format fmt = QF_DECIMAL_SI;
-    if (json_is_string(q)) {
-        if (qty_parse_fmt(json_string_value(q), &v, &fmt) < 0)
-            return NULL;
-    } else if (validation_quantity_nano(q, &v) < 0) {
-        return NULL;
-    }
-    if (v == 0)
-        return ck_strdup("0");
-    struct ck_buf b = CK_BUF_INIT(256);
-    if (v < 0)
-        ck_buf_appendc(&b, '-');
-    __int128 m = v < 0 ? -v : v;
-    const __int128 one = 1000000000;
-    if (fmt == QF_BINARY_SI && (m < 1024 * one || m % one != 0))
-        fmt = QF_DECIMAL_SI;
-    if (fmt == QF_BINARY_SI) {
-        static const char *const bin[] = {"", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"};
-        int e = 0;
-        m /= one;
-        while (e < 6 && m % 1024 == 0) {
-            m /= 1024;
-            e++;
-        }
-        put_u128(&b, m);
-        ck_buf_appends(&b, bin[e]);
-        return ck_buf_detach(&b, NULL);
-    }
-    static const char *const dec[] = {"n", "u", "m", "", "k", "M", "G", "T", "P", "E"};
-    int e = -9;
-    while (e < 18 && m % 1000 == 0) {
-        m /= 1000;
-        e += 3;
-    }
-    put_u128(&b, m);
-    if (fmt == QF_DECIMAL_EXP) {
-        if (e != 0)
-            ck_buf_appendf(&b, "e%d", e);
-    } else {
-        ck_buf_appends(&b, dec[(e + 9) / 3]);
-    }
-    return ck_buf_detach(&b, NULL);
+    return k8s_quantity_canonical_json(q);
 }
 
 int validation_quantity_cmp(const json_t *a, const json_t *b, int *cmp)
 {
-    __int128 x, y;
-    if (validation_quantity_nano(a, &x) < 0 || validation_quantity_nano(b, &y) < 0)
-        return -1;
-    *cmp = x < y ? -1 : x > y ? 1 : 0;
-    return 0;
+    return k8s_quantity_cmp_json(a, b, cmp);
 }
 
 /* The quantity as text for messages (strings verbatim, numbers in decimal). */
@@ -204,55 +50,13 @@ static char *qty_text(const json_t *q)
 
 /* ---- QoS ---------------------------------------------------------------------------- */
 
-struct qos_sum {
-    __int128 req[2], lim[2];
-    bool has_req[2], has_lim[2];
-    bool guaranteed;
-};
-
-static void qos_container(const json_t *c, struct qos_sum *s)
-{
-    static const char *const names[2] = {"cpu", "memory"};
-    json_t *req = printer_jget(c, "resources.requests"), *lim = printer_jget(c, "resources.limits");
-    int nlim = 0;
-    for (int i = 0; i < 2; i++) {
-        __int128 v;
-        json_t *q = json_object_get(req, names[i]);
-        if (q && validation_quantity_nano(q, &v) == 0 && v > 0) {
-            s->req[i] += v;
-            s->has_req[i] = true;
-        }
-        q = json_object_get(lim, names[i]);
-        if (q && validation_quantity_nano(q, &v) == 0 && v > 0) {
-            s->lim[i] += v;
-            s->has_lim[i] = true;
-            nlim++;
-        }
-    }
-    if (nlim != 2)
-        s->guaranteed = false;
-}
-
 const char *validation_pod_qos(const json_t *podspec)
 {
-    struct qos_sum s = {.guaranteed = true};
-    static const char *const lists[] = {"containers", "initContainers"};
-    for (int l = 0; l < 2; l++) {
-        json_t *cs = json_object_get(podspec, lists[l]);
-        for (size_t i = 0; i < arr_n(cs); i++)
-            qos_container(json_array_get(cs, i), &s);
-    }
-    int nreq = s.has_req[0] + s.has_req[1], nlim = s.has_lim[0] + s.has_lim[1];
-    if (nreq == 0 && nlim == 0)
-        return "BestEffort";
-    if (s.guaranteed && nreq == nlim) {
-        for (int i = 0; i < 2; i++)
-            if (s.has_req[i] && (!s.has_lim[i] || s.lim[i] != s.req[i]))
-                s.guaranteed = false;
-    } else {
-        s.guaranteed = false;
-    }
-    return s.guaranteed ? "Guaranteed" : "Burstable";
+    json_t *pod = json_object();
+    json_object_set(pod, "spec", (json_t *)podspec);
+    const char *q = k8s_pod_compute_qos(pod);
+    json_decref(pod);
+    return q;
 }
 
 /* ---- containers ---------------------------------------------------------------------- */

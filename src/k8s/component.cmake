@@ -1,0 +1,1 @@
+ck_component(k8s DEPS ck_lib PkgConfig::JANSSON)
