@@ -54,7 +54,8 @@ INCLUDE_RE = re.compile(r'^\s*#\s*include\s*"([^"]+)"')
 
 
 def _skip_dir(name):
-    return name.startswith(".") or name == "__pycache__"
+    # node_modules: npm packages the test suites install (not ours)
+    return name.startswith(".") or name in ("__pycache__", "node_modules")
 
 
 def _walk_sources(root, top):
