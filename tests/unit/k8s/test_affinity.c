@@ -13,16 +13,7 @@
 
 #include <jansson.h>
 
-#define N(a) (sizeof(a) / sizeof((a)[0]))
-
-static json_t *J(const char *s)
-{
-    json_error_t e;
-    json_t *v = json_loads(s, JSON_DECODE_ANY, &e);
-    if (!v)
-        fail_msg("bad JSON in test: %s (%s)", s, e.text);
-    return v;
-}
+#include "k8s_test.h"
 
 #define REQ(k, op, vals) "{\"key\":\"" k "\",\"operator\":\"" op "\",\"values\":" vals "}"
 #define EXPR(...) "\"matchExpressions\":[" __VA_ARGS__ "]"

@@ -14,16 +14,7 @@
 
 #include <jansson.h>
 
-#define N(a) (sizeof(a) / sizeof((a)[0]))
-
-static json_t *J(const char *s)
-{
-    json_error_t e;
-    json_t *v = json_loads(s, JSON_DECODE_ANY, &e);
-    if (!v)
-        fail_msg("bad JSON in test: %s (%s)", s, e.text);
-    return v;
-}
+#include "k8s_test.h"
 
 /* The list as compact canonical JSON with sorted keys, for comparison. */
 static char *dump(const struct k8s_reslist *l)
