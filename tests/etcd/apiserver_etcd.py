@@ -67,12 +67,8 @@ def metric(name, value, unit):
     print("METRIC %s %.2f %s" % (name, value, unit), flush=True)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from ckubetest import free_port  # noqa: E402
 
 
 def wait_until(fn, timeout, step=0.05):
