@@ -3,6 +3,7 @@
  * resourceVersion, silent retry otherwise), update strategies (immutable metadata, status
  * vs main resource, generation), finalizer-driven removal, PUT and PATCH handlers. */
 #include "apiserver/endpoints/endpoints.h"
+#include "apiserver/endpoints/apply.h"
 #include "apiserver/registry/schema.h"
 #include "apiserver/registry/validation.h"
 #include "apiserver/endpoints/write_int.h"
@@ -394,6 +395,7 @@ struct patch_ctx {
     int mode;
     const char *manager; /* apply: fieldManager */
     bool force;          /* apply: force=true */
+    const char *sub;     /* apply: the subresource (NULL: main resource) */
 };
 
 static int apply_patch(const struct reg_resource *res, struct patch_ctx *pc, json_t *doc,
@@ -409,7 +411,8 @@ static int apply_patch(const struct reg_resource *res, struct patch_ctx *pc, jso
         return mergepatch_apply(doc, pc->patch, out, err);
     }
     case PT_APPLY:
-        return eng_apply(res, (json_t *)doc, pc->patch, pc->manager, pc->force, out, err);
+        return eng_apply_sub(res, pc->sub, (json_t *)doc, pc->patch, pc->manager, pc->force, out,
+                             err);
     default:
         return mergepatch_apply(doc, pc->patch, out, err);
     }
@@ -496,8 +499,10 @@ static int decode_patch(struct eng_req *r, struct patch_ctx *pc, struct ck_err *
 /* Server-side apply on a missing object creates it from the applied configuration. */
 static int apply_create(struct eng_req *r, struct patch_ctx *pc, bool dry, struct ck_err *err)
 {
-    json_t *obj = json_deep_copy(pc->patch);
-    int rc = eng_check_gvk(r->res, obj, r->res->kind, r->res->api_version, err);
+    json_t *obj = NULL;
+    int rc = eng_check_gvk(r->res, pc->patch, r->res->kind, r->res->api_version, err);
+    if (rc == 0)
+        rc = eng_apply_sub(r->res, NULL, NULL, pc->patch, pc->manager, pc->force, &obj, err);
     const char *nm = rc == 0 ? eng_md_str(obj, "name") : NULL;
     if (rc == 0 && (!nm || strcmp(nm, r->name) != 0))
         rc = ck_err_set(err, CK_R_BAD_REQUEST,
@@ -505,10 +510,8 @@ static int apply_create(struct eng_req *r, struct patch_ctx *pc, bool dry, struc
                         nm ? nm : "", r->name);
     if (rc == 0)
         rc = eng_check_unknown(r, pc->mode, r->res, obj, err);
-    if (rc == 0) {
-        eng_apply_init_fields(r->res, obj, pc->manager);
+    if (rc == 0)
         rc = eng_create_obj(r, obj, dry, err);
-    }
     json_decref(obj);
     return rc;
 }
@@ -516,7 +519,7 @@ static int apply_create(struct eng_req *r, struct patch_ctx *pc, bool dry, struc
 int eng_serve_patch(struct eng_req *r)
 {
     struct ck_err err = CK_ERR_INIT;
-    struct patch_ctx pc = {.type = patch_type_of(r->rq->content_type)};
+    struct patch_ctx pc = {.type = patch_type_of(r->rq->content_type), .sub = r->sub};
     int bad = 0, rc = 0;
     bool dry = eng_dry_run(r, &err, &bad);
     if (!pc.type)
