@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Installs every Debian package that ckube's build, tests, fuzzers and node runtime need.
-# Idempotent: runs apt-get only when something is missing.
+# Installs every Debian package that ckube's build, tests, fuzzers and node runtime need, then
+# the npm packages of the client conformance suite (tests/clients/node, `npm ci`).
+# Idempotent: runs apt-get only when something is missing, npm only when node_modules is stale.
 set -euo pipefail
 
 PKGS=(
@@ -13,7 +14,9 @@ PKGS=(
   libcurl4-openssl-dev libarchive-dev
   libcmocka-dev
   # test peers: the real parts
-  python3 curl jq procps psmisc
+  python3 curl jq procps psmisc openssl
+  # client conformance suite (tests/clients): the real client libraries
+  python3-kubernetes
   crun busybox-static containernetworking-plugins docker-registry skopeo umoci
   iproute2 nftables iptables etcd-server etcd-client
 )
@@ -22,7 +25,26 @@ missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# npm for tests/clients/node: Debian's nodejs/npm only when no node toolchain is installed
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+
+# tests/clients/node: the pinned @kubernetes/client-node (package-lock.json), reinstalled when
+# the lock file is newer than node_modules.
+npm_ci() {
+  local dir
+  dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/clients/node"
+  [ -f "$dir/package-lock.json" ] || return 0
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] ||
+     [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    echo "deps.sh: npm ci in $dir" >&2
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+}
+
+if [ ${#missing[@]} -eq 0 ]; then
+  npm_ci
+  exit 0
+fi
 
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -36,3 +58,4 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
   trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
 fi
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+npm_ci

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Deletes: DeleteOptions (body or query), preconditions, finalizers (deletionTimestamp and
- * deferred removal), graceful pod deletion, deletecollection, and namespace termination
- * (the engine removes a terminating namespace's contents, then the namespace itself). */
+ * deferred removal), garbage-collection finalizers (propagationPolicy Orphan / Foreground,
+ * orphanDependents: the object stays with `orphan` or `foregroundDeletion` for the garbage
+ * collector), graceful pod deletion, deletecollection, and namespace termination (the engine
+ * removes a terminating namespace's contents, then the namespace itself). */
 #include "apiserver/endpoints/endpoints.h"
 #include "apiserver/endpoints/write_int.h"
 #include "lib/log.h"
@@ -15,8 +17,91 @@
 
 #include "lib/banned.h"
 
-static int parse_delete_opts(struct eng_req *r, struct eng_del_opts *o, json_t **body,
-                             struct ck_err *err)
+/* Garbage-collection options of a DELETE: propagationPolicy and the deprecated
+ * orphanDependents (upstream metav1.DeleteOptions). */
+enum gc_policy { GC_UNSET = 0, GC_ORPHAN, GC_BACKGROUND, GC_FOREGROUND };
+
+struct gc_opts {
+    enum gc_policy policy;
+    int orphan; /* orphanDependents: -1 unset, 0 false, 1 true */
+};
+
+#define FIN_ORPHAN "orphan"                 /* metav1.FinalizerOrphanDependents */
+#define FIN_FOREGROUND "foregroundDeletion" /* metav1.FinalizerDeleteDependents */
+
+static int delopts_invalid(struct ck_err *err, const char *type, const char *detail)
+{
+    ck_err_set(err, CK_R_INVALID, "DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: %s",
+               detail);
+    snprintf(err->kind, sizeof(err->kind), "DeleteOptions");
+    snprintf(err->group, sizeof(err->group), "meta.k8s.io");
+    ck_err_add_cause(err, type, "propagationPolicy", "%s", detail);
+    return -1;
+}
+
+/* strconv.ParseBool, as upstream's query decoding uses: 1 for true, 0 for false, -1 bad. */
+static int parse_bool(const char *s)
+{
+    static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"};
+    static const char *const no[] = {"0", "f", "F", "FALSE", "false", "False"};
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+        if (strcmp(s, yes[i]) == 0)
+            return 1;
+        if (strcmp(s, no[i]) == 0)
+            return 0;
+    }
+    return -1;
+}
+
+/* propagationPolicy and orphanDependents from the query, then the body; validated as
+ * upstream's ValidateDeleteOptions (422 Invalid). */
+static int parse_gc_opts(struct eng_req *r, json_t *body, struct gc_opts *gc, struct ck_err *err)
+{
+    gc->policy = GC_UNSET;
+    gc->orphan = -1;
+    const char *pp = eng_q(r, "propagationPolicy");
+    const char *od = eng_q(r, "orphanDependents");
+    if (od && *od && (gc->orphan = parse_bool(od)) < 0)
+        return ck_err_set(err, CK_R_BAD_REQUEST, "invalid orphanDependents: %s", od);
+    if (body) {
+        json_t *jp = json_object_get(body, "propagationPolicy");
+        if (json_is_string(jp))
+            pp = json_string_value(jp);
+        json_t *jo = json_object_get(body, "orphanDependents");
+        if (json_is_boolean(jo))
+            gc->orphan = json_is_true(jo);
+        else if (jo && !json_is_null(jo))
+            return ck_err_set(err, CK_R_BAD_REQUEST,
+                              "DeleteOptions.orphanDependents must be a boolean");
+    }
+    if (pp && *pp) {
+        if (strcmp(pp, "Orphan") == 0)
+            gc->policy = GC_ORPHAN;
+        else if (strcmp(pp, "Background") == 0)
+            gc->policy = GC_BACKGROUND;
+        else if (strcmp(pp, "Foreground") == 0)
+            gc->policy = GC_FOREGROUND;
+    }
+    char d[256];
+    if (gc->orphan >= 0 && pp && *pp) {
+        snprintf(d, sizeof(d),
+                 "Invalid value: \"%s\": orphanDependents and deletionPropagation cannot be "
+                 "both set",
+                 pp);
+        return delopts_invalid(err, "FieldValueInvalid", d);
+    }
+    if (pp && *pp && gc->policy == GC_UNSET) {
+        snprintf(d, sizeof(d),
+                 "Unsupported value: \"%.64s\": supported values: \"Foreground\", "
+                 "\"Background\", \"Orphan\", \"nil\"",
+                 pp);
+        return delopts_invalid(err, "FieldValueNotSupported", d);
+    }
+    return 0;
+}
+
+static int parse_delete_opts(struct eng_req *r, struct eng_del_opts *o, struct gc_opts *gc,
+                             json_t **body, struct ck_err *err)
 {
     int bad = 0;
     memset(o, 0, sizeof(*o));
@@ -31,7 +116,6 @@ static int parse_delete_opts(struct eng_req *r, struct eng_del_opts *o, json_t *
             return ck_err_set(err, CK_R_BAD_REQUEST, "invalid gracePeriodSeconds: %s", g);
         o->has_grace = true;
     }
-    const char *pp = eng_q(r, "propagationPolicy");
     *body = NULL;
     if (r->rq->body && r->rq->body_len) {
         if (eng_decode_json(r->rq->body, r->rq->body_len, ENG_FV_IGNORE, body, NULL, err) < 0)
@@ -52,51 +136,154 @@ static int parse_delete_opts(struct eng_req *r, struct eng_del_opts *o, json_t *
                 return ck_err_set(err, CK_R_BAD_REQUEST, "Invalid dry run value");
             o->dry = true;
         }
-        if (json_is_string(json_object_get(*body, "propagationPolicy")))
-            pp = json_string_value(json_object_get(*body, "propagationPolicy"));
     }
-    if (pp && *pp && strcmp(pp, "Orphan") && strcmp(pp, "Background") &&
-        strcmp(pp, "Foreground"))
-        return ck_err_set(err, CK_R_BAD_REQUEST,
-                          "DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: "
-                          "Unsupported value: \"%s\": supported values: \"Foreground\", "
-                          "\"Background\", \"Orphan\", \"nil\"",
-                          pp);
+    if (parse_gc_opts(r, *body, gc, err) < 0)
+        return -1;
+    /* upstream BeforeDelete: a negative grace period means 1 s */
     if (o->has_grace && o->grace < 0)
-        o->grace = 0;
+        o->grace = 1;
     return 0;
 }
 
-struct mark_ctx {
-    int64_t grace;
-    bool ns;
-};
+/* ---- what a DELETE does to one object (upstream Store.Delete and rest.BeforeDelete) ---- */
 
-static int mutate_mark(struct eng_req *r, struct eng_upd *u, json_t *cur, json_t **out,
-                       struct ck_err *err)
+/* The default when neither propagationPolicy nor orphanDependents is given (upstream
+ * strategies' DefaultGarbageCollectionPolicy): v1 ReplicationControllers and batch/v1 Jobs
+ * orphan for backward compatibility, events never take GC finalizers, the rest delete
+ * dependents (in the background). */
+enum gc_default { GCD_DELETE = 0, GCD_ORPHAN, GCD_UNSUPPORTED };
+
+static enum gc_default gc_default(const struct reg_resource *res)
 {
-    (void)err;
-    struct mark_ctx *m = u->ctx;
-    json_t *md = eng_md(cur);
-    char ts[21];
-    ck_time_rfc3339(time(NULL) + m->grace, ts);
-    bool first = !json_object_get(md, "deletionTimestamp");
-    json_object_set_new(md, "deletionTimestamp", json_string(ts));
-    json_object_set_new(md, "deletionGracePeriodSeconds", json_integer(m->grace));
-    if (first && (r->res->flags & REG_GENERATION)) {
-        json_int_t g = json_integer_value(json_object_get(md, "generation"));
-        json_object_set_new(md, "generation", json_integer(g + 1));
+    if (strcmp(res->plural, "events") == 0)
+        return GCD_UNSUPPORTED;
+    if (!res->group[0] && strcmp(res->plural, "replicationcontrollers") == 0)
+        return GCD_ORPHAN;
+    if (strcmp(res->group, "batch") == 0 && strcmp(res->version, "v1") == 0 &&
+        strcmp(res->plural, "jobs") == 0)
+        return GCD_ORPHAN;
+    return GCD_DELETE;
+}
+
+static bool has_str(json_t *arr, const char *s)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach (arr, i, v)
+        if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
+            return true;
+    return false;
+}
+
+/* First of orphan / foregroundDeletion in the list: 1 orphan, 2 foreground, 0 neither. */
+static int first_gc_finalizer(json_t *fins)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach (fins, i, v) {
+        const char *s = json_string_value(v);
+        if (s && strcmp(s, FIN_ORPHAN) == 0)
+            return 1;
+        if (s && strcmp(s, FIN_FOREGROUND) == 0)
+            return 2;
     }
-    if (m->ns) {
-        json_t *st = json_object_get(cur, "status");
-        if (!json_is_object(st)) {
-            st = json_object();
-            json_object_set_new(cur, "status", st);
-        }
-        json_object_set_new(st, "phase", json_string("Terminating"));
-    }
-    *out = cur;
     return 0;
+}
+
+static bool should_orphan(enum gc_default d, const struct gc_opts *gc, json_t *fins)
+{
+    if (d == GCD_UNSUPPORTED)
+        return false;
+    if (gc->orphan >= 0)
+        return gc->orphan == 1;
+    if (gc->policy != GC_UNSET)
+        return gc->policy == GC_ORPHAN;
+    int f = first_gc_finalizer(fins);
+    if (f)
+        return f == 1;
+    return d == GCD_ORPHAN;
+}
+
+static bool should_foreground(enum gc_default d, const struct gc_opts *gc, json_t *fins)
+{
+    if (d == GCD_UNSUPPORTED || gc->orphan >= 0)
+        return false;
+    if (gc->policy != GC_UNSET)
+        return gc->policy == GC_FOREGROUND;
+    return first_gc_finalizer(fins) == 2;
+}
+
+static bool same_set(json_t *a, json_t *b)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach (a, i, v)
+        if (!has_str(b, json_string_value(v) ? json_string_value(v) : ""))
+            return false;
+    json_array_foreach (b, i, v)
+        if (!has_str(a, json_string_value(v) ? json_string_value(v) : ""))
+            return false;
+    return true;
+}
+
+/* Sets metadata.finalizers to fins (taken) unless it holds the same set already. */
+static void set_finalizers(json_t *md, json_t *fins)
+{
+    json_t *old = json_object_get(md, "finalizers");
+    if (same_set(old, fins)) {
+        json_decref(fins);
+        return;
+    }
+    if (json_array_size(fins))
+        json_object_set_new(md, "finalizers", fins);
+    else {
+        json_object_del(md, "finalizers");
+        json_decref(fins);
+    }
+}
+
+/* The other finalizers, then orphan and/or foregroundDeletion as wanted (new reference). */
+static json_t *gc_finalizer_list(json_t *old, bool orphan, bool foreground)
+{
+    json_t *fins = json_array();
+    size_t i;
+    json_t *v;
+    json_array_foreach (old, i, v) {
+        const char *s = json_string_value(v);
+        if (s && (strcmp(s, FIN_ORPHAN) == 0 || strcmp(s, FIN_FOREGROUND) == 0))
+            continue;
+        json_array_append(fins, v);
+    }
+    if (orphan)
+        json_array_append_new(fins, json_string(FIN_ORPHAN));
+    if (foreground)
+        json_array_append_new(fins, json_string(FIN_FOREGROUND));
+    return fins;
+}
+
+/* upstream deletionFinalizersForGarbageCollection */
+static void gc_finalizers(const struct reg_resource *res, const struct gc_opts *gc, json_t *md)
+{
+    enum gc_default d = gc_default(res);
+    json_t *old = json_object_get(md, "finalizers");
+    bool o = should_orphan(d, gc, old), f = should_foreground(d, gc, old);
+    set_finalizers(md, gc_finalizer_list(old, o, f));
+}
+
+/* The namespace registry's own rules on its first DELETE (shouldHaveOrphanFinalizer,
+ * shouldHaveDeleteDependentsFinalizer): orphanDependents=false asks for foreground. */
+static void ns_gc_finalizers(const struct gc_opts *gc, json_t *md)
+{
+    json_t *old = json_object_get(md, "finalizers");
+    bool o = has_str(old, FIN_ORPHAN), f = has_str(old, FIN_FOREGROUND);
+    if (gc->orphan >= 0) {
+        o = gc->orphan == 1;
+        f = gc->orphan == 0;
+    } else if (gc->policy != GC_UNSET) {
+        o = gc->policy == GC_ORPHAN;
+        f = gc->policy == GC_FOREGROUND;
+    }
+    set_finalizers(md, gc_finalizer_list(old, o, f));
 }
 
 static bool protected_ns(const char *n)
@@ -122,39 +309,172 @@ static int64_t pod_grace(json_t *pod, const struct eng_del_opts *o)
     return json_is_integer(t) ? json_integer_value(t) : 30;
 }
 
-static int precondition(struct eng_obj *cur, const struct eng_del_opts *o, struct ck_err *err)
+static int precondition(json_t *obj, const struct eng_del_opts *o, struct ck_err *err)
 {
-    if (o->pre_uid && *o->pre_uid && strcmp(o->pre_uid, cur->uid) != 0)
+    const char *uid = eng_md_str(obj, "uid"), *rv = eng_md_str(obj, "resourceVersion");
+    if (o->pre_uid && *o->pre_uid && strcmp(o->pre_uid, uid ? uid : "") != 0)
         return ck_err_set(err, CK_R_CONFLICT,
                           "Precondition failed: UID in precondition: %s, UID in object meta: %s",
-                          o->pre_uid, cur->uid);
-    char rv[24];
-    snprintf(rv, sizeof(rv), "%" PRId64, cur->rv);
-    if (o->pre_rv && *o->pre_rv && strcmp(o->pre_rv, rv) != 0)
+                          o->pre_uid, uid ? uid : "");
+    if (o->pre_rv && *o->pre_rv && strcmp(o->pre_rv, rv ? rv : "") != 0)
         return ck_err_set(err, CK_R_CONFLICT,
                           "Precondition failed: ResourceVersion in precondition: %s, "
                           "ResourceVersion in object meta: %s",
-                          o->pre_rv, rv);
+                          o->pre_rv, rv ? rv : "");
     return 0;
+}
+
+/* What a DELETE does with the object as it is now. */
+enum plan {
+    PLAN_KEEP,   /* nothing to change: answer with the object (deletion already pending) */
+    PLAN_WRITE,  /* write the marked object (deletionTimestamp, finalizers); it stays */
+    PLAN_REMOVE, /* remove it from the store now */
+};
+
+struct del_ctx {
+    const struct eng_del_opts *o;
+    const struct gc_opts *gc;
+    bool is_ns;
+    bool first;     /* a namespace's first DELETE: clean up its contents afterwards */
+    enum plan plan; /* set by mutate_delete */
+};
+
+static bool is_pod(const struct reg_resource *res)
+{
+    return !res->group[0] && strcmp(res->plural, "pods") == 0;
+}
+
+/* upstream rest.BeforeDelete for pods (the one graceful strategy): returns 1 when the
+ * deletion is graceful (timestamps set), 0 when not, 2 when a graceful deletion is already
+ * pending and may not be shortened. */
+static int pod_before_delete(json_t *pod, json_t *md, const struct eng_del_opts *o)
+{
+    const char *ts = json_string_value(json_object_get(md, "deletionTimestamp"));
+    json_t *jg = json_object_get(md, "deletionGracePeriodSeconds");
+    char buf[21];
+    if (ts) {
+        int64_t cur = json_is_integer(jg) ? json_integer_value(jg) : 0;
+        time_t t;
+        if (cur <= 0)
+            return 0;
+        if (!o->has_grace || o->grace >= cur || ck_time_parse_rfc3339(ts, &t) < 0)
+            return 2;
+        ck_time_rfc3339(t - cur + o->grace, buf);
+        json_object_set_new(md, "deletionTimestamp", json_string(buf));
+        json_object_set_new(md, "deletionGracePeriodSeconds", json_integer(o->grace));
+        return 1;
+    }
+    int64_t grace = pod_grace(pod, o);
+    ck_time_rfc3339(time(NULL) + grace, buf);
+    json_object_set_new(md, "deletionTimestamp", json_string(buf));
+    json_object_set_new(md, "deletionGracePeriodSeconds", json_integer(grace));
+    json_int_t gen = json_integer_value(json_object_get(md, "generation"));
+    if (gen > 0)
+        json_object_set_new(md, "generation", json_integer(gen + 1));
+    return 1;
+}
+
+/* upstream markAsDeleting: deletionTimestamp now (unless already earlier), grace 0. */
+static void mark_as_deleting(json_t *md)
+{
+    const char *ts = json_string_value(json_object_get(md, "deletionTimestamp"));
+    time_t now = time(NULL), t;
+    json_int_t gen = json_integer_value(json_object_get(md, "generation"));
+    if (!ts && gen > 0)
+        json_object_set_new(md, "generation", json_integer(gen + 1));
+    if (!ts || ck_time_parse_rfc3339(ts, &t) < 0 || t > now) {
+        char buf[21];
+        ck_time_rfc3339(now, buf);
+        json_object_set_new(md, "deletionTimestamp", json_string(buf));
+    }
+    json_object_set_new(md, "deletionGracePeriodSeconds", json_integer(0));
+}
+
+/* A namespace's first DELETE (upstream namespace REST Delete): Terminating, deletionTimestamp,
+ * GC finalizers; its spec.finalizers keep it until the engine has emptied it. */
+static void ns_first_delete(json_t *ns, json_t *md, const struct gc_opts *gc)
+{
+    char buf[21];
+    ck_time_rfc3339(time(NULL), buf);
+    json_object_set_new(md, "deletionTimestamp", json_string(buf));
+    json_t *st = json_object_get(ns, "status");
+    if (!json_is_object(st)) {
+        st = json_object();
+        json_object_set_new(ns, "status", st);
+    }
+    json_object_set_new(st, "phase", json_string("Terminating"));
+    ns_gc_finalizers(gc, md);
+}
+
+/* Decides (and applies to obj) what a DELETE does; -1 with err set on a failed precondition. */
+static int plan_delete(struct eng_req *r, struct del_ctx *c, json_t *obj, struct ck_err *err)
+{
+    if (precondition(obj, c->o, err) < 0)
+        return -1;
+    json_t *md = eng_md(obj);
+    bool deleting = json_object_get(md, "deletionTimestamp") != NULL;
+    c->first = false;
+    if (c->is_ns && !deleting) {
+        ns_first_delete(obj, md, c->gc);
+        c->first = true;
+        return PLAN_WRITE;
+    }
+    if (c->is_ns && json_array_size(json_object_get(json_object_get(obj, "spec"), "finalizers")))
+        return PLAN_KEEP;
+    int graceful = is_pod(r->res) ? pod_before_delete(obj, md, c->o) : 0;
+    if (graceful == 2)
+        return PLAN_KEEP;
+    gc_finalizers(r->res, c->gc, md);
+    bool pending = json_array_size(json_object_get(md, "finalizers")) > 0;
+    if (pending && !graceful)
+        mark_as_deleting(md);
+    if (pending)
+        return PLAN_WRITE;
+    /* graceful with time left: the kubelet finishes it. Upstream also writes a pod deleted
+     * with grace 0 once (deletionTimestamp) before removing it; we remove it directly. */
+    if (graceful && json_integer_value(json_object_get(md, "deletionGracePeriodSeconds")) > 0)
+        return PLAN_WRITE;
+    return PLAN_REMOVE;
+}
+
+static int mutate_delete(struct eng_req *r, struct eng_upd *u, json_t *cur, json_t **out,
+                         struct ck_err *err)
+{
+    struct del_ctx *c = u->ctx;
+    *out = cur;
+    int p = plan_delete(r, c, cur, err);
+    if (p < 0)
+        return -1;
+    c->plan = (enum plan)p;
+    if (p == PLAN_REMOVE)
+        return ck_err_set(err, CK_R_CONFLICT, "object changed: removing it instead");
+    return 0; /* PLAN_KEEP leaves cur as it is: a no-op update */
 }
 
 static void ns_cleanup(struct api_server *s, const char *ns);
 
-/* Marks an object for deferred deletion (finalizers or graceful pod deletion). */
-static int mark(struct eng_req *r, const struct eng_del_opts *o, int64_t grace, bool is_ns,
-                struct ck_buf *out, bool *gone, struct ck_err *err)
+/* Writes the marked object. *retry: the object changed so that it is to be removed now. */
+static int mark(struct eng_req *r, struct del_ctx *c, struct ck_buf *out, bool *gone,
+                bool *retry, struct ck_err *err)
 {
-    struct mark_ctx m = {.grace = grace, .ns = is_ns};
-    struct eng_upd u = {.internal = true, .dry = o->dry, .mutate = mutate_mark, .ctx = &m};
+    const struct eng_del_opts *o = c->o;
+    struct eng_upd u = {.internal = true, .dry = o->dry, .mutate = mutate_delete, .ctx = c};
+    c->plan = PLAN_WRITE;
     int rc = eng_update(r, &u, false, err);
+    *retry = rc < 0 && c->plan == PLAN_REMOVE;
     if (rc == 0) {
         *gone = u.deleted;
-        if (out && u.val)
-            eng_append_stamped(out, r->res, u.val, u.len, u.rev > 0 ? u.rev : 0);
+        if (out && u.val) {
+            if (u.unchanged)
+                ck_buf_append(out, u.val, u.len);
+            else
+                eng_append_stamped(out, r->res, u.val, u.len, o->dry ? u.dry_rv : u.rev);
+        }
     }
     eng_upd_release(&u);
-    if (rc == 0 && is_ns && !o->dry) {
-        ns_cleanup(r->s, r->name);
+    if (rc == 0 && c->is_ns && !o->dry) {
+        if (c->first)
+            ns_cleanup(r->s, r->name);
         eng_ns_maybe_finish(r->s, r->name);
     }
     return rc;
@@ -176,53 +496,53 @@ static int remove_now(struct eng_req *r, struct eng_obj *cur, const struct eng_d
     return 0;
 }
 
-int eng_delete_one(struct eng_req *r, const struct eng_del_opts *o, struct ck_buf *out,
-                   bool *gone, struct ck_err *err)
+static int del_one(struct eng_req *r, const struct eng_del_opts *o, const struct gc_opts *gc,
+                   struct ck_buf *out, bool *gone, struct ck_err *err)
 {
     *gone = false;
+    bool is_ns = !r->res->group[0] && strcmp(r->res->plural, "namespaces") == 0;
     for (int attempt = 0; attempt < 16; attempt++) {
         struct eng_obj *cur = eng_cache_get(&r->s->cache, r->res, r->ns, r->name);
         if (!cur) {
             eng_err_not_found(err, r->res, r->name);
             return -1;
         }
-        int rc = precondition(cur, o, err);
-        bool is_ns = strcmp(r->res->plural, "namespaces") == 0;
-        if (rc == 0 && is_ns && protected_ns(r->name)) {
-            rc = ck_err_set(err, CK_R_FORBIDDEN,
-                            "namespaces \"%s\" is forbidden: this namespace may not be deleted",
-                            r->name);
+        if (is_ns && protected_ns(r->name)) {
+            eng_obj_unref(cur);
+            ck_err_set(err, CK_R_FORBIDDEN,
+                       "namespaces \"%s\" is forbidden: this namespace may not be deleted",
+                       r->name);
             snprintf(err->kind, sizeof(err->kind), "namespaces");
             snprintf(err->name, sizeof(err->name), "%s", r->name);
+            return -1;
         }
-        if (rc < 0) {
+        struct del_ctx c = {.o = o, .gc = gc, .is_ns = is_ns};
+        json_t *j = eng_obj_json(cur);
+        int p = j ? plan_delete(r, &c, j, err)
+                  : ck_err_set(err, CK_R_INTERNAL, "stored object is not valid JSON");
+        json_decref(j);
+        if (p < 0) {
             eng_obj_unref(cur);
             return -1;
         }
-        json_t *j = eng_obj_json(cur);
-        int64_t grace = strcmp(r->res->plural, "pods") == 0 ? pod_grace(j, o) : 0;
-        bool fin = json_array_size(json_object_get(json_object_get(j, "metadata"),
-                                                   "finalizers")) > 0 ||
-                   (is_ns && json_array_size(json_object_get(json_object_get(j, "spec"),
-                                                             "finalizers")) > 0);
-        json_decref(j);
-        if (cur->deleting && (fin || grace > 0)) {
-            /* already terminating: nothing to shorten except a pod's grace period */
-            bool shorter = grace > 0 && !fin;
-            if (!shorter || !o->has_grace) {
-                if (out)
-                    ck_buf_append(out, cur->body, cur->len);
-                eng_obj_unref(cur);
-                if (is_ns && !o->dry)
-                    eng_ns_maybe_finish(r->s, r->name);
-                return 0;
-            }
-        }
-        if (fin || grace > 0) {
+        if (p == PLAN_KEEP) {
+            if (out)
+                ck_buf_append(out, cur->body, cur->len);
             eng_obj_unref(cur);
-            return mark(r, o, grace, is_ns, out, gone, err);
+            if (is_ns && !o->dry)
+                eng_ns_maybe_finish(r->s, r->name);
+            return 0;
         }
-        rc = remove_now(r, cur, o, out, gone, err);
+        if (p == PLAN_WRITE) {
+            eng_obj_unref(cur);
+            bool retry;
+            int rc = mark(r, &c, out, gone, &retry, err);
+            if (!retry)
+                return rc;
+            ck_err_clear(err);
+            continue;
+        }
+        int rc = remove_now(r, cur, o, out, gone, err);
         eng_obj_unref(cur);
         if (rc == 0)
             return 0;
@@ -231,6 +551,14 @@ int eng_delete_one(struct eng_req *r, const struct eng_del_opts *o, struct ck_bu
     }
     eng_conflict(err, r->res, r->name, ENG_MODIFIED_MSG);
     return -1;
+}
+
+/* The entry point other handlers use (eviction): the resource's default GC policy. */
+int eng_delete_one(struct eng_req *r, const struct eng_del_opts *o, struct ck_buf *out,
+                   bool *gone, struct ck_err *err)
+{
+    struct gc_opts gc = {.policy = GC_UNSET, .orphan = -1};
+    return del_one(r, o, &gc, out, gone, err);
 }
 
 static void success_status(struct eng_req *r, const char *uid)
@@ -250,8 +578,9 @@ int eng_serve_delete(struct eng_req *r)
 {
     struct ck_err err = CK_ERR_INIT;
     struct eng_del_opts o;
+    struct gc_opts gc;
     json_t *body = NULL;
-    if (parse_delete_opts(r, &o, &body, &err) < 0) {
+    if (parse_delete_opts(r, &o, &gc, &body, &err) < 0) {
         json_decref(body);
         eng_reply_err(r, &err);
         return -1;
@@ -264,17 +593,19 @@ int eng_serve_delete(struct eng_req *r)
         snprintf(uid, sizeof(uid), "%s", cur->uid);
         eng_obj_unref(cur);
     }
-    int rc = eng_delete_one(r, &o, &out, &gone, &err);
+    int rc = del_one(r, &o, &gc, &out, &gone, &err);
     json_decref(body);
     if (rc < 0) {
         ck_buf_release(&out);
         eng_reply_err(r, &err);
         return -1;
     }
+    /* upstream answers 202 when orphanDependents=false left the object in place */
+    int code = !gone && gc.orphan == 0 ? 202 : 200;
     if (gone && !(r->res->flags & REG_RETURN_DELETED))
         success_status(r, uid);
     else
-        eng_reply(r, 200, out.data ? out.data : "{}", out.len);
+        eng_reply(r, code, out.data ? out.data : "{}", out.len);
     ck_buf_release(&out);
     return 0;
 }
@@ -283,11 +614,12 @@ int eng_serve_deletecollection(struct eng_req *r)
 {
     struct ck_err err = CK_ERR_INIT;
     struct eng_del_opts o;
+    struct gc_opts gc;
     json_t *body = NULL;
     struct eng_obj **items = NULL;
     size_t n = 0;
     int64_t rv = 0;
-    if (parse_delete_opts(r, &o, &body, &err) < 0 ||
+    if (parse_delete_opts(r, &o, &gc, &body, &err) < 0 ||
         eng_list_collect(r, &items, &n, &rv, &err) < 0) {
         json_decref(body);
         eng_reply_err(r, &err);
@@ -304,7 +636,7 @@ int eng_serve_deletecollection(struct eng_req *r)
         struct ck_buf one = CK_BUF_INIT(r->rs->body.max);
         bool gone;
         struct ck_err e2 = CK_ERR_INIT;
-        if (eng_delete_one(&sub, &o, &one, &gone, &e2) == 0 && one.len) {
+        if (del_one(&sub, &o, &gc, &one, &gone, &e2) == 0 && one.len) {
             if (done++)
                 ck_buf_appendc(&b, ',');
             ck_buf_append(&b, one.data, one.len);
@@ -322,10 +654,12 @@ int eng_serve_deletecollection(struct eng_req *r)
 
 /* ---- namespaces --------------------------------------------------------------------- */
 
-/* Deletes every namespaced object in ns (what upstream's namespace controller does). */
+/* Deletes every namespaced object in ns (what upstream's namespace controller does, with
+ * propagationPolicy Background). */
 static void ns_cleanup(struct api_server *s, const char *ns)
 {
     struct eng_del_opts o = {.no_ns_finish = true};
+    struct gc_opts gc = {.policy = GC_BACKGROUND, .orphan = -1};
     for (size_t t = 0; t < reg_count(); t++) {
         const struct reg_resource *res = reg_at(t);
         if (!(res->flags & REG_NAMESPACED))
@@ -348,7 +682,7 @@ static void ns_cleanup(struct api_server *s, const char *ns)
             for (size_t i = 0; i < n; i++) {
                 r.name = items[i]->name;
                 bool gone;
-                if (eng_delete_one(&r, &o, NULL, &gone, &err) < 0 &&
+                if (del_one(&r, &o, &gc, NULL, &gone, &err) < 0 &&
                     err.reason != CK_R_NOT_FOUND)
                     ck_warn("namespace %s cleanup: %s", ns, err.msg);
                 eng_obj_unref(items[i]);

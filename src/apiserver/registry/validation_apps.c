@@ -279,6 +279,35 @@ static void statefulset_update(struct vld *v, const json_t *spec, const json_t *
     json_decref(b);
 }
 
+/* Containers may mount a volume named after a volumeClaimTemplate: the controller adds one
+ * persistentVolumeClaim volume per template to each pod. Returns a copy of spec whose template
+ * has those volumes (names not already among spec.template.spec.volumes), or NULL when there
+ * are no claim templates. */
+static json_t *statefulset_claim_volumes(const json_t *spec)
+{
+    json_t *claims = json_object_get(spec, "volumeClaimTemplates");
+    if (!arr_n(claims) || !json_is_object(printer_jget(spec, "template.spec")))
+        return NULL;
+    json_t *copy = json_deep_copy(spec);
+    json_t *pspec = printer_jget(copy, "template.spec");
+    json_t *vols = json_object_get(pspec, "volumes");
+    if (!json_is_array(vols)) {
+        vols = json_array();
+        json_object_set_new(pspec, "volumes", vols);
+    }
+    size_t nvols = json_array_size(vols);
+    for (size_t i = 0; i < arr_n(claims); i++) {
+        const char *name = printer_jstr(json_array_get(claims, i), "metadata.name");
+        bool have = false;
+        for (size_t j = 0; j < nvols && !have; j++)
+            have = !strcmp(printer_jstr(json_array_get(vols, j), "name"), name);
+        if (*name && !have)
+            json_array_append_new(vols, json_pack("{s:s,s:{s:s}}", "name", name, "persistentVolumeClaim",
+                                                  "claimName", name));
+    }
+    return copy;
+}
+
 void vld_statefulset(struct vld *v, const json_t *obj, const json_t *old)
 {
     json_t *spec = json_object_get(obj, "spec");
@@ -301,7 +330,9 @@ void vld_statefulset(struct vld *v, const json_t *obj, const json_t *old)
     vld_nonneg(v, "spec.replicas", spec, "replicas");
     vld_nonneg(v, "spec.minReadySeconds", spec, "minReadySeconds");
     selector_required(v, spec, "statefulset");
-    template_for_controller(v, spec, "StatefulSet");
+    json_t *with_claims = statefulset_claim_volumes(spec);
+    template_for_controller(v, with_claims ? with_claims : spec, "StatefulSet");
+    json_decref(with_claims);
     if (old)
         statefulset_update(v, spec, json_object_get(old, "spec"));
 }
