@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Table-driven protobuf wire decoder for Kubernetes API objects (see proto.h). */
 #include "apiserver/encoding/proto.h"
+#include "apiserver/encoding/proto_int.h"
+#include "apiserver/encoding/proto_schema.h"
 #include "lib/buf.h"
 #include "lib/log.h"
 #include "lib/strmap.h"
@@ -11,38 +13,15 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
+
+#include "lib/banned.h"
 
 #define MAX_DEPTH 64
 
-enum pb_kind {
-    PB_STRING, PB_INT32, PB_INT64, PB_BOOL, PB_BYTES, PB_DOUBLE, PB_FLOAT,
-    PB_TIME, PB_MICROTIME, PB_QUANTITY, PB_INTORSTRING, PB_DURATION, PB_RAWJSON, PB_STRLIST, PB_MSG,
-};
-
-struct pb_type {
-    enum pb_kind kind;
-    const struct pb_msg *msg; /* PB_MSG */
-    const char *msg_name;     /* resolved after parsing */
-};
-
-struct pb_field {
-    char name[48];
-    uint32_t num;
-    bool repeated, ptr, inline_, map;
-    struct pb_type val;  /* element / value type */
-    struct pb_type key;  /* map key type */
-};
-
-struct pb_msg {
-    char name[48];
-    struct pb_field *fields;
-    size_t nfields;
-};
-
-extern const char *const proto_schema_lines[];
-extern const size_t proto_schema_nlines;
-
-static struct ck_strmap msgs; /* name -> struct pb_msg * */
+static struct ck_strmap msgs; /* qualified name -> struct pb_msg * */
+static const char *pkgs[64];  /* packages in table order */
+static size_t npkgs;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static const struct {
@@ -54,10 +33,12 @@ static const struct {
     {"float", PB_FLOAT},    {"Time", PB_TIME},         {"MicroTime", PB_MICROTIME},
     {"Quantity", PB_QUANTITY}, {"IntOrString", PB_INTORSTRING}, {"Duration", PB_DURATION},
     {"RawExtension", PB_RAWJSON}, {"FieldsV1", PB_RAWJSON},
-    {"ExtraValue", PB_STRLIST}, /* a message wrapping repeated string; JSON is the array */
+    {"StrList", PB_STRLIST}, /* a message wrapping repeated string; JSON is the array */
 };
 
-static void parse_type(const char *s, size_t n, struct pb_type *t)
+/* A type of package pkg: a primitive, "Name" (same package), "<package>.Name", or
+ * "?<proto name>" (a package not loaded: the field is skipped). */
+static void parse_type(const char *pkg, const char *s, size_t n, struct pb_type *t)
 {
     for (size_t i = 0; i < sizeof(prims) / sizeof(prims[0]); i++)
         if (strlen(prims[i].name) == n && !strncmp(prims[i].name, s, n)) {
@@ -65,11 +46,16 @@ static void parse_type(const char *s, size_t n, struct pb_type *t)
             return;
         }
     t->kind = PB_MSG;
-    t->msg_name = ck_strndup(s, n);
+    if (n && s[0] == '?')
+        return;
+    if (memchr(s, '.', n))
+        t->msg_name = ck_strndup(s, n);
+    else
+        t->msg_name = ck_asprintf("%s.%.*s", pkg, (int)n, s);
 }
 
 /* "name[*^]=num:type" where type is T, []T or map<K,V>. */
-static void parse_field(const char *tok, size_t len, struct pb_field *f)
+static void parse_field(const char *pkg, const char *tok, size_t len, struct pb_field *f)
 {
     const char *eq = memchr(tok, '=', len), *colon = eq ? memchr(eq, ':', len - (size_t)(eq - tok)) : NULL;
     if (!eq || !colon)
@@ -80,59 +66,72 @@ static void parse_field(const char *tok, size_t len, struct pb_field *f)
         f->inline_ |= tok[nl - 1] == '^';
         nl--;
     }
-    snprintf(f->name, sizeof(f->name), "%.*s", (int)nl, tok);
+    f->name = ck_strndup(tok, nl);
     f->num = (uint32_t)strtoul(eq + 1, NULL, 10);
     const char *t = colon + 1;
     size_t tl = len - (size_t)(t - tok);
     if (tl > 2 && !strncmp(t, "[]", 2)) {
         f->repeated = true;
-        parse_type(t + 2, tl - 2, &f->val);
+        parse_type(pkg, t + 2, tl - 2, &f->val);
     } else if (tl > 5 && !strncmp(t, "map<", 4)) {
         const char *comma = memchr(t, ',', tl);
         if (!comma)
             ck_fatal("proto schema: bad map %.*s", (int)len, tok);
         f->map = true;
-        parse_type(t + 4, (size_t)(comma - t - 4), &f->key);
-        parse_type(comma + 1, tl - (size_t)(comma + 1 - t) - 1, &f->val);
+        parse_type(pkg, t + 4, (size_t)(comma - t - 4), &f->key);
+        parse_type(pkg, comma + 1, tl - (size_t)(comma + 1 - t) - 1, &f->val);
     } else {
-        parse_type(t, tl, &f->val);
+        parse_type(pkg, t, tl, &f->val);
     }
+}
+
+static void parse_msg(const char *pkg, const char *l)
+{
+    struct pb_msg *m = ck_calloc(1, sizeof(*m));
+    size_t cap = 8;
+    m->fields = ck_calloc(cap, sizeof(*m->fields));
+    const char *p = l;
+    size_t w = strcspn(p, " ");
+    m->name = ck_asprintf("%s.%.*s", pkg, (int)w, p);
+    p += w;
+    for (;;) {
+        p += strspn(p, " ");
+        if (!*p)
+            break;
+        w = strcspn(p, " ");
+        if (m->nfields == cap) {
+            cap *= 2;
+            m->fields = ck_realloc(m->fields, cap * sizeof(*m->fields));
+        }
+        memset(&m->fields[m->nfields], 0, sizeof(m->fields[0]));
+        parse_field(pkg, p, w, &m->fields[m->nfields++]);
+        p += w;
+    }
+    ck_strmap_put(&msgs, m->name, m);
 }
 
 static void resolve(struct pb_type *t)
 {
-    if (t->kind == PB_MSG && !t->msg) {
-        t->msg = ck_strmap_get(&msgs, t->msg_name, NULL);
-        if (!t->msg) /* a type we carry no schema for: decode as an opaque, skipped message */
-            t->msg = NULL;
-    }
+    if (t->kind == PB_MSG && !t->msg && t->msg_name)
+        t->msg = ck_strmap_get(&msgs, t->msg_name, NULL); /* NULL: not loaded, skipped */
 }
 
 static void load_schema(void)
 {
-    for (size_t i = 0; i < proto_schema_nlines; i++) {
-        const char *l = proto_schema_lines[i];
-        struct pb_msg *m = ck_calloc(1, sizeof(*m));
-        size_t cap = 8;
-        m->fields = ck_calloc(cap, sizeof(*m->fields));
-        const char *p = l;
-        size_t w = strcspn(p, " ");
-        snprintf(m->name, sizeof(m->name), "%.*s", (int)w, p);
-        p += w;
-        for (;;) {
-            p += strspn(p, " ");
-            if (!*p)
-                break;
-            w = strcspn(p, " ");
-            if (m->nfields == cap) {
-                cap *= 2;
-                m->fields = ck_realloc(m->fields, cap * sizeof(*m->fields));
+    for (size_t t = 0; proto_schema_tables[t]; t++) {
+        const char *pkg = "";
+        for (const char *const *l = proto_schema_tables[t]; *l; l++) {
+            if (**l != '@') {
+                parse_msg(pkg, *l);
+                continue;
             }
-            memset(&m->fields[m->nfields], 0, sizeof(m->fields[0]));
-            parse_field(p, w, &m->fields[m->nfields++]);
-            p += w;
+            pkg = *l + 1;
+            bool seen = false;
+            for (size_t i = 0; i < npkgs; i++)
+                seen |= strcmp(pkgs[i], pkg) == 0;
+            if (!seen && npkgs < sizeof(pkgs) / sizeof(pkgs[0]))
+                pkgs[npkgs++] = pkg;
         }
-        ck_strmap_put(&msgs, m->name, m);
     }
     void *v;
     for (size_t it = 0; ck_strmap_next(&msgs, &it, NULL, &v);) {
@@ -142,6 +141,35 @@ static void load_schema(void)
             resolve(&m->fields[i].key);
         }
     }
+}
+
+const struct pb_msg *pb_msg_lookup(const char *qualified)
+{
+    pthread_once(&once, load_schema);
+    return ck_strmap_get(&msgs, qualified, NULL);
+}
+
+static const struct pb_msg *in_pkg(const char *pkg, const char *kind)
+{
+    char q[256];
+    snprintf(q, sizeof(q), "%s.%s", pkg, kind);
+    return ck_strmap_get(&msgs, q, NULL);
+}
+
+const struct pb_msg *pb_msg_for_kind(const char *api_version, const char *kind)
+{
+    pthread_once(&once, load_schema);
+    if (!kind || !*kind || strchr(kind, '.'))
+        return NULL;
+    const struct pb_msg *m = NULL;
+    if (api_version && *api_version) {
+        m = in_pkg(api_version, kind);
+        return m ? m : in_pkg("meta.k8s.io/v1", kind);
+    }
+    m = in_pkg("v1", kind);
+    for (size_t i = 0; !m && i < npkgs; i++)
+        m = in_pkg(pkgs[i], kind);
+    return m;
 }
 
 /* ---- wire reading --------------------------------------------------------------------------- */
@@ -398,9 +426,9 @@ static int decode_value(const struct pb_type *t, unsigned wt, struct rd *r, int 
         *out = b64(sub.p, n);
         return 0;
     case PB_MSG:
-        *out = json_object();
         if (!t->msg)
-            return 0; /* no schema: an empty object */
+            return 0; /* a message of a package not loaded: omitted */
+        *out = json_object();
         return decode_msg(t->msg, &sub, depth + 1, *out);
     default:
         return special(t, &sub, out);
@@ -492,7 +520,8 @@ static int decode_field(const struct pb_field *f, unsigned wt, struct rd *r, int
     if (decode_value(&f->val, wt, r, depth, &x, &zero) < 0)
         return json_decref(x), -1;
     if (f->repeated) {
-        json_array_append_new(child(obj, f->name, true), x ? x : json_null());
+        if (x || f->val.kind != PB_MSG)
+            json_array_append_new(child(obj, f->name, true), x ? x : json_null());
     } else if (f->inline_ && json_is_object(x)) {
         json_object_update(obj, x);
         json_decref(x);
@@ -536,8 +565,7 @@ bool proto_is_content_type(const char *ct)
 int proto_decode_message(const char *type, const void *buf, size_t len, json_t **out,
                          struct ck_err *err)
 {
-    pthread_once(&once, load_schema);
-    const struct pb_msg *m = ck_strmap_get(&msgs, type, NULL);
+    const struct pb_msg *m = strchr(type, '.') ? pb_msg_lookup(type) : pb_msg_for_kind("", type);
     if (!m)
         return ck_err_set(err, CK_R_UNSUPPORTED_MEDIA,
                           "the body of the request was in an unknown format: protobuf is not "
@@ -580,7 +608,13 @@ int proto_decode(const void *body, size_t len, json_t **out, struct ck_err *err)
         snprintf(apiv, sizeof(apiv), "%.*s", (int)(t.s[1].end - t.s[1].p), (const char *)t.s[1].p);
     if (!raw.p)
         raw.p = raw.end = p + len;
-    if (proto_decode_message(kind, raw.p, (size_t)(raw.end - raw.p), out, err) < 0)
+    const struct pb_msg *m = pb_msg_for_kind(apiv, kind);
+    if (!m)
+        return ck_err_set(err, CK_R_UNSUPPORTED_MEDIA,
+                          "the body of the request was in an unknown format: protobuf is not "
+                          "supported for %s, Kind=%s - accepted media types include: "
+                          "application/json, application/yaml", *apiv ? apiv : "v1", kind);
+    if (proto_decode_message(m->name, raw.p, (size_t)(raw.end - raw.p), out, err) < 0)
         return -1;
     if (*apiv)
         json_object_set_new(*out, "apiVersion", json_string(apiv));

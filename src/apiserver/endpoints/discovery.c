@@ -17,9 +17,9 @@ struct disc_docs {
     char *agg[2][2];  /* [core=0/apis=1][v2=0/v2beta1=1] */
     char *group_list; /* /apis legacy */
     size_t ngv;
-    char *gv_name[32];   /* "apps/v1", "v1" */
-    char *gv_list[32];   /* APIResourceList */
-    char *group_doc[32]; /* APIGroup for /apis/G, NULL for core */
+    char *gv_name[48];   /* "apps/v1", "v1" */
+    char *gv_list[48];   /* APIResourceList */
+    char *group_doc[48]; /* APIGroup for /apis/G, NULL for core */
 };
 
 static struct disc_docs docs;
@@ -47,6 +47,8 @@ static json_t *strs_json(const char *const *v, size_t max)
 
 static void storage_hash(const struct reg_resource *r, char out[16])
 {
+    if (r->storage) /* every served version hashes its storage version, as upstream */
+        r = r->storage;
     char in[256];
     int n = snprintf(in, sizeof(in), "%s/%s/%s", r->group, r->version, r->kind);
     unsigned char md[SHA256_DIGEST_LENGTH];
@@ -172,28 +174,49 @@ static json_t *gv_json(const char *group, const char *version)
     return o;
 }
 
+/* The served versions of group: the preferred one first, then the extra ones. */
+static size_t group_versions(const char *group, const char *preferred, const char **out,
+                             size_t max)
+{
+    size_t n = 0;
+    out[n++] = preferred;
+    const struct reg_group *ex;
+    size_t nex = reg_extra_groups(&ex);
+    for (size_t i = 0; i < nex && n < max; i++)
+        if (strcmp(ex[i].name, group) == 0)
+            out[n++] = ex[i].version;
+    return n;
+}
+
 static json_t *group_json(const char *group, const char *version)
 {
     json_t *o = json_object();
     json_object_set_new(o, "name", json_string(group));
     json_t *vs = json_array();
-    json_array_append_new(vs, gv_json(group, version));
+    const char *v[4];
+    size_t nv = group_versions(group, version, v, 4);
+    for (size_t i = 0; i < nv; i++)
+        json_array_append_new(vs, gv_json(group, v[i]));
     json_object_set_new(o, "versions", vs);
     json_object_set_new(o, "preferredVersion", gv_json(group, version));
     return o;
 }
 
-static void build_gv(const struct reg_group *g, json_t *agg_items)
+/* Legacy APIResourceList of one group-version; its aggregated resources go to aggres. */
+static void build_one_gv(const char *group, const char *version, const char *preferred,
+                         json_t *aggres)
 {
-    json_t *list = json_object(), *res = json_array(), *aggres = json_array();
+    json_t *list = json_object(), *res = json_array();
     char gv[128];
-    if (g->name[0])
-        snprintf(gv, sizeof(gv), "%s/%s", g->name, g->version);
+    if (group[0])
+        snprintf(gv, sizeof(gv), "%s/%s", group, version);
     else
-        snprintf(gv, sizeof(gv), "%s", g->version);
-    for (size_t i = 0; i < reg_count(); i++) {
-        const struct reg_resource *r = reg_at(i);
-        if (strcmp(r->group, g->name) || strcmp(r->version, g->version))
+        snprintf(gv, sizeof(gv), "%s", version);
+    size_t total = reg_count() + reg_extra_count();
+    for (size_t i = 0; i < total; i++) {
+        const struct reg_resource *r =
+            i < reg_count() ? reg_at(i) : reg_extra_at(i - reg_count());
+        if (strcmp(r->group, group) || strcmp(r->version, version))
             continue;
         add_legacy_resources(res, r);
         json_array_append_new(aggres, agg_resource(r));
@@ -207,20 +230,30 @@ static void build_gv(const struct reg_group *g, json_t *agg_items)
     size_t k = docs.ngv++;
     docs.gv_name[k] = ck_strdup(gv);
     docs.gv_list[k] = dump(list);
-    if (g->name[0]) {
-        json_t *gd = group_json(g->name, g->version);
+    if (group[0]) {
+        json_t *gd = group_json(group, preferred);
         json_object_set_new(gd, "kind", json_string("APIGroup"));
         json_object_set_new(gd, "apiVersion", json_string("v1"));
         docs.group_doc[k] = dump(gd);
     }
-    json_t *item = json_object(), *md = json_object(), *vers = json_array(), *ver = json_object();
+}
+
+static void build_gv(const struct reg_group *g, json_t *agg_items)
+{
+    json_t *item = json_object(), *md = json_object(), *vers = json_array();
+    const char *v[4];
+    size_t nv = group_versions(g->name, g->version, v, 4);
+    for (size_t i = 0; i < nv; i++) {
+        json_t *ver = json_object(), *aggres = json_array();
+        build_one_gv(g->name, v[i], g->version, aggres);
+        json_object_set_new(ver, "version", json_string(v[i]));
+        json_object_set_new(ver, "resources", aggres);
+        json_object_set_new(ver, "freshness", json_string("Current"));
+        json_array_append_new(vers, ver);
+    }
     if (g->name[0])
         json_object_set_new(md, "name", json_string(g->name));
     json_object_set_new(item, "metadata", md);
-    json_object_set_new(ver, "version", json_string(g->version));
-    json_object_set_new(ver, "resources", aggres);
-    json_object_set_new(ver, "freshness", json_string("Current"));
-    json_array_append_new(vers, ver);
     json_object_set_new(item, "versions", vers);
     json_array_append_new(agg_items, item);
 }

@@ -60,6 +60,8 @@ struct eng_req {
     enum eng_fmt fmt;
     const char *table_version; /* "v1" / "v1beta1" */
     bool watch;
+    const struct reg_resource *view; /* served version when res is its storage (convert.c) */
+    struct eng_conv *conv;           /* convert.c's state (converted request), or NULL */
 };
 
 const char *eng_q(const struct eng_req *r, const char *key);
@@ -123,6 +125,18 @@ int eng_service_alloc(struct api_server *s, const struct reg_resource *res, json
 int eng_bootstrap_kubernetes_service(struct api_server *s, struct ck_err *err);
 /* Decodes a request body (JSON or YAML) into *out. strict rejects duplicate fields. */
 int eng_decode_body(const struct api_request *rq, bool strict, json_t **out, struct ck_err *err);
+
+/* convert.c: served versions stored as another resource (registry `storage`). Called once
+ * the resource is known: returns 1 when the request was answered (computed resources,
+ * subresources of groups.c, PATCH of a view), else 0 with r->res possibly swapped to the
+ * stored resource and r->rq to a converted request. */
+int eng_conv_begin(struct eng_req *r);
+/* Converts the response (or gives the started watch its conversion); frees the state. */
+void eng_conv_end(struct eng_req *r, struct api_watch *w);
+/* Replaces the request body with obj's JSON for the rest of the request. */
+void eng_conv_set_body(struct eng_req *r, json_t *obj);
+/* groups.c: componentstatuses, CSR create and /approval; 1 when answered. */
+int eng_groups_serve(struct eng_req *r);
 
 /* watch.c */
 enum api_result eng_serve_watch(struct eng_req *r, struct api_watch **out);

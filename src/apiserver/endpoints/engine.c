@@ -4,6 +4,8 @@
  * /debug/api/top-lists routing, metrics. */
 #include "apiserver/endpoints/endpoints.h"
 #include "apiserver/encoding/openapi.h"
+#include "apiserver/encoding/proto.h"
+#include "apiserver/storage/watcher.h"
 #include "apiserver/registry/schema.h"
 #include "lib/log.h"
 #include "lib/timeutil.h"
@@ -246,21 +248,63 @@ static bool param(const char *entry, size_t len, const char *name, char *out, si
     return false;
 }
 
-/* Picks the response format from Accept. disc: /api or /apis root. table: resource GETs. */
-static int negotiate(struct eng_req *r, bool disc, bool table, struct ck_err *err)
+/* One media range of an Accept header, with its q-value. */
+struct accept_range {
+    const char *p;
+    size_t len;
+    double q;
+    int specific; /* 2: type/subtype, 1: a subtype wildcard, 0: any type */
+};
+
+static int by_preference(const void *a, const void *b)
 {
-    const char *a = r->rq->accept;
-    r->fmt = FMT_JSON;
-    if (!a || !*a)
-        return 0;
-    const char *p = a;
-    while (*p) {
+    const struct accept_range *x = a, *y = b;
+    if (x->q != y->q)
+        return x->q > y->q ? -1 : 1;
+    if (x->specific != y->specific)
+        return y->specific - x->specific;
+    return x->p < y->p ? -1 : x->p > y->p; /* stable: header order */
+}
+
+/* Splits Accept into its ranges, most preferred first (q-value, then specificity, then
+ * header order, as upstream's goautoneg); ranges with q=0 are dropped. */
+static size_t accept_ranges(const char *a, struct accept_range *out, size_t max)
+{
+    size_t n = 0;
+    for (const char *p = a; *p && n < max;) {
         while (*p == ' ' || *p == ',')
             p++;
         if (!*p)
             break;
         const char *e = strchr(p, ',');
         size_t len = e ? (size_t)(e - p) : strlen(p);
+        char qs[16] = "";
+        double q = param(p, len, "q", qs, sizeof(qs)) ? strtod(qs, NULL) : 1.0;
+        if (q > 0) {
+            int spec = p[0] == '*' ? 0 : (memchr(p, '*', len) ? 1 : 2);
+            out[n++] = (struct accept_range){p, len, q, spec};
+        }
+        p += len;
+    }
+    qsort(out, n, sizeof(*out), by_preference);
+    return n;
+}
+
+/* Picks the response format from Accept. disc: /api or /apis root. table: resource
+ * endpoints (which also serve protobuf: *proto is set, the body is converted at the end of
+ * api_handle; upstream offers no protobuf for Table). */
+static int negotiate(struct eng_req *r, bool disc, bool table, bool *proto, struct ck_err *err)
+{
+    const char *a = r->rq->accept;
+    r->fmt = FMT_JSON;
+    *proto = false;
+    if (!a || !*a)
+        return 0;
+    struct accept_range rg[32];
+    size_t nrg = accept_ranges(a, rg, sizeof(rg) / sizeof(rg[0]));
+    for (size_t i = 0; i < nrg; i++) {
+        const char *p = rg[i].p;
+        size_t len = rg[i].len;
         size_t tl = 0;
         while (tl < len && p[tl] != ';' && p[tl] != ' ')
             tl++;
@@ -273,10 +317,15 @@ static int negotiate(struct eng_req *r, bool disc, bool table, struct ck_err *er
         bool any = (tl == 3 && strncmp(p, "*/*", 3) == 0) ||
                    (tl == 13 && strncasecmp(p, "application/*", 13) == 0);
         bool yaml = (tl == 16 && strncasecmp(p, "application/yaml", 16) == 0);
+        bool pb = tl == strlen(PROTO_CONTENT_TYPE) && strncasecmp(p, PROTO_CONTENT_TYPE, tl) == 0;
         if ((json || any) && !as[0] && !has_prof)
             return 0;
         if (yaml && !as[0] && !r->watch) {
             r->fmt = FMT_YAML;
+            return 0;
+        }
+        if (pb && table && !as[0] && !has_prof) {
+            *proto = true;
             return 0;
         }
         if (json && !has_prof && disc && strcmp(as, "APIGroupDiscoveryList") == 0 &&
@@ -285,24 +334,26 @@ static int negotiate(struct eng_req *r, bool disc, bool table, struct ck_err *er
             r->fmt = strcmp(v, "v2") == 0 ? FMT_DISC_V2 : FMT_DISC_V2BETA1;
             return 0;
         }
-        if (json && table && strcmp(g, "meta.k8s.io") == 0 &&
+        if ((json || pb) && table && strcmp(g, "meta.k8s.io") == 0 &&
             (strcmp(v, "v1") == 0 || strcmp(v, "v1beta1") == 0)) {
             r->table_version = strcmp(v, "v1") == 0 ? "v1" : "v1beta1";
-            if (strcmp(as, "Table") == 0) {
+            if (json && strcmp(as, "Table") == 0) {
                 r->fmt = FMT_TABLE;
                 return 0;
             }
+            /* upstream serves PartialObjectMetadata in every format, protobuf included */
             if (strcmp(as, "PartialObjectMetadata") == 0 ||
                 strcmp(as, "PartialObjectMetadataList") == 0) {
                 r->fmt = FMT_PARTIAL;
+                *proto = pb;
                 return 0;
             }
         }
-        p += len;
     }
     return ck_err_set(err, CK_R_NOT_ACCEPTABLE,
                       "only the following media types are accepted: application/json, "
-                      "application/yaml, application/json;as=Table;v=v1;g=meta.k8s.io");
+                      "application/yaml, application/vnd.kubernetes.protobuf, "
+                      "application/json;as=Table;v=v1;g=meta.k8s.io");
 }
 
 /* ---- routing ------------------------------------------------------------------------ */
@@ -518,14 +569,16 @@ static int pick_verb(struct eng_req *r, const char *m)
 static const unsigned verb_bits[] = {REG_GET,    REG_LIST,  REG_WATCH,  REG_CREATE,
                                      REG_UPDATE, REG_PATCH, REG_DELETE, REG_DELETECOLLECTION};
 
-static enum api_result dispatch_resource(struct eng_req *r, struct api_watch **w)
+static enum api_result dispatch_resource(struct eng_req *r, struct api_watch **w, bool *proto)
 {
     const char *m = r->rq->method ? r->rq->method : "GET";
     struct ck_err e = CK_ERR_INIT;
-    if (negotiate(r, false, true, &e) < 0) {
+    if (negotiate(r, false, true, proto, &e) < 0) {
         eng_reply_err(r, &e);
         return API_DONE;
     }
+    if (eng_conv_begin(r)) /* convert.c: served versions, computed resources, approval */
+        return API_DONE;
     if (r->sub)
         return dispatch_sub(r, m);
     int verb = pick_verb(r, m);
@@ -566,7 +619,7 @@ static enum api_result dispatch_resource(struct eng_req *r, struct api_watch **w
 }
 
 static enum api_result route(struct eng_req *r, const char **segs, size_t n,
-                             struct api_watch **w)
+                             struct api_watch **w, bool *proto)
 {
     struct ck_err e = CK_ERR_INIT;
     if (n == 1 && strcmp(segs[0], "version") == 0) {
@@ -595,7 +648,8 @@ static enum api_result route(struct eng_req *r, const char **segs, size_t n,
             method_not_allowed(r);
             return API_DONE;
         }
-        if (negotiate(r, n == 1, false, &e) < 0) {
+        bool unused;
+        if (negotiate(r, n == 1, false, &unused, &e) < 0) {
             eng_reply_err(r, &e);
             return API_DONE;
         }
@@ -610,10 +664,11 @@ static enum api_result route(struct eng_req *r, const char **segs, size_t n,
         not_found(r);
         return API_DONE;
     }
-    return dispatch_resource(r, w);
+    return dispatch_resource(r, w, proto);
 }
 
 static void to_yaml(struct api_response *rs);
+static void to_proto(struct api_response *rs);
 
 enum api_result api_handle(struct api_server *s, const struct api_request *rq,
                            struct api_response *rs, struct api_watch **w)
@@ -630,6 +685,7 @@ enum api_result api_handle(struct api_server *s, const struct api_request *rq,
     const char *segs[MAX_SEGS];
     size_t n = split_path(path, segs);
     enum api_result res;
+    bool proto = false;
     if (rq->body_len > (size_t)s->opts.max_body) {
         struct ck_err e = CK_ERR_INIT;
         ck_err_set(&e, CK_R_TOO_LARGE, "the request body is too large (limit %lld bytes)",
@@ -637,10 +693,18 @@ enum api_result api_handle(struct api_server *s, const struct api_request *rq,
         eng_reply_err(&r, &e);
         res = API_DONE;
     } else {
-        res = route(&r, segs, n, w);
+        res = route(&r, segs, n, w, &proto);
     }
+    eng_conv_end(&r, res == API_WATCH && w ? *w : NULL); /* convert.c: back to the served version */
     if (res == API_DONE && r.fmt == FMT_YAML && rs->status < 300)
         to_yaml(rs);
+    if (res == API_DONE && proto)
+        to_proto(rs);
+    if (res == API_WATCH && proto && w && *w) {
+        (*w)->reframe = proto_encode_watch_event;
+        snprintf(rs->content_type, sizeof(rs->content_type), "%s;stream=watch",
+                 PROTO_CONTENT_TYPE);
+    }
     free(path);
     free(r.q.raw);
     free(r.ns);
@@ -666,6 +730,38 @@ static void to_yaml(struct api_response *rs)
         ck_buf_release(&y);
     }
     json_decref(v);
+}
+
+/* The JSON response (body or lent pieces) as protobuf; kept as JSON when its kind has no
+ * protobuf message (the client listed application/json as a fallback, as client-go does). */
+static void to_proto(struct api_response *rs)
+{
+    struct ck_buf j = CK_BUF_INIT(rs->body.max);
+    const char *data = rs->body.data ? rs->body.data : "";
+    size_t len = rs->body.len;
+    if (rs->lent.niov) {
+        for (size_t i = 0; i < rs->lent.niov; i++)
+            if (ck_buf_append(&j, rs->lent.iov[i].base, rs->lent.iov[i].len) < 0) {
+                ck_buf_release(&j);
+                return;
+            }
+        data = j.data;
+        len = j.len;
+    }
+    json_error_t je;
+    json_t *v = json_loadb(data, len, 0, &je);
+    struct ck_buf pb = CK_BUF_INIT(rs->body.max);
+    struct ck_err e = CK_ERR_INIT;
+    if (v && proto_encode(v, &pb, &e) == 0) {
+        ck_buf_release(&rs->body);
+        rs->body = pb;
+        api_iov_body_release(&rs->lent);
+        snprintf(rs->content_type, sizeof(rs->content_type), "%s", PROTO_CONTENT_TYPE);
+    } else {
+        ck_buf_release(&pb);
+    }
+    json_decref(v);
+    ck_buf_release(&j);
 }
 
 /* ---- lifecycle ---------------------------------------------------------------------- */

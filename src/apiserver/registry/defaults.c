@@ -625,6 +625,7 @@ void validation_default(const char *group, const char *resource, json_t *obj)
         return;
     if (!group)
         group = "";
+    validation_default_groups(group, resource, obj);
     for (size_t i = 0; i < sizeof(defaulters) / sizeof(defaulters[0]); i++)
         if (!strcmp(defaulters[i].group, group) && !strcmp(defaulters[i].resource, resource)) {
             defaulters[i].fn(obj);

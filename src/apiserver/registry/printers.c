@@ -52,6 +52,10 @@ static const struct printer_def *find_def(const char *group, const char *resourc
     for (size_t i = 0; i < printer_defs_apps_n; i++)
         if (!strcmp(printer_defs_apps[i].group, group) && !strcmp(printer_defs_apps[i].resource, resource))
             return &printer_defs_apps[i];
+    for (size_t i = 0; i < printer_defs_groups_n; i++)
+        if (!strcmp(printer_defs_groups[i].group, group) &&
+            !strcmp(printer_defs_groups[i].resource, resource))
+            return &printer_defs_groups[i];
     return NULL;
 }
 

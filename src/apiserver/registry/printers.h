@@ -64,6 +64,8 @@ extern const struct printer_def printer_defs_core[];
 extern const size_t printer_defs_core_n;
 extern const struct printer_def printer_defs_apps[];
 extern const size_t printer_defs_apps_n;
+extern const struct printer_def printer_defs_groups[]; /* printers_groups.c */
+extern const size_t printer_defs_groups_n;
 
 /* Appends a JSON string / integer cell to row. */
 void printer_add_str(json_t *row, const char *s);

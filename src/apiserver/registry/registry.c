@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/banned.h"
@@ -89,7 +90,7 @@ static struct reg_resource table[] = {
      "endpointslice", NS, REG_ALL_VERBS, {NULL}, {NULL}, {{NULL, NULL, NULL}}, .idx = 0},
     {"events.k8s.io", "v1", "Event", "EventList", "events", "event", NS | REG_CREATE_ON_UPDATE,
      REG_ALL_VERBS, {"ev"},
-     {NULL}, {{NULL, NULL, NULL}}, .idx = 0},
+     {NULL}, {{NULL, NULL, NULL}}, .idx = 0, .stored_as = "v1/events"},
     {"", "v1", "PersistentVolume", "PersistentVolumeList", "persistentvolumes",
      "persistentvolume", ST, REG_ALL_VERBS, {"pv"}, {NULL}, {{NULL, NULL, NULL}}, .idx = 0},
     {"", "v1", "PersistentVolumeClaim", "PersistentVolumeClaimList", "persistentvolumeclaims",
@@ -135,7 +136,65 @@ static struct reg_resource table[] = {
      .idx = 0},
     {"policy", "v1", "PodDisruptionBudget", "PodDisruptionBudgetList", "poddisruptionbudgets",
      "poddisruptionbudget", NS | ST | GEN, REG_ALL_VERBS, {"pdb"}, {NULL}, {{NULL, NULL, NULL}}, .idx = 0},
+    /* groups of issue "groups": upstream's scopes, short names and categories */
+    {"", "v1", "ComponentStatus", "ComponentStatusList", "componentstatuses", "componentstatus",
+     REG_COMPUTED, REG_GET | REG_LIST, {"cs"}, {NULL}, {{NULL, NULL, NULL}}, .idx = 0},
+    {"certificates.k8s.io", "v1", "CertificateSigningRequest", "CertificateSigningRequestList",
+     "certificatesigningrequests", "certificatesigningrequest", ST | REG_APPROVAL, REG_ALL_VERBS,
+     {"csr"}, {NULL}, {{"spec.signerName", NULL, ""}}, .idx = 0},
+    {"admissionregistration.k8s.io", "v1", "MutatingWebhookConfiguration",
+     "MutatingWebhookConfigurationList", "mutatingwebhookconfigurations",
+     "mutatingwebhookconfiguration", 0, REG_ALL_VERBS, {NULL}, {"api-extensions"},
+     {{NULL, NULL, NULL}}, .idx = 0},
+    {"admissionregistration.k8s.io", "v1", "ValidatingWebhookConfiguration",
+     "ValidatingWebhookConfigurationList", "validatingwebhookconfigurations",
+     "validatingwebhookconfiguration", 0, REG_ALL_VERBS, {NULL}, {"api-extensions"},
+     {{NULL, NULL, NULL}}, .idx = 0},
+    {"admissionregistration.k8s.io", "v1", "ValidatingAdmissionPolicy",
+     "ValidatingAdmissionPolicyList", "validatingadmissionpolicies", "validatingadmissionpolicy",
+     ST | GEN, REG_ALL_VERBS, {NULL}, {"api-extensions"}, {{NULL, NULL, NULL}}, .idx = 0},
+    {"admissionregistration.k8s.io", "v1", "ValidatingAdmissionPolicyBinding",
+     "ValidatingAdmissionPolicyBindingList", "validatingadmissionpolicybindings",
+     "validatingadmissionpolicybinding", 0, REG_ALL_VERBS, {NULL}, {"api-extensions"},
+     {{NULL, NULL, NULL}}, .idx = 0},
+    {"node.k8s.io", "v1", "RuntimeClass", "RuntimeClassList", "runtimeclasses", "runtimeclass", 0,
+     REG_ALL_VERBS, {NULL}, {NULL}, {{NULL, NULL, NULL}}, .idx = 0},
+    {"storage.k8s.io", "v1", "CSIDriver", "CSIDriverList", "csidrivers", "csidriver", 0,
+     REG_ALL_VERBS, {NULL}, {NULL}, {{NULL, NULL, NULL}}, .idx = 0},
+    {"storage.k8s.io", "v1", "CSINode", "CSINodeList", "csinodes", "csinode", 0, REG_ALL_VERBS,
+     {NULL}, {NULL}, {{NULL, NULL, NULL}}, .idx = 0},
+    {"storage.k8s.io", "v1", "VolumeAttachment", "VolumeAttachmentList", "volumeattachments",
+     "volumeattachment", ST, REG_ALL_VERBS, {NULL}, {NULL}, {{NULL, NULL, NULL}}, .idx = 0},
+    {"storage.k8s.io", "v1", "CSIStorageCapacity", "CSIStorageCapacityList",
+     "csistoragecapacities", "csistoragecapacity", NS, REG_ALL_VERBS, {NULL}, {NULL},
+     {{NULL, NULL, NULL}}, .idx = 0},
+    {"flowcontrol.apiserver.k8s.io", "v1", "FlowSchema", "FlowSchemaList", "flowschemas",
+     "flowschema", ST, REG_ALL_VERBS, {NULL}, {NULL}, {{NULL, NULL, NULL}}, .idx = 0},
+    {"flowcontrol.apiserver.k8s.io", "v1", "PriorityLevelConfiguration",
+     "PriorityLevelConfigurationList", "prioritylevelconfigurations",
+     "prioritylevelconfiguration", ST, REG_ALL_VERBS, {NULL}, {NULL}, {{NULL, NULL, NULL}},
+     .idx = 0},
 };
+
+/* Served versions beyond the preferred one: views of a stored resource (or virtual). */
+static struct reg_resource extra[] = {
+    {"autoscaling", "v1", "HorizontalPodAutoscaler", "HorizontalPodAutoscalerList",
+     "horizontalpodautoscalers", "horizontalpodautoscaler", NS | ST, REG_ALL_VERBS, {"hpa"},
+     {"all"}, {{NULL, NULL, NULL}}, .idx = 0,
+     .stored_as = "autoscaling/v2/horizontalpodautoscalers"},
+    {"flowcontrol.apiserver.k8s.io", "v1beta3", "FlowSchema", "FlowSchemaList", "flowschemas",
+     "flowschema", ST, REG_ALL_VERBS, {NULL}, {NULL}, {{NULL, NULL, NULL}}, .idx = 0,
+     .stored_as = "flowcontrol.apiserver.k8s.io/v1/flowschemas"},
+    {"flowcontrol.apiserver.k8s.io", "v1beta3", "PriorityLevelConfiguration",
+     "PriorityLevelConfigurationList", "prioritylevelconfigurations",
+     "prioritylevelconfiguration", ST, REG_ALL_VERBS, {NULL}, {NULL}, {{NULL, NULL, NULL}},
+     .idx = 0, .stored_as = "flowcontrol.apiserver.k8s.io/v1/prioritylevelconfigurations"},
+    {"authentication.k8s.io", "v1beta1", "SelfSubjectReview", "SelfSubjectReviewList",
+     "selfsubjectreviews", "", REG_VIRTUAL, REG_CREATE, {NULL}, {NULL}, {{NULL, NULL, NULL}},
+     .idx = 0},
+};
+
+#define NEXTRA (sizeof(extra) / sizeof(extra[0]))
 
 #define NTABLE (sizeof(table) / sizeof(table[0]))
 
@@ -155,15 +214,24 @@ static const struct reg_group groups[] = {
     {"scheduling.k8s.io", "v1"},
     {"authorization.k8s.io", "v1"},
     {"authentication.k8s.io", "v1"},
+    {"certificates.k8s.io", "v1"},
+    {"admissionregistration.k8s.io", "v1"},
+    {"node.k8s.io", "v1"},
+    {"flowcontrol.apiserver.k8s.io", "v1"},
+};
+
+static const struct reg_group extra_groups[] = {
+    {"autoscaling", "v1"},
+    {"flowcontrol.apiserver.k8s.io", "v1beta3"},
+    {"authentication.k8s.io", "v1beta1"},
 };
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
-static void init_table(void)
+static void init_row(struct reg_resource *r, int idx)
 {
-    for (size_t i = 0; i < NTABLE; i++) {
-        struct reg_resource *r = &table[i];
-        r->idx = (int)i;
+    {
+        r->idx = idx;
         if (r->group[0])
             snprintf(r->api_version, sizeof(r->api_version), "%s/%s", r->group, r->version);
         else
@@ -182,6 +250,42 @@ static void init_table(void)
         r->index_field = -1;
         if (strcmp(r->group, "") == 0 && strcmp(r->plural, "pods") == 0)
             r->index_field = reg_field_index(r, "spec.nodeName");
+    }
+}
+
+/* "group/version/plural" ("v1/events" for the core group) of the table's rows. */
+static struct reg_resource *find_stored(const char *gvr)
+{
+    for (size_t i = 0; i < NTABLE; i++) {
+        char s[192];
+        if (table[i].group[0])
+            snprintf(s, sizeof(s), "%s/%s/%s", table[i].group, table[i].version, table[i].plural);
+        else
+            snprintf(s, sizeof(s), "%s/%s", table[i].version, table[i].plural);
+        if (strcmp(s, gvr) == 0 && !table[i].stored_as)
+            return &table[i];
+    }
+    fprintf(stderr, "ckube: registry: no stored resource %s\n", gvr);
+    abort();
+}
+
+static void init_table(void)
+{
+    for (size_t i = 0; i < NTABLE; i++)
+        init_row(&table[i], (int)i);
+    for (size_t i = 0; i < NTABLE; i++)
+        if (table[i].stored_as)
+            table[i].storage = find_stored(table[i].stored_as);
+    for (size_t i = 0; i < NEXTRA; i++) {
+        struct reg_resource *r = &extra[i];
+        init_row(r, 0);
+        if (r->stored_as) {
+            r->storage = find_stored(r->stored_as);
+            r->idx = r->storage->idx;
+            snprintf(r->key_prefix, sizeof(r->key_prefix), "%s", r->storage->key_prefix);
+        } else {
+            r->idx = -1;
+        }
     }
 }
 
@@ -210,6 +314,11 @@ const struct reg_resource *reg_find(const char *group, const char *version, cons
             strcmp(table[i].plural, plural) == 0)
             return &table[i];
     }
+    for (size_t i = 0; i < NEXTRA; i++) {
+        if (strcmp(extra[i].group, group) == 0 && strcmp(extra[i].version, version) == 0 &&
+            strcmp(extra[i].plural, plural) == 0)
+            return &extra[i];
+    }
     return NULL;
 }
 
@@ -230,10 +339,32 @@ size_t reg_groups(const struct reg_group **out)
     return sizeof(groups) / sizeof(groups[0]);
 }
 
+size_t reg_extra_groups(const struct reg_group **out)
+{
+    *out = extra_groups;
+    return sizeof(extra_groups) / sizeof(extra_groups[0]);
+}
+
+size_t reg_extra_count(void)
+{
+    reg_init();
+    return NEXTRA;
+}
+
+struct reg_resource *reg_extra_at(size_t i)
+{
+    reg_init();
+    return i < NEXTRA ? &extra[i] : NULL;
+}
+
 bool reg_has_group_version(const char *group, const char *version)
 {
     for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
         if (strcmp(groups[i].name, group) == 0 && strcmp(groups[i].version, version) == 0)
+            return true;
+    for (size_t i = 0; i < sizeof(extra_groups) / sizeof(extra_groups[0]); i++)
+        if (strcmp(extra_groups[i].name, group) == 0 &&
+            strcmp(extra_groups[i].version, version) == 0)
             return true;
     return false;
 }

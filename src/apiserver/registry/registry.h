@@ -35,6 +35,8 @@ enum reg_flag {
     REG_VIRTUAL = 1 << 10,          /* create-only review: answered, never stored */
     REG_CREATE_ON_UPDATE = 1 << 11, /* PUT of a missing object creates it (201) */
     REG_EPHEMERAL = 1 << 12,        /* pods/ephemeralcontainers */
+    REG_APPROVAL = 1 << 13,         /* certificatesigningrequests/approval */
+    REG_COMPUTED = 1 << 14,         /* read-only, computed on each read (componentstatuses) */
 };
 
 #define REG_MAX_FIELDS 12
@@ -66,6 +68,11 @@ struct reg_resource {
     size_t body_prefix_len;
     size_t nfields;  /* fields[] count + 2 (metadata.name, metadata.namespace first) */
     int index_field; /* field with a secondary index (pods: spec.nodeName), -1 = none */
+    /* A view: this group-version is served but objects are stored as another resource
+     * ("autoscaling/v2/horizontalpodautoscalers", "v1/events"); NULL = stored as itself.
+     * reg_init resolves it into storage. Requests are converted (endpoints/convert.c). */
+    const char *stored_as;
+    const struct reg_resource *storage;
 };
 
 struct reg_group {
@@ -78,7 +85,14 @@ size_t reg_count(void);
 struct reg_resource *reg_at(size_t i);
 const struct reg_resource *reg_find(const char *group, const char *version, const char *plural);
 const struct reg_resource *reg_find_key(const char *key, size_t len);
+/* Preferred group-versions, in /apis order (one per group). */
 size_t reg_groups(const struct reg_group **out);
+/* Further served versions of those groups, each after its group's preferred one in
+ * discovery (autoscaling/v1, flowcontrol v1beta3, authentication v1beta1). */
+size_t reg_extra_groups(const struct reg_group **out);
+/* Resources of the further versions (not counted by reg_count/reg_at). */
+size_t reg_extra_count(void);
+struct reg_resource *reg_extra_at(size_t i);
 /* Index of a selectable field name in the object's field array (0 name, 1 namespace, ...),
  * or -1. "spec.host" is accepted as an alias of pods' spec.nodeName. */
 int reg_field_index(const struct reg_resource *r, const char *name);

@@ -14,11 +14,13 @@
 /* The table's lines, across its files, as one sequence. */
 static size_t dsl_nlines(void)
 {
-    return schema_dsl_nlines1 + schema_dsl_nlines2;
+    return schema_dsl_nlines1 + schema_dsl_nlines2 + schema_dsl_nlines3;
 }
 
 static const char *dsl_line(size_t i)
 {
+    if (i >= schema_dsl_nlines1 + schema_dsl_nlines2)
+        return schema_dsl_lines3[i - schema_dsl_nlines1 - schema_dsl_nlines2];
     return i < schema_dsl_nlines1 ? schema_dsl_lines1[i]
                                   : schema_dsl_lines2[i - schema_dsl_nlines1];
 }
@@ -42,6 +44,11 @@ static const struct alias aliases[] = {
     {"storage", "io.k8s.api.storage.v1"},
     {"sched", "io.k8s.api.scheduling.v1"},
     {"events", "io.k8s.api.events.v1"},
+    {"cert", "io.k8s.api.certificates.v1"},
+    {"admreg", "io.k8s.api.admissionregistration.v1"},
+    {"node", "io.k8s.api.node.v1"},
+    {"flow", "io.k8s.api.flowcontrol.v1"},
+    {"flow3", "io.k8s.api.flowcontrol.v1beta3"},
     {"meta", "io.k8s.apimachinery.pkg.apis.meta.v1"},
     {"intstr", "io.k8s.apimachinery.pkg.util.intstr"},
     {"resource", "io.k8s.apimachinery.pkg.api.resource"},

@@ -10,6 +10,8 @@ extern const char *const schema_dsl_lines1[]; /* schema_data.c */
 extern const size_t schema_dsl_nlines1;
 extern const char *const schema_dsl_lines2[]; /* schema_data2.c */
 extern const size_t schema_dsl_nlines2;
+extern const char *const schema_dsl_lines3[]; /* schema_data3.c */
+extern const size_t schema_dsl_nlines3;
 
 
 /* Container and EphemeralContainer share every field. */

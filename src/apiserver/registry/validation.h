@@ -116,6 +116,21 @@ void vld_storageclass(struct vld *v, const json_t *obj, const json_t *old);
 void vld_resourcequota(struct vld *v, const json_t *obj, const json_t *old);
 void vld_limitrange(struct vld *v, const json_t *obj, const json_t *old);
 void vld_priorityclass(struct vld *v, const json_t *obj, const json_t *old);
+/* validation_groups.c: certificates, events.k8s.io creates, node, storage CSI, admission
+ * registration, flow control. */
+void vld_csr(struct vld *v, const json_t *obj, const json_t *old);
+void vld_event_v1(struct vld *v, const json_t *obj, const json_t *old);
+void vld_runtimeclass(struct vld *v, const json_t *obj, const json_t *old);
+void vld_csidriver(struct vld *v, const json_t *obj, const json_t *old);
+void vld_webhookconfig(struct vld *v, const json_t *obj, const json_t *old);
+void vld_flowschema(struct vld *v, const json_t *obj, const json_t *old);
+void vld_prioritylevel(struct vld *v, const json_t *obj, const json_t *old);
+/* Defaults of those groups (called by validation_default). */
+void validation_default_groups(const char *group, const char *resource, json_t *obj);
+/* The strict rules of an Event created through events.k8s.io/v1 (ValidateEventCreate), on
+ * its core/v1 form; messages name Event.events.k8s.io. */
+int validation_event_v1_create(const json_t *core_event, struct ck_err *err);
+
 /* Cron schedule check: NULL when valid, else robfig/cron's error text (static buffer owned
  * by the caller: out of size n). */
 bool validation_cron_ok(const char *sched, char *out, size_t n);

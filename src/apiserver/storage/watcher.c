@@ -306,6 +306,8 @@ static int write_obj_event(struct api_watch *w, struct ck_buf *out, enum eng_ev_
                              md ? md : "{}");
         free(md);
         json_decref(j);
+    } else if (w->convert) {
+        rc |= w->convert(w->view, o->body, o->len, out);
     } else {
         rc |= ck_buf_append(out, o->body, o->len);
     }
@@ -318,7 +320,8 @@ static int write_bookmark(struct api_watch *w, struct ck_buf *out, int64_t rv, b
     return ck_buf_appendf(out,
                           "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"%s\",\"apiVersion\":"
                           "\"%s\",\"metadata\":{\"resourceVersion\":\"%" PRId64 "\"%s}}}\n",
-                          w->res->kind, w->res->api_version, rv,
+                          (w->view ? w->view : w->res)->kind,
+                          (w->view ? w->view : w->res)->api_version, rv,
                           init_end ? ",\"annotations\":{\"k8s.io/initial-events-end\":\"true\"}"
                                    : "");
 }
@@ -375,7 +378,7 @@ static void put_back(struct api_watch *w, struct eng_obj **init, size_t ninit, b
     pthread_mutex_unlock(&w->mu);
 }
 
-int api_watch_drain(struct api_watch *w, struct ck_buf *out)
+static int drain_json(struct api_watch *w, struct ck_buf *out)
 {
     size_t start = out->len;
     pthread_mutex_lock(&w->mu);
@@ -451,6 +454,29 @@ int api_watch_drain(struct api_watch *w, struct ck_buf *out)
         free(final);
     }
     return ended ? 1 : 0;
+}
+
+/* Drains as JSON lines into a scratch buffer, then reframes each line into out. */
+static int drain_reframed(struct api_watch *w, struct ck_buf *out)
+{
+    struct ck_buf tmp = CK_BUF_INIT(out->max > out->len ? out->max - out->len : 0);
+    int rc = drain_json(w, &tmp);
+    for (size_t off = 0; off < tmp.len;) {
+        const char *l = tmp.data + off;
+        const char *nl = memchr(l, '\n', tmp.len - off);
+        size_t n = nl ? (size_t)(nl - l) : tmp.len - off;
+        struct ck_err e = CK_ERR_INIT;
+        if (n && w->reframe(l, n, out, &e) < 0)
+            ck_warn("watch of %s: an event could not be reframed: %s", w->res->plural, e.msg);
+        off += n + 1;
+    }
+    ck_buf_release(&tmp);
+    return rc;
+}
+
+int api_watch_drain(struct api_watch *w, struct ck_buf *out)
+{
+    return w->reframe ? drain_reframed(w, out) : drain_json(w, out);
 }
 
 void api_watch_set_notify(struct api_watch *w, void (*fn)(void *arg), void *arg)

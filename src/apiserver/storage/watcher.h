@@ -31,9 +31,18 @@ struct api_watch {
     int64_t init_rv;
     bool bm_pending;
     bool ended;
+    /* Set for another wire format (protobuf): api_watch_drain passes each JSON event line
+     * through it, which appends the event's frame to out (storage cannot include encoding/;
+     * the handler that negotiated the format sets it before the first drain). */
+    int (*reframe)(const char *line, size_t len, struct ck_buf *out, struct ck_err *err);
     char *final_line; /* ERROR event to send before ending */
     void (*notify)(void *arg);
     void *narg;
+    /* A served version other than the stored one (endpoints/convert.c): bookmarks name it
+     * and JSON object bodies go through convert; NULL = as stored. */
+    const struct reg_resource *view;
+    int (*convert)(const struct reg_resource *view, const char *body, size_t len,
+                   struct ck_buf *out);
 };
 
 /* A new watcher of res on cache s (options filled by the caller before it starts). */
