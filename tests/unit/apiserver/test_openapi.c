@@ -178,6 +178,10 @@ static void test_v3(void **state)
     assert_non_null(json_object_get(paths, "apis/batch/v1"));
     /* served (HPA v1, stored as v2), so listed as upstream lists it */
     assert_non_null(json_object_get(paths, "apis/autoscaling/v1"));
+    /* every served group-version has its document (the index once stopped at 16) */
+    assert_non_null(json_object_get(paths, "apis/flowcontrol.apiserver.k8s.io/v1"));
+    assert_non_null(json_object_get(paths, "apis/certificates.k8s.io/v1"));
+    assert_non_null(json_object_get(paths, "apis/storage.k8s.io/v1"));
     const char *k;
     json_t *e;
     json_object_foreach(paths, k, e) {
