@@ -163,6 +163,15 @@ static bool finalizers_empty(const struct reg_resource *res, json_t *obj)
     return true;
 }
 
+/* ShouldDeleteDuringUpdate: a deleting object whose finalizers are gone is removed by an
+ * update only when its grace period is over (none, or 0): a pod terminating with a grace
+ * period stays until its kubelet deletes it with grace 0, whatever status it writes. */
+static bool grace_over(json_t *cur)
+{
+    json_t *g = json_object_get(eng_md(cur), "deletionGracePeriodSeconds");
+    return !json_is_integer(g) || json_integer_value(g) == 0;
+}
+
 static bool same_object(json_t *a, json_t *b)
 {
     json_t *x = json_deep_copy(a), *y = json_deep_copy(b);
@@ -251,7 +260,7 @@ static enum step update_once(struct eng_req *r, struct eng_upd *u, struct ck_err
         json_int_t g = json_integer_value(json_object_get(eng_md(curj), "generation"));
         json_object_set_new(eng_md(out), "generation", json_integer(g + 1));
     }
-    if (cur->deleting && finalizers_empty(r->res, out)) {
+    if (cur->deleting && finalizers_empty(r->res, out) && grace_over(curj)) {
         st = remove_finalized(r, u, cur, out, err);
         goto done;
     }

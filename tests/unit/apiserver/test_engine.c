@@ -430,6 +430,15 @@ static void test_graceful_pod_delete(void **state)
     json_decref(v);
     assert_int_equal(req(e, "GET", "/api/v1/namespaces/default/pods/bound", NULL, NULL, NULL),
                      200);
+    /* the kubelet's status writes while it terminates do not remove the pod (upstream's
+     * ShouldDeleteDuringUpdate: only once the grace period is 0) */
+    assert_int_equal(reqx(e, "PATCH", "/api/v1/namespaces/default/pods/bound/status", NULL,
+                          "application/merge-patch+json", NULL,
+                          "{\"status\":{\"phase\":\"Running\"}}", NULL, NULL),
+                     200);
+    assert_int_equal(req(e, "GET", "/api/v1/namespaces/default/pods/bound", NULL, NULL, &v), 200);
+    assert_string_equal(jpath(v, "status.phase"), "Running");
+    json_decref(v);
     /* grace 0 (the kubelet's final delete) removes it */
     assert_int_equal(req(e, "DELETE", "/api/v1/namespaces/default/pods/bound",
                          "gracePeriodSeconds=0", NULL, NULL),
