@@ -7,6 +7,7 @@
 #include "apiserver/registry/schema.h"
 #include "apiserver/registry/validation.h"
 #include "apiserver/endpoints/write_int.h"
+#include "k8s/podres.h"
 #include "lib/jsonpatch.h"
 #include "lib/log.h"
 #include "lib/timeutil.h"
@@ -369,7 +370,7 @@ static void reset_status(const struct reg_resource *res, json_t *obj)
     json_t *st = json_object();
     if (strcmp(p, "pods") == 0) {
         json_object_set_new(st, "phase", json_string("Pending"));
-        json_object_set_new(st, "qosClass", json_string(eng_pod_qos(obj)));
+        json_object_set_new(st, "qosClass", json_string(k8s_pod_compute_qos(obj)));
     } else if (strcmp(p, "namespaces") == 0) {
         json_object_set_new(st, "phase", json_string("Active"));
     } else if (strcmp(p, "nodes") == 0) {
@@ -394,30 +395,6 @@ static void reset_status(const struct reg_resource *res, json_t *obj)
         json_object_set_new(st, "availableReplicas", json_integer(0));
     }
     json_object_set_new(obj, "status", st);
-}
-
-const char *eng_pod_qos(json_t *pod)
-{
-    json_t *cs = json_object_get(json_object_get(pod, "spec"), "containers");
-    bool any = false, guaranteed = true;
-    size_t i;
-    json_t *c;
-    json_array_foreach(cs, i, c)
-    {
-        json_t *res = json_object_get(c, "resources");
-        json_t *req = json_object_get(res, "requests"), *lim = json_object_get(res, "limits");
-        if (json_object_size(req) || json_object_size(lim))
-            any = true;
-        const char *keys[] = {"cpu", "memory"};
-        for (size_t k = 0; k < 2; k++) {
-            json_t *l = json_object_get(lim, keys[k]), *q = json_object_get(req, keys[k]);
-            if (!l || (q && !json_equal(l, q)))
-                guaranteed = false;
-        }
-    }
-    if (!any)
-        return "BestEffort";
-    return guaranteed ? "Guaranteed" : "Burstable";
 }
 
 /* Server-set metadata and strategy rules for a create. */

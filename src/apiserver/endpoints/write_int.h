@@ -31,7 +31,6 @@ void eng_conflict(struct ck_err *err, const struct reg_resource *res, const char
 void eng_invalid(struct ck_err *err, const struct reg_resource *res, const char *name,
                  const char *field, const char *type, const char *detail);
 void eng_reply_obj(struct eng_req *r, int status, const char *val, size_t len, int64_t rv);
-const char *eng_pod_qos(json_t *pod);
 void eng_namespace_defaults(json_t *obj);
 int eng_create_obj(struct eng_req *r, json_t *obj, bool dry, struct ck_err *err);
 
