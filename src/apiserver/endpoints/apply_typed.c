@@ -239,7 +239,17 @@ struct items {
     size_t n;
     struct fp_pe *pe;
     const json_t **v;
+    size_t *ord; /* indexes of the items with a path element, by (element, index) */
+    size_t nord;
 };
+
+static int ord_cmp(const void *pa, const void *pb, void *arg)
+{
+    const struct items *it = arg;
+    size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+    int c = fp_pe_cmp(&it->pe[a], &it->pe[b]);
+    return c ? c : (a < b ? -1 : a > b);
+}
 
 static int items_of(struct ty t, enum tk k, const json_t *arr, struct items *it, char *why,
                     size_t wn)
@@ -256,6 +266,14 @@ static int items_of(struct ty t, enum tk k, const json_t *arr, struct items *it,
             rc = -1;
         }
     }
+    /* a sorted index, so that finding an element is a binary search: a list of 10,000
+     * containers is 10,000 lookups */
+    it->ord = ck_calloc(it->n ? it->n : 1, sizeof(*it->ord));
+    it->nord = 0;
+    for (size_t i = 0; i < it->n; i++)
+        if (it->pe[i].ser)
+            it->ord[it->nord++] = i;
+    qsort_r(it->ord, it->nord, sizeof(*it->ord), ord_cmp, it);
     return rc;
 }
 
@@ -266,13 +284,23 @@ static void items_release(struct items *it)
             fp_pe_release(&it->pe[i]);
     free(it->pe);
     free(it->v);
+    free(it->ord);
 }
 
+/* The first item at or after index from whose element equals pe, or -1. */
 static long items_find(const struct items *it, const struct fp_pe *pe, size_t from)
 {
-    for (size_t i = from; i < it->n; i++)
-        if (it->pe[i].ser && fp_pe_cmp(&it->pe[i], pe) == 0)
-            return (long)i;
+    size_t lo = 0, hi = it->nord;
+    while (lo < hi) { /* first entry >= (pe, from) */
+        size_t mid = (lo + hi) / 2, i = it->ord[mid];
+        int c = fp_pe_cmp(&it->pe[i], pe);
+        if (c < 0 || (c == 0 && i < from))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < it->nord && fp_pe_cmp(&it->pe[it->ord[lo]], pe) == 0)
+        return (long)it->ord[lo];
     return -1;
 }
 
