@@ -80,7 +80,8 @@ struct api_response {
      * api_response_release, or taken over by the caller (then clear `lent`). */
     bool want_iov;
     struct api_iov_body lent;
-    size_t nwarnings;          /* "Warning: 299 - \"...\"" header values, without the "299 - " */
+    size_t nwarnings;          /* warning texts; the front end sends each as a
+                                  `Warning: 299 - "<text, quoted>"` header */
     char *warnings[API_MAX_WARNINGS]; /* malloc'd; released by api_response_release */
 };
 

@@ -40,6 +40,7 @@ struct flags {
     int insecure_port;
     long watch_history;
     int compaction_interval_s; /* 0 = engine default (300 s), <0 = off */
+    bool proxy_allow_loopback;  /* --proxy-allow-loopback (tests) */
     /* an etcd cluster instead of the embedded store */
     const char *etcd_servers, *etcd_prefix, *etcd_cafile, *etcd_certfile, *etcd_keyfile;
 };
@@ -50,14 +51,16 @@ static void usage(const char *verb)
             "usage: ckube %s --data-dir DIR [--bind-address ADDR] [--secure-port N]\n"
             "       [--insecure-port N] [--token T] [--watch-history N]\n"
             "       [--compaction-interval D] [--etcd-servers URLS [--etcd-prefix P]\n"
-            "       [--etcd-cafile F] [--etcd-certfile F] [--etcd-keyfile F]] [-v=N]\n"
+            "       [--etcd-cafile F] [--etcd-certfile F] [--etcd-keyfile F]]\n"
+            "       [--proxy-allow-loopback] [-v=N]\n"
             "  --secure-port 0 disables HTTPS (default 6443); --insecure-port serves plain HTTP\n"
             "  without authentication (default 0 = off); --watch-history: events kept in memory\n"
             "  for watch resumption (default 10000); --compaction-interval: how often history is\n"
             "  compacted, e.g. 300, 90s, 5m; 0 disables (default 5m, as kube-apiserver's\n"
             "  --etcd-compaction-interval); --etcd-servers: comma-separated etcd client URLs to\n"
             "  keep objects in instead of DIR/store (several API servers may share them;\n"
-            "  --etcd-prefix default /ckube)\n",
+            "  --etcd-prefix default /ckube); --proxy-allow-loopback: pods/services/nodes proxy\n"
+            "  may reach loopback addresses (refused as upstream by default; for tests)\n",
             verb);
 }
 
@@ -116,6 +119,8 @@ static int parse_flags(int argc, char **argv, struct flags *f)
             f->etcd_certfile = v;
         } else if ((v = ck_flag_value(argc, argv, &i, "--etcd-keyfile"))) {
             f->etcd_keyfile = v;
+        } else if (!strcmp(argv[i], "--proxy-allow-loopback")) {
+            f->proxy_allow_loopback = true;
         } else if ((v = ck_flag_value(argc, argv, &i, "--watch-history"))) {
             char *end;
             f->watch_history = strtol(v, &end, 10);
@@ -216,7 +221,8 @@ static int start_all(const struct flags *f, const char *dir, struct running *r,
     struct http_opts ho = {.bind_address = f->bind, .secure = f->secure_port != 0,
                            .secure_port = f->secure_port, .insecure = f->insecure_port != 0,
                            .insecure_port = f->insecure_port, .cert_file = cert,
-                           .key_file = key, .token = r->token};
+                           .key_file = key, .token = r->token,
+                           .proxy_allow_loopback = f->proxy_allow_loopback};
     if (http_server_new(&ho, &http_api_engine, r->api, &r->http, err) < 0)
         return -1;
     return http_server_start(r->http, err);

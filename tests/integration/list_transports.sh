@@ -388,7 +388,9 @@ if grep -q __asan_init "$CKUBE"; then
 else
   [ "$END_RSS" -le $((BASE_RSS + 32 * 1024)) ] || fail "RSS did not come back near its baseline"
 fi
-curl -sf "$H/metrics" | grep -q '^ckube_apiserver_list_cost_bytes_total{' || fail "no list cost metrics"
+# into a file first: `curl | grep -q` under pipefail fails when grep stops reading early
+curl -sf "$H/metrics" -o "$WORK/metrics.txt" || fail "GET /metrics"
+grep -q '^ckube_apiserver_list_cost_bytes_total{' "$WORK/metrics.txt" || fail "no list cost metrics"
 
 echo "== shutdown"
 kill -TERM "$PID"

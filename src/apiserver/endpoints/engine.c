@@ -80,15 +80,7 @@ void eng_add_warning(struct api_response *rs, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
-    struct ck_buf b = CK_BUF_INIT(4096);
-    ck_buf_appendc(&b, '"');
-    for (const char *p = text; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            ck_buf_appendc(&b, '\\');
-        ck_buf_appendc(&b, *p);
-    }
-    ck_buf_appendc(&b, '"');
-    rs->warnings[rs->nwarnings++] = ck_buf_detach(&b, NULL);
+    rs->warnings[rs->nwarnings++] = ck_strdup(text);
 }
 
 void eng_reply(struct eng_req *r, int status, const char *body, size_t len)

@@ -192,7 +192,7 @@ static void on_accept(h2o_socket_t *listener, const char *err)
         }
         return;
     }
-    h2o_accept(actx, sock);
+    http_accept(actx, sock);
 }
 
 static void loop_init(struct http_server *s, struct http_loop *lp)

@@ -7,6 +7,7 @@
 #define CK_APISERVER_HTTP_H
 
 #include "apiserver/api.h"
+#include "apiserver/authn/impersonate.h"
 #include "lib/buf.h"
 #include "lib/err.h"
 
@@ -45,6 +46,13 @@ struct http_opts {
     size_t max_body;          /* request body limit; 0 = HTTP_DEFAULT_MAX_BODY */
     uint64_t io_timeout_ms;   /* request read / idle timeout; 0 = 30 s */
     int max_queue;            /* requests waiting for a worker before 429; 0 = 4096 */
+    /* Who may impersonate whom (Impersonate-* headers); NULL = authn_may_impersonate_masters.
+     * The RBAC authorizer plugs in here. */
+    authn_may_impersonate_fn may_impersonate;
+    void *may_impersonate_arg;
+    /* pods|services|nodes/proxy may reach loopback and link-local targets (upstream refuses
+     * them with 400 "address not allowed"); for tests whose backends listen on 127.0.0.1. */
+    bool proxy_allow_loopback;
 };
 
 struct http_server;

@@ -40,6 +40,7 @@ struct http_loop {
     h2o_timeout_entry_t accept_resume; /* listeners paused after EMFILE, resumed in 1 s */
     h2o_linklist_t watches; /* active struct http_watch */
     atomic_int outstanding; /* jobs handed to the pool, not yet back */
+    h2o_req_t *too_large;   /* set while http_h2body.c runs the handler for a 413 */
 };
 
 struct http_server {
@@ -82,7 +83,30 @@ struct http_job {
     enum api_result res;
     int64_t start_ns;
     int midx;
+    char *user;                 /* the (possibly impersonated) user the engine sees */
+    char **groups;              /* NULL-terminated */
+    struct http_proxy *px;      /* set for pods|services|nodes/proxy (http_proxy.c) */
 };
+
+/* http_h2body.c */
+/* Accepts a connection like h2o_accept; on TLS + h2 the frame reader is wrapped so request
+ * bodies over o.max_body are answered with 413 at once (see the file comment). */
+void http_accept(h2o_accept_ctx_t *actx, h2o_socket_t *sock);
+/* Wraps the frame reader of an HTTP/2 connection that did not come through http_accept
+ * (h2c upgrade on the plain port), if its reader is a known one. Loop thread only. */
+void http_h2_hook_conn(h2o_conn_t *conn);
+
+/* http_proxy.c */
+/* True when path (decoded) is a pods|services|nodes .../proxy[/...] subresource request. */
+bool http_proxy_match(const char *path);
+/* Copies what the proxy needs out of req into a new state for j (loop thread). */
+void http_proxy_prepare(struct http_job *j, h2o_req_t *req);
+/* Worker thread: resolves the target through the engine and performs the upstream request;
+ * fills j->rs (an error Status, or the upstream response). */
+void http_proxy_run(struct http_server *s, struct http_job *j);
+/* Loop thread: sends a finished proxy job's response; frees nothing of j. */
+void http_proxy_respond(h2o_req_t *req, struct http_job *j);
+void http_proxy_free(struct http_proxy *px);
 
 /* http_req.c */
 int http_on_req(h2o_handler_t *self, h2o_req_t *req);
@@ -93,6 +117,9 @@ void http_pool_stop(struct http_server *s);
  * body and warnings; rs is left released. */
 void http_respond(h2o_req_t *req, struct api_response *rs);
 void http_set_common_headers(h2o_req_t *req, struct api_response *rs);
+/* Sends status + the caller's headers (already on req->res) and body (taken over: freed
+ * with the request) as the complete response. */
+void http_respond_bytes(h2o_req_t *req, int status, char *body, size_t len);
 
 /* http_watch.c */
 void http_watch_begin(struct http_loop *lp, h2o_req_t *req, struct api_watch *w,

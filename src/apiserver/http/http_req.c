@@ -14,8 +14,6 @@
 #define HTTP_CHUNK ((size_t)1 << 20)
 #define HTTP_MAX_RESPONSE ((size_t)2 << 30)
 
-static const char *const admin_groups[] = {"system:masters", "system:authenticated", NULL};
-
 /* ---- responses ------------------------------------------------------------------------ */
 
 static const char *reason_phrase(int status)
@@ -25,6 +23,11 @@ static const char *reason_phrase(int status)
     case 201: return "Created";
     case 202: return "Accepted";
     case 204: return "No Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";
@@ -38,6 +41,8 @@ static const char *reason_phrase(int status)
     case 422: return "Unprocessable Entity";
     case 429: return "Too Many Requests";
     case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
     case 504: return "Gateway Timeout";
     default: return status < 400 ? "OK" : "Error";
@@ -74,9 +79,17 @@ void http_set_common_headers(h2o_req_t *req, struct api_response *rs)
     for (size_t i = 0; i < rs->nwarnings && i < API_MAX_WARNINGS; i++) {
         if (!rs->warnings[i])
             continue;
-        char *w = ck_asprintf("299 - \"%s\"", rs->warnings[i]);
-        v = h2o_strdup(&req->pool, w, SIZE_MAX);
-        free(w);
+        /* RFC 7234 warning-value: code, agent, then the text as one quoted-string */
+        struct ck_buf w = CK_BUF_INIT(4096);
+        ck_buf_appends(&w, "299 - \"");
+        for (const char *p = rs->warnings[i]; *p; p++) {
+            if (*p == '"' || *p == '\\')
+                ck_buf_appendc(&w, '\\');
+            ck_buf_appendc(&w, *p);
+        }
+        ck_buf_appendc(&w, '"');
+        v = h2o_strdup(&req->pool, w.data ? w.data : "", w.len);
+        ck_buf_release(&w);
         h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("warning"), 0, NULL,
                               v.base, v.len);
     }
@@ -229,6 +242,30 @@ void http_respond(h2o_req_t *req, struct api_response *rs)
     body_send_next(g, req);
 }
 
+void http_respond_bytes(h2o_req_t *req, int status, char *body, size_t len)
+{
+    struct body_gen *g = h2o_mem_alloc_shared(&req->pool, sizeof(*g), body_dispose);
+
+    req->res.status = status;
+    req->res.reason = reason_phrase(status);
+    g->super.proceed = body_proceed;
+    g->super.stop = body_stop;
+    g->off = 0;
+    g->data = body;
+    g->len = len;
+    if (!len || h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"))) {
+        static h2o_generator_t none = {head_noop, head_noop};
+        if (!len)
+            req->res.content_length = 0;
+        h2o_start_response(req, &none);
+        h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
+        return;
+    }
+    req->res.content_length = len;
+    h2o_start_response(req, &g->super);
+    body_send_next(g, req);
+}
+
 static void respond_counted(struct http_server *s, h2o_req_t *req, struct api_response *rs,
                             int midx, int64_t t0)
 {
@@ -320,7 +357,7 @@ static void respond_metrics(struct http_server *s, h2o_req_t *req, int midx, int
 
 /* ---- authentication ------------------------------------------------------------------- */
 
-/* 0: authenticated (or anonymous health probe), -1: 401. */
+/* 0: authenticated as system:admin, 1: anonymous health probe, -1: 401. */
 static int authenticate(struct http_server *s, h2o_req_t *req, enum http_route r)
 {
     ssize_t i;
@@ -331,7 +368,7 @@ static int authenticate(struct http_server *s, h2o_req_t *req, enum http_route r
         return 0; /* the plain port is for tests and local use: everyone is system:admin */
     i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
     if (i < 0)
-        return r == HTTP_ROUTE_API || r == HTTP_ROUTE_METRICS ? -1 : 0;
+        return r == HTTP_ROUTE_API || r == HTTP_ROUTE_METRICS ? -1 : 1;
     const h2o_iovec_t *v = &req->headers.entries[i].value;
     if (http_bearer_token(v->base, v->len, &tok, &tok_len) < 0)
         return -1;
@@ -349,6 +386,12 @@ static void job_free(struct http_job *j)
     free(j->accept);
     free(j->ua);
     free(j->body);
+    free(j->user);
+    for (size_t i = 0; j->groups && j->groups[i]; i++)
+        free(j->groups[i]);
+    free(j->groups);
+    if (j->px)
+        http_proxy_free(j->px);
     free(j);
 }
 
@@ -369,7 +412,7 @@ static char *header_dup(h2o_req_t *req, const h2o_token_t *t)
 
 /* Queues the request for a worker; false (nothing queued) when the queue is full. */
 static bool submit_job(struct http_loop *lp, h2o_req_t *req, const char *path, int midx,
-                       int64_t t0)
+                       int64_t t0, const struct authn_user *u, bool proxy)
 {
     struct http_server *s = lp->srv;
     struct http_job *j;
@@ -397,12 +440,21 @@ static bool submit_job(struct http_loop *lp, h2o_req_t *req, const char *path, i
     if (req->entity.len)
         memcpy(j->body, req->entity.base, req->entity.len);
     j->body[req->entity.len] = '\0';
+    j->user = ck_strdup(u->name);
+    for (size_t n = 0;; n++) {
+        j->groups = ck_realloc(j->groups, (n + 1) * sizeof(char *));
+        j->groups[n] = u->groups && u->groups[n] ? ck_strdup(u->groups[n]) : NULL;
+        if (!j->groups[n])
+            break;
+    }
     j->rq = (struct api_request){
         .method = http_method_name(midx), .path = j->path, .query = j->query,
         .content_type = j->ctype, .accept = j->accept, .user_agent = j->ua,
-        .user = "system:admin", .groups = admin_groups, .body = j->body,
+        .user = j->user, .groups = (const char *const *)j->groups, .body = j->body,
         .body_len = req->entity.len,
     };
+    if (proxy)
+        http_proxy_prepare(j, req);
     if (midx == HTTP_NMETHODS - 1) /* unknown verb: let the engine answer 405 */
         j->rq.method = ck_strndup(req->method.base, req->method.len);
     response_init(&j->rs);
@@ -435,7 +487,10 @@ static void *worker_main(void *arg)
         s->njobs--;
         pthread_mutex_unlock(&s->mu);
         j->w = NULL;
-        j->res = s->ops->handle(s->eng, &j->rq, &j->rs, &j->w);
+        if (j->px)
+            http_proxy_run(s, j);
+        else
+            j->res = s->ops->handle(s->eng, &j->rq, &j->rs, &j->w);
         h2o_multithread_send_message(&j->lp->job_rx, &j->msg);
     }
 }
@@ -483,7 +538,12 @@ void http_on_job_done(h2o_multithread_receiver_t *rx, h2o_linklist_t *messages)
             atomic_fetch_sub(&s->m.in_flight, 1);
         } else {
             *j->holder = NULL;
-            if (j->res == API_WATCH && j->w) {
+            if (j->px) {
+                int status = j->rs.status;
+                http_proxy_respond(j->req, j);
+                http_metrics_observe(&s->m, j->midx, status, ck_mono_ns() - j->start_ns, true);
+                atomic_fetch_sub(&s->m.in_flight, 1);
+            } else if (j->res == API_WATCH && j->w) {
                 http_metrics_observe(&s->m, j->midx, j->rs.status, 0, false);
                 atomic_fetch_sub(&s->m.in_flight, 1);
                 http_watch_begin(lp, j->req, j->w, &j->rs);
@@ -495,7 +555,95 @@ void http_on_job_done(h2o_multithread_receiver_t *rx, h2o_linklist_t *messages)
     }
 }
 
+/* ---- impersonation ------------------------------------------------------------------- */
+
+/* Upstream's responsewriters.InternalError: plain text, not a Status. */
+static void respond_plain_500(struct http_server *s, h2o_req_t *req, const char *msg, int midx,
+                              int64_t t0)
+{
+    struct ck_buf b = CK_BUF_INIT(1 << 20);
+    char *text = ck_asprintf("Internal Server Error: \"%.*s\": %s", (int)req->path.len,
+                             req->path.base, msg);
+
+    for (const char *p = text; *p; p++) {
+        if (*p == '&')
+            ck_buf_appends(&b, "&amp;");
+        else if (*p == '<')
+            ck_buf_appends(&b, "&lt;");
+        else if (*p == '>')
+            ck_buf_appends(&b, "&gt;");
+        else
+            ck_buf_appendc(&b, *p);
+    }
+    ck_buf_appendc(&b, '\n');
+    free(text);
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0,
+                          NULL, H2O_STRLIT("nosniff"));
+    respond_text(s, req, 500, &b, midx, t0);
+}
+
+/* Applies Impersonate-* headers (upstream's WithImpersonation). Returns 0 with *as filled
+ * (owned) when the request impersonates, 1 when it does not, -1 when it was answered. */
+static int impersonation(struct http_server *s, h2o_req_t *req, bool anonymous,
+                         struct authn_user *as, int midx, int64_t t0)
+{
+    static char *const admin_g[] = {"system:masters", "system:authenticated", NULL};
+    struct authn_user admin = {.name = "system:admin", .groups = (char **)admin_g};
+    size_t nh = req->headers.size;
+    struct authn_header *h = h2o_mem_alloc_pool(&req->pool, (nh ? nh : 1) * sizeof(*h));
+    struct authn_imp imp;
+    struct ck_err err = CK_ERR_INIT;
+    char msg[4096];
+    int rc;
+
+    for (size_t i = 0; i < nh; i++) {
+        const h2o_header_t *e = &req->headers.entries[i];
+        h[i] = (struct authn_header){e->name->base, e->name->len, e->value.base, e->value.len};
+    }
+    if (authn_impersonation_parse(h, nh, &imp, msg, sizeof(msg)) < 0) {
+        if (anonymous)
+            goto unauthorized;
+        respond_plain_500(s, req, msg, midx, t0);
+        return -1;
+    }
+    if (!imp.n)
+        return 1;
+    if (anonymous) {
+        authn_imp_release(&imp);
+        goto unauthorized;
+    }
+    rc = authn_impersonate(&admin, &imp, s->o.may_impersonate, s->o.may_impersonate_arg, as, &err);
+    authn_imp_release(&imp);
+    if (rc < 0) {
+        respond_error(s, req, &err, midx, t0);
+        return -1;
+    }
+    ck_v(4, "%s is impersonating %s", admin.name, as->name);
+    return 0;
+unauthorized:
+    ck_err_set(&err, CK_R_UNAUTHORIZED, "Unauthorized");
+    respond_error(s, req, &err, midx, t0);
+    return -1;
+}
+
 /* ---- the handler ---------------------------------------------------------------------- */
+
+static void dispatch(struct http_loop *lp, h2o_req_t *req, const char *path, enum http_route r,
+                     const char *check, const struct authn_user *u, int midx, int64_t t0)
+{
+    struct http_server *s = lp->srv;
+    struct ck_err err = CK_ERR_INIT;
+
+    if (r == HTTP_ROUTE_METRICS)
+        respond_metrics(s, req, midx, t0);
+    else if (r != HTTP_ROUTE_API)
+        respond_health(s, req, r, check, midx, t0);
+    else if (!submit_job(lp, req, path, midx, t0, u, http_proxy_match(path))) {
+        ck_err_set(&err, CK_R_TOO_MANY_REQUESTS, "too many requests, please try again later");
+        err.retry_after = 1;
+        respond_error(s, req, &err, midx, t0);
+    }
+}
 
 int http_on_req(h2o_handler_t *self, h2o_req_t *req)
 {
@@ -506,38 +654,41 @@ int http_on_req(h2o_handler_t *self, h2o_req_t *req)
     size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
     char *path = h2o_mem_alloc_pool(&req->pool, plen + 1);
     struct ck_err err = CK_ERR_INIT;
+    struct authn_user as;
     const char *check;
     enum http_route r;
+    int auth, imp;
 
     (void)self;
     atomic_fetch_add(&s->m.in_flight, 1);
+    if (req->version >= 0x200)
+        http_h2_hook_conn(req->conn); /* h2c: hooked at its first request */
     if (http_path_decode(req->path.base, plen, path, plen + 1) < 0 || path[0] != '/') {
         ck_err_set(&err, CK_R_BAD_REQUEST, "malformed request path");
         respond_error(s, req, &err, midx, t0);
         return 0;
     }
     r = http_route_of(path, &check);
-    if (authenticate(s, req, r) < 0) {
+    if ((auth = authenticate(s, req, r)) < 0) {
         ck_err_set(&err, CK_R_UNAUTHORIZED, "Unauthorized");
         respond_error(s, req, &err, midx, t0);
         return 0;
     }
-    if (req->entity.len > s->o.max_body) {
-        ck_err_set(&err, CK_R_TOO_LARGE, "the request body is %zu bytes, the limit is %zu",
-                   req->entity.len, s->o.max_body);
-        respond_error(s, req, &err, midx, t0);
+    if ((imp = impersonation(s, req, auth == 1, &as, midx, t0)) < 0)
         return 0;
-    }
-    ck_v(6, "%.*s %.*s", (int)req->method.len, req->method.base, (int)req->path.len,
-         req->path.base);
-    if (r == HTTP_ROUTE_METRICS)
-        respond_metrics(s, req, midx, t0);
-    else if (r != HTTP_ROUTE_API)
-        respond_health(s, req, r, check, midx, t0);
-    else if (!submit_job(lp, req, path, midx, t0)) {
-        ck_err_set(&err, CK_R_TOO_MANY_REQUESTS, "too many requests, please try again later");
-        err.retry_after = 1;
+    if (req == lp->too_large || req->entity.len > s->o.max_body) {
+        /* upstream's limitedReadBody */
+        ck_err_set(&err, CK_R_TOO_LARGE, "Request entity too large: limit is %zu", s->o.max_body);
         respond_error(s, req, &err, midx, t0);
+    } else {
+        static char *const admin_g[] = {"system:masters", "system:authenticated", NULL};
+        struct authn_user admin = {.name = "system:admin", .groups = (char **)admin_g};
+
+        ck_v(6, "%.*s %.*s", (int)req->method.len, req->method.base, (int)req->path.len,
+             req->path.base);
+        dispatch(lp, req, path, r, check, imp == 0 ? &as : &admin, midx, t0);
     }
+    if (imp == 0)
+        authn_user_release(&as);
     return 0;
 }
