@@ -6,3 +6,4 @@ set -euo pipefail
 BIN=${1:-build/ckube}
 "$BIN" store-bench
 if "$BIN" help | grep -qE '^  bench '; then "$BIN" bench "${BENCH_ARGS[@]:-}"; fi
+"$BIN" bench scheduler --nodes 5000 --pods 10000

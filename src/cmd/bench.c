@@ -3,6 +3,7 @@
  * given with --server/--token) and measures LIST/GET/WATCH the way operators hit them.
  * Output: a human table, then one `bench <name> <value> <unit>` line per figure, then ratios
  * against the upstream kube-apiserver+etcd reference measured on this machine kind. */
+#include "cmd/bench.h"
 #include "cmd/cmd.h"
 #include "lib/buf.h"
 #include "lib/log.h"
@@ -507,6 +508,8 @@ static int usage(void)
 
 static int cmd_bench(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "scheduler"))
+        return cmd_bench_scheduler(argc - 1, argv + 1);
     struct bench b = {.pods = 100000, .watchers = 1000, .runs = 5, .threads = 32};
     const char *server = NULL, *token = NULL;
     for (int i = 1; i < argc; i++) {

@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* `ckube bench <what>`: the benchmarks other than the API server's own (bench.c). */
+#ifndef CK_CMD_BENCH_H
+#define CK_CMD_BENCH_H
+
+/* `ckube bench scheduler [--nodes N] [--pods P] [--server URL --token T --external]`
+ * (bench_scheduler.c); argv[0] is "scheduler". */
+int cmd_bench_scheduler(int argc, char **argv);
+
+#endif
