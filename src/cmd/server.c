@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* `ckube server`: the whole cluster in one process (for now the API server alone, same flags
- * as `ckube apiserver`, data dir ./.ckube by default). Writes an admin kubeconfig to
- * <data-dir>/kubeconfig.yaml and prints `export KUBECONFIG=<path>`. */
+/* `ckube server`: the whole cluster in one process (the API server, same flags as
+ * `ckube apiserver`, data dir ./.ckube by default, plus the node agent when asked). Writes an
+ * admin kubeconfig to <data-dir>/kubeconfig.yaml and prints `export KUBECONFIG=<path>`.
+ * Server-only flags: --agent (run the node agent for this host, node name = hostname, state
+ * in <data-dir>/agent; off by default for now) and --agent-hollow N (N hollow nodes). */
+#include "agent/agent.h"
 #include "apiserver/http/tls.h"
 #include "cmd/apiserver.h"
 #include "cmd/cmd.h"
@@ -10,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -63,9 +67,64 @@ static int write_kubeconfig(const struct apiserver_ready *r)
     return 0;
 }
 
-static int cmd_server(int argc, char **argv)
+/* The in-process node agent (--agent / --agent-hollow N). */
+static struct {
+    bool on;
+    int hollow;
+    char kubeconfig[PATH_MAX], root[PATH_MAX];
+    struct agent_opts o;
+    volatile int stop;
+    pthread_t th;
+    bool started;
+} agent;
+
+static void *agent_thread(void *arg)
 {
-    return apiserver_run(argc, argv, "./.ckube", write_kubeconfig);
+    (void)arg;
+    if (agent_run(&agent.o, &agent.stop) != 0)
+        ck_error("server: the node agent did not start");
+    return NULL;
 }
 
-CK_CMD(server, "server", cmd_server, "run a single-node cluster (API server for now)");
+static int on_ready(const struct apiserver_ready *r)
+{
+    if (write_kubeconfig(r) != 0)
+        return -1;
+    if (!agent.on)
+        return 0;
+    snprintf(agent.kubeconfig, sizeof(agent.kubeconfig), "%s/kubeconfig.yaml", r->data_dir);
+    snprintf(agent.root, sizeof(agent.root), "%s/agent", r->data_dir);
+    agent.o.kubeconfig = agent.kubeconfig;
+    agent.o.root = agent.root;
+    agent.o.hollow = agent.hollow;
+    agent.o.healthz_port = -1;
+    agent.started = pthread_create(&agent.th, NULL, agent_thread, NULL) == 0;
+    return 0;
+}
+
+static int cmd_server(int argc, char **argv)
+{
+    char **args = ck_calloc((size_t)argc + 1, sizeof(*args));
+    int n = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *v;
+        if (i > 0 && !strcmp(argv[i], "--agent")) {
+            agent.on = true;
+        } else if (i > 0 && (v = ck_flag_value(argc, argv, &i, "--agent-hollow"))) {
+            agent.on = true;
+            agent.hollow = atoi(v);
+        } else {
+            args[n++] = argv[i];
+        }
+    }
+    int rc = apiserver_run(n, args, "./.ckube", on_ready);
+    if (agent.started) {
+        agent.stop = 1;
+        pthread_join(agent.th, NULL);
+    }
+    free(args);
+    return rc;
+}
+
+CK_CMD(server, "server", cmd_server,
+       "run a single-node cluster (API server; --agent adds the node agent)");

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* `ckube agent`: the node agent (kubelet). One process serves one real node (crun runtime,
+ * CNI) or N hollow nodes (hollow runtime, kubemark's idea) on the same code path: node
+ * registration and status, a Lease in kube-node-lease, a pod informer, per-pod workers, a
+ * PLEG relisting the runtime and a status manager that patches pods/status on change. */
+#ifndef CK_AGENT_H
+#define CK_AGENT_H
+
+#include "ckube/client.h"
+
+#include <stdbool.h>
+
+struct agent_opts {
+    const char *kubeconfig;   /* NULL: $KUBECONFIG / ~/.kube/config */
+    const char *node_name;    /* default: hostname; with hollow: the name prefix */
+    const char *root;         /* state dir, default /var/lib/ckube/agent */
+    const char *node_ip;      /* default: the first non-loopback IPv4 address */
+    const char *cni_conf;     /* crun: conflist path, NULL: the runtime's default bridge */
+    int hollow;               /* >0: run this many hollow nodes */
+    int healthz_port;         /* 0: 10248; -1: none */
+    const char *healthz_bind; /* default 127.0.0.1 */
+    int workers;              /* pod worker threads, 0: 4 (hollow: 8) */
+    int status_update_s;      /* node-status-update-frequency, 0: 10 */
+    int status_report_s;      /* node-status-report-frequency, 0: 300 */
+    int lease_renew_s;        /* 0: 10 (leaseDurationSeconds 40) */
+    const struct ck_client_config *client_config; /* instead of kubeconfig (ckube server) */
+};
+
+/* Runs until *stop becomes non-zero; returns 0, or 1 when it could not start. */
+int agent_run(const struct agent_opts *o, volatile int *stop);
+
+#endif

@@ -1,0 +1,462 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Pod volumes (upstream pkg/volume emptydir, configmap, secret and util AtomicWriter):
+ * <root>/volumes/<uid>/<volume>/. emptyDir is a directory (medium Memory: a tmpfs); configMap
+ * and secret volumes hold their payload in a timestamped "..<time>" directory that the
+ * "..data" symlink points to, with one "<path> -> ..data/<path>" symlink per top-level entry;
+ * an update writes a new timestamped directory and renames a new "..data" over the old one,
+ * so a reader sees either the old or the new payload, never a mix. */
+#include "agent/agent_int.h"
+#include "k8s/util.h"
+#include "lib/buf.h"
+#include "lib/log.h"
+#include "lib/timeutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <dirent.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/banned.h"
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+    (void)st, (void)f;
+    if (flag == FTW_DP)
+        rmdir(path);
+    else
+        unlink(path);
+    return 0;
+}
+
+static void rm_rf(const char *path)
+{
+    nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void vol_dir(struct agent *ag, const char *uid, const char *name, char *out, size_t n)
+{
+    snprintf(out, n, "%s/volumes/%s/%s", ag->root, uid, name);
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof(tmp), "%s", path);
+    for (char *c = tmp + 1; *c; c++)
+        if (*c == '/') {
+            *c = 0;
+            if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+                return -1;
+            *c = '/';
+        }
+    return mkdir(tmp, mode) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+static bool is_mountpoint(const char *path)
+{
+    struct stat a, b;
+    char parent[PATH_MAX];
+    snprintf(parent, sizeof(parent), "%s/..", path);
+    return stat(path, &a) == 0 && stat(parent, &b) == 0 && a.st_dev != b.st_dev;
+}
+
+/* ---- base64 ---------------------------------------------------------------------------- */
+
+static int b64v(int c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
+/* Standard base64 (padding optional) -> bytes; NULL when invalid. */
+static char *b64dec(const char *s, size_t *len)
+{
+    size_t n = strlen(s), o = 0;
+    char *out = ck_malloc(n / 4 * 3 + 4);
+    uint32_t acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '=')
+            break;
+        int v = b64v((unsigned char)s[i]);
+        if (v < 0) {
+            free(out);
+            return NULL;
+        }
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (char)((acc >> bits) & 0xff);
+        }
+    }
+    *len = o;
+    return out;
+}
+
+/* ---- payloads -------------------------------------------------------------------------- */
+
+struct file {
+    char *path; /* relative, validated */
+    char *data;
+    size_t len;
+    int mode;
+};
+
+struct payload {
+    struct file *v;
+    size_t n;
+};
+
+static void payload_free(struct payload *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        free(p->v[i].path), free(p->v[i].data);
+    free(p->v);
+    memset(p, 0, sizeof(*p));
+}
+
+/* A relative path with no "..", no leading '/', and no component starting with "..". */
+static bool safe_path(const char *p)
+{
+    if (!*p || *p == '/' || strlen(p) > 1000)
+        return false;
+    for (const char *c = p; *c;) {
+        if (c[0] == '.' && c[1] == '.')
+            return false;
+        const char *slash = strchr(c, '/');
+        if (!slash)
+            break;
+        c = slash + 1;
+    }
+    return true;
+}
+
+static void payload_add(struct payload *p, const char *path, char *data, size_t len, int mode)
+{
+    p->v = ck_realloc(p->v, (p->n + 1) * sizeof(*p->v));
+    p->v[p->n++] = (struct file){ck_strdup(path), data, len, mode};
+}
+
+/* The files of a configMap/secret volume: every key, or only spec.items (key -> path). */
+static int build_payload(const json_t *src, const json_t *vol, bool secret, struct payload *out,
+                         struct ck_err *err)
+{
+    const json_t *items = json_object_get(vol, "items");
+    json_t *dm = json_object_get(vol, "defaultMode");
+    int mode = json_is_integer(dm) ? (int)json_integer_value(dm) & 0777 : 0644;
+    const char *fields[2] = {"data", secret ? NULL : "binaryData"};
+    for (int f = 0; f < 2 && fields[f]; f++) {
+        const json_t *data = json_object_get(src, fields[f]);
+        const char *key;
+        json_t *val;
+        json_object_foreach((json_t *)data, key, val)
+        {
+            const char *path = key;
+            int m = mode;
+            if (json_array_size(items)) {
+                path = NULL;
+                for (size_t i = 0; i < json_array_size(items); i++) {
+                    json_t *it = json_array_get(items, i);
+                    if (!strcmp(k8s_jstr(it, "key"), key)) {
+                        path = k8s_jstr(it, "path");
+                        if (json_is_integer(json_object_get(it, "mode")))
+                            m = (int)json_integer_value(json_object_get(it, "mode")) & 0777;
+                    }
+                }
+                if (!path)
+                    continue;
+            }
+            if (!safe_path(path))
+                return ck_err_set(err, CK_R_INVALID, "invalid path %s", path);
+            const char *s = json_string_value(val) ? json_string_value(val) : "";
+            size_t len = strlen(s);
+            char *bytes = (secret || f == 1) ? b64dec(s, &len) : ck_strdup(s);
+            if (!bytes)
+                return ck_err_set(err, CK_R_INVALID, "key %s is not valid base64", key);
+            payload_add(out, path, bytes, len, m);
+        }
+    }
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        const char *key = k8s_jstr(json_array_get(items, i), "key");
+        bool found = json_object_get(json_object_get(src, "data"), key) ||
+                     json_object_get(json_object_get(src, "binaryData"), key);
+        if (!found && !json_is_true(json_object_get(vol, "optional")))
+            return ck_err_set(err, CK_R_NOT_FOUND,
+                              "configmap references non-existent config key: %s", key);
+    }
+    return 0;
+}
+
+static int write_file(const char *path, const struct file *f)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) {
+        *slash = 0;
+        mkdir_p(dir, 0755);
+    }
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, f->mode);
+    if (fd < 0)
+        return -1;
+    size_t off = 0;
+    while (off < f->len) {
+        ssize_t w = write(fd, f->data + off, f->len - off);
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+    fchmod(fd, (mode_t)f->mode);
+    return close(fd) == 0 && off == f->len ? 0 : -1;
+}
+
+/* AtomicWriter.Write: new "..<ts>" dir, "..data" swapped by rename, top-level symlinks. */
+static int atomic_write(const char *dir, const struct payload *p, struct ck_err *err)
+{
+    char ts[PATH_MAX], link[PATH_MAX], tmp[PATH_MAX], old[PATH_MAX] = "";
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    struct tm tm;
+    gmtime_r(&now.tv_sec, &tm);
+    char stamp[64];
+    strftime(stamp, sizeof(stamp), "..%Y_%m_%d_%H_%M_%S", &tm);
+    snprintf(ts, sizeof(ts), "%s/%s.%09ld", dir, stamp, now.tv_nsec);
+    if (mkdir_p(ts, 0755) < 0)
+        return ck_err_sys(err, errno, "mkdir %s", ts);
+    for (size_t i = 0; i < p->n; i++) {
+        char fp[PATH_MAX];
+        snprintf(fp, sizeof(fp), "%s/%s", ts, p->v[i].path);
+        if (write_file(fp, &p->v[i]) < 0) {
+            int e = errno;
+            rm_rf(ts);
+            return ck_err_sys(err, e, "write %s", fp);
+        }
+    }
+    snprintf(link, sizeof(link), "%s/..data", dir);
+    ssize_t l = readlink(link, old, sizeof(old) - 1);
+    old[l > 0 ? l : 0] = 0;
+    snprintf(tmp, sizeof(tmp), "%s/..data_tmp", dir);
+    unlink(tmp);
+    if (symlink(strrchr(ts, '/') + 1, tmp) < 0 || rename(tmp, link) < 0) {
+        int e = errno;
+        rm_rf(ts);
+        return ck_err_sys(err, e, "swap %s", link);
+    }
+    /* user-visible entries: one symlink per top-level name; drop the ones no longer there */
+    for (size_t i = 0; i < p->n; i++) {
+        char top[PATH_MAX], ul[PATH_MAX], target[PATH_MAX];
+        snprintf(top, sizeof(top), "%s", p->v[i].path);
+        char *s = strchr(top, '/');
+        if (s)
+            *s = 0;
+        snprintf(ul, sizeof(ul), "%s/%s", dir, top);
+        snprintf(target, sizeof(target), "..data/%s", top);
+        struct stat st;
+        if (lstat(ul, &st) != 0)
+            symlink(target, ul);
+    }
+    if (old[0]) {
+        char od[PATH_MAX];
+        snprintf(od, sizeof(od), "%s/%s", dir, old);
+        rm_rf(od);
+    }
+    /* stale top-level links: names whose target left the payload */
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        if (!strncmp(e->d_name, "..", 2) || !strcmp(e->d_name, "."))
+            continue;
+        char ul[PATH_MAX];
+        struct stat st;
+        snprintf(ul, sizeof(ul), "%s/%s", dir, e->d_name);
+        if (lstat(ul, &st) == 0 && S_ISLNK(st.st_mode) && stat(ul, &st) != 0)
+            unlink(ul);
+    }
+    if (d)
+        closedir(d);
+    return 0;
+}
+
+/* ---- setup / mounts / teardown --------------------------------------------------------- */
+
+static const char *state_rv(struct ag_pod *p, const char *name)
+{
+    for (size_t i = 0; i < p->nvols; i++)
+        if (!strcmp(p->vols[i].name, name))
+            return p->vols[i].rv;
+    return NULL;
+}
+
+static void state_set(struct ag_pod *p, const char *name, const char *rv)
+{
+    for (size_t i = 0; i < p->nvols; i++)
+        if (!strcmp(p->vols[i].name, name)) {
+            free(p->vols[i].rv);
+            p->vols[i].rv = ck_strdup(rv);
+            return;
+        }
+    p->vols = ck_realloc(p->vols, (p->nvols + 1) * sizeof(*p->vols));
+    p->vols[p->nvols++] = (struct ag_vol_state){ck_strdup(name), ck_strdup(rv)};
+}
+
+void ag_volumes_release(struct ag_pod *p)
+{
+    for (size_t i = 0; i < p->nvols; i++)
+        free(p->vols[i].name), free(p->vols[i].rv);
+    free(p->vols);
+    p->vols = NULL;
+    p->nvols = 0;
+}
+
+/* One configMap or secret volume: fetch the source, (re)write when its resourceVersion moved. */
+static int setup_source(struct agent *ag, struct ag_pod *p, const char *dir, const char *vname,
+                        const json_t *vol, bool secret, struct ck_err *err)
+{
+    const char *src = k8s_jstr(vol, secret ? "secretName" : "name");
+    char path[1024];
+    snprintf(path, sizeof(path), "/api/v1/namespaces/%s/%s/%s", p->ns,
+             secret ? "secrets" : "configmaps", src);
+    json_t *obj = NULL;
+    struct ck_err e = CK_ERR_INIT;
+    bool optional = json_is_true(json_object_get(vol, "optional"));
+    if (ck_client_get_json(ag->client, path, &obj, &e) < 0) {
+        if (e.reason != CK_R_NOT_FOUND) {
+            ck_err_set(err, e.reason, "MountVolume.SetUp failed for volume \"%s\" : %s", vname,
+                       e.msg);
+            ck_err_clear(&e);
+            return -1;
+        }
+        ck_err_clear(&e);
+        if (!optional)
+            return ck_err_set(err, CK_R_NOT_FOUND,
+                              "MountVolume.SetUp failed for volume \"%s\" : %s \"%s\" not found",
+                              vname, secret ? "secret" : "configmap", src);
+        obj = json_object(); /* optional and missing: an empty volume */
+    }
+    const char *rv = k8s_jpath_str(obj, "metadata.resourceVersion");
+    const char *have = state_rv(p, vname);
+    char link[PATH_MAX];
+    snprintf(link, sizeof(link), "%s/..data", dir);
+    struct stat st;
+    if (have && !strcmp(have, rv) && lstat(link, &st) == 0) {
+        json_decref(obj);
+        return 0;
+    }
+    struct payload pl = {0};
+    int rc = build_payload(obj, vol, secret, &pl, &e);
+    if (rc == 0)
+        rc = atomic_write(dir, &pl, &e);
+    payload_free(&pl);
+    if (rc < 0) {
+        ck_err_set(err, e.reason, "MountVolume.SetUp failed for volume \"%s\" : %s", vname, e.msg);
+        ck_err_clear(&e);
+    } else {
+        if (have)
+            ck_v(2, "pod %s/%s: volume %s updated to resourceVersion %s", p->ns, p->name, vname,
+                 rv);
+        state_set(p, vname, rv);
+    }
+    json_decref(obj);
+    return rc;
+}
+
+int ag_volumes_setup(struct agent *ag, struct ag_pod *p, const json_t *pod, struct ck_err *err)
+{
+    if (ag->hollow)
+        return 0;
+    const json_t *vols = k8s_jpath(pod, "spec.volumes");
+    for (size_t i = 0; i < k8s_jlen(vols); i++) {
+        const json_t *v = json_array_get(vols, i);
+        const char *name = k8s_jstr(v, "name");
+        char dir[PATH_MAX];
+        if (!safe_path(name) || strchr(name, '/'))
+            continue;
+        vol_dir(ag, p->uid, name, dir, sizeof(dir));
+        const json_t *ed = json_object_get(v, "emptyDir");
+        if (ed || json_object_get(v, "configMap") || json_object_get(v, "secret")) {
+            if (mkdir_p(dir, 0777) < 0)
+                return ck_err_sys(err, errno, "MountVolume.SetUp failed for volume \"%s\" : mkdir",
+                                  name);
+        }
+        if (ed) {
+            chmod(dir, 0777);
+            if (!strcmp(k8s_jstr(ed, "medium"), "Memory") && !is_mountpoint(dir) &&
+                mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0777") < 0)
+                return ck_err_sys(err, errno,
+                                  "MountVolume.SetUp failed for volume \"%s\" : mount tmpfs", name);
+        } else if (json_object_get(v, "configMap")) {
+            if (setup_source(ag, p, dir, name, json_object_get(v, "configMap"), false, err) < 0)
+                return -1;
+        } else if (json_object_get(v, "secret")) {
+            if (setup_source(ag, p, dir, name, json_object_get(v, "secret"), true, err) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+int ag_volume_mounts(struct agent *ag, const struct ag_pod *p, const json_t *c,
+                     struct rt_mount **out, char ***paths)
+{
+    const json_t *vm = json_object_get(c, "volumeMounts");
+    size_t n = 0, cap = k8s_jlen(vm);
+    *out = ck_calloc(cap + 1, sizeof(**out));
+    *paths = ck_calloc(cap + 1, sizeof(char *));
+    if (ag->hollow)
+        return 0;
+    for (size_t i = 0; i < cap; i++) {
+        const json_t *m = json_array_get(vm, i);
+        const char *name = k8s_jstr(m, "name"), *sub = k8s_jstr(m, "subPath");
+        if (!safe_path(name) || strchr(name, '/') || (*sub && !safe_path(sub)))
+            continue;
+        char dir[PATH_MAX];
+        vol_dir(ag, p->uid, name, dir, sizeof(dir));
+        struct stat st;
+        if (stat(dir, &st) != 0)
+            continue; /* a volume type this agent does not set up yet */
+        (*paths)[n] = *sub ? ck_asprintf("%s/%s", dir, sub) : ck_strdup(dir);
+        if (*sub)
+            mkdir_p((*paths)[n], 0777);
+        (*out)[n] = (struct rt_mount){(*paths)[n], k8s_jstr(m, "mountPath"),
+                                      json_is_true(json_object_get(m, "readOnly"))};
+        n++;
+    }
+    return (int)n;
+}
+
+void ag_volumes_teardown(struct agent *ag, const struct ag_pod *p)
+{
+    char dir[PATH_MAX];
+    if (ag->hollow)
+        return;
+    snprintf(dir, sizeof(dir), "%s/pods/%s_%s_%s", ag->root, p->ns, p->name, p->uid);
+    rm_rf(dir); /* the pod's logs go with the pod */
+    snprintf(dir, sizeof(dir), "%s/volumes/%s", ag->root, p->uid);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char v[PATH_MAX];
+        snprintf(v, sizeof(v), "%s/%s", dir, e->d_name);
+        if (is_mountpoint(v))
+            umount2(v, MNT_DETACH);
+    }
+    if (d)
+        closedir(d);
+    rm_rf(dir);
+}
