@@ -16,6 +16,10 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lib/banned.h"
@@ -86,10 +90,81 @@ static void *agent_thread(void *arg)
     return NULL;
 }
 
+/* Components run as child processes of the server (--scheduler, --controllers): each is
+ * `ckube <component> --kubeconfig <data-dir>/kubeconfig.yaml`, ends with the server (SIGTERM,
+ * and PR_SET_PDEATHSIG if the server dies), and talks to it through the client library as
+ * when it runs alone. */
+#define MAX_CHILDREN 4
+static struct {
+    const char *argv[MAX_CHILDREN][8];
+    int n;
+    pid_t pid[MAX_CHILDREN];
+} children;
+
+static void child_add(const char *component, const char *extra)
+{
+    if (children.n == MAX_CHILDREN)
+        return;
+    const char **a = children.argv[children.n++];
+    a[0] = "ckube";
+    a[1] = component;
+    a[2] = "--kubeconfig";
+    a[3] = NULL; /* filled once the kubeconfig exists */
+    a[4] = extra;
+    a[5] = NULL;
+}
+
+static void children_start(const char *kubeconfig)
+{
+    for (int i = 0; i < children.n; i++) {
+        const char **a = children.argv[i];
+        a[3] = kubeconfig;
+        pid_t parent = getpid();
+        pid_t pid = fork();
+        if (pid == 0) {
+            sigset_t none; /* the server's threads block SIGTERM; exec keeps the mask */
+            sigemptyset(&none);
+            sigprocmask(SIG_SETMASK, &none, NULL);
+            prctl(PR_SET_PDEATHSIG, SIGTERM);
+            if (getppid() != parent)
+                _exit(0);
+            execv("/proc/self/exe", (char *const *)a);
+            _exit(127);
+        }
+        children.pid[i] = pid;
+        if (pid < 0)
+            ck_error("server: cannot start %s: %s", a[1], strerror(errno));
+        else
+            ck_info("server: started %s (pid %d)", a[1], (int)pid);
+    }
+}
+
+static void children_stop(void)
+{
+    for (int i = 0; i < children.n; i++)
+        if (children.pid[i] > 0)
+            kill(children.pid[i], SIGTERM);
+    for (int i = 0; i < children.n; i++) {
+        if (children.pid[i] <= 0)
+            continue;
+        int st;
+        for (int t = 0; t < 100 && waitpid(children.pid[i], &st, WNOHANG) == 0; t++)
+            usleep(100000);
+        if (waitpid(children.pid[i], &st, WNOHANG) == 0) {
+            kill(children.pid[i], SIGKILL);
+            waitpid(children.pid[i], &st, 0);
+        }
+    }
+}
+
+static char child_kubeconfig[PATH_MAX];
+
 static int on_ready(const struct apiserver_ready *r)
 {
     if (write_kubeconfig(r) != 0)
         return -1;
+    snprintf(child_kubeconfig, sizeof(child_kubeconfig), "%s/kubeconfig.yaml", r->data_dir);
+    children_start(child_kubeconfig);
     if (!agent.on)
         return 0;
     snprintf(agent.kubeconfig, sizeof(agent.kubeconfig), "%s/kubeconfig.yaml", r->data_dir);
@@ -108,7 +183,9 @@ static int cmd_server(int argc, char **argv)
     int n = 0;
     for (int i = 0; i < argc; i++) {
         const char *v;
-        if (i > 0 && !strcmp(argv[i], "--agent")) {
+        if (i > 0 && !strcmp(argv[i], "--scheduler")) {
+            child_add("scheduler", "--port=0");
+        } else if (i > 0 && !strcmp(argv[i], "--agent")) {
             agent.on = true;
         } else if (i > 0 && (v = ck_flag_value(argc, argv, &i, "--agent-hollow"))) {
             agent.on = true;
@@ -118,6 +195,7 @@ static int cmd_server(int argc, char **argv)
         }
     }
     int rc = apiserver_run(n, args, "./.ckube", on_ready);
+    children_stop();
     if (agent.started) {
         agent.stop = 1;
         pthread_join(agent.th, NULL);
@@ -127,4 +205,4 @@ static int cmd_server(int argc, char **argv)
 }
 
 CK_CMD(server, "server", cmd_server,
-       "run a single-node cluster (API server; --agent adds the node agent)");
+       "run a single-node cluster (API server; --agent, --scheduler add those components)");

@@ -38,8 +38,9 @@ def free_port():
 
 
 class Server:
-    def __init__(self, binary, data_dir):
+    def __init__(self, binary, data_dir, extra_args=()):
         self.binary, self.data_dir = binary, data_dir
+        self.extra_args = list(extra_args)  # e.g. ["--agent-hollow", "1", "--scheduler"]
         self.sport, self.pport = free_port(), free_port()
         self.proc = None
         self.kubeconfig = None
@@ -48,7 +49,7 @@ class Server:
         log = open(os.path.join(os.path.dirname(self.data_dir), "server.log"), "ab")
         self.proc = subprocess.Popen(
             [self.binary, "server", "--data-dir", self.data_dir, "--secure-port", str(self.sport),
-             "--insecure-port", str(self.pport)],
+             "--insecure-port", str(self.pport)] + self.extra_args,
             stdout=subprocess.PIPE, stderr=log, text=True)
         line = self.proc.stdout.readline()
         m = re.match(r"export KUBECONFIG=(\S+)", line or "")
