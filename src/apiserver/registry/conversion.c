@@ -175,45 +175,66 @@ static json_t *spec_v1_to_v2(const json_t *m)
     return o;
 }
 
-static json_t *spec_v2_to_v1(const json_t *m)
+/* v2 -> v1 metric entries (MetricSpec -> autoscaling.alpha.kubernetes.io/metrics items,
+ * MetricStatus -> .../current-metrics items) as one table: each source kind lists what its
+ * v1 form copies from the v2 entry itself (S), its metric identifier (I) or its target or
+ * current value (V). '%' in a v1 key stands for "target" (specs) or "current" (statuses). */
+enum { FROM_S, FROM_I, FROM_V };
+struct v1_copy {
+    const char *v1, *v2;
+    int from;
+};
+static const struct {
+    const char *kind;
+    struct v1_copy c[6]; /* ends at the first empty entry */
+} metric_v2_to_v1[] = {
+    {"object",
+     {{"target", "describedObject", FROM_S},
+      {"metricName", "name", FROM_I},
+      {"%Value", "value", FROM_V},
+      {"selector", "selector", FROM_I},
+      {"averageValue", "averageValue", FROM_V}}},
+    {"pods",
+     {{"metricName", "name", FROM_I},
+      {"%AverageValue", "averageValue", FROM_V},
+      {"selector", "selector", FROM_I}}},
+    {"resource",
+     {{"name", "name", FROM_S},
+      {"%AverageUtilization", "averageUtilization", FROM_V},
+      {"%AverageValue", "averageValue", FROM_V},
+      {"container", "container", FROM_S}}},
+    {"containerResource",
+     {{"name", "name", FROM_S},
+      {"%AverageUtilization", "averageUtilization", FROM_V},
+      {"%AverageValue", "averageValue", FROM_V},
+      {"container", "container", FROM_S}}},
+    {"external",
+     {{"metricName", "name", FROM_I},
+      {"metricSelector", "selector", FROM_I},
+      {"%Value", "value", FROM_V},
+      {"%AverageValue", "averageValue", FROM_V}}},
+};
+
+/* which: "target" for a MetricSpec, "current" for a MetricStatus. */
+static json_t *metric_to_v1(const json_t *m, const char *which)
 {
     json_t *o = json_object();
     cp(o, m, "type", "type");
-    json_t *s;
-    if ((s = obj_get(m, "object"))) {
-        json_t *x = json_object(), *t = obj_get(s, "target"), *id = obj_get(s, "metric");
-        cp(x, s, "target", "describedObject");
-        cp(x, id, "metricName", "name");
-        cp(x, t, "targetValue", "value");
-        cp(x, id, "selector", "selector");
-        cp(x, t, "averageValue", "averageValue");
-        json_object_set_new(o, "object", x);
-    }
-    if ((s = obj_get(m, "pods"))) {
-        json_t *x = json_object(), *t = obj_get(s, "target"), *id = obj_get(s, "metric");
-        cp(x, id, "metricName", "name");
-        cp(x, t, "targetAverageValue", "averageValue");
-        cp(x, id, "selector", "selector");
-        json_object_set_new(o, "pods", x);
-    }
-    const char *res_keys[2] = {"resource", "containerResource"};
-    for (int i = 0; i < 2; i++) {
-        if (!(s = obj_get(m, res_keys[i])))
+    for (size_t k = 0; k < sizeof(metric_v2_to_v1) / sizeof(metric_v2_to_v1[0]); k++) {
+        const json_t *s = obj_get(m, metric_v2_to_v1[k].kind);
+        if (!s)
             continue;
-        json_t *x = json_object(), *t = obj_get(s, "target");
-        cp(x, s, "name", "name");
-        cp(x, t, "targetAverageUtilization", "averageUtilization");
-        cp(x, t, "targetAverageValue", "averageValue");
-        cp(x, s, "container", "container");
-        json_object_set_new(o, res_keys[i], x);
-    }
-    if ((s = obj_get(m, "external"))) {
-        json_t *x = json_object(), *t = obj_get(s, "target"), *id = obj_get(s, "metric");
-        cp(x, id, "metricName", "name");
-        cp(x, id, "metricSelector", "selector");
-        cp(x, t, "targetValue", "value");
-        cp(x, t, "targetAverageValue", "averageValue");
-        json_object_set_new(o, "external", x);
+        const json_t *from[3] = {s, obj_get(s, "metric"), obj_get(s, which)};
+        json_t *x = json_object();
+        for (const struct v1_copy *c = metric_v2_to_v1[k].c; c->v1; c++) {
+            char key[64];
+            if (c->v1[0] == '%')
+                snprintf(key, sizeof(key), "%s%s", which, c->v1 + 1);
+            else
+                snprintf(key, sizeof(key), "%s", c->v1);
+            cp(x, from[c->from], key, c->v2);
+        }
+        json_object_set_new(o, metric_v2_to_v1[k].kind, x);
     }
     return o;
 }
@@ -270,49 +291,6 @@ static json_t *status_v1_to_v2(const json_t *m)
         json_object_set_new(
             x, "current",
             current(obj_get(s, "currentValue"), obj_get(s, "currentAverageValue"), NULL));
-        json_object_set_new(o, "external", x);
-    }
-    return o;
-}
-
-static json_t *status_v2_to_v1(const json_t *m)
-{
-    json_t *o = json_object();
-    cp(o, m, "type", "type");
-    json_t *s;
-    if ((s = obj_get(m, "object"))) {
-        json_t *x = json_object(), *c = obj_get(s, "current"), *id = obj_get(s, "metric");
-        cp(x, s, "target", "describedObject");
-        cp(x, id, "metricName", "name");
-        cp(x, c, "currentValue", "value");
-        cp(x, id, "selector", "selector");
-        cp(x, c, "averageValue", "averageValue");
-        json_object_set_new(o, "object", x);
-    }
-    if ((s = obj_get(m, "pods"))) {
-        json_t *x = json_object(), *c = obj_get(s, "current"), *id = obj_get(s, "metric");
-        cp(x, id, "metricName", "name");
-        cp(x, c, "currentAverageValue", "averageValue");
-        cp(x, id, "selector", "selector");
-        json_object_set_new(o, "pods", x);
-    }
-    const char *res_keys[2] = {"resource", "containerResource"};
-    for (int i = 0; i < 2; i++) {
-        if (!(s = obj_get(m, res_keys[i])))
-            continue;
-        json_t *x = json_object(), *c = obj_get(s, "current");
-        cp(x, s, "name", "name");
-        cp(x, c, "currentAverageUtilization", "averageUtilization");
-        cp(x, c, "currentAverageValue", "averageValue");
-        cp(x, s, "container", "container");
-        json_object_set_new(o, res_keys[i], x);
-    }
-    if ((s = obj_get(m, "external"))) {
-        json_t *x = json_object(), *c = obj_get(s, "current"), *id = obj_get(s, "metric");
-        cp(x, id, "metricName", "name");
-        cp(x, id, "metricSelector", "selector");
-        cp(x, c, "currentValue", "value");
-        cp(x, c, "currentAverageValue", "averageValue");
         json_object_set_new(o, "external", x);
     }
     return o;
@@ -439,7 +417,7 @@ json_t *conv_hpa_v2_to_v1(const json_t *in)
         }
         if (is_cpu_resource(m) && util && !json_is_null(util))
             continue;
-        json_array_append_new(other, spec_v2_to_v1(m));
+        json_array_append_new(other, metric_to_v1(m, "target"));
     }
     json_object_set_new(out, "spec", os);
     json_t *ost = json_object();
@@ -454,7 +432,7 @@ json_t *conv_hpa_v2_to_v1(const json_t *in)
         json_t *u = obj_get(obj_get(obj_get(m, "resource"), "current"), "averageUtilization");
         if (is_cpu_resource(m) && u && !json_is_null(u))
             json_object_set_new(ost, "currentCPUUtilizationPercentage", json_deep_copy(u));
-        json_array_append_new(cur, status_v2_to_v1(m));
+        json_array_append_new(cur, metric_to_v1(m, "current"));
     }
     json_object_set_new(out, "status", ost);
     /* annotations in upstream's order: metrics, current metrics, behavior, conditions */

@@ -80,6 +80,53 @@ static void test_hpa_v1_to_v2(void **state)
     json_decref(v1);
 }
 
+/* Every metric source kind, in spec and status, survives v2 -> v1 (annotations) -> v2. */
+static void test_hpa_v2_metric_kinds_round_trip(void **state)
+{
+    (void)state;
+    const char *v2s =
+        "{\"apiVersion\":\"autoscaling/v2\",\"kind\":\"HorizontalPodAutoscaler\",\"metadata\":{"
+        "\"name\":\"all\"},\"spec\":{\"scaleTargetRef\":{\"kind\":\"Deployment\",\"name\":"
+        "\"w\"},\"maxReplicas\":5,\"metrics\":["
+        "{\"type\":\"Object\",\"object\":{\"describedObject\":{\"kind\":\"Service\",\"name\":"
+        "\"s\"},\"metric\":{\"name\":\"rps\",\"selector\":{\"matchLabels\":{\"a\":\"b\"}}},"
+        "\"target\":{\"type\":\"Value\",\"value\":\"5\"}}},"
+        "{\"type\":\"Pods\",\"pods\":{\"metric\":{\"name\":\"qps\"},\"target\":{\"type\":"
+        "\"AverageValue\",\"averageValue\":\"1k\"}}},"
+        "{\"type\":\"ContainerResource\",\"containerResource\":{\"name\":\"memory\","
+        "\"container\":\"c\",\"target\":{\"type\":\"AverageValue\",\"averageValue\":\"10Mi\"}}},"
+        "{\"type\":\"External\",\"external\":{\"metric\":{\"name\":\"q\",\"selector\":{"
+        "\"matchLabels\":{\"x\":\"y\"}}},\"target\":{\"type\":\"AverageValue\","
+        "\"averageValue\":\"2\"}}}]},"
+        "\"status\":{\"currentReplicas\":1,\"desiredReplicas\":2,\"currentMetrics\":["
+        "{\"type\":\"Object\",\"object\":{\"describedObject\":{\"kind\":\"Service\",\"name\":"
+        "\"s\"},\"metric\":{\"name\":\"rps\"},\"current\":{\"value\":\"4\"}}},"
+        "{\"type\":\"Pods\",\"pods\":{\"metric\":{\"name\":\"qps\"},\"current\":{"
+        "\"averageValue\":\"900\"}}},"
+        "{\"type\":\"ContainerResource\",\"containerResource\":{\"name\":\"memory\","
+        "\"container\":\"c\",\"current\":{\"averageValue\":\"9Mi\"}}},"
+        "{\"type\":\"External\",\"external\":{\"metric\":{\"name\":\"q\"},\"current\":{"
+        "\"averageValue\":\"1\"}}}]}}";
+    json_t *v2 = parse(v2s);
+    json_t *v1 = conv_hpa_v2_to_v1(v2);
+    struct ck_err err = CK_ERR_INIT;
+    json_t *back = conv_hpa_v1_to_v2(v1, &err);
+    assert_non_null(back);
+    json_t *want = parse(v2s);
+    json_t *sm = json_object_get(json_object_get(back, "spec"), "metrics");
+    json_t *cm = json_object_get(json_object_get(back, "status"), "currentMetrics");
+    json_t *wsm = json_object_get(json_object_get(want, "spec"), "metrics");
+    json_t *wcm = json_object_get(json_object_get(want, "status"), "currentMetrics");
+    if (!json_equal(sm, wsm) || !json_equal(cm, wcm)) {
+        char *a = json_dumps(back, JSON_COMPACT | JSON_SORT_KEYS);
+        fail_msg("round trip differs:\n%s", a);
+    }
+    json_decref(v2);
+    json_decref(v1);
+    json_decref(back);
+    json_decref(want);
+}
+
 static void test_hpa_v2_round_trip(void **state)
 {
     (void)state;
@@ -536,6 +583,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hpa_v1_to_v2),
         cmocka_unit_test(test_hpa_v2_round_trip),
+        cmocka_unit_test(test_hpa_v2_metric_kinds_round_trip),
         cmocka_unit_test(test_event_conversion),
         cmocka_unit_test(test_field_labels),
         cmocka_unit_test(test_printers),
