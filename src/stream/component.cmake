@@ -1,0 +1,1 @@
+ck_component(stream DEPS ck_lib PkgConfig::ZLIB)
