@@ -46,6 +46,8 @@ void fp_pe_release(struct fp_pe *pe);
 int fp_pe_cmp(const struct fp_pe *a, const struct fp_pe *b);
 /* Upstream's value ordering: numbers < strings < bools < lists < maps < null. */
 int fp_value_cmp(const json_t *a, const json_t *b);
+/* An object's keys in byte order (malloc'd array of borrowed names; *n set). */
+const char **fp_sorted_keys(const json_t *o, size_t *n);
 /* Parses "f:x", "k:{...}", "v:...", "i:N"; -1 when malformed. */
 int fp_pe_parse(struct fp_pe *pe, const char *s);
 /* Appends v as Go's encoding/json writes it (compact, sorted keys, <>& escaped). */

@@ -94,7 +94,7 @@ static int cmp_strs(const void *a, const void *b)
 }
 
 /* Sorted keys of an object (malloc'd array of borrowed names). */
-static const char **sorted_keys(const json_t *o, size_t *n)
+const char **fp_sorted_keys(const json_t *o, size_t *n)
 {
     *n = json_object_size(o);
     const char **k = ck_malloc((*n ? *n : 1) * sizeof(*k));
@@ -110,7 +110,7 @@ static const char **sorted_keys(const json_t *o, size_t *n)
 static int cmp_objects(const json_t *a, const json_t *b)
 {
     size_t na, nb;
-    const char **ka = sorted_keys(a, &na), **kb = sorted_keys(b, &nb);
+    const char **ka = fp_sorted_keys(a, &na), **kb = fp_sorted_keys(b, &nb);
     int c = 0;
     for (size_t i = 0; c == 0; i++) {
         if (i >= na || i >= nb) {
@@ -287,7 +287,7 @@ void fp_path_string(struct ck_buf *b, const struct fp_pe *path, size_t n)
             break;
         case FP_KEY: {
             size_t nk;
-            const char **k = sorted_keys(pe->v, &nk);
+            const char **k = fp_sorted_keys(pe->v, &nk);
             ck_buf_appendc(b, '[');
             for (size_t j = 0; j < nk; j++) {
                 ck_buf_appendf(b, "%s%s=", j ? "," : "", k[j]);
@@ -378,7 +378,9 @@ static long find(const struct fp_set *s, const struct fp_pe *pe)
 
 static struct fp_node *descend(struct fp_set *s, const struct fp_pe *pe)
 {
-    long i = find(s, pe);
+    /* appending in order is the common case (walks go through sorted keys): no search, no
+     * memmove, so a map of a million keys is not quadratic */
+    long i = s->n && fp_pe_cmp(&s->v[s->n - 1].pe, pe) < 0 ? -(long)s->n - 1 : find(s, pe);
     if (i < 0) {
         size_t at = (size_t)(-i - 1);
         if (s->n == s->cap) {

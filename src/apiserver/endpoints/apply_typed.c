@@ -363,19 +363,23 @@ static int tfs(struct tfs *s, struct ty t, const json_t *v)
     }
     if (!json_is_object(v))
         return 0;
-    const char *key;
-    json_t *val;
-    json_object_foreach((json_t *)v, key, val)
-    {
+    size_t nk;
+    const char **keys = fp_sorted_keys(v, &nk); /* sorted: the set grows by appending */
+    for (size_t i = 0; i < nk; i++) {
+        const char *key = keys[i];
+        json_t *val = json_object_get(v, key);
         push_field(&s->w, key);
         int rc = tfs(s, child_field(t, key), val);
         if (json_is_null(val) || (json_is_object(val) && json_object_size(val) == 0) ||
             !declared(t, key))
             fp_set_insert(s->set, s->w.path, s->w.n);
         pop(&s->w);
-        if (rc < 0)
+        if (rc < 0) {
+            free(keys);
             return -1;
+        }
     }
+    free(keys);
     return 0;
 }
 
@@ -498,22 +502,21 @@ static bool cmp_handle(struct cmpw *c, struct ty t, enum tk k, const json_t *l, 
         cmp_leaf(c, l, r);
         return true;
     }
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)lo, key, v)
-    {
+    /* the union of both key sets in byte order: the result sets grow by appending */
+    size_t nl, nr, i = 0, j = 0;
+    const char **kl = fp_sorted_keys(lo, &nl), **kr = fp_sorted_keys(ro, &nr);
+    while (i < nl || j < nr) {
+        int d = i >= nl ? 1 : j >= nr ? -1 : strcmp(kl[i], kr[j]);
+        const char *key = d <= 0 ? kl[i] : kr[j];
         push_field(&c->w, key);
-        cmpv(c, child_field(t, key), v, json_object_get(ro, key));
+        cmpv(c, child_field(t, key), d <= 0 ? json_object_get(lo, key) : NULL,
+             d >= 0 ? json_object_get(ro, key) : NULL);
         pop(&c->w);
+        i += d <= 0;
+        j += d >= 0;
     }
-    json_object_foreach((json_t *)ro, key, v)
-    {
-        if (json_object_get(lo, key))
-            continue;
-        push_field(&c->w, key);
-        cmpv(c, child_field(t, key), NULL, v);
-        pop(&c->w);
-    }
+    free(kl);
+    free(kr);
     return false;
 }
 
