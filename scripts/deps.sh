@@ -18,6 +18,7 @@ PKGS=(
   # client conformance suite (tests/clients): the real client libraries
   python3-kubernetes
   crun busybox-static containernetworking-plugins docker-registry skopeo umoci
+  prometheus  # tests/observability: a real Prometheus scraping ckube, and promtool
   iproute2 nftables iptables etcd-server etcd-client
 )
 

@@ -85,4 +85,14 @@ void wq_shutdown(struct wq *q);
 void wq_shutdown_with_drain(struct wq *q);
 bool wq_shutting_down(struct wq *q);
 
+/* ---- metrics ----------------------------------------------------------------------------- */
+
+struct ck_buf;
+/* Appends client-go's workqueue_* families (Prometheus text, HELP and TYPE included) for every
+ * live queue that has a name, labelled {name}: workqueue_depth, workqueue_adds_total,
+ * workqueue_queue_duration_seconds, workqueue_work_duration_seconds, workqueue_retries_total,
+ * workqueue_unfinished_work_seconds, workqueue_longest_running_processor_seconds. Queues with
+ * the same name share series. Returns 0, or -1 when out filled up. */
+int wq_metrics(struct ck_buf *out);
+
 #endif

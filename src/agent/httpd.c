@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The agent's local health server (the kubelet's healthz port, 10248 by default): plain
- * HTTP/1.1 on one thread, GET /healthz ("ok") and GET /metrics (Prometheus text). */
+ * HTTP/1.1 on one thread, GET /healthz, /livez, /readyz (upstream's named checks, ?verbose,
+ * ?exclude=, /<endpoint>/<check>) and GET /metrics (text 0.0.4, or OpenMetrics when asked). */
 #include "agent/agent_int.h"
+#include "agent/stream_agent.h"
+#include "ckube/wq.h"
 #include "lib/buf.h"
+#include "lib/healthz.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/timeutil.h"
 
 #include <arpa/inet.h>
@@ -23,6 +28,7 @@ struct ag_httpd {
     int fd, port;
     volatile int stop;
     pthread_t th;
+    struct ag_stream_server *streaming;
 };
 
 static long rss_kib(void)
@@ -36,6 +42,34 @@ static long rss_kib(void)
     if (f)
         fclose(f);
     return v;
+}
+
+/* The kubelet's families that the agent can tell: kubelet_node_name, kubelet_running_pods
+ * (pods whose reported phase is Running). */
+static void upstream_metrics(struct agent *ag, struct ck_buf *b)
+{
+    size_t running = 0, it = 0;
+    const char *k;
+    void *v;
+    pthread_mutex_lock(&ag->mu);
+    while (ck_strmap_next(&ag->pods, &it, &k, &v)) {
+        struct ag_pod *p = v;
+        const char *ph = p->pod ? json_string_value(json_object_get(
+                                      json_object_get(p->pod, "status"), "phase"))
+                                : NULL;
+        if (!p->api_gone && ph && !strcmp(ph, "Running"))
+            running++;
+    }
+    pthread_mutex_unlock(&ag->mu);
+    ck_metrics_header(b, "kubelet_node_name", "The node's name. The count is always 1.", "gauge");
+    for (int i = 0; i < ag->nnodes; i++) {
+        ck_buf_appends(b, "kubelet_node_name{node=\"");
+        ck_metrics_escape(b, ag->nodes[i].name);
+        ck_buf_appends(b, "\"} 1\n");
+    }
+    ck_metrics_header(b, "kubelet_running_pods",
+                      "Number of pods that have a running pod sandbox", "gauge");
+    ck_buf_appendf(b, "kubelet_running_pods %zu\n", running);
 }
 
 static void metrics(struct agent *ag, struct ck_buf *b)
@@ -69,13 +103,25 @@ static void metrics(struct agent *ag, struct ck_buf *b)
     C("ckube_agent_pleg_relists_total", "PLEG relists (all nodes).", m->pleg_relists);
     C("ckube_agent_pleg_events_total", "Pods the PLEG saw change.", m->pleg_events);
     long relists = atomic_load(&m->pleg_relists);
-    G("ckube_agent_pleg_relist_avg_us", "Mean PLEG relist duration (all nodes).",
-      relists ? atomic_load(&m->pleg_relist_ns_total) / relists / 1000 : 0);
-    G("ckube_agent_pleg_relist_max_us", "Longest PLEG relist (all nodes).",
-      atomic_load(&m->pleg_relist_ns_max) / 1000);
+    /* seconds, not microseconds: promtool rejects abbreviated units in names */
+    ck_metrics_header(b, "ckube_agent_pleg_relist_avg_seconds",
+                      "Mean PLEG relist duration (all nodes).", "gauge");
+    ck_buf_appendf(b, "ckube_agent_pleg_relist_avg_seconds %.9f\n",
+                   relists ? (double)atomic_load(&m->pleg_relist_ns_total) / relists / 1e9 : 0);
+    ck_metrics_header(b, "ckube_agent_pleg_relist_max_seconds", "Longest PLEG relist (all nodes).",
+                      "gauge");
+    ck_buf_appendf(b, "ckube_agent_pleg_relist_max_seconds %.9f\n",
+                   (double)atomic_load(&m->pleg_relist_ns_max) / 1e9);
 #undef C
 #undef G
+    upstream_metrics(ag, b);
+    ck_metrics_process(b);
+    wq_metrics(b);
 }
+
+/* The kubelet's healthz checks: ping, log, syncloop (the agent's loop is alive while this
+ * thread serves). */
+static const struct ck_hcheck checks[] = {{"ping", NULL}, {"log", NULL}, {"syncloop", NULL}};
 
 static void serve(struct ag_httpd *h, int c)
 {
@@ -95,12 +141,23 @@ static void serve(struct ag_httpd *h, int c)
     struct ck_buf body = CK_BUF_INIT(1 << 22);
     int code = 200;
     const char *ctype = "text/plain; charset=utf-8";
-    if (!strncmp(req, "GET /healthz ", 13) || !strncmp(req, "GET /healthz?", 13)) {
-        ck_buf_appends(&body, "ok");
-    } else if (!strncmp(req, "GET /metrics ", 13)) {
-        metrics(h->ag, &body);
-        ctype = "text/plain; version=0.0.4; charset=utf-8";
-    } else {
+    char target[600] = "";
+    if (!strncmp(req, "GET ", 4))
+        sscanf(req + 4, "%599s", target);
+    if (!strcmp(target, "/metrics")) {
+        struct ck_buf text = CK_BUF_INIT(1 << 22);
+        const char *acc = strcasestr(req, "\r\naccept:");
+        const char *eol = acc ? strstr(acc + 2, "\r\n") : NULL;
+        metrics(h->ag, &text);
+        if (acc && eol && ck_metrics_wants_openmetrics(acc, (size_t)(eol - acc))) {
+            ck_metrics_to_openmetrics(text.data ? text.data : "", text.len, &body);
+            ctype = CK_METRICS_OM_CTYPE;
+        } else {
+            ck_buf_append(&body, text.data ? text.data : "", text.len);
+            ctype = CK_METRICS_TEXT_CTYPE;
+        }
+        ck_buf_release(&text);
+    } else if (!target[0] || !(code = ck_healthz_serve(target, checks, 3, h->ag, &body))) {
         code = 404;
         ck_buf_appends(&body, "404 page not found\n");
     }
@@ -108,7 +165,8 @@ static void serve(struct ag_httpd *h, int c)
     ck_buf_appendf(&out,
                    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                    "Connection: close\r\n\r\n",
-                   code, code == 200 ? "OK" : "Not Found", ctype, body.len);
+                   code, code == 200 ? "OK" : code == 404 ? "Not Found" : "Internal Server Error", ctype,
+                   body.len);
     ck_buf_append(&out, body.data, body.len);
     for (size_t off = 0; off < out.len;) {
         ssize_t w = write(c, out.data + off, out.len - off);
@@ -159,6 +217,17 @@ struct ag_httpd *ag_httpd_start(struct agent *ag, const char *bind_addr, int por
     h->fd = fd;
     h->port = ntohs(sa.sin_port);
     pthread_create(&h->th, NULL, loop, h);
+    const char *sp = getenv("CKUBE_STREAMING_PORT");
+    int sport = sp && *sp ? atoi(sp) : 10250;
+    if (sp && !strcmp(sp, "off"))
+        sport = -1;
+    if (sport >= 0) {
+        struct ck_err serr = CK_ERR_INIT;
+        h->streaming = ag_stream_start(
+            &(struct ag_stream_opts){.port = sport, .resolve = ag_stream_resolve, .arg = ag}, &serr);
+        if (!h->streaming)
+            ck_warn("agent: streaming server: %s", serr.msg);
+    }
     return h;
 }
 
@@ -172,6 +241,7 @@ void ag_httpd_stop(struct ag_httpd *h)
     if (!h)
         return;
     h->stop = 1;
+    ag_stream_stop(h->streaming);
     pthread_join(h->th, NULL);
     close(h->fd);
     free(h);

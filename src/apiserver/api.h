@@ -71,8 +71,20 @@ struct api_iov_body {
     void *owner;
 };
 
+/* What the engine made of a request, for upstream's apiserver_request_* metric labels
+ * (filled by api_handle; the front end records the metrics once the response is sent). */
+struct api_reqinfo {
+    bool is_resource;     /* a resource request (else: path is reported as subresource) */
+    const char *verb;     /* upstream's verb: GET LIST WATCH CREATE UPDATE PATCH APPLY DELETE
+                             DELETECOLLECTION CONNECT; NULL = not filled */
+    const char *scope;    /* "namespace", "resource", "cluster" or "" */
+    bool dry_run;         /* dryRun=All */
+    char group[64], version[32], resource[64], subresource[32];
+};
+
 struct api_response {
     int status;                /* HTTP status */
+    struct api_reqinfo info;   /* metric labels (engine) */
     char content_type[96];     /* e.g. "application/json" */
     struct ck_buf body;        /* caller initialises (any max); engine appends; caller releases */
     /* Set by a caller that can write scattered pieces (the HTTP front end): the engine may
@@ -115,8 +127,14 @@ int api_watch_drain(struct api_watch *w, struct ck_buf *out);
 void api_watch_tick(struct api_watch *w, int64_t now_mono_ms);
 void api_watch_close(struct api_watch *w);
 
-/* Prometheus text for the engine's metrics (request counts, LIST cost accounting). */
+/* Prometheus text for the engine's metrics (request counts, LIST cost accounting, upstream's
+ * apiserver_storage_objects / registered_watchers / longrunning_requests, the store's
+ * etcd_request_duration_seconds). */
 int api_metrics(struct api_server *s, struct ck_buf *out);
+/* The storage health check behind /readyz/etcd: a one-key read of the store. 0 when it
+ * answered, -1 with why filled otherwise. Blocks up to the store's timeout (never call it on
+ * an event loop). */
+int api_store_check(struct api_server *s, char *why, size_t n);
 
 /* Writes a Status JSON object for err into rs (status code, content type, body). */
 void api_write_status(struct api_response *rs, const struct ck_err *err);

@@ -5,6 +5,7 @@
 #include "lib/buf.h"
 #include "lib/strmap.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/timeutil.h"
 
 #include <errno.h>
@@ -12,6 +13,8 @@
 #include <pthread.h>
 #include <string.h>
 #include <time.h>
+
+#include "lib/banned.h"
 
 int64_t wq_clock_now(const struct ck_clock *c);
 
@@ -38,7 +41,91 @@ struct wq {
     bool has_clock;
     pthread_t delay_thread;
     char name[64];
+    struct wq *mnext, *mprev; /* registry of named queues (metrics) */
 };
+
+/* ---- client-go's workqueue_* metrics (named queues only) ---------------------------------
+ * dirty's value is the item's add time and processing's its start time (ck_mono_ns, as
+ * uintptr_t), which give queue_duration, work_duration, unfinished_work and longest_running. */
+
+static const char *const wq_lbl[] = {"name", NULL};
+static const double wq_buckets[] = {1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3,
+                                    1e-2, 1e-1, 1,    10,   100,  1000};
+static struct ck_mfam m_adds = CK_MFAM_INIT(
+    "workqueue_adds_total", "Total number of adds handled by workqueue", CK_MCOUNTER, wq_lbl, NULL, 0);
+static struct ck_mfam m_retries =
+    CK_MFAM_INIT("workqueue_retries_total", "Total number of retries handled by workqueue",
+                 CK_MCOUNTER, wq_lbl, NULL, 0);
+static struct ck_mfam m_queue = CK_MFAM_INIT(
+    "workqueue_queue_duration_seconds",
+    "How long in seconds an item stays in workqueue before being requested.", CK_MHISTOGRAM,
+    wq_lbl, wq_buckets, sizeof(wq_buckets) / sizeof(double));
+static struct ck_mfam m_work = CK_MFAM_INIT(
+    "workqueue_work_duration_seconds", "How long in seconds processing an item from workqueue takes.",
+    CK_MHISTOGRAM, wq_lbl, wq_buckets, sizeof(wq_buckets) / sizeof(double));
+static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct wq *reg_head;
+
+static void m_count(struct ck_mfam *f, struct wq *q)
+{
+    const char *v[] = {q->name};
+    if (q->name[0])
+        ck_mfam_add(f, v, 1);
+}
+
+static void m_since(struct ck_mfam *f, struct wq *q, void *start)
+{
+    const char *v[] = {q->name};
+    if (q->name[0] && start)
+        ck_mfam_observe(f, v, (double)(ck_mono_ns() - (int64_t)(uintptr_t)start) / 1e9);
+}
+
+int wq_metrics(struct ck_buf *out)
+{
+    int rc = 0;
+    int64_t now = ck_mono_ns();
+    rc |= ck_metrics_header(out, "workqueue_depth", "Current depth of workqueue", "gauge");
+    struct ck_buf unfinished = CK_BUF_INIT(1 << 20), longest = CK_BUF_INIT(1 << 20);
+    pthread_mutex_lock(&reg_mu);
+    for (struct wq *q = reg_head; q; q = q->mnext) {
+        pthread_mutex_lock(&q->mu);
+        double sum = 0, max = 0;
+        size_t it = 0;
+        const char *k;
+        void *v;
+        while (ck_strmap_next(&q->processing, &it, &k, &v)) {
+            double d = v ? (double)(now - (int64_t)(uintptr_t)v) / 1e9 : 0;
+            sum += d;
+            max = d > max ? d : max;
+        }
+        rc |= ck_buf_appendf(out, "workqueue_depth{name=\"%s\"} %zu\n", q->name, q->count);
+        pthread_mutex_unlock(&q->mu);
+        ck_buf_appendf(&unfinished, "workqueue_unfinished_work_seconds{name=\"%s\"} %.9g\n",
+                       q->name, sum);
+        ck_buf_appendf(&longest, "workqueue_longest_running_processor_seconds{name=\"%s\"} %.9g\n",
+                       q->name, max);
+    }
+    pthread_mutex_unlock(&reg_mu);
+    rc |= ck_metrics_header(out, "workqueue_unfinished_work_seconds",
+                            "How many seconds of work has done that is in progress and hasn't "
+                            "been observed by work_duration. Large values indicate stuck threads. "
+                            "One can deduce the number of stuck threads by observing the rate at "
+                            "which this increases.",
+                            "gauge");
+    rc |= ck_buf_append(out, unfinished.data, unfinished.len);
+    rc |= ck_metrics_header(out, "workqueue_longest_running_processor_seconds",
+                            "How many seconds has the longest running processor for workqueue "
+                            "been running.",
+                            "gauge");
+    rc |= ck_buf_append(out, longest.data, longest.len);
+    ck_buf_release(&unfinished);
+    ck_buf_release(&longest);
+    rc |= ck_mfam_render(&m_adds, out);
+    rc |= ck_mfam_render(&m_queue, out);
+    rc |= ck_mfam_render(&m_work, out);
+    rc |= ck_mfam_render(&m_retries, out);
+    return rc < 0 ? -1 : 0;
+}
 
 static int64_t now_ns(struct wq *q)
 {
@@ -79,7 +166,8 @@ static void add_locked(struct wq *q, const char *item)
     ck_strmap_get(&q->dirty, item, &found);
     if (found)
         return;
-    ck_strmap_put(&q->dirty, item, NULL);
+    ck_strmap_put(&q->dirty, item, (void *)(uintptr_t)ck_mono_ns());
+    m_count(&m_adds, q);
     ck_strmap_get(&q->processing, item, &found);
     if (found)
         return; /* queued again by wq_done */
@@ -217,6 +305,7 @@ static void *delay_loop(void *arg)
 
 void wq_add_rate_limited(struct wq *q, const char *item)
 {
+    m_count(&m_retries, q);
     wq_add_after(q, item, q->limiter->ops->when(q->limiter, item));
 }
 
@@ -235,8 +324,8 @@ int wq_num_requeues(struct wq *q, const char *item)
 static char *take_locked(struct wq *q)
 {
     char *it = fifo_pop(q);
-    ck_strmap_put(&q->processing, it, NULL);
-    ck_strmap_del(&q->dirty, it, NULL);
+    ck_strmap_put(&q->processing, it, (void *)(uintptr_t)ck_mono_ns());
+    m_since(&m_queue, q, ck_strmap_del(&q->dirty, it, NULL));
     return it;
 }
 
@@ -269,7 +358,7 @@ void wq_done(struct wq *q, const char *item)
 {
     pthread_mutex_lock(&q->mu);
     bool found;
-    ck_strmap_del(&q->processing, item, NULL);
+    m_since(&m_work, q, ck_strmap_del(&q->processing, item, NULL));
     ck_strmap_get(&q->dirty, item, &found);
     if (found) {
         fifo_push(q, item);
@@ -333,6 +422,14 @@ struct wq *wq_new(const struct wq_opts *o)
     snprintf(q->name, sizeof(q->name), "%s", o && o->name ? o->name : "");
     if (pthread_create(&q->delay_thread, NULL, delay_loop, q) != 0)
         ck_fatal("wq %s: cannot start the delay thread", q->name);
+    if (q->name[0]) {
+        pthread_mutex_lock(&reg_mu);
+        q->mnext = reg_head;
+        if (reg_head)
+            reg_head->mprev = q;
+        reg_head = q;
+        pthread_mutex_unlock(&reg_mu);
+    }
     return q;
 }
 
@@ -342,6 +439,16 @@ void wq_free(struct wq *q)
         return;
     wq_shutdown(q);
     pthread_join(q->delay_thread, NULL);
+    if (q->name[0]) {
+        pthread_mutex_lock(&reg_mu);
+        if (q->mprev)
+            q->mprev->mnext = q->mnext;
+        else
+            reg_head = q->mnext;
+        if (q->mnext)
+            q->mnext->mprev = q->mprev;
+        pthread_mutex_unlock(&reg_mu);
+    }
     while (q->count)
         free(fifo_pop(q));
     free(q->fifo);

@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* /healthz and /metrics on a local port: a minimal HTTP/1.x responder on its own thread (one
- * request per connection). */
+/* /healthz, /livez, /readyz (upstream's named checks) and /metrics (text 0.0.4, or OpenMetrics
+ * when asked) on a local port: a minimal HTTP/1.x responder on its own thread (one request
+ * per connection). */
+#include "ckube/wq.h"
+#include "lib/healthz.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "scheduler/sched_int.h"
 
 #include <arpa/inet.h>
@@ -19,9 +23,42 @@ struct http {
     int fd;
 };
 
+static int check_shutdown(void *arg, char *why, size_t n)
+{
+    struct sch_sched *s = arg;
+    if (s->stop) {
+        snprintf(why, n, "process is shutting down");
+        return -1;
+    }
+    return 0;
+}
+
+/* kube-scheduler's checks (leader election is reported by the Lease, not here). */
+static const struct ck_hcheck checks[] = {
+    {"ping", NULL}, {"log", NULL}, {"informer-sync", NULL}, {"shutdown", check_shutdown}};
+
+static void render_metrics(struct sch_sched *s, const char *req, struct ck_buf *body,
+                           const char **ctype)
+{
+    struct ck_buf text = CK_BUF_INIT(4 << 20);
+    const char *acc = strcasestr(req, "\r\naccept:");
+    const char *eol = acc ? strstr(acc + 2, "\r\n") : NULL;
+    sch_sched_metrics(s, &text);
+    ck_metrics_process(&text);
+    wq_metrics(&text);
+    if (acc && eol && ck_metrics_wants_openmetrics(acc, (size_t)(eol - acc))) {
+        ck_metrics_to_openmetrics(text.data ? text.data : "", text.len, body);
+        *ctype = CK_METRICS_OM_CTYPE;
+    } else {
+        ck_buf_append(body, text.data ? text.data : "", text.len);
+        *ctype = CK_METRICS_TEXT_CTYPE;
+    }
+    ck_buf_release(&text);
+}
+
 static void answer(struct sch_sched *s, int c)
 {
-    char req[2048];
+    char req[2048], target[600] = "";
     ssize_t n = recv(c, req, sizeof(req) - 1, 0);
     if (n <= 0)
         return;
@@ -29,21 +66,20 @@ static void answer(struct sch_sched *s, int c)
     struct ck_buf body = CK_BUF_INIT(4 << 20);
     int code = 200;
     const char *ctype = "text/plain; charset=utf-8";
-    if (!strncmp(req, "GET /healthz", 12) || !strncmp(req, "GET /livez", 10) ||
-        !strncmp(req, "GET /readyz", 11)) {
-        ck_buf_appends(&body, "ok");
-    } else if (!strncmp(req, "GET /metrics", 12)) {
-        sch_sched_metrics(s, &body);
-        ctype = "text/plain; version=0.0.4";
-    } else {
+    if (!strncmp(req, "GET ", 4))
+        sscanf(req + 4, "%599s", target);
+    if (!strcmp(target, "/metrics")) {
+        render_metrics(s, req, &body, &ctype);
+    } else if (!target[0] || !(code = ck_healthz_serve(target, checks, 4, s, &body))) {
         code = 404;
         ck_buf_appends(&body, "404 page not found\n");
     }
     char head[256];
     int hl = snprintf(head, sizeof(head),
-                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: "
-                      "close\r\n\r\n",
-                      code, code == 200 ? "OK" : "Not Found", ctype, body.len);
+                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nX-Content-Type-Options: nosniff\r\n"
+                      "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+                      code, code == 200 ? "OK" : code == 404 ? "Not Found" : "Internal Server Error",
+                      ctype, body.len);
     if (send(c, head, (size_t)hl, MSG_NOSIGNAL) == hl && body.len)
         (void)!send(c, body.data, body.len, MSG_NOSIGNAL);
     ck_buf_release(&body);

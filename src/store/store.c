@@ -4,7 +4,10 @@
 #include "store/store.h"
 
 #include "lib/buf.h"
+#include "lib/metrics.h"
+#include "lib/timeutil.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,8 +104,78 @@ static int cmp_failed(struct store_txn_result *res, const char *key, size_t key_
     return rc;
 }
 
+/* ---- etcd_request_duration_seconds ---- */
+
+static const char *const req_labels[] = {"operation", "type", NULL};
+static const double req_buckets[] = {0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.25, 1.5,
+                                     2,     3,     4,    5,   6,   8,   10,  15,  20,  30,  45,
+                                     60};
+static struct ck_mfam req_duration =
+    CK_MFAM_INIT("etcd_request_duration_seconds",
+                 "Etcd request latency in seconds for each operation and object type.",
+                 CK_MHISTOGRAM, req_labels, req_buckets, sizeof(req_buckets) / sizeof(double));
+static struct ck_mfam req_total =
+    CK_MFAM_INIT("etcd_requests_total", "Etcd request counts for each operation and object type.",
+                 CK_MCOUNTER, req_labels, NULL, 0);
+
+/* Up to n bytes of the path segment at *p (advancing *p past its '/'). */
+static size_t segment(const char **p, const char *end, char *out, size_t n)
+{
+    size_t k = 0;
+    while (*p < end && **p != '/') {
+        if (k + 1 < n)
+            out[k++] = **p;
+        (*p)++;
+    }
+    if (*p < end)
+        (*p)++;
+    out[k] = '\0';
+    return k;
+}
+
+/* type: upstream's group-resource ("pods", "leases.coordination.k8s.io") from the engine's
+ * "/registry/<group|core>/<plural>/..." keys; other keys report their first segment. */
+static void observe(const char *op, const char *key, size_t key_len, int64_t t0)
+{
+    char group[64], plural[64], type[130];
+    const char *p = key, *end = key + key_len;
+    if (key_len > 10 && !strncmp(key, "/registry/", 10))
+        p += 10;
+    else if (key_len && *p == '/')
+        p++;
+    segment(&p, end, group, sizeof(group));
+    if (segment(&p, end, plural, sizeof(plural)) == 0)
+        snprintf(type, sizeof(type), "%s", group);
+    else if (!strcmp(group, "core"))
+        snprintf(type, sizeof(type), "%s", plural);
+    else
+        snprintf(type, sizeof(type), "%s.%s", plural, group);
+    const char *v[] = {op, type};
+    ck_mfam_observe(&req_duration, v, (double)(ck_mono_ns() - t0) / 1e9);
+    ck_mfam_add(&req_total, v, 1);
+}
+
+int store_metrics(struct ck_buf *out)
+{
+    int rc = ck_mfam_render(&req_duration, out);
+    rc |= ck_mfam_render(&req_total, out);
+    return rc;
+}
+
+static int put_(struct store *s, const char *key, size_t key_len, const void *val, size_t val_len,
+                int64_t expect, int64_t *revision, struct store_kv *prev, struct ck_err *err);
+
 int store_put(struct store *s, const char *key, size_t key_len, const void *val, size_t val_len,
               int64_t expect, int64_t *revision, struct store_kv *prev, struct ck_err *err)
+{
+    int64_t t0 = ck_mono_ns();
+    int rc = put_(s, key, key_len, val, val_len, expect, revision, prev, err);
+    observe(expect == STORE_ABSENT ? "create" : "update", key, key_len, t0);
+    return rc;
+}
+
+static int put_(struct store *s, const char *key, size_t key_len, const void *val, size_t val_len,
+                int64_t expect, int64_t *revision, struct store_kv *prev, struct ck_err *err)
 {
     if (expect < STORE_ANY)
         return ck_err_set(err, CK_R_BAD_REQUEST, "store_put: invalid expected revision %lld",
@@ -121,8 +194,20 @@ int store_put(struct store *s, const char *key, size_t key_len, const void *val,
     return 0;
 }
 
+static int delete_(struct store *s, const char *key, size_t key_len, int64_t expect,
+                   int64_t *revision, struct store_kv *prev, struct ck_err *err);
+
 int store_delete(struct store *s, const char *key, size_t key_len, int64_t expect,
                  int64_t *revision, struct store_kv *prev, struct ck_err *err)
+{
+    int64_t t0 = ck_mono_ns();
+    int rc = delete_(s, key, key_len, expect, revision, prev, err);
+    observe("delete", key, key_len, t0);
+    return rc;
+}
+
+static int delete_(struct store *s, const char *key, size_t key_len, int64_t expect,
+                   int64_t *revision, struct store_kv *prev, struct ck_err *err)
 {
     if (expect < STORE_ANY || expect == STORE_ABSENT)
         return ck_err_set(err, CK_R_BAD_REQUEST, "store_delete: invalid expected revision %lld",
@@ -149,13 +234,19 @@ int store_delete(struct store *s, const char *key, size_t key_len, int64_t expec
 int store_get(struct store *s, const char *key, size_t key_len, int64_t revision,
               struct store_kv *out, bool *found, struct ck_err *err)
 {
-    return s->ops->get(s, key, key_len, revision, out, found, err);
+    int64_t t0 = ck_mono_ns();
+    int rc = s->ops->get(s, key, key_len, revision, out, found, err);
+    observe("get", key, key_len, t0);
+    return rc;
 }
 
 int store_range(struct store *s, const struct store_range_req *r, struct store_range_result *res,
                 struct ck_err *err)
 {
-    return s->ops->range(s, r, res, err);
+    int64_t t0 = ck_mono_ns();
+    int rc = s->ops->range(s, r, res, err);
+    observe(r->count_only ? "count" : "list", r->prefix, r->prefix_len, t0);
+    return rc;
 }
 
 int store_events_since(struct store *s, int64_t after_revision, int64_t limit,

@@ -24,6 +24,7 @@
 #define CK_STORE_H
 
 #include "lib/err.h"
+#include "lib/buf.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -253,5 +254,10 @@ void store_kv_copy(struct store_kv *dst, const struct store_kv *src);
 void store_txn_result_release(struct store_txn_result *r);
 void store_range_result_release(struct store_range_result *r);
 void store_events_release(struct store_events *r);
+
+/* Prometheus text for every store operation of the process (store_put/delete/get/range):
+ * upstream's etcd_request_duration_seconds and etcd_requests_total {operation, type}, on any
+ * backend (the embedded store too). */
+int store_metrics(struct ck_buf *out);
 
 #endif

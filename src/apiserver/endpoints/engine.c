@@ -3,11 +3,13 @@
  * Accept negotiation, query decoding), Status objects, /version, /openapi and
  * /debug/api/top-lists routing, metrics. */
 #include "apiserver/endpoints/endpoints.h"
+#include "apiserver/endpoints/eng_metrics.h"
 #include "apiserver/encoding/openapi.h"
 #include "apiserver/encoding/proto.h"
 #include "apiserver/storage/watcher.h"
 #include "apiserver/registry/schema.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/timeutil.h"
 #include "lib/version.h"
 
@@ -651,6 +653,8 @@ static enum api_result route(struct eng_req *r, const char **segs, size_t n,
     }
     const char *group = api ? "" : segs[1];
     const char *version = api ? segs[1] : segs[2];
+    snprintf(r->rs->info.group, sizeof(r->rs->info.group), "%s", group);
+    snprintf(r->rs->info.version, sizeof(r->rs->info.version), "%s", version);
     if ((api && strcmp(version, "v1") != 0) ||
         parse_resource_path(r, group, version, segs + gvlen, n - gvlen) < 0) {
         not_found(r);
@@ -661,6 +665,54 @@ static enum api_result route(struct eng_req *r, const char **segs, size_t n,
 
 static void to_yaml(struct api_response *rs);
 static void to_proto(struct api_response *rs);
+
+/* Upstream's RequestInfo as metric labels (apiserver_request_total and friends). */
+static void fill_reqinfo(struct eng_req *r)
+{
+    static const char *const verbs[] = {"GET",   "LIST",  "WATCH",  "CREATE",
+                                        "UPDATE", "PATCH", "DELETE", "DELETECOLLECTION"};
+    static const char *const http_verbs[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE",
+                                             "OPTIONS"};
+    struct api_reqinfo *in = &r->rs->info;
+    const char *m = r->rq->method ? r->rq->method : "GET";
+    const char *ct = r->rq->content_type ? r->rq->content_type : "";
+    const char *dry = eng_q(r, "dryRun");
+    in->dry_run = dry && *dry;
+    if (!r->res) {
+        in->is_resource = false;
+        in->verb = "other"; /* bounded: upstream reports unknown methods as "other" */
+        for (size_t i = 0; i < sizeof(http_verbs) / sizeof(http_verbs[0]); i++)
+            if (!strcmp(m, http_verbs[i]))
+                in->verb = !strcmp(m, "HEAD") ? "GET" : http_verbs[i];
+        in->scope = "";
+        in->group[0] = in->version[0] = '\0';
+        return;
+    }
+    in->is_resource = true;
+    snprintf(in->resource, sizeof(in->resource), "%s", r->res->plural);
+    snprintf(in->subresource, sizeof(in->subresource), "%s", r->sub ? r->sub : "");
+    in->scope = r->ns ? "namespace" : r->name ? "resource" : "cluster";
+    int v = r->sub ? -1 : pick_verb(r, m);
+    if (v >= 0)
+        in->verb = verbs[v];
+    else if (r->sub && (!strcmp(r->sub, "exec") || !strcmp(r->sub, "attach") ||
+                        !strcmp(r->sub, "portforward") || !strcmp(r->sub, "proxy")))
+        in->verb = "CONNECT";
+    else if (!strcmp(m, "GET") || !strcmp(m, "HEAD"))
+        in->verb = "GET";
+    else if (!strcmp(m, "PUT"))
+        in->verb = "UPDATE";
+    else if (!strcmp(m, "POST"))
+        in->verb = "CREATE";
+    else if (!strcmp(m, "DELETE"))
+        in->verb = "DELETE";
+    else if (!strcmp(m, "PATCH"))
+        in->verb = "PATCH";
+    else
+        in->verb = "other";
+    if (!strcmp(in->verb, "PATCH") && !strncmp(ct, "application/apply-patch", 23))
+        in->verb = "APPLY";
+}
 
 enum api_result api_handle(struct api_server *s, const struct api_request *rq,
                            struct api_response *rs, struct api_watch **w)
@@ -687,6 +739,7 @@ enum api_result api_handle(struct api_server *s, const struct api_request *rq,
     } else {
         res = route(&r, segs, n, w, &proto);
     }
+    fill_reqinfo(&r); /* before eng_conv_end, which may free a computed r.res */
     eng_conv_end(&r, res == API_WATCH && w ? *w : NULL); /* convert.c: back to the served version */
     if (res == API_DONE && r.fmt == FMT_YAML && rs->status < 300)
         to_yaml(rs);
@@ -800,26 +853,41 @@ int api_metrics(struct api_server *s, struct ck_buf *out)
 {
     static const char *const names[] = {"GET",   "LIST",  "WATCH",  "CREATE",
                                         "UPDATE", "PATCH", "DELETE", "DELETECOLLECTION"};
-    int rc = ck_buf_appends(out, "# TYPE ckube_apiserver_requests_total counter\n");
+    int rc = ck_metrics_header(out, "ckube_apiserver_requests_total",
+                               "Resource requests the engine dispatched, by verb.", "counter");
     for (size_t i = 0; i < 8; i++)
         rc |= ck_buf_appendf(out, "ckube_apiserver_requests_total{verb=\"%s\"} %lld\n", names[i],
                              (long long)atomic_load(&s->m.requests[i]));
+    rc |= ck_metrics_header(out, "ckube_apiserver_errors_total",
+                            "Requests the engine answered with an error Status.", "counter");
     rc |= ck_buf_appendf(out, "ckube_apiserver_errors_total %lld\n",
                          (long long)atomic_load(&s->m.errors));
+    rc |= ck_metrics_header(out, "ckube_apiserver_list_items_total",
+                            "Items returned by LIST requests.", "counter");
     rc |= ck_buf_appendf(out, "ckube_apiserver_list_items_total %lld\n",
                          (long long)atomic_load(&s->m.list_items));
+    rc |= ck_metrics_header(out, "ckube_apiserver_list_bytes_total",
+                            "Response bytes of LIST requests.", "counter");
     rc |= ck_buf_appendf(out, "ckube_apiserver_list_bytes_total %lld\n",
                          (long long)atomic_load(&s->m.list_bytes));
+    rc |= ck_metrics_header(out, "ckube_apiserver_watch_events_total",
+                            "Events queued to watchers.", "counter");
     rc |= ck_buf_appendf(out, "ckube_apiserver_watch_events_total %lld\n",
                          (long long)atomic_load(&s->cache.watch_events));
     rc |= ck_buf_appendf(out,
+                         "# HELP ckube_apiserver_list_exact_pages_total LIST pages served at an "
+                         "exact revision, by source.\n"
                          "# TYPE ckube_apiserver_list_exact_pages_total counter\n"
                          "ckube_apiserver_list_exact_pages_total{source=\"snapshot\"} %lld\n"
                          "ckube_apiserver_list_exact_pages_total{source=\"store\"} %lld\n",
                          (long long)atomic_load(&s->m.list_pages_snapshot),
                          (long long)atomic_load(&s->m.list_pages_store));
+    rc |= ck_metrics_header(out, "ckube_apiserver_current_revision",
+                            "Latest store revision applied to the cache.", "gauge");
     rc |= ck_buf_appendf(out, "ckube_apiserver_current_revision %lld\n",
                          (long long)eng_cur_rev(&s->cache));
     rc |= eng_listcost_metrics(s->lc, out);
+    rc |= eng_upstream_metrics(s, out);
+    rc |= store_metrics(out);
     return rc < 0 ? -1 : 0;
 }

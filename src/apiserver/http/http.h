@@ -24,6 +24,9 @@ struct http_api_ops {
     void (*watch_tick)(struct api_watch *w, int64_t now_mono_ms);
     void (*watch_close)(struct api_watch *w);
     int (*metrics)(void *eng, struct ck_buf *out); /* may be NULL */
+    /* The storage health check behind /readyz/etcd (api_store_check); may be NULL. Runs on
+     * the front end's health thread, never on a loop. */
+    int (*store_check)(void *eng, char *why, size_t n);
     void (*write_status)(struct api_response *rs, const struct ck_err *err);
 };
 

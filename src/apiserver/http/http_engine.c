@@ -15,6 +15,11 @@ static int engine_metrics(void *eng, struct ck_buf *out)
     return api_metrics(eng, out);
 }
 
+static int engine_store_check(void *eng, char *why, size_t n)
+{
+    return api_store_check(eng, why, n);
+}
+
 const struct http_api_ops http_api_engine = {
     .handle = engine_handle,
     .watch_set_notify = api_watch_set_notify,
@@ -22,5 +27,6 @@ const struct http_api_ops http_api_engine = {
     .watch_tick = api_watch_tick,
     .watch_close = api_watch_close,
     .metrics = engine_metrics,
+    .store_check = engine_store_check,
     .write_status = api_write_status,
 };

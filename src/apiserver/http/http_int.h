@@ -21,6 +21,20 @@ struct http_metrics {
     atomic_uint_fast64_t lat_buckets[HTTP_NLAT_BUCKETS]; /* cumulative at render time */
     atomic_uint_fast64_t lat_count;
     atomic_uint_fast64_t lat_sum_us;
+    atomic_long inflight[2];     /* API requests at the workers: [0] readOnly, [1] mutating */
+    atomic_long inflight_max[2]; /* highest since the last scrape (upstream reports a max) */
+};
+
+/* Health checks (http_req.c): the store check runs on its own thread every second. */
+struct http_health {
+    pthread_t tid;
+    bool running;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop;
+    bool checked;      /* at least one store check finished */
+    bool store_ok;
+    char why[256];     /* the last failure */
 };
 
 struct http_loop {
@@ -68,6 +82,7 @@ struct http_server {
     atomic_int loops_drained; /* loops done with loop_drain */
     atomic_bool workers_gone; /* the pool is joined: loops may dispose */
     struct http_metrics m;
+    struct http_health health;
 };
 
 /* One api_handle call travelling loop -> worker -> loop. */
@@ -128,9 +143,24 @@ void http_on_watch_wakeup(h2o_multithread_receiver_t *rx, h2o_linklist_t *messag
 /* Ends every open watch stream of the loop (shutdown). Loop thread only. */
 void http_watch_end_all(struct http_loop *lp);
 
+/* http_health.c */
+/* Runs the first storage check, then starts the thread that repeats it every second. */
+int http_health_start(struct http_server *s, struct ck_err *err);
+void http_health_stop(struct http_server *s);
+/* Body for /healthz|/livez|/readyz (one: the named check after the route, or NULL; q: the raw
+ * query); returns the status: 200, 500, or 404 for an unknown check (out left empty). */
+int http_health_render(struct http_server *s, enum http_route r, const char *one, const char *q,
+                       size_t qlen, struct ck_buf *out);
+
 /* http_metrics.c */
 void http_metrics_observe(struct http_metrics *m, int midx, int status, int64_t dur_ns,
                           bool latency);
 int http_metrics_render(struct http_server *s, struct ck_buf *out);
+/* Upstream's apiserver_request_total / _duration_seconds / apiserver_response_sizes for one
+ * answered request (in: the engine's view, NULL for the front end's own routes). */
+void http_metrics_request(const struct api_reqinfo *in, const char *path, int status,
+                          int64_t dur_ns, size_t bytes);
+void http_metrics_inflight(struct http_metrics *m, bool mutating, int delta);
+
 
 #endif

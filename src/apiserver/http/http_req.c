@@ -4,8 +4,10 @@
  * are always JSON Status objects for errors; big bodies go out in 1 MiB chunks from proceed. */
 #include "apiserver/http/http_int.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/timeutil.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -310,49 +312,51 @@ static void respond_text(struct http_server *s, h2o_req_t *req, int status, stru
 /* ---- health and metrics --------------------------------------------------------------- */
 
 static void respond_health(struct http_server *s, h2o_req_t *req, enum http_route r,
-                           const char *check, int midx, int64_t t0)
+                           const char *path, const char *check, int midx, int64_t t0)
 {
-    static const char *const names[] = {"ping", "log", "api-engine", "shutdown"};
-    const char *kind = r == HTTP_ROUTE_HEALTHZ ? "healthz" : r == HTTP_ROUTE_LIVEZ ? "livez" : "readyz";
-    size_t nchecks = r == HTTP_ROUTE_READYZ ? 4 : 3;
-    bool stopping = atomic_load(&s->stopping);
-    bool ok = !(stopping && r == HTTP_ROUTE_READYZ);
     struct ck_buf b = CK_BUF_INIT(1 << 16);
     size_t qlen = req->query_at == SIZE_MAX ? 0 : req->path.len - req->query_at - 1;
     const char *q = req->query_at == SIZE_MAX ? "" : req->path.base + req->query_at + 1;
+    int status = http_health_render(s, r, check, q, qlen, &b);
+    size_t len = b.len;
 
-    if (check) {
-        for (size_t i = 0; i < nchecks; i++)
-            if (!strcmp(check, names[i])) {
-                bool cok = !(i == 3 && stopping);
-                ck_buf_appends(&b, cok ? "ok" : "shutdown in progress\n");
-                respond_text(s, req, cok ? 200 : 500, &b, midx, t0);
-                return;
-            }
+    if (status == 404) {
         struct ck_err err = CK_ERR_INIT;
+        ck_buf_release(&b);
         ck_err_set(&err, CK_R_NOT_FOUND, "the server could not find the requested resource");
         respond_error(s, req, &err, midx, t0);
+        http_metrics_request(NULL, path, 404, ck_mono_ns() - t0, 0);
         return;
     }
-    if (http_query_has(q, qlen, "verbose") || !ok) {
-        for (size_t i = 0; i < nchecks; i++) {
-            bool cok = !(i == 3 && stopping);
-            ck_buf_appendf(&b, "[%c]%s %s\n", cok ? '+' : '-', names[i],
-                           cok ? "ok" : "failed: reason withheld");
-        }
-        ck_buf_appendf(&b, "%s check %s\n", kind, ok ? "passed" : "failed");
-    } else {
-        ck_buf_appends(&b, "ok");
-    }
-    respond_text(s, req, ok ? 200 : 500, &b, midx, t0);
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0,
+                          NULL, H2O_STRLIT("nosniff"));
+    respond_text(s, req, status, &b, midx, t0);
+    http_metrics_request(NULL, path, status, ck_mono_ns() - t0, len);
 }
 
 static void respond_metrics(struct http_server *s, h2o_req_t *req, int midx, int64_t t0)
 {
     struct ck_buf b = CK_BUF_INIT(64 << 20);
+    struct api_response rs;
+    ssize_t ai = h2o_find_header(&req->headers, H2O_TOKEN_ACCEPT, -1);
+    bool om = ai >= 0 && ck_metrics_wants_openmetrics(req->headers.entries[ai].value.base,
+                                                      req->headers.entries[ai].value.len);
 
     http_metrics_render(s, &b);
-    respond_text(s, req, 200, &b, midx, t0);
+    response_init(&rs);
+    rs.status = 200;
+    if (om) {
+        struct ck_buf o = CK_BUF_INIT(64 << 20);
+        ck_metrics_to_openmetrics(b.data ? b.data : "", b.len, &o);
+        ck_buf_release(&b);
+        b = o;
+    }
+    snprintf(rs.content_type, sizeof(rs.content_type), "%s",
+             om ? CK_METRICS_OM_CTYPE : CK_METRICS_TEXT_CTYPE);
+    size_t len = b.len;
+    rs.body = b;
+    respond_counted(s, req, &rs, midx, t0);
+    http_metrics_request(NULL, "/metrics", 200, ck_mono_ns() - t0, len);
 }
 
 /* ---- authentication ------------------------------------------------------------------- */
@@ -411,6 +415,12 @@ static char *header_dup(h2o_req_t *req, const h2o_token_t *t)
 }
 
 /* Queues the request for a worker; false (nothing queued) when the queue is full. */
+/* GET, HEAD, OPTIONS: upstream's readOnly request kind (the rest is mutating). */
+static bool is_read_only(int midx)
+{
+    return midx == 0 || midx == 1 || midx == 6;
+}
+
 static bool submit_job(struct http_loop *lp, h2o_req_t *req, const char *path, int midx,
                        int64_t t0, const struct authn_user *u, bool proxy)
 {
@@ -462,6 +472,7 @@ static bool submit_job(struct http_loop *lp, h2o_req_t *req, const char *path, i
     j->holder = h2o_mem_alloc_shared(&req->pool, sizeof(*j->holder), on_req_gone);
     *j->holder = j;
     atomic_fetch_add(&lp->outstanding, 1);
+    http_metrics_inflight(&s->m, !is_read_only(midx), 1);
     pthread_mutex_lock(&s->mu);
     h2o_linklist_insert(&s->jobs, &j->msg.link);
     s->njobs++;
@@ -497,6 +508,8 @@ static void *worker_main(void *arg)
 
 int http_pool_start(struct http_server *s, struct ck_err *err)
 {
+    if (http_health_start(s, err) < 0)
+        return -1;
     s->workers = ck_calloc((size_t)s->nworkers, sizeof(pthread_t));
     for (int i = 0; i < s->nworkers; i++) {
         int rc = pthread_create(&s->workers[i], NULL, worker_main, s);
@@ -519,6 +532,7 @@ void http_pool_stop(struct http_server *s)
     free(s->workers);
     s->workers = NULL;
     s->nworkers = 0;
+    http_health_stop(s);
 }
 
 void http_on_job_done(h2o_multithread_receiver_t *rx, h2o_linklist_t *messages)
@@ -530,6 +544,10 @@ void http_on_job_done(h2o_multithread_receiver_t *rx, h2o_linklist_t *messages)
         struct http_job *j = H2O_STRUCT_FROM_MEMBER(struct http_job, msg.link, messages->next);
         h2o_linklist_unlink(&j->msg.link);
         atomic_fetch_sub(&lp->outstanding, 1);
+        http_metrics_inflight(&s->m, !is_read_only(j->midx), -1);
+        if (!j->px)
+            http_metrics_request(&j->rs.info, j->path, j->rs.status, ck_mono_ns() - j->start_ns,
+                                 j->rs.lent.niov ? j->rs.lent.len : j->rs.body.len);
         if (j->midx == HTTP_NMETHODS - 1)
             free((char *)j->rq.method);
         if (!j->req) { /* the client went away while the engine worked */
@@ -637,7 +655,7 @@ static void dispatch(struct http_loop *lp, h2o_req_t *req, const char *path, enu
     if (r == HTTP_ROUTE_METRICS)
         respond_metrics(s, req, midx, t0);
     else if (r != HTTP_ROUTE_API)
-        respond_health(s, req, r, check, midx, t0);
+        respond_health(s, req, r, path, check, midx, t0);
     else if (!submit_job(lp, req, path, midx, t0, u, http_proxy_match(path))) {
         ck_err_set(&err, CK_R_TOO_MANY_REQUESTS, "too many requests, please try again later");
         err.retry_after = 1;
