@@ -185,6 +185,8 @@ static int cmd_server(int argc, char **argv)
         const char *v;
         if (i > 0 && !strcmp(argv[i], "--scheduler")) {
             child_add("scheduler", "--port=0");
+        } else if (i > 0 && !strcmp(argv[i], "--controllers")) {
+            child_add("controller-manager", "--secure-port=0");
         } else if (i > 0 && !strcmp(argv[i], "--agent")) {
             agent.on = true;
         } else if (i > 0 && (v = ck_flag_value(argc, argv, &i, "--agent-hollow"))) {
@@ -205,4 +207,4 @@ static int cmd_server(int argc, char **argv)
 }
 
 CK_CMD(server, "server", cmd_server,
-       "run a single-node cluster (API server; --agent, --scheduler add those components)");
+       "run a single-node cluster (API server; --agent, --scheduler, --controllers add those)");

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-"""`ckube server --agent-hollow 1 --scheduler`: the one-node cluster's components run with the
-server. kubectl (1.27 and 1.33) creates a pod with no node; the scheduler binds it to the
-hollow node, the agent runs it (Running, Ready, a pod IP), `kubectl delete` removes it; on
-SIGTERM the server and every component process end.
+"""`ckube server --agent-hollow 1 --scheduler --controllers`: the one-node cluster's components
+run with the server. kubectl (1.27 and 1.33) creates a pod with no node; the scheduler binds it
+to the hollow node, the agent runs it (Running, Ready, a pod IP), `kubectl delete` removes it;
+a Deployment of 2 replicas becomes available through the controller manager, the scheduler and
+the agent together; on SIGTERM the server and every component process end.
 
 usage: components.py CKUBE_BIN"""
 
@@ -55,13 +56,25 @@ def run_pod(c):
     c.k("get", "pod", name, ok=False)
 
 
+def run_deployment(c):
+    name = "dep-" + c.version.replace(".", "")
+    c.k("create", "deployment", name, "--image=busybox", "--replicas=2")
+    c.k("rollout", "status", "deployment/" + name, "--timeout=60s", timeout=90)
+    pods = json.loads(c.out("get", "pods", "-l", "app=" + name, "-o", "json"))["items"]
+    expect(len(pods) == 2, "%d pods" % len(pods))
+    expect(all(p["status"].get("phase") == "Running" for p in pods), "pods not Running")
+    c.k("delete", "deployment", name, "--cascade=foreground", "--wait=true", timeout=60)
+    wait(lambda: not json.loads(c.out("get", "pods", "-l", "app=" + name, "-o", "json"))["items"],
+         "the deployment's pods to go")
+
+
 def main():
     if len(sys.argv) != 2:
         print(__doc__)
         return 2
     binary = os.path.abspath(sys.argv[1])
     workdir = tempfile.mkdtemp(prefix="ckube-server-")
-    srv = Server(binary, os.path.join(workdir, "d"), ["--agent-hollow", "1", "--scheduler"])
+    srv = Server(binary, os.path.join(workdir, "d"), ["--agent-hollow", "1", "--scheduler", "--controllers"])
     failed = 0
     try:
         srv.start()
@@ -72,12 +85,13 @@ def main():
             wd = os.path.join(workdir, "k" + v)
             os.makedirs(wd)
             c = Ctx(kp, srv, wd, "default")
-            try:
-                run_pod(c)
-                print("PASS pod-scheduled-and-run [kubectl %s]" % v, flush=True)
-            except Fail as e:
-                failed += 1
-                print("FAIL pod-scheduled-and-run [kubectl %s]: %s" % (v, e), flush=True)
+            for case, fn in (("pod-scheduled-and-run", run_pod), ("deployment-available", run_deployment)):
+                try:
+                    fn(c)
+                    print("PASS %s [kubectl %s]" % (case, v), flush=True)
+                except Fail as e:
+                    failed += 1
+                    print("FAIL %s [kubectl %s]: %s" % (case, v, e), flush=True)
         kids = children_of(srv.proc.pid)
         expect(kids, "the server started no component process")
         srv.stop()

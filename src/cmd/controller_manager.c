@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* ckube controller-manager: kube-controller-manager's workload controllers (replicaset,
+ * deployment, garbagecollector) over shared informers, leader-elected on the Lease
+ * kube-system/kube-controller-manager, with /healthz and /metrics on a local port.
+ *   --kubeconfig K  --controllers '*,-foo'  --leader-elect[=true|false]  --id ID
+ *   --bind-address A (127.0.0.1)  --secure-port P (10257; plain HTTP; 0 = any free port)
+ *   --concurrent-syncs N (workers per controller, 5)  --kube-api-qps Q (200)
+ *   --kube-api-burst B (400) */
+#include "ckube/client.h"
+#include "ckube/leader.h"
+#include "cmd/cmd.h"
+#include "controllers/manager.h"
+#include "lib/log.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/banned.h"
+
+static volatile int stopping;
+static void on_signal(int sig)
+{
+    stopping = sig;
+}
+
+static void started(void *arg)
+{
+    ck_info("controller-manager: started leading");
+    cm_manager_start(arg);
+}
+
+static void lost(void *arg)
+{
+    (void)arg;
+    if (!stopping)
+        ck_warn("controller-manager: leaderelection lost");
+    stopping = stopping ? stopping : 1;
+}
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: ckube controller-manager [--kubeconfig K] [--controllers LIST] "
+                    "[--leader-elect[=true|false]] [--id ID] [--bind-address A] [--secure-port P] "
+                    "[--concurrent-syncs N] [--kube-api-qps Q] [--kube-api-burst B]\n");
+    return 2;
+}
+
+static int cmd_controller_manager(int argc, char **argv)
+{
+    const char *kubeconfig = NULL, *controllers = NULL, *id = NULL, *addr = "127.0.0.1", *v;
+    int leader_elect = 1, port = 10257, workers = 5, burst = 400;
+    double qps = 200;
+    for (int i = 1; i < argc; i++) {
+        if ((v = ck_flag_value(argc, argv, &i, "--kubeconfig")))
+            kubeconfig = v;
+        else if ((v = ck_flag_value(argc, argv, &i, "--controllers")))
+            controllers = v;
+        else if (!strcmp(argv[i], "--leader-elect") || !strcmp(argv[i], "--leader-elect=true"))
+            leader_elect = 1;
+        else if (!strcmp(argv[i], "--leader-elect=false"))
+            leader_elect = 0;
+        else if ((v = ck_flag_value(argc, argv, &i, "--id")))
+            id = v;
+        else if ((v = ck_flag_value(argc, argv, &i, "--bind-address")))
+            addr = v;
+        else if ((v = ck_flag_value(argc, argv, &i, "--secure-port")))
+            port = atoi(v);
+        else if ((v = ck_flag_value(argc, argv, &i, "--concurrent-syncs")))
+            workers = atoi(v);
+        else if ((v = ck_flag_value(argc, argv, &i, "--kube-api-qps")))
+            qps = atof(v);
+        else if ((v = ck_flag_value(argc, argv, &i, "--kube-api-burst")))
+            burst = atoi(v);
+        else if (!ck_log_parse_flag(argc, argv, &i))
+            return usage();
+    }
+    struct ck_err err = CK_ERR_INIT;
+    struct ck_client_config cfg;
+    struct ck_client *client = NULL;
+    if (ck_config_from_kubeconfig(kubeconfig, NULL, &cfg, &err) < 0)
+        return fprintf(stderr, "controller-manager: %s\n", err.msg), 1;
+    cfg.qps = qps;
+    cfg.burst = burst;
+    if (ck_client_new(&cfg, &client, &err) < 0)
+        return fprintf(stderr, "controller-manager: %s\n", err.msg), 1;
+    ck_client_config_release(&cfg);
+    signal(SIGTERM, on_signal);
+    signal(SIGINT, on_signal);
+    signal(SIGPIPE, SIG_IGN);
+    struct cm_manager *m = cm_manager_new(client, controllers, workers, &stopping);
+    int bound = cm_manager_serve(m, addr, port, &err);
+    if (bound < 0) {
+        fprintf(stderr, "controller-manager: %s\n", err.msg);
+        cm_manager_free(m);
+        ck_client_free(client);
+        return 1;
+    }
+    printf("controller-manager: serving /healthz and /metrics on %s:%d\n", addr, bound);
+    fflush(stdout);
+    char ident[300];
+    if (!id) {
+        char host[256] = "localhost";
+        gethostname(host, sizeof(host) - 1);
+        snprintf(ident, sizeof(ident), "%s_%d", host, (int)getpid());
+        id = ident;
+    }
+    struct ck_leader_opts lo = {.lease_namespace = "kube-system",
+                                .lease_name = "kube-controller-manager",
+                                .identity = id,
+                                .on_started_leading = started,
+                                .on_stopped_leading = lost,
+                                .arg = m};
+    if (leader_elect) {
+        if (ck_leader_run(client, &lo, &stopping, &err) < 0)
+            fprintf(stderr, "controller-manager: leader election: %s\n", err.msg);
+        stopping = stopping ? stopping : 1;
+    } else {
+        cm_manager_start(m);
+    }
+    while (!stopping)
+        usleep(100000);
+    cm_manager_free(m);
+    ck_client_free(client);
+    return 0;
+}
+
+CK_CMD(controller_manager, "controller-manager", cmd_controller_manager,
+       "kube-controller-manager: replicaset, deployment and garbage collector controllers");

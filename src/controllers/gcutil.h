@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The garbage collector's pure decisions (garbagecollector.go attemptToDeleteItem and
+ * processDeletingDependentsItem), separated from the I/O so they can be tested from
+ * upstream's cases. */
+#ifndef CK_CONTROLLERS_GCUTIL_H
+#define CK_CONTROLLERS_GCUTIL_H
+
+#include <stdbool.h>
+
+enum gc_action {
+    GC_KEEP,        /* every owner is solid: nothing to do */
+    GC_REMOVE_REFS, /* a solid owner exists: drop the refs to dangling and waiting owners */
+    GC_DELETE,      /* no solid owner: delete with *policy */
+};
+
+/* solid/dangling/waiting: how many of the item's owners exist, are gone (or have another
+ * uid), or are being deleted in foreground; has_dependents: the item owns something;
+ * orphan_fin/fg_fin: the item's own finalizers. */
+enum gc_action gc_decide(int solid, int dangling, int waiting, bool has_dependents, bool orphan_fin,
+                         bool fg_fin, const char **policy);
+
+#endif

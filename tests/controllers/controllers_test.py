@@ -1,0 +1,573 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""`ckube controller-manager` against a fresh `ckube server`, driven by kubectl 1.27 and 1.33.
+
+There is no kubelet: FakeKubelet marks every new pod Running+Ready through pods/status, and
+PodCounter counts every pod ever created (ADDED events of a watch from the start). Cases:
+create/rollout status, set image within maxUnavailable, history/undo, pause/resume, restart,
+scale to 0 and 5, foreground/orphan/background cascades, kill -9 mid-rollout."""
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from ckubetest import Server, Ctx, Fail, expect, expect_in, kubectl_path  # noqa: E402
+
+
+def now_rfc3339():
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+class Api:
+    def __init__(self, server):
+        self.base = "http://127.0.0.1:%d" % server.pport
+
+    def req(self, method, path, body=None, ctype="application/json"):
+        data = json.dumps(body).encode() if body is not None else None
+        r = urllib.request.Request(self.base + path, method=method, data=data,
+                                   headers={"Content-Type": ctype})
+        try:
+            with urllib.request.urlopen(r, timeout=10) as resp:
+                return json.loads(resp.read() or b"null")
+        except urllib.error.HTTPError as e:
+            if e.code == 404:
+                return None
+            raise
+
+    def get(self, path):
+        return self.req("GET", path)
+
+
+class FakeKubelet(threading.Thread):
+    """Marks pods Running+Ready a little after they appear (unless paused)."""
+
+    def __init__(self, api):
+        super().__init__(daemon=True)
+        self.api, self.stop, self.paused = api, False, False
+
+    def run(self):
+        while not self.stop:
+            try:
+                if not self.paused:
+                    pods = self.api.get("/api/v1/pods")["items"]
+                    for p in pods:
+                        md = p["metadata"]
+                        st = p.get("status", {})
+                        if md.get("deletionTimestamp") or st.get("phase") == "Running":
+                            continue
+                        self.api.req("PATCH", "/api/v1/namespaces/%s/pods/%s/status" % (
+                            md["namespace"], md["name"]), {"status": {
+                                "phase": "Running", "podIP": "10.0.0.1",
+                                "conditions": [{"type": "Ready", "status": "True",
+                                                "lastTransitionTime": now_rfc3339()}]}},
+                            "application/merge-patch+json")
+            except Exception:  # noqa: BLE001 - a pod deleted meanwhile
+                pass
+            time.sleep(0.15)
+
+
+class PodCounter(threading.Thread):
+    """Counts ADDED pod events per namespace (pods ever created) from a watch."""
+
+    def __init__(self, server):
+        super().__init__(daemon=True)
+        self.port = server.pport
+        self.added = {}
+        self.lock = threading.Lock()
+
+    def run(self):
+        rv = "0"
+        while True:
+            try:
+                url = "http://127.0.0.1:%d/api/v1/pods?watch=1&resourceVersion=%s" % (self.port, rv)
+                with urllib.request.urlopen(url, timeout=600) as r:
+                    for line in r:
+                        ev = json.loads(line)
+                        md = ev["object"].get("metadata", {})
+                        rv = md.get("resourceVersion", rv)
+                        if ev["type"] == "ADDED":
+                            with self.lock:
+                                self.added.setdefault(md["namespace"], set()).add(md["uid"])
+            except Exception:  # noqa: BLE001
+                time.sleep(0.2)
+
+    def count(self, ns):
+        with self.lock:
+            return len(self.added.get(ns, ()))
+
+
+class CM:
+    def __init__(self, binary, kubeconfig, logdir):
+        self.binary, self.kubeconfig, self.logdir = binary, kubeconfig, logdir
+        self.proc, self.port, self.n = None, None, 0
+
+    def start(self, *extra):
+        self.n += 1
+        log = open(os.path.join(self.logdir, "cm%d.log" % self.n), "ab")
+        self.proc = subprocess.Popen([self.binary, "controller-manager", "--kubeconfig",
+                                      self.kubeconfig, "--secure-port", "0", "-v", "1"] + list(extra),
+                                     stdout=subprocess.PIPE, stderr=log, text=True)
+        line = self.proc.stdout.readline()
+        m = re.search(r"on 127\.0\.0\.1:(\d+)", line or "")
+        if not m:
+            raise Fail("controller-manager did not start: %r" % line)
+        self.port = int(m.group(1))
+
+    def get(self, path):
+        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (self.port, path), timeout=5) as r:
+            return r.read().decode()
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                rc = self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                raise Fail("controller-manager did not exit within 20 s of SIGTERM")
+            if rc != 0:
+                raise Fail("controller-manager exited %d after SIGTERM" % rc)
+
+
+def wait_for(what, fn, timeout=30):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(0.1)
+    raise Fail("timed out waiting for %s (last: %r)" % (what, last))
+
+
+def pods_of(api, ns, app):
+    items = api.get("/api/v1/namespaces/%s/pods?labelSelector=app%%3D%s" % (ns, app))["items"]
+    return [p for p in items if not p["metadata"].get("deletionTimestamp")]
+
+
+def ready_count(pods):
+    return sum(1 for p in pods if any(c["type"] == "Ready" and c["status"] == "True"
+                                      for c in p.get("status", {}).get("conditions", [])))
+
+
+class Sampler(threading.Thread):
+    """Records the minimum number of ready pods of app while it runs."""
+
+    def __init__(self, api, ns, app):
+        super().__init__(daemon=True)
+        self.api, self.ns, self.app = api, ns, app
+        self.min_ready, self.max_total, self.stop = 10 ** 9, 0, False
+
+    def run(self):
+        while not self.stop:
+            pods = pods_of(self.api, self.ns, self.app)
+            self.min_ready = min(self.min_ready, ready_count(pods))
+            self.max_total = max(self.max_total, len(pods))
+            time.sleep(0.03)
+
+
+def case_rollout(c, api, counter):
+    ns = c.ns
+    c.k("create", "deployment", "web", "--image=nginx:1.25", "--replicas=3")
+    c.k("rollout", "status", "deployment/web", "--timeout=60s")
+    expect(len(pods_of(api, ns, "web")) == 3, "3 pods after rollout")
+    expect(counter.count(ns) == 3, "3 pods created, saw %d" % counter.count(ns))
+    rs = api.get("/apis/apps/v1/namespaces/%s/replicasets" % ns)["items"]
+    expect(len(rs) == 1, "one ReplicaSet")
+    h = rs[0]["metadata"]["labels"]["pod-template-hash"]
+    expect(rs[0]["metadata"]["name"] == "web-" + h, "ReplicaSet named web-<hash>")
+    ref = rs[0]["metadata"]["ownerReferences"][0]
+    expect(ref["kind"] == "Deployment" and ref["controller"] and ref["blockOwnerDeletion"],
+           "controller ref on the ReplicaSet: %r" % ref)
+    expect(rs[0]["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "1", "revision 1")
+    d = api.get("/apis/apps/v1/namespaces/%s/deployments/web" % ns)
+    conds = {x["type"]: x for x in d["status"]["conditions"]}
+    expect(conds["Available"]["status"] == "True", "Available True")
+    expect(conds["Progressing"]["reason"] == "NewReplicaSetAvailable", "Progressing reason %r" %
+           conds["Progressing"]["reason"])
+
+    # set image rolls within maxUnavailable (25% of 3 rounds down to 0, surge rounds up to 1)
+    s = Sampler(api, ns, "web")
+    s.start()
+    c.k("set", "image", "deployment/web", "nginx=nginx:1.26")
+    c.k("rollout", "status", "deployment/web", "--timeout=60s")
+    s.stop = True
+    s.join()
+    expect(s.min_ready >= 3, "ready pods fell to %d during the rollout (maxUnavailable 0)" % s.min_ready)
+    expect(s.max_total <= 4, "more than replicas+maxSurge pods: %d" % s.max_total)
+    expect(counter.count(ns) == 6, "6 pods ever created, saw %d" % counter.count(ns))
+    hist = c.out("rollout", "history", "deployment/web")
+    expect(re.search(r"^1\s", hist, re.M) and re.search(r"^2\s", hist, re.M), "history:\n" + hist)
+
+    # undo goes back to the first template (revision 3)
+    c.k("rollout", "undo", "deployment/web")
+    c.k("rollout", "status", "deployment/web", "--timeout=60s")
+    img = c.jsonpath("deployment/web", ".spec.template.spec.containers[0].image")
+    expect(img == "nginx:1.25", "image after undo: %s" % img)
+    rs = api.get("/apis/apps/v1/namespaces/%s/replicasets" % ns)["items"]
+    expect(len(rs) == 2, "undo reuses the old ReplicaSet: %d" % len(rs))
+    revs = sorted(r["metadata"]["annotations"]["deployment.kubernetes.io/revision"] for r in rs)
+    expect(revs == ["2", "3"], "revisions after undo: %r" % revs)
+
+    # pause: a template change makes no new ReplicaSet until resume
+    c.k("rollout", "pause", "deployment/web")
+    c.k("set", "image", "deployment/web", "nginx=nginx:1.27")
+    time.sleep(1.5)
+    expect(len(api.get("/apis/apps/v1/namespaces/%s/replicasets" % ns)["items"]) == 2,
+           "paused deployment rolled")
+    c.k("rollout", "resume", "deployment/web")
+    c.k("rollout", "status", "deployment/web", "--timeout=60s")
+    expect(len(api.get("/apis/apps/v1/namespaces/%s/replicasets" % ns)["items"]) == 3, "resume rolls")
+
+    # restart: a template annotation change makes a new ReplicaSet
+    c.k("rollout", "restart", "deployment/web")
+    c.k("rollout", "status", "deployment/web", "--timeout=60s")
+    expect(len(api.get("/apis/apps/v1/namespaces/%s/replicasets" % ns)["items"]) == 4, "restart rolls")
+
+    # scale to 0 and 5
+    c.k("scale", "deployment/web", "--replicas=0")
+    wait_for("0 pods", lambda: len(pods_of(api, ns, "web")) == 0)
+    c.k("scale", "deployment/web", "--replicas=5")
+    c.k("rollout", "status", "deployment/web", "--timeout=60s")
+    wait_for("5 pods", lambda: len(pods_of(api, ns, "web")) == 5)
+
+    # a burst: expectations keep a cache that lags behind the creations from doubling them
+    before = counter.count(ns)
+    c.k("scale", "deployment/web", "--replicas=60")
+    c.k("rollout", "status", "deployment/web", "--timeout=60s")
+    time.sleep(1)
+    expect(counter.count(ns) - before == 55, "scale 5 -> 60 created %d pods" % (counter.count(ns) - before))
+    c.k("scale", "deployment/web", "--replicas=5")
+    wait_for("back to 5 pods", lambda: len(pods_of(api, ns, "web")) == 5)
+
+
+def case_cascades(c, api):
+    ns = c.ns
+    # foreground: the Deployment goes only after its pods
+    c.k("create", "deployment", "fg", "--image=nginx:1.25", "--replicas=3")
+    c.k("rollout", "status", "deployment/fg", "--timeout=60s")
+    c.k("delete", "deployment", "fg", "--cascade=foreground", "--wait=false")
+    deadline = time.time() + 30
+    while True:
+        d = api.get("/apis/apps/v1/namespaces/%s/deployments/fg" % ns)
+        pods = pods_of(api, ns, "fg") + [p for p in api.get(
+            "/api/v1/namespaces/%s/pods?labelSelector=app%%3Dfg" % ns)["items"]]
+        if d is None:
+            expect(not pods, "Deployment gone while %d pods remain" % len(pods))
+            break
+        expect(time.time() < deadline, "foreground delete did not finish")
+        time.sleep(0.05)
+    expect(not api.get("/apis/apps/v1/namespaces/%s/replicasets?labelSelector=app%%3Dfg" % ns)["items"],
+           "ReplicaSet left after foreground delete")
+
+    # orphan: ReplicaSet and pods stay, without ownerReferences to the deleted owner
+    c.k("create", "deployment", "orph", "--image=nginx:1.25", "--replicas=2")
+    c.k("rollout", "status", "deployment/orph", "--timeout=60s")
+    c.k("delete", "deployment", "orph", "--cascade=orphan")
+    rs = api.get("/apis/apps/v1/namespaces/%s/replicasets?labelSelector=app%%3Dorph" % ns)["items"]
+    expect(len(rs) == 1 and not rs[0]["metadata"].get("ownerReferences"),
+           "orphaned ReplicaSet: %r" % [r["metadata"].get("ownerReferences") for r in rs])
+    rsname = rs[0]["metadata"]["name"]
+    c.k("delete", "rs", rsname, "--cascade=orphan")
+    time.sleep(1)
+    pods = pods_of(api, ns, "orph")
+    expect(len(pods) == 2, "orphaned pods stay: %d" % len(pods))
+    expect(all(not p["metadata"].get("ownerReferences") for p in pods), "pods keep ownerReferences")
+
+    # background (the default): the ReplicaSet and pods follow
+    c.k("create", "deployment", "bg", "--image=nginx:1.25", "--replicas=2")
+    c.k("rollout", "status", "deployment/bg", "--timeout=60s")
+    c.k("delete", "deployment", "bg")
+    wait_for("background cascade", lambda: not api.get(
+        "/api/v1/namespaces/%s/pods?labelSelector=app%%3Dbg" % ns)["items"] and not api.get(
+        "/apis/apps/v1/namespaces/%s/replicasets?labelSelector=app%%3Dbg" % ns)["items"])
+
+    # a ReplicationController: same controller, map selector, then a background cascade
+    c.k("apply", "-f", c.file("""apiVersion: v1
+kind: ReplicationController
+metadata: {name: rc1}
+spec:
+  replicas: 3
+  selector: {app: rc1}
+  template:
+    metadata: {labels: {app: rc1}}
+    spec: {containers: [{name: c, image: nginx:1.25}]}
+"""))
+    wait_for("rc status", lambda: (api.get("/api/v1/namespaces/%s/replicationcontrollers/rc1" % ns)
+                                   .get("status", {}).get("readyReplicas") == 3))
+    pods = pods_of(api, ns, "rc1")
+    expect(len(pods) == 3 and all(p["metadata"]["ownerReferences"][0]["kind"] ==
+                                  "ReplicationController" for p in pods), "rc pods")
+    c.k("scale", "rc", "rc1", "--replicas=1")
+    wait_for("rc scaled to 1", lambda: len(pods_of(api, ns, "rc1")) == 1)
+    c.k("delete", "rc", "rc1")
+    wait_for("rc pods collected", lambda: not api.get(
+        "/api/v1/namespaces/%s/pods?labelSelector=app%%3Drc1" % ns)["items"])
+
+    # a bare ReplicaSet adopts a matching orphan pod and releases a relabelled one
+    c.k("create", "deployment", "ad", "--image=nginx:1.25", "--replicas=2")
+    c.k("rollout", "status", "deployment/ad", "--timeout=60s")
+    pods = pods_of(api, ns, "ad")
+    victim = pods[0]["metadata"]["name"]
+    c.k("label", "pod", victim, "app=gone", "--overwrite")
+    wait_for("released pod loses its controller ref", lambda: not (api.get(
+        "/api/v1/namespaces/%s/pods/%s" % (ns, victim))["metadata"].get("ownerReferences")))
+    wait_for("replacement pod", lambda: len(pods_of(api, ns, "ad")) == 2)
+    # relabelled back, it is adopted again and one pod too many is deleted
+    c.k("label", "pod", victim, "app=ad", "--overwrite")
+    wait_for("adoption, then back to 2 owned pods", lambda: (
+        len(pods_of(api, ns, "ad")) == 2 and
+        all(p["metadata"].get("ownerReferences") for p in pods_of(api, ns, "ad"))))
+
+
+class HashSampler(threading.Thread):
+    """Records whether pods of two pod-template-hashes of app ever existed together."""
+
+    def __init__(self, api, ns, app):
+        super().__init__(daemon=True)
+        self.api, self.ns, self.app = api, ns, app
+        self.mixed, self.stop = False, False
+
+    def run(self):
+        while not self.stop:
+            items = self.api.get("/api/v1/namespaces/%s/pods?labelSelector=app%%3D%s" % (
+                self.ns, self.app))["items"]
+            if len({p["metadata"]["labels"].get("pod-template-hash") for p in items}) > 1:
+                self.mixed = True
+            time.sleep(0.03)
+
+
+def case_strategies(c, api, kl):
+    ns = c.ns
+    # Recreate: old pods are all gone before the first new one exists
+    c.k("apply", "-f", c.file("""apiVersion: apps/v1
+kind: Deployment
+metadata: {name: rec}
+spec:
+  replicas: 3
+  strategy: {type: Recreate}
+  selector: {matchLabels: {app: rec}}
+  template:
+    metadata: {labels: {app: rec}}
+    spec: {containers: [{name: c, image: nginx:1.25}]}
+"""))
+    c.k("rollout", "status", "deployment/rec", "--timeout=60s")
+    s = HashSampler(api, ns, "rec")
+    s.start()
+    c.k("set", "image", "deployment/rec", "c=nginx:1.26")
+    c.k("rollout", "status", "deployment/rec", "--timeout=60s")
+    s.stop = True
+    s.join()
+    expect(not s.mixed, "Recreate: old and new pods existed together")
+    expect(len(pods_of(api, ns, "rec")) == 3, "Recreate: 3 pods")
+
+    # progressDeadlineSeconds: pods never get ready -> ProgressDeadlineExceeded
+    kl.paused = True
+    try:
+        c.k("apply", "-f", c.file("""apiVersion: apps/v1
+kind: Deployment
+metadata: {name: stuck}
+spec:
+  replicas: 2
+  progressDeadlineSeconds: 2
+  revisionHistoryLimit: 1
+  selector: {matchLabels: {app: stuck}}
+  template:
+    metadata: {labels: {app: stuck}}
+    spec: {containers: [{name: c, image: nginx:1.25}]}
+"""))
+        r = c.k("rollout", "status", "deployment/stuck", "--timeout=30s", ok=None)
+        expect(r.returncode != 0 and "exceeded its progress deadline" in r.stderr,
+               "rollout status on a stuck rollout: rc=%d %s" % (r.returncode, r.stderr))
+        d = api.get("/apis/apps/v1/namespaces/%s/deployments/stuck" % ns)
+        conds = {x["type"]: x for x in d["status"]["conditions"]}
+        expect(conds["Progressing"]["status"] == "False" and
+               conds["Progressing"]["reason"] == "ProgressDeadlineExceeded", "Progressing: %r" %
+               conds["Progressing"])
+        expect(conds["Available"]["status"] == "False", "Available: %r" % conds["Available"])
+    finally:
+        kl.paused = False
+
+    def progressed():
+        d = api.get("/apis/apps/v1/namespaces/%s/deployments/stuck" % ns)
+        return any(x["type"] == "Progressing" and x["reason"] == "NewReplicaSetAvailable"
+                   for x in d["status"].get("conditions", []))
+    wait_for("NewReplicaSetAvailable once the pods are ready", progressed)
+    c.k("rollout", "status", "deployment/stuck", "--timeout=60s")
+    # revisionHistoryLimit 1: after two more rollouts only one old ReplicaSet is kept
+    for img in ("nginx:1.26", "nginx:1.27"):
+        c.k("set", "image", "deployment/stuck", "c=" + img)
+        c.k("rollout", "status", "deployment/stuck", "--timeout=60s")
+    wait_for("history limit", lambda: len(api.get(
+        "/apis/apps/v1/namespaces/%s/replicasets?labelSelector=app%%3Dstuck" % ns)["items"]) == 2)
+
+
+def rs_sizes(api, ns, app):
+    items = api.get("/apis/apps/v1/namespaces/%s/replicasets?labelSelector=app%%3D%s" % (ns, app))["items"]
+    items.sort(key=lambda r: int(r["metadata"]["annotations"]["deployment.kubernetes.io/revision"]))
+    return [r["spec"]["replicas"] for r in items]
+
+
+def case_proportional(c, api, kl):
+    """Scaling in the middle of a rollout shares the new replicas out proportionally."""
+    ns = c.ns
+    c.k("apply", "-f", c.file("""apiVersion: apps/v1
+kind: Deployment
+metadata: {name: prop}
+spec:
+  replicas: 10
+  strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 3, maxUnavailable: 2}}
+  selector: {matchLabels: {app: prop}}
+  template:
+    metadata: {labels: {app: prop}}
+    spec: {containers: [{name: c, image: nginx:1.25}]}
+"""))
+    c.k("rollout", "status", "deployment/prop", "--timeout=60s")
+    kl.paused = True
+    try:
+        c.k("set", "image", "deployment/prop", "c=nginx:1.26")
+        # old 10 -> 8 (maxUnavailable 2), new 0 -> 5 (13 = 10 + maxSurge), nothing ready
+        wait_for("stuck mid-rollout at [8, 5]", lambda: rs_sizes(api, ns, "prop") == [8, 5])
+        c.k("rollout", "pause", "deployment/prop")
+        c.k("scale", "deployment/prop", "--replicas=20")
+        # 23 allowed, 10 to add: old round(8*23/13)-8 = 6, new round(5*23/13)-5 = 4
+        wait_for("proportional [14, 9]", lambda: rs_sizes(api, ns, "prop") == [14, 9])
+    finally:
+        kl.paused = False
+    c.k("rollout", "resume", "deployment/prop")
+    c.k("rollout", "status", "deployment/prop", "--timeout=60s")
+    expect(rs_sizes(api, ns, "prop") == [0, 20], "after the rollout: %r" % rs_sizes(api, ns, "prop"))
+
+
+def case_kill9(c, api, counter, cm):
+    ns = c.ns
+    c.k("create", "deployment", "k9", "--image=nginx:1.25", "--replicas=8")
+    c.k("rollout", "status", "deployment/k9", "--timeout=60s")
+    before = counter.count(ns)
+    c.k("set", "image", "deployment/k9", "nginx=nginx:1.26")
+    wait_for("rollout under way", lambda: counter.count(ns) > before, timeout=20)
+    cm.kill9()
+    time.sleep(0.5)
+    cm.start()
+    c.k("rollout", "status", "deployment/k9", "--timeout=90s", timeout=100)
+    wait_for("8 pods", lambda: len(pods_of(api, ns, "k9")) == 8)
+    made = counter.count(ns) - before
+    expect(made == 8, "kill -9 mid-rollout: %d pods created for 8 replicas" % made)
+
+
+def case_apiserver_restart(c, api, counter, server):
+    """The controllers survive an API server restart: their watches resume or relist."""
+    ns = c.ns
+    c.k("create", "deployment", "rs1", "--image=nginx:1.25", "--replicas=2")
+    c.k("rollout", "status", "deployment/rs1", "--timeout=60s")
+    server.stop()
+    server.start()
+    c.k("scale", "deployment/rs1", "--replicas=4")
+    c.k("rollout", "status", "deployment/rs1", "--timeout=60s")
+    wait_for("4 pods", lambda: len(pods_of(api, ns, "rs1")) == 4)
+    c.k("set", "image", "deployment/rs1", "nginx=nginx:1.26")
+    c.k("rollout", "status", "deployment/rs1", "--timeout=60s")
+
+
+def main():
+    binary = os.path.abspath(sys.argv[1])
+    tmp = tempfile.mkdtemp(prefix="ckube-ctrl-")
+    server = Server(binary, os.path.join(tmp, "data"))
+    failed = 0
+    cm = None
+    kl = None
+    try:
+        server.start()
+        api = Api(server)
+        counter = PodCounter(server)
+        counter.start()
+        kl = FakeKubelet(api)
+        kl.start()
+        cm = CM(binary, server.kubeconfig, tmp)
+        cm.start()
+        expect(cm.get("/healthz") == "ok", "/healthz")
+        lease = wait_for("lease", lambda: (api.get(
+            "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kube-controller-manager")
+            or {}).get("spec", {}).get("holderIdentity"))
+        print("ok lease held by %s" % lease)
+        cases = []
+        for ver in ("1.27", "1.33"):
+            kc = kubectl_path(ver)
+            if not kc:
+                print("SKIP kubectl %s missing" % ver)
+                continue
+            for name, fn in (("rollout", case_rollout), ("cascades", case_cascades),
+                             ("strategies", case_strategies), ("proportional", case_proportional),
+                             ("kill9", case_kill9), ("apiserver-restart", case_apiserver_restart)):
+                if name in ("kill9", "apiserver-restart") and ver != "1.33":
+                    continue  # once is enough: the kill -9 restart waits out the lease
+                cases.append((ver, name, fn, kc))
+        for ver, name, fn, kc in cases:
+            ns = "t-%s-%s" % (name.replace("apiserver-", "as"), ver.replace(".", ""))
+            server.post("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                               "metadata": {"name": ns}})
+            wd = os.path.join(tmp, ns)
+            os.makedirs(wd)
+            c = Ctx(kc, server, wd, ns)
+            t0 = time.time()
+            try:
+                if fn is case_rollout:
+                    fn(c, api, counter)
+                elif fn is case_kill9:
+                    fn(c, api, counter, cm)
+                elif fn in (case_strategies, case_proportional):
+                    fn(c, api, kl)
+                elif fn is case_apiserver_restart:
+                    fn(c, api, counter, server)
+                else:
+                    fn(c, api)
+                print("ok %s kubectl %s (%.1fs)" % (name, ver, time.time() - t0))
+            except Fail as e:
+                failed += 1
+                print("FAIL %s kubectl %s: %s" % (name, ver, e))
+        m = cm.get("/metrics")
+        expect_in("ckube_controller_syncs_total{controller=\"replicaset\"}", m, "metrics")
+        cm.stop()
+    except Fail as e:
+        failed += 1
+        print("FAIL setup: %s" % e)
+    finally:
+        if kl:
+            kl.stop = True
+        if cm and cm.proc and cm.proc.poll() is None:
+            cm.proc.kill()
+        try:
+            server.stop()
+        except Fail as e:
+            print("FAIL %s" % e)
+            failed += 1
+    if failed:
+        print("logs kept in %s" % tmp)
+        for f in sorted(os.listdir(tmp)):
+            if f.endswith(".log"):
+                print("---- %s (tail)" % f)
+                with open(os.path.join(tmp, f), errors="replace") as fh:
+                    print("".join(fh.readlines()[-30:]))
+        sys.exit(1)
+    if os.environ.get("CKUBE_KEEP"):
+        print("logs kept in %s" % tmp)
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("controllers: all passed")
+
+
+if __name__ == "__main__":
+    main()
