@@ -3,6 +3,7 @@
  * and its lifecycle. See sched.h. */
 #include "k8s/pod.h"
 #include "k8s/util.h"
+#include "lib/compsrv.h"
 #include "lib/log.h"
 #include "lib/timeutil.h"
 #include "scheduler/plugins.h"
@@ -616,6 +617,7 @@ void sch_sched_free(struct sch_sched *s)
 {
     if (!s)
         return;
+    ck_compsrv_stop(s->http);
     sch_sched_stop(s);
     struct ck_informer *all[] = {s->pods, s->nodes, s->namespaces, s->services,
                                  s->rcs,  s->rss,   s->sss};

@@ -39,8 +39,11 @@ struct sch_jobq {
     bool closed;
 };
 
+struct ck_compsrv;
+
 struct sch_sched {
     struct sch_opts o;
+    struct ck_compsrv *http; /* /metrics and health (sched_http.c), or NULL */
     struct ck_client *client;
     struct sch_handle handle;
     struct sch_profile *profiles[SCH_MAX_PROFILES];
