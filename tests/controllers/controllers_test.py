@@ -21,6 +21,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from ckubetest import Server, Ctx, Fail, expect, expect_in, kubectl_path  # noqa: E402
+import ckubetest  # noqa: E402
 
 
 def now_rfc3339():
@@ -143,14 +144,7 @@ class CM:
 
 
 def wait_for(what, fn, timeout=30):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise Fail("timed out waiting for %s (last: %r)" % (what, last))
+    return ckubetest.wait_for(what, fn, timeout)
 
 
 def pods_of(api, ns, app):

@@ -37,6 +37,19 @@ def free_port():
     return p
 
 
+def wait_for(what, fn, timeout=30, step=0.1):
+    """Calls fn until it returns something true (returned) or timeout seconds pass (Fail,
+    naming `what` and fn's last answer)."""
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(step)
+    raise Fail("timed out waiting for %s (last: %r)" % (what, last))
+
+
 class Server:
     def __init__(self, binary, data_dir, extra_args=()):
         self.binary, self.data_dir = binary, data_dir

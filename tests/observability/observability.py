@@ -25,7 +25,7 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from ckubetest import Fail, Server, expect, expect_in, free_port  # noqa: E402
+from ckubetest import Fail, Server, expect, expect_in, free_port, wait_for  # noqa: E402
 
 SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 ETCD_RUN = os.path.join(SRC, "tests", "etcd", "etcd-run.sh")
@@ -37,14 +37,7 @@ def log(msg):
 
 
 def wait(fn, what, timeout=30, step=0.2):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(step)
-    raise Fail("timed out waiting for %s (last: %r)" % (what, last))
+    return wait_for(what, fn, timeout, step)
 
 
 def http(url, headers=None, timeout=10):

@@ -13,7 +13,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from ckubetest import Server, Fail, expect, free_port  # noqa: E402
+from ckubetest import Server, Fail, expect, free_port, wait_for  # noqa: E402
 
 
 def node(name, cpu, mem="8Gi", pods="110", labels=None):
@@ -49,14 +49,7 @@ def add_node(srv, n):
 
 
 def wait(what, fn, timeout=20):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise Fail("timed out waiting for %s (last: %r)" % (what, last))
+    return wait_for(what, fn, timeout)
 
 
 def get_pod(srv, name):

@@ -17,18 +17,11 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from ckubetest import Ctx, Fail, Server, expect, kubectl_path  # noqa: E402
+from ckubetest import Ctx, Fail, Server, expect, kubectl_path, wait_for  # noqa: E402
 
 
 def wait(fn, what, timeout=30):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise Fail("timed out waiting for %s (last: %r)" % (what, last))
+    return wait_for(what, fn, timeout, 0.2)
 
 
 def children_of(pid):
