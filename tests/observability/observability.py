@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
 """Observability with the tools dashboards use (issue 20). Debian's Prometheus scrapes a
-`ckube server --agent-hollow 1 --scheduler` (the API server, the scheduler child) and a
+`ckube server --agent-hollow 1 --scheduler --controllers` (the API server, the scheduler and
+controller-manager children) and a
 standalone `ckube agent --hollow 1` every second, over loopback, with its own storage;
 after the test's own load (creates, lists, a watch) and two more scrapes, Prometheus's HTTP
 API must answer upstream's queries with values for that load. `promtool check metrics` must
@@ -69,22 +70,26 @@ def rfc3339(ts):
     return base.replace(tzinfo=tz).timestamp() + frac
 
 
-def read_line_matching(stream, prefix, timeout):
-    """The first line of stream that starts with prefix (read on a thread, bounded wait)."""
-    found = []
+def read_lines_matching(stream, prefixes, timeout):
+    """For each prefix, the first line of stream that starts with it (read on a thread,
+    bounded wait; the lines may come in any order)."""
+    found = {}
 
     def reader():
         for line in stream:
-            if line.startswith(prefix):
-                found.append(line.strip())
+            for p in prefixes:
+                if line.startswith(p) and p not in found:
+                    found[p] = line.strip()
+            if len(found) == len(prefixes):
                 return
 
     t = threading.Thread(target=reader, daemon=True)
     t.start()
     t.join(timeout)
-    if not found:
-        raise Fail("no %r line within %d s" % (prefix, timeout))
-    return found[0]
+    missing = [p for p in prefixes if p not in found]
+    if missing:
+        raise Fail("no %r line within %d s" % (missing, timeout))
+    return [found[p] for p in prefixes]
 
 
 # ---- promtool and health -----------------------------------------------------------------
@@ -219,7 +224,7 @@ def check_queries(prom):
            "apiserver_storage_objects{resource=\"pods\"}: %s" % pods)
     rss = values(prom.query("process_resident_memory_bytes"), "job")
     log("process_resident_memory_bytes: %s" % rss)
-    for job in ("apiserver", "scheduler", "agent"):
+    for job in ("apiserver", "scheduler", "controller-manager", "agent"):
         expect(rss.get(job, 0) > 1 << 20, "process_resident_memory_bytes for %s: %s" % (job, rss))
     sched = prom.query('sum(scheduler_schedule_attempts_total{result="scheduled"})')
     expect(sched and float(sched[0]["value"][1]) >= PODS, "scheduled attempts: %s" % sched)
@@ -277,10 +282,12 @@ def main():
     srv = agent = prom = None
     ok = False
     try:
-        srv = Server(binary, os.path.join(root, "data"), ["--agent-hollow", "1", "--scheduler"])
+        srv = Server(binary, os.path.join(root, "data"),
+                     ["--agent-hollow", "1", "--scheduler", "--controllers"])
         srv.start()
-        line = read_line_matching(srv.proc.stdout, "scheduler: serving", 30)
-        sched_port = int(line.rsplit(":", 1)[1])
+        lines = read_lines_matching(srv.proc.stdout,
+                                    ["scheduler: serving", "controller-manager: serving"], 30)
+        sched_port, cm_port = (int(x.rsplit(":", 1)[1]) for x in lines)
         kubectl = ["kubectl", "--kubeconfig", srv.kubeconfig]
         agent_port = free_port()
         agent = subprocess.Popen([binary, "agent", "--kubeconfig", srv.kubeconfig, "--hollow", "1",
@@ -289,6 +296,7 @@ def main():
                                  stdout=subprocess.DEVNULL, stderr=open(os.path.join(root, "agent.log"), "w"))
         urls = {"apiserver": "http://127.0.0.1:%d" % srv.pport,
                 "scheduler": "http://127.0.0.1:%d" % sched_port,
+                "controller-manager": "http://127.0.0.1:%d" % cm_port,
                 "agent": "http://127.0.0.1:%d" % agent_port}
         wait(lambda: agent.poll() is None and probe(urls["agent"] + "/healthz"), "agent healthz", 20)
 
@@ -302,6 +310,7 @@ def main():
         health_protocol("apiserver", urls["apiserver"], ["etcd", "ping"])
         health_protocol("scheduler", urls["scheduler"], ["informer-sync", "ping"])
         health_protocol("agent", urls["agent"], ["syncloop", "ping"])
+        health_protocol("controller-manager", urls["controller-manager"], ["informer-sync", "ping"])
         log("health protocol ok on every component")
 
         load(srv, kubectl, "warm", 1)
