@@ -103,19 +103,11 @@ static json_t *recase(const json_t *v, bool lower_first)
 
 /* ---- HPA metrics: v1 (annotation) shapes <-> v2 --------------------------------------- */
 
-static json_t *metric_id(const json_t *name, const json_t *selector)
+/* A v2 MetricTarget (type set) or MetricValueStatus (type NULL): the fields that are set. */
+static json_t *metric_value(const char *type, const json_t *value, const json_t *avg,
+                            const json_t *util)
 {
-    json_t *m = json_object();
-    if (name)
-        json_object_set_new(m, "name", json_deep_copy(name));
-    if (selector && !json_is_null(selector))
-        json_object_set_new(m, "selector", json_deep_copy(selector));
-    return m;
-}
-
-static json_t *target(const char *type, const json_t *value, const json_t *avg, const json_t *util)
-{
-    json_t *t = json_pack("{s:s}", "type", type);
+    json_t *t = type ? json_pack("{s:s}", "type", type) : json_object();
     if (value && !json_is_null(value))
         json_object_set_new(t, "value", json_deep_copy(value));
     if (avg && !json_is_null(avg))
@@ -125,60 +117,12 @@ static json_t *target(const char *type, const json_t *value, const json_t *avg, 
     return t;
 }
 
-/* One autoscaling/v1 MetricSpec (from the metrics annotation) as a v2 MetricSpec. */
-static json_t *spec_v1_to_v2(const json_t *m)
-{
-    json_t *o = json_object();
-    cp(o, m, "type", "type");
-    json_t *s;
-    if ((s = obj_get(m, "object"))) {
-        json_t *x = json_object();
-        cp(x, s, "describedObject", "target");
-        json_object_set_new(x, "target",
-                            target(obj_get(s, "averageValue") ? "AverageValue" : "Value",
-                                   obj_get(s, "targetValue"), obj_get(s, "averageValue"), NULL));
-        json_object_set_new(x, "metric",
-                            metric_id(obj_get(s, "metricName"), obj_get(s, "selector")));
-        json_object_set_new(o, "object", x);
-    }
-    if ((s = obj_get(m, "pods"))) {
-        json_t *x = json_object();
-        json_object_set_new(x, "metric",
-                            metric_id(obj_get(s, "metricName"), obj_get(s, "selector")));
-        json_object_set_new(x, "target",
-                            target("AverageValue", NULL, obj_get(s, "targetAverageValue"), NULL));
-        json_object_set_new(o, "pods", x);
-    }
-    const char *res_keys[2] = {"resource", "containerResource"};
-    for (int i = 0; i < 2; i++) {
-        if (!(s = obj_get(m, res_keys[i])))
-            continue;
-        json_t *x = json_object();
-        cp(x, s, "name", "name");
-        const json_t *u = obj_get(s, "targetAverageUtilization");
-        json_object_set_new(x, "target",
-                            target(u && !json_is_null(u) ? "Utilization" : "AverageValue", NULL,
-                                   obj_get(s, "targetAverageValue"), u));
-        cp(x, s, "container", "container");
-        json_object_set_new(o, res_keys[i], x);
-    }
-    if ((s = obj_get(m, "external"))) {
-        json_t *x = json_object();
-        json_object_set_new(x, "metric",
-                            metric_id(obj_get(s, "metricName"), obj_get(s, "metricSelector")));
-        const json_t *tv = obj_get(s, "targetValue");
-        json_object_set_new(x, "target",
-                            target(tv && !json_is_null(tv) ? "Value" : "AverageValue", tv,
-                                   obj_get(s, "targetAverageValue"), NULL));
-        json_object_set_new(o, "external", x);
-    }
-    return o;
-}
-
-/* v2 -> v1 metric entries (MetricSpec -> autoscaling.alpha.kubernetes.io/metrics items,
- * MetricStatus -> .../current-metrics items) as one table: each source kind lists what its
- * v1 form copies from the v2 entry itself (S), its metric identifier (I) or its target or
- * current value (V). '%' in a v1 key stands for "target" (specs) or "current" (statuses). */
+/* The v1 (annotation) forms of v2 metric entries, both ways and for specs and statuses alike
+ * (MetricSpec <-> autoscaling.alpha.kubernetes.io/metrics items, MetricStatus <-> .../
+ * current-metrics items), as one table: each source kind lists which v1 key holds a field of
+ * the v2 entry itself (S), of its metric identifier (I) or of its target or current value (V).
+ * '%' in a v1 key stands for "target" (specs) or "current" (statuses). A v2 target also gets
+ * a type: type_if when the v1 field if_set is set, else type_else. */
 enum { FROM_S, FROM_I, FROM_V };
 struct v1_copy {
     const char *v1, *v2;
@@ -186,34 +130,60 @@ struct v1_copy {
 };
 static const struct {
     const char *kind;
+    const char *if_set, *type_if, *type_else;
     struct v1_copy c[6]; /* ends at the first empty entry */
 } metric_v2_to_v1[] = {
     {"object",
+     "averageValue",
+     "AverageValue",
+     "Value",
      {{"target", "describedObject", FROM_S},
       {"metricName", "name", FROM_I},
       {"%Value", "value", FROM_V},
       {"selector", "selector", FROM_I},
       {"averageValue", "averageValue", FROM_V}}},
     {"pods",
+     NULL,
+     NULL,
+     "AverageValue",
      {{"metricName", "name", FROM_I},
       {"%AverageValue", "averageValue", FROM_V},
       {"selector", "selector", FROM_I}}},
     {"resource",
+     "%AverageUtilization",
+     "Utilization",
+     "AverageValue",
      {{"name", "name", FROM_S},
       {"%AverageUtilization", "averageUtilization", FROM_V},
       {"%AverageValue", "averageValue", FROM_V},
       {"container", "container", FROM_S}}},
     {"containerResource",
+     "%AverageUtilization",
+     "Utilization",
+     "AverageValue",
      {{"name", "name", FROM_S},
       {"%AverageUtilization", "averageUtilization", FROM_V},
       {"%AverageValue", "averageValue", FROM_V},
       {"container", "container", FROM_S}}},
     {"external",
+     "%Value",
+     "Value",
+     "AverageValue",
      {{"metricName", "name", FROM_I},
       {"metricSelector", "selector", FROM_I},
       {"%Value", "value", FROM_V},
       {"%AverageValue", "averageValue", FROM_V}}},
 };
+
+/* A v1 key with '%' replaced by which. */
+static const char *v1_key(char *buf, size_t n, const char *k, const char *which)
+{
+    if (k[0] == '%')
+        snprintf(buf, n, "%s%s", which, k + 1);
+    else
+        snprintf(buf, n, "%s", k);
+    return buf;
+}
 
 /* which: "target" for a MetricSpec, "current" for a MetricStatus. */
 static json_t *metric_to_v1(const json_t *m, const char *which)
@@ -228,70 +198,43 @@ static json_t *metric_to_v1(const json_t *m, const char *which)
         json_t *x = json_object();
         for (const struct v1_copy *c = metric_v2_to_v1[k].c; c->v1; c++) {
             char key[64];
-            if (c->v1[0] == '%')
-                snprintf(key, sizeof(key), "%s%s", which, c->v1 + 1);
-            else
-                snprintf(key, sizeof(key), "%s", c->v1);
-            cp(x, from[c->from], key, c->v2);
+            cp(x, from[c->from], v1_key(key, sizeof(key), c->v1, which), c->v2);
         }
         json_object_set_new(o, metric_v2_to_v1[k].kind, x);
     }
     return o;
 }
 
-static json_t *current(const json_t *value, const json_t *avg, const json_t *util)
-{
-    json_t *c = json_object();
-    if (value && !json_is_null(value))
-        json_object_set_new(c, "value", json_deep_copy(value));
-    if (avg && !json_is_null(avg))
-        json_object_set_new(c, "averageValue", json_deep_copy(avg));
-    if (util && !json_is_null(util))
-        json_object_set_new(c, "averageUtilization", json_deep_copy(util));
-    return c;
-}
-
-static json_t *status_v1_to_v2(const json_t *m)
+/* The inverse of metric_to_v1 (which: "target" or "current"). */
+static json_t *metric_to_v2(const json_t *m, const char *which)
 {
     json_t *o = json_object();
     cp(o, m, "type", "type");
-    json_t *s;
-    if ((s = obj_get(m, "object"))) {
-        json_t *x = json_object();
-        json_object_set_new(x, "metric",
-                            metric_id(obj_get(s, "metricName"), obj_get(s, "selector")));
-        json_object_set_new(x, "current",
-                            current(obj_get(s, "currentValue"), obj_get(s, "averageValue"), NULL));
-        cp(x, s, "describedObject", "target");
-        json_object_set_new(o, "object", x);
-    }
-    if ((s = obj_get(m, "pods"))) {
-        json_t *x = json_object();
-        json_object_set_new(x, "metric",
-                            metric_id(obj_get(s, "metricName"), obj_get(s, "selector")));
-        json_object_set_new(x, "current", current(NULL, obj_get(s, "currentAverageValue"), NULL));
-        json_object_set_new(o, "pods", x);
-    }
-    const char *res_keys[2] = {"resource", "containerResource"};
-    for (int i = 0; i < 2; i++) {
-        if (!(s = obj_get(m, res_keys[i])))
+    for (size_t k = 0; k < sizeof(metric_v2_to_v1) / sizeof(metric_v2_to_v1[0]); k++) {
+        const json_t *s = obj_get(m, metric_v2_to_v1[k].kind);
+        if (!s)
             continue;
-        json_t *x = json_object();
-        cp(x, s, "name", "name");
-        json_object_set_new(x, "current",
-                            current(NULL, obj_get(s, "currentAverageValue"),
-                                    obj_get(s, "currentAverageUtilization")));
-        cp(x, s, "container", "container");
-        json_object_set_new(o, res_keys[i], x);
-    }
-    if ((s = obj_get(m, "external"))) {
-        json_t *x = json_object();
-        json_object_set_new(x, "metric",
-                            metric_id(obj_get(s, "metricName"), obj_get(s, "metricSelector")));
-        json_object_set_new(
-            x, "current",
-            current(obj_get(s, "currentValue"), obj_get(s, "currentAverageValue"), NULL));
-        json_object_set_new(o, "external", x);
+        json_t *x = json_object(), *id = NULL, *val;
+        char key[64];
+        if (!strcmp(which, "target")) {
+            const char *f = metric_v2_to_v1[k].if_set;
+            const json_t *v = f ? obj_get(s, v1_key(key, sizeof(key), f, which)) : NULL;
+            val = metric_value(v && !json_is_null(v) ? metric_v2_to_v1[k].type_if
+                                                     : metric_v2_to_v1[k].type_else,
+                               NULL, NULL, NULL);
+        } else {
+            val = metric_value(NULL, NULL, NULL, NULL);
+        }
+        for (const struct v1_copy *c = metric_v2_to_v1[k].c; c->v1; c++) {
+            json_t *to = c->from == FROM_S ? x : c->from == FROM_V ? val : NULL;
+            if (c->from == FROM_I)
+                to = id ? id : (id = json_object());
+            cp(to, s, c->v2, v1_key(key, sizeof(key), c->v1, which));
+        }
+        if (id)
+            json_object_set_new(x, "metric", id);
+        json_object_set_new(x, which, val);
+        json_object_set_new(o, metric_v2_to_v1[k].kind, x);
     }
     return o;
 }
@@ -349,17 +292,17 @@ json_t *conv_hpa_v1_to_v2(const json_t *in, struct ck_err *err)
     json_t *metrics = json_array();
     size_t i;
     json_t *m;
-    json_array_foreach(other, i, m) json_array_append_new(metrics, spec_v1_to_v2(m));
+    json_array_foreach(other, i, m) json_array_append_new(metrics, metric_to_v2(m, "target"));
     json_t *cpu = obj_get(spec, "targetCPUUtilizationPercentage");
     if (cpu && !json_is_null(cpu))
         json_array_append_new(metrics,
                               json_pack("{s:s,s:{s:s,s:o}}", "type", "Resource", "resource", "name",
-                                        "cpu", "target", target("Utilization", NULL, NULL, cpu)));
+                                        "cpu", "target", metric_value("Utilization", NULL, NULL, cpu)));
     if (json_array_size(metrics) == 0) { /* v1's implicit default, made explicit */
         json_t *d = json_integer(80);
         json_array_append_new(metrics,
                               json_pack("{s:s,s:{s:s,s:o}}", "type", "Resource", "resource", "name",
-                                        "cpu", "target", target("Utilization", NULL, NULL, d)));
+                                        "cpu", "target", metric_value("Utilization", NULL, NULL, d)));
         json_decref(d);
     }
     json_object_set_new(os, "metrics", metrics);
@@ -373,12 +316,12 @@ json_t *conv_hpa_v1_to_v2(const json_t *in, struct ck_err *err)
     cp(ost, st, "desiredReplicas", "desiredReplicas");
     if (cur) {
         json_t *cm = json_array();
-        json_array_foreach(cur, i, m) json_array_append_new(cm, status_v1_to_v2(m));
+        json_array_foreach(cur, i, m) json_array_append_new(cm, metric_to_v2(m, "current"));
         json_object_set_new(ost, "currentMetrics", cm);
     } else if ((cpu = obj_get(st, "currentCPUUtilizationPercentage")) && !json_is_null(cpu)) {
         json_object_set_new(ost, "currentMetrics",
                             json_pack("[{s:s,s:{s:s,s:o}}]", "type", "Resource", "resource", "name",
-                                      "cpu", "current", current(NULL, NULL, cpu)));
+                                      "cpu", "current", metric_value(NULL, NULL, NULL, cpu)));
     }
     if (conds)
         json_object_set(ost, "conditions", conds);
