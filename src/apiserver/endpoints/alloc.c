@@ -20,7 +20,7 @@
 
 int eng_alloc_init(struct api_server *s, struct ck_err *err)
 {
-    const char *cidr = s->opts.service_cidr ? s->opts.service_cidr : "10.96.0.0/12";
+    const char *cidr = s->cache.opts.service_cidr ? s->cache.opts.service_cidr : "10.96.0.0/12";
     char ip[64];
     const char *slash = strchr(cidr, '/');
     int bits = slash ? atoi(slash + 1) : -1;
@@ -195,7 +195,7 @@ int eng_bootstrap_kubernetes_service(struct api_server *s, struct ck_err *err)
     char ip[16], host[64] = "";
     int port = 6443;
     ip_text(s->svc_base + 1, ip);
-    const char *eh = s->opts.external_host;
+    const char *eh = s->cache.opts.external_host;
     if (eh) {
         const char *colon = strrchr(eh, ':');
         if (colon && !strchr(colon + 1, ']') && strchr(eh, ':') == colon) {

@@ -326,7 +326,7 @@ static int serve_api_versions(struct eng_req *r)
     json_array_append_new(vs, json_string("v1"));
     json_object_set_new(o, "versions", vs);
     json_object_set_new(c, "clientCIDR", json_string("0.0.0.0/0"));
-    const char *host = r->s->opts.external_host;
+    const char *host = r->s->cache.opts.external_host;
     json_object_set_new(c, "serverAddress", json_string(host ? host : ""));
     json_array_append_new(cidrs, c);
     json_object_set_new(o, "serverAddressByClientCIDRs", cidrs);

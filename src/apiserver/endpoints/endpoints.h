@@ -29,14 +29,11 @@ struct eng_metrics {
 };
 
 struct api_server {
-    struct eng_cache cache;
-    struct store *st; /* == cache.st */
-    struct api_opts opts;
+    struct eng_cache cache; /* also holds the store and the options */
     pthread_mutex_t alloc_mu; /* serialises Service IP/port allocation with its write */
     uint32_t svc_base, svc_size;
     struct eng_metrics m;
     struct eng_listcost *lc;
-    char *disc_agg; /* cached aggregated discovery bodies (without apiVersion line) */
 };
 
 /* ---- request context ---------------------------------------------------------------- */

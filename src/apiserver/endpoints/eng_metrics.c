@@ -86,7 +86,7 @@ int api_store_check(struct api_server *s, char *why, size_t n)
     bool found = false;
     struct ck_err e = CK_ERR_INIT;
     memset(&kv, 0, sizeof(kv));
-    if (store_get(s->st, key, sizeof(key) - 1, 0, &kv, &found, &e) < 0) {
+    if (store_get(s->cache.st, key, sizeof(key) - 1, 0, &kv, &found, &e) < 0) {
         snprintf(why, n, "%s", e.msg);
         return -1;
     }

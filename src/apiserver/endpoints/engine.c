@@ -730,10 +730,10 @@ enum api_result api_handle(struct api_server *s, const struct api_request *rq,
     size_t n = split_path(path, segs);
     enum api_result res;
     bool proto = false;
-    if (rq->body_len > (size_t)s->opts.max_body) {
+    if (rq->body_len > (size_t)s->cache.opts.max_body) {
         struct ck_err e = CK_ERR_INIT;
         ck_err_set(&e, CK_R_TOO_LARGE, "the request body is too large (limit %lld bytes)",
-                   (long long)s->opts.max_body);
+                   (long long)s->cache.opts.max_body);
         eng_reply_err(&r, &e);
         res = API_DONE;
     } else {
@@ -818,14 +818,12 @@ int api_server_new(struct store *st, const struct api_opts *o, struct api_server
     if (!st)
         return ck_err_set(err, CK_R_INTERNAL, "api_server_new: no store");
     struct api_server *s = ck_calloc(1, sizeof(*s));
-    s->st = st;
-    if (o)
-        s->opts = *o;
-    if (s->opts.watch_history <= 0)
-        s->opts.watch_history = 10000;
-    if (s->opts.max_body <= 0)
-        s->opts.max_body = 3 * 1024 * 1024;
-    eng_cache_init(&s->cache, st, &s->opts);
+    struct api_opts opts = o ? *o : (struct api_opts){0};
+    if (opts.watch_history <= 0)
+        opts.watch_history = 10000;
+    if (opts.max_body <= 0)
+        opts.max_body = 3 * 1024 * 1024;
+    eng_cache_init(&s->cache, st, &opts);
     pthread_mutex_init(&s->alloc_mu, NULL);
     s->lc = eng_listcost_new();
     eng_discovery_init(s);

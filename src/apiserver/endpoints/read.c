@@ -312,7 +312,7 @@ static int list_store(struct eng_req *r, const struct list_plan *p, const char *
                                      .start_len = start.len, .revision = p->rv, .limit = 256};
         struct store_range_result res;
         memset(&res, 0, sizeof(res));
-        if (store_range(r->s->st, &rq, &res, err) < 0) {
+        if (store_range(r->s->cache.st, &rq, &res, err) < 0) {
             free(lastbuf);
             ck_buf_release(&start);
             return -1;

@@ -199,7 +199,7 @@ static enum step remove_finalized(struct eng_req *r, struct eng_upd *u, struct e
         return STEP_DONE;
     }
     int64_t rev = 0;
-    if (store_delete(r->s->st, cur->key, cur->key_len, cur->rv, &rev, NULL, err) < 0) {
+    if (store_delete(r->s->cache.st, cur->key, cur->key_len, cur->rv, &rev, NULL, err) < 0) {
         free(val);
         if (err->reason == CK_R_CONFLICT || err->reason == CK_R_NOT_FOUND)
             return u->client_rv ? STEP_FAIL : STEP_RETRY;
@@ -281,7 +281,7 @@ static enum step update_once(struct eng_req *r, struct eng_upd *u, struct ck_err
         st = STEP_DONE;
         goto done;
     }
-    if (store_put(r->s->st, cur->key, cur->key_len, u->val, u->len, cur->rv, &u->rev, NULL,
+    if (store_put(r->s->cache.st, cur->key, cur->key_len, u->val, u->len, cur->rv, &u->rev, NULL,
                   err) < 0) {
         eng_upd_release(u);
         if (err->reason == CK_R_CONFLICT || err->reason == CK_R_NOT_FOUND) {

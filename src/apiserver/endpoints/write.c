@@ -546,7 +546,7 @@ int eng_create_obj(struct eng_req *r, json_t *obj, bool dry, struct ck_err *err)
         struct ck_buf key = CK_BUF_INIT(4096);
         eng_key(res, r->ns, name, &key);
         int64_t rev = 0;
-        rc = store_put(r->s->st, key.data, key.len, val, len, STORE_ABSENT, &rev, NULL, err);
+        rc = store_put(r->s->cache.st, key.data, key.len, val, len, STORE_ABSENT, &rev, NULL, err);
         if (svc)
             pthread_mutex_unlock(&r->s->alloc_mu);
         ck_buf_release(&key);
