@@ -318,7 +318,11 @@ static void qos_collect(const json_t *res, struct qos_sum *s)
 
 const char *k8s_pod_compute_qos(const json_t *pod)
 {
-    const json_t *spec = json_object_get(pod, "spec");
+    return k8s_podspec_compute_qos(json_object_get(pod, "spec"));
+}
+
+const char *k8s_podspec_compute_qos(const json_t *spec)
+{
     const json_t *pres = json_object_get(spec, "resources");
     struct qos_sum s = {.guaranteed = true};
     if (json_is_object(pres)) {

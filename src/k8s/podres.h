@@ -109,6 +109,8 @@ void k8s_pod_scheduling_requests(const json_t *pod, struct k8s_resource *request
  * and the summed requests equal the summed limits, else Burstable. Unparsable quantities
  * count as absent. */
 const char *k8s_pod_compute_qos(const json_t *pod);
+/* The same from a pod's spec (e.g. a template's). */
+const char *k8s_podspec_compute_qos(const json_t *spec);
 /* GetPodQOS: status.qosClass when set (borrowed from pod), else k8s_pod_compute_qos. */
 const char *k8s_pod_qos(const json_t *pod);
 

@@ -52,11 +52,7 @@ static char *qty_text(const json_t *q)
 
 const char *validation_pod_qos(const json_t *podspec)
 {
-    json_t *pod = json_object();
-    json_object_set(pod, "spec", (json_t *)podspec);
-    const char *q = k8s_pod_compute_qos(pod);
-    json_decref(pod);
-    return q;
+    return k8s_podspec_compute_qos(podspec);
 }
 
 /* ---- containers ---------------------------------------------------------------------- */
