@@ -16,14 +16,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define CM_MAX_CTRL 8
+#define CM_MAX_CTRL 32
 
 struct cm;
 
 struct cm_controller {
     const char *name;  /* upstream's name: "replicaset", "deployment", "garbagecollector" */
     const char *alias; /* upstream's newer name: "replicaset-controller", ... */
-    int (*init)(struct cm *cm, void **state);
+    int (*init)(struct cm *cm, void **state); /* NULL: not built yet (skipped) */
     void (*run)(void *state);
     void (*stop)(void *state); /* shut the queue down and join the workers */
     void (*free)(void *state);
@@ -46,7 +46,8 @@ struct cm {
 #define CM_RC_PATH "/api/v1/replicationcontrollers"
 
 /* The controllers this build knows, in start order. */
-extern struct cm_controller cm_replicaset, cm_rc, cm_deployment, cm_gc;
+extern struct cm_controller cm_replicaset, cm_rc, cm_deployment, cm_gc, cm_job, cm_cronjob,
+    cm_statefulset, cm_daemonset, cm_disruption, cm_namespace;
 struct cm_controller **cm_controllers(void);
 /* Whether name is enabled by a --controllers list ("*", "name", "-name"; comma-separated);
  * spec NULL means "*". */

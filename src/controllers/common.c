@@ -18,7 +18,9 @@
 
 struct cm_controller **cm_controllers(void)
 {
-    static struct cm_controller *all[] = {&cm_replicaset, &cm_rc, &cm_deployment, &cm_gc, NULL};
+    static struct cm_controller *all[] = {
+        &cm_replicaset,  &cm_rc,        &cm_deployment, &cm_gc,        &cm_job, &cm_cronjob,
+        &cm_statefulset, &cm_daemonset, &cm_disruption, &cm_namespace, NULL};
     return all;
 }
 

@@ -35,7 +35,7 @@ struct cm_manager *cm_manager_new(struct ck_client *client, const char *controll
     m->cm.factory = ck_informer_factory_new(client, 0);
     cm_init_informers(&m->cm);
     for (struct cm_controller **c = cm_controllers(); *c; c++) {
-        if (!cm_controller_enabled(controllers, *c) || m->n >= CM_MAX_CTRL)
+        if (!(*c)->init || !cm_controller_enabled(controllers, *c) || m->n >= CM_MAX_CTRL)
             continue;
         if ((*c)->init(&m->cm, &m->state[m->n]) < 0) {
             ck_warn("controller %s: init failed", (*c)->name);
