@@ -31,6 +31,9 @@ struct api_opts {
                                   (first address: default/kubernetes) */
     int compact_interval_s;    /* store history compaction period (keeps >= one period);
                                   0 = 300 s, < 0 = never compact */
+    bool ns_controller;        /* a deleted namespace is emptied and finalized by the
+                                  controller manager's namespace controller, as upstream;
+                                  false: the engine does both itself (no controller manager) */
 };
 
 /* Creates the engine on an open store: loads every object into memory, subscribes to the

@@ -41,6 +41,7 @@ struct flags {
     long watch_history;
     int compaction_interval_s; /* 0 = engine default (300 s), <0 = off */
     bool proxy_allow_loopback;  /* --proxy-allow-loopback (tests) */
+    bool ns_controller;         /* --namespace-deletion=controller */
     /* an etcd cluster instead of the embedded store */
     const char *etcd_servers, *etcd_prefix, *etcd_cafile, *etcd_certfile, *etcd_keyfile;
 };
@@ -52,7 +53,7 @@ static void usage(const char *verb)
             "       [--insecure-port N] [--token T] [--watch-history N]\n"
             "       [--compaction-interval D] [--etcd-servers URLS [--etcd-prefix P]\n"
             "       [--etcd-cafile F] [--etcd-certfile F] [--etcd-keyfile F]]\n"
-            "       [--proxy-allow-loopback] [-v=N]\n"
+            "       [--proxy-allow-loopback] [--namespace-deletion apiserver|controller] [-v=N]\n"
             "  --secure-port 0 disables HTTPS (default 6443); --insecure-port serves plain HTTP\n"
             "  without authentication (default 0 = off); --watch-history: events kept in memory\n"
             "  for watch resumption (default 10000); --compaction-interval: how often history is\n"
@@ -60,7 +61,10 @@ static void usage(const char *verb)
             "  --etcd-compaction-interval); --etcd-servers: comma-separated etcd client URLs to\n"
             "  keep objects in instead of DIR/store (several API servers may share them;\n"
             "  --etcd-prefix default /ckube); --proxy-allow-loopback: pods/services/nodes proxy\n"
-            "  may reach loopback addresses (refused as upstream by default; for tests)\n",
+            "  may reach loopback addresses (refused as upstream by default; for tests);\n"
+            "  --namespace-deletion controller: a deleted namespace is emptied and finalized by\n"
+            "  the controller manager's namespace controller, as upstream (`ckube server\n"
+            "  --controllers` sets it); apiserver (default): the API server does it itself\n",
             verb);
 }
 
@@ -121,6 +125,10 @@ static int parse_flags(int argc, char **argv, struct flags *f)
             f->etcd_keyfile = v;
         } else if (!strcmp(argv[i], "--proxy-allow-loopback")) {
             f->proxy_allow_loopback = true;
+        } else if ((v = ck_flag_value(argc, argv, &i, "--namespace-deletion"))) {
+            if (strcmp(v, "controller") && strcmp(v, "apiserver"))
+                return fprintf(stderr, "ckube: bad --namespace-deletion %s\n", v), -1;
+            f->ns_controller = !strcmp(v, "controller");
         } else if ((v = ck_flag_value(argc, argv, &i, "--watch-history"))) {
             char *end;
             f->watch_history = strtol(v, &end, 10);
@@ -214,6 +222,7 @@ static int start_all(const struct flags *f, const char *dir, struct running *r,
     ao.external_host = ext;
     ao.watch_history = f->watch_history;
     ao.compact_interval_s = f->compaction_interval_s;
+    ao.ns_controller = f->ns_controller;
     if (api_server_new(r->st, &ao, &r->api, err) < 0)
         return ck_err_wrap(err, "starting the API engine");
     snprintf(cert, sizeof(cert), "%s/apiserver.crt", dir);

@@ -187,6 +187,7 @@ static int cmd_server(int argc, char **argv)
             child_add("scheduler", "--port=0");
         } else if (i > 0 && !strcmp(argv[i], "--controllers")) {
             child_add("controller-manager", "--secure-port=0");
+            args[n++] = "--namespace-deletion=controller"; /* its namespace controller does it */
         } else if (i > 0 && !strcmp(argv[i], "--agent")) {
             agent.on = true;
         } else if (i > 0 && (v = ck_flag_value(argc, argv, &i, "--agent-hollow"))) {

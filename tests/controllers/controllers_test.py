@@ -476,10 +476,89 @@ def case_apiserver_restart(c, api, counter, server):
     c.k("rollout", "status", "deployment/rs1", "--timeout=60s")
 
 
+def case_namespace(c, api):
+    """The namespace controller empties a deleted namespace through discovery (a ConfigMap, a
+    Deployment with its ReplicaSet and pods, a Secret held by a finalizer for a while), shows
+    upstream's conditions, and finalizes it once nothing is left."""
+    ns = c.ns + "-gone"
+    c.k("create", "namespace", ns, ns=False)
+    c.k("-n", ns, "create", "configmap", "cm1", "--from-literal=a=b", ns=False)
+    c.k("-n", ns, "create", "deployment", "web", "--image=busybox", "--replicas=2", ns=False)
+    wait_for("2 pods in " + ns, lambda: len(pods_of(api, ns, "web")) == 2)
+    api.req("POST", "/api/v1/namespaces/%s/secrets" % ns, {
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "held", "finalizers": ["example.com/hold"]}})
+    c.k("delete", "namespace", ns, "--wait=false", ns=False)
+
+    def conds():
+        o = api.get("/api/v1/namespaces/" + ns) or {}
+        return {x["type"]: x for x in o.get("status", {}).get("conditions", [])}
+    cs = wait_for("NamespaceFinalizersRemaining", lambda: (conds().get(
+        "NamespaceFinalizersRemaining") or {}).get("status") == "True" and conds())
+    expect("example.com/hold in 1 resource instances" in cs["NamespaceFinalizersRemaining"][
+        "message"], "finalizers message: %r" % cs["NamespaceFinalizersRemaining"])
+    expect(cs["NamespaceContentRemaining"]["reason"] == "SomeResourcesRemain" and
+           "secrets. has 1 resource instances" in cs["NamespaceContentRemaining"]["message"],
+           "content message: %r" % cs["NamespaceContentRemaining"])
+    expect(cs["NamespaceDeletionDiscoveryFailure"]["reason"] == "ResourcesDiscovered", "discovery")
+    for path in ("/api/v1/namespaces/%s/configmaps/cm1", "/apis/apps/v1/namespaces/%s/deployments/web"):
+        wait_for(path % ns + " gone", lambda: api.get(path % ns) is None)
+    expect((api.get("/api/v1/namespaces/" + ns) or {}).get("status", {}).get("phase") ==
+           "Terminating", "still Terminating while the secret is held")
+    api.req("PATCH", "/api/v1/namespaces/%s/secrets/held" % ns, {"metadata": {"finalizers": None}},
+            "application/merge-patch+json")
+    wait_for("namespace %s removed" % ns, lambda: api.get("/api/v1/namespaces/" + ns) is None,
+             timeout=30)
+    expect(not api.get("/api/v1/namespaces/%s/pods" % ns)["items"], "no pods left")
+
+
+def case_drain(c, api):
+    """The disruption controller keeps PDB status; `kubectl drain` is held back by it."""
+    node = "drain-" + c.ns
+    api.req("POST", "/api/v1/nodes", {"apiVersion": "v1", "kind": "Node",
+                                      "metadata": {"name": node}})
+    for i in range(2):
+        api.req("POST", "/api/v1/namespaces/%s/pods" % c.ns, {
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "db-%d" % i, "labels": {"app": "db"}},
+            "spec": {"nodeName": node, "containers": [{"name": "c", "image": "busybox"}]}})
+    wait_for("2 ready db pods", lambda: ready_count(pods_of(api, c.ns, "db")) == 2)
+    c.k("create", "pdb", "db", "--selector=app=db", "--min-available=2")
+
+    def st():
+        return (api.get("/apis/policy/v1/namespaces/%s/poddisruptionbudgets/db" % c.ns) or
+                {}).get("status", {})
+    s = wait_for("pdb status", lambda: st().get("expectedPods") == 2 and st())
+    expect(s.get("currentHealthy") == 2 and s.get("desiredHealthy") == 2 and
+           s.get("disruptionsAllowed") == 0, "pdb status %r" % s)
+    cond = [x for x in s.get("conditions", []) if x["type"] == "DisruptionAllowed"]
+    expect(cond and cond[0]["status"] == "False" and cond[0]["reason"] == "InsufficientPods",
+           "condition %r" % cond)
+    r = c.k("drain", node, "--force", "--timeout=4s", ok=False, ns=False)
+    expect(r.returncode != 0 and "disruption budget" in (r.stdout + r.stderr),
+           "drain held back by the PDB: %r" % (r.stdout + r.stderr)[-400:])
+    expect(len(pods_of(api, c.ns, "db")) == 2, "both pods still there")
+    # a Deployment counts its replicas through its controller (maxUnavailable)
+    c.k("create", "deployment", "dw", "--image=busybox", "--replicas=3")
+    wait_for("3 ready dw pods", lambda: ready_count(pods_of(api, c.ns, "dw")) == 3)
+    c.k("create", "pdb", "dw", "--selector=app=dw", "--max-unavailable=1")
+
+    def st2():
+        return (api.get("/apis/policy/v1/namespaces/%s/poddisruptionbudgets/dw" % c.ns) or
+                {}).get("status", {})
+    s2 = wait_for("pdb dw allows 1", lambda: st2().get("disruptionsAllowed") == 1 and st2())
+    expect(s2.get("expectedPods") == 3 and s2.get("desiredHealthy") == 2, "pdb dw %r" % s2)
+    c.k("patch", "pdb", "db", "--type=merge", "-p", '{"spec":{"minAvailable":0}}')
+    wait_for("pdb db allows 2", lambda: st().get("disruptionsAllowed") == 2)
+    # no kubelet here to finish a graceful deletion: evict with grace 0
+    c.k("drain", node, "--force", "--grace-period=0", "--timeout=30s", ns=False)
+    wait_for("db pods evicted", lambda: not pods_of(api, c.ns, "db"))
+
+
 def main():
     binary = os.path.abspath(sys.argv[1])
     tmp = tempfile.mkdtemp(prefix="ckube-ctrl-")
-    server = Server(binary, os.path.join(tmp, "data"))
+    server = Server(binary, os.path.join(tmp, "data"), ["--namespace-deletion=controller"])
     failed = 0
     cm = None
     kl = None
@@ -505,6 +584,7 @@ def main():
                 continue
             for name, fn in (("rollout", case_rollout), ("cascades", case_cascades),
                              ("strategies", case_strategies), ("proportional", case_proportional),
+                             ("namespace", case_namespace), ("drain", case_drain),
                              ("kill9", case_kill9), ("apiserver-restart", case_apiserver_restart)):
                 if name in ("kill9", "apiserver-restart") and ver != "1.33":
                     continue  # once is enough: the kill -9 restart waits out the lease

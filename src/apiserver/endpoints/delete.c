@@ -473,7 +473,7 @@ static int mark(struct eng_req *r, struct del_ctx *c, struct ck_buf *out, bool *
     }
     eng_upd_release(&u);
     if (rc == 0 && c->is_ns && !o->dry) {
-        if (c->first)
+        if (c->first && !r->s->cache.opts.ns_controller)
             ns_cleanup(r->s, r->name);
         eng_ns_maybe_finish(r->s, r->name);
     }
@@ -708,6 +708,8 @@ static int mutate_finalize(struct eng_req *r, struct eng_upd *u, json_t *cur, js
 
 void eng_ns_maybe_finish(struct api_server *s, const char *ns)
 {
+    if (s->cache.opts.ns_controller) /* the namespace controller finalizes */
+        return;
     const struct reg_resource *nsr = reg_find("", "v1", "namespaces");
     struct eng_obj *o = eng_cache_get(&s->cache, nsr, NULL, ns);
     bool term = o && o->deleting;
