@@ -26,18 +26,24 @@
 
 #define FIN_FOREGROUND "foregroundDeletion"
 #define FIN_ORPHAN "orphan"
-#define GC_WATCHED 4 /* kinds[0..3] have informers: pods, ReplicaSets, Deployments, RCs */
+/* kinds[0..GC_WATCHED-1] have informers (the dependents the collector can find): pods, the
+ * workload kinds, ControllerRevisions and PersistentVolumeClaims; the rest are owners looked
+ * up live. */
+#define GC_WATCHED 10
+#define GC_INDEX "owner-uid"    /* cm_init_informers' index on the four shared informers */
+#define GC_OWN_INDEX "gc-owner" /* the same, added here to the other watched informers */
 
 struct kindinfo {
     const char *api_version, *kind, *plural;
     struct ck_informer *inf; /* NULL: looked up live */
+    const char *index;       /* the owner-uid index on inf */
 };
 
 struct gcc {
     struct cm *cm;
     struct wq *q;
     struct cm_workers w;
-    struct kindinfo kinds[12];
+    struct kindinfo kinds[16];
     size_t nkinds;
     struct hctx {
         struct gcc *gc;
@@ -91,7 +97,8 @@ static json_t *dependents(struct gcc *g, const char *uid, json_t **kinds)
     json_t *out = json_array();
     *kinds = json_array();
     for (int i = 0; i < GC_WATCHED; i++) {
-        json_t *deps = ck_indexer_by_index(ck_informer_indexer(g->kinds[i].inf), "owner-uid", uid);
+        json_t *deps =
+            ck_indexer_by_index(ck_informer_indexer(g->kinds[i].inf), g->kinds[i].index, uid);
         size_t j;
         json_t *d;
         json_array_foreach(deps, j, d)
@@ -389,25 +396,39 @@ static int gc_init(struct cm *cm, void **state)
     g->cm = cm;
     g->q = wq_new(&(struct wq_opts){.name = "garbage_collector_attempt_to_delete"});
     static const struct kindinfo fixed[] = {
-        {"v1", "Pod", "pods", NULL},
-        {"apps/v1", "ReplicaSet", "replicasets", NULL},
-        {"apps/v1", "Deployment", "deployments", NULL},
-        {"v1", "ReplicationController", "replicationcontrollers", NULL},
-        {"apps/v1", "StatefulSet", "statefulsets", NULL},
-        {"apps/v1", "DaemonSet", "daemonsets", NULL},
-        {"batch/v1", "Job", "jobs", NULL},
-        {"batch/v1", "CronJob", "cronjobs", NULL},
-        {"v1", "ConfigMap", "configmaps", NULL},
-        {"v1", "Secret", "secrets", NULL},
-        {"v1", "Service", "services", NULL},
-        {"v1", "Node", "nodes", NULL},
+        {"v1", "Pod", "pods", NULL, NULL},
+        {"apps/v1", "ReplicaSet", "replicasets", NULL, NULL},
+        {"apps/v1", "Deployment", "deployments", NULL, NULL},
+        {"v1", "ReplicationController", "replicationcontrollers", NULL, NULL},
+        {"apps/v1", "StatefulSet", "statefulsets", NULL, NULL},
+        {"apps/v1", "DaemonSet", "daemonsets", NULL, NULL},
+        {"batch/v1", "Job", "jobs", NULL, NULL},
+        {"batch/v1", "CronJob", "cronjobs", NULL, NULL},
+        {"apps/v1", "ControllerRevision", "controllerrevisions", NULL, NULL},
+        {"v1", "PersistentVolumeClaim", "persistentvolumeclaims", NULL, NULL},
+        {"v1", "ConfigMap", "configmaps", NULL, NULL},
+        {"v1", "Secret", "secrets", NULL, NULL},
+        {"v1", "Service", "services", NULL, NULL},
+        {"v1", "Node", "nodes", NULL, NULL},
     };
+    _Static_assert(sizeof(fixed) / sizeof(fixed[0]) <= 16, "kinds[] too small");
     g->nkinds = sizeof(fixed) / sizeof(fixed[0]);
     memcpy(g->kinds, fixed, sizeof(fixed));
-    g->kinds[0].inf = cm->pods;
-    g->kinds[1].inf = cm->rss;
-    g->kinds[2].inf = cm->deps;
-    g->kinds[3].inf = cm->rcs;
+    struct ck_informer *shared[] = {cm->pods, cm->rss, cm->deps, cm->rcs};
+    for (int i = 0; i < GC_WATCHED; i++) {
+        struct kindinfo *k = &g->kinds[i];
+        if (i < 4) {
+            k->inf = shared[i];
+            k->index = GC_INDEX;
+            continue;
+        }
+        char *path = ck_asprintf("%s%s/%s", strchr(k->api_version, '/') ? "/apis/" : "/api/",
+                                 k->api_version, k->plural);
+        k->inf = ck_informer_factory_get(cm->factory, path);
+        k->index = GC_OWN_INDEX;
+        ck_indexer_add_index(ck_informer_indexer(k->inf), GC_OWN_INDEX, cm_index_owner_uid);
+        free(path);
+    }
     for (int i = 0; i < GC_WATCHED; i++) {
         g->hctx[i].gc = g;
         g->hctx[i].idx = i;
