@@ -18,9 +18,19 @@
 
 struct cm_controller **cm_controllers(void)
 {
-    static struct cm_controller *all[] = {
-        &cm_replicaset,  &cm_rc,        &cm_deployment, &cm_gc,        &cm_job, &cm_cronjob,
-        &cm_statefulset, &cm_daemonset, &cm_disruption, &cm_namespace, NULL};
+    static struct cm_controller *all[] = {&cm_replicaset,
+                                          &cm_rc,
+                                          &cm_deployment,
+                                          &cm_gc,
+                                          &cm_job,
+                                          &cm_cronjob,
+                                          &cm_statefulset,
+                                          &cm_daemonset,
+                                          &cm_disruption,
+                                          &cm_namespace,
+                                          &cm_endpoints,
+                                          &cm_endpointslice,
+                                          NULL};
     return all;
 }
 

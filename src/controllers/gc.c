@@ -27,9 +27,9 @@
 #define FIN_FOREGROUND "foregroundDeletion"
 #define FIN_ORPHAN "orphan"
 /* kinds[0..GC_WATCHED-1] have informers (the dependents the collector can find): pods, the
- * workload kinds, ControllerRevisions and PersistentVolumeClaims; the rest are owners looked
- * up live. */
-#define GC_WATCHED 10
+ * workload kinds, ControllerRevisions, PersistentVolumeClaims, EndpointSlices and Services (the
+ * owners of EndpointSlices); the rest are owners looked up live. */
+#define GC_WATCHED 12
 #define GC_INDEX "owner-uid"    /* cm_init_informers' index on the four shared informers */
 #define GC_OWN_INDEX "gc-owner" /* the same, added here to the other watched informers */
 
@@ -406,9 +406,10 @@ static int gc_init(struct cm *cm, void **state)
         {"batch/v1", "CronJob", "cronjobs", NULL, NULL},
         {"apps/v1", "ControllerRevision", "controllerrevisions", NULL, NULL},
         {"v1", "PersistentVolumeClaim", "persistentvolumeclaims", NULL, NULL},
+        {"discovery.k8s.io/v1", "EndpointSlice", "endpointslices", NULL, NULL},
+        {"v1", "Service", "services", NULL, NULL}, /* owner of EndpointSlices */
         {"v1", "ConfigMap", "configmaps", NULL, NULL},
         {"v1", "Secret", "secrets", NULL, NULL},
-        {"v1", "Service", "services", NULL, NULL},
         {"v1", "Node", "nodes", NULL, NULL},
     };
     _Static_assert(sizeof(fixed) / sizeof(fixed[0]) <= 16, "kinds[] too small");

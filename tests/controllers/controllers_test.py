@@ -555,6 +555,84 @@ def case_drain(c, api):
     wait_for("db pods evicted", lambda: not pods_of(api, c.ns, "db"))
 
 
+def case_endpoints(c, api, kl):
+    """Endpoints and EndpointSlices follow the selected pods: named targetPorts per pod, ready
+    and not-ready addresses, subsets by port set, terminating endpoints in slices; both go
+    with the Service."""
+    kl.paused = True
+    try:
+        ns = c.ns
+        c.k("apply", "-f", c.file(json.dumps({
+            "apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "labels": {"tier": "x"}},
+            "spec": {"selector": {"app": "web"}, "ports": [
+                {"name": "http", "port": 80, "targetPort": "http"},
+                {"name": "raw", "port": 81, "targetPort": 9000}]}})))
+        specs = [("web-0", "10.1.0.10", True, True), ("web-1", "10.1.0.11", False, True),
+                 ("web-2", "10.1.0.12", True, False)]
+        for name, ip, ready, named in specs:
+            ctr = {"name": "c", "image": "busybox"}
+            if named:
+                ctr["ports"] = [{"name": "http", "containerPort": 8080}]
+            api.req("POST", "/api/v1/namespaces/%s/pods" % ns, {
+                "apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": name, "labels": {"app": "web"}},
+                "spec": {"nodeName": "n1", "containers": [ctr]}})
+            api.req("PATCH", "/api/v1/namespaces/%s/pods/%s/status" % (ns, name), {"status": {
+                "phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}],
+                "conditions": [{"type": "Ready", "status": "True" if ready else "False",
+                                "lastTransitionTime": now_rfc3339()}]}},
+                "application/merge-patch+json")
+
+        def subsets():
+            ep = api.get("/api/v1/namespaces/%s/endpoints/web" % ns) or {}
+            out = {}
+            for s in ep.get("subsets") or []:
+                key = tuple(sorted((p.get("name", ""), p["port"]) for p in s.get("ports", [])))
+                out[key] = ([a["ip"] for a in s.get("addresses", [])],
+                            [a["ip"] for a in s.get("notReadyAddresses", [])])
+            return out
+        want = {(("http", 8080), ("raw", 9000)): (["10.1.0.10"], ["10.1.0.11"]),
+                (("raw", 9000),): (["10.1.0.12"], [])}
+        wait_for("endpoints subsets", lambda: subsets() == want)
+        ep = api.get("/api/v1/namespaces/%s/endpoints/web" % ns)
+        expect(ep["metadata"].get("labels", {}).get("tier") == "x", "service labels copied")
+        addr = ep["subsets"][0]["addresses"][0] if ep["subsets"][0].get("addresses") else \
+            ep["subsets"][1]["addresses"][0]
+        expect(addr.get("nodeName") == "n1" and addr["targetRef"]["kind"] == "Pod", "address %r" % addr)
+
+        def slices():
+            items = api.get("/apis/discovery.k8s.io/v1/namespaces/%s/endpointslices?labelSelector="
+                            "kubernetes.io%%2Fservice-name%%3Dweb" % ns)["items"]
+            out = {}
+            for s in items:
+                key = tuple(sorted((p.get("name", ""), p["port"]) for p in s.get("ports") or []))
+                for e in s.get("endpoints") or []:
+                    out.setdefault(key, {})[e["addresses"][0]] = (
+                        e["conditions"].get("ready"), e["conditions"].get("terminating"))
+            return out, items
+        want_s = {(("http", 8080), ("raw", 9000)): {"10.1.0.10": (True, False),
+                                                    "10.1.0.11": (False, False)},
+                  (("raw", 9000),): {"10.1.0.12": (True, False)}}
+        wait_for("endpoint slices", lambda: slices()[0] == want_s)
+        items = slices()[1]
+        expect(len(items) == 2 and all(
+            s["metadata"]["labels"].get("endpointslice.kubernetes.io/managed-by") ==
+            "endpointslice-controller.k8s.io" and s["addressType"] == "IPv4" and
+            s["metadata"]["ownerReferences"][0]["kind"] == "Service" for s in items),
+            "slice metadata %r" % [s["metadata"] for s in items])
+        # a terminating pod leaves Endpoints but stays in its slice as terminating
+        api.req("DELETE", "/api/v1/namespaces/%s/pods/web-0" % ns)
+        want[(("http", 8080), ("raw", 9000))] = ([], ["10.1.0.11"])
+        wait_for("endpoints without web-0", lambda: subsets() == want)
+        wait_for("web-0 terminating in its slice", lambda: slices()[0].get(
+            (("http", 8080), ("raw", 9000)), {}).get("10.1.0.10") == (False, True))
+        c.k("delete", "service", "web")
+        wait_for("endpoints gone", lambda: api.get("/api/v1/namespaces/%s/endpoints/web" % ns) is None)
+        wait_for("slices gone", lambda: not slices()[1])
+    finally:
+        kl.paused = False
+
+
 def main():
     binary = os.path.abspath(sys.argv[1])
     tmp = tempfile.mkdtemp(prefix="ckube-ctrl-")
@@ -585,6 +663,7 @@ def main():
             for name, fn in (("rollout", case_rollout), ("cascades", case_cascades),
                              ("strategies", case_strategies), ("proportional", case_proportional),
                              ("namespace", case_namespace), ("drain", case_drain),
+                             ("endpoints", case_endpoints),
                              ("kill9", case_kill9), ("apiserver-restart", case_apiserver_restart)):
                 if name in ("kill9", "apiserver-restart") and ver != "1.33":
                     continue  # once is enough: the kill -9 restart waits out the lease
@@ -602,7 +681,7 @@ def main():
                     fn(c, api, counter)
                 elif fn is case_kill9:
                     fn(c, api, counter, cm)
-                elif fn in (case_strategies, case_proportional):
+                elif fn in (case_strategies, case_proportional, case_endpoints):
                     fn(c, api, kl)
                 elif fn is case_apiserver_restart:
                     fn(c, api, counter, server)
