@@ -24,12 +24,29 @@ static const struct printer_col custom_cols[] = {
 /* API groups served by the built-in registry: resources there without a dedicated printer
  * use upstream's default table convertor (Name, Created At). */
 static const char *const builtin_groups[] = {
-    "", "apps", "batch", "autoscaling", "policy", "rbac.authorization.k8s.io",
-    "networking.k8s.io", "storage.k8s.io", "coordination.k8s.io", "discovery.k8s.io",
-    "events.k8s.io", "scheduling.k8s.io", "node.k8s.io", "admissionregistration.k8s.io",
-    "apiextensions.k8s.io", "apiregistration.k8s.io", "certificates.k8s.io",
-    "flowcontrol.apiserver.k8s.io", "authentication.k8s.io", "authorization.k8s.io",
-    "resource.k8s.io", "internal.apiserver.k8s.io", "storagemigration.k8s.io",
+    "",
+    "apps",
+    "batch",
+    "autoscaling",
+    "policy",
+    "rbac.authorization.k8s.io",
+    "networking.k8s.io",
+    "storage.k8s.io",
+    "coordination.k8s.io",
+    "discovery.k8s.io",
+    "events.k8s.io",
+    "scheduling.k8s.io",
+    "node.k8s.io",
+    "admissionregistration.k8s.io",
+    "apiextensions.k8s.io",
+    "apiregistration.k8s.io",
+    "certificates.k8s.io",
+    "flowcontrol.apiserver.k8s.io",
+    "authentication.k8s.io",
+    "authorization.k8s.io",
+    "resource.k8s.io",
+    "internal.apiserver.k8s.io",
+    "storagemigration.k8s.io",
 };
 
 static bool is_builtin_group(const char *group)
@@ -47,10 +64,12 @@ static const struct printer_def *find_def(const char *group, const char *resourc
     if (!resource)
         return NULL;
     for (size_t i = 0; i < printer_defs_core_n; i++)
-        if (!strcmp(printer_defs_core[i].group, group) && !strcmp(printer_defs_core[i].resource, resource))
+        if (!strcmp(printer_defs_core[i].group, group) &&
+            !strcmp(printer_defs_core[i].resource, resource))
             return &printer_defs_core[i];
     for (size_t i = 0; i < printer_defs_apps_n; i++)
-        if (!strcmp(printer_defs_apps[i].group, group) && !strcmp(printer_defs_apps[i].resource, resource))
+        if (!strcmp(printer_defs_apps[i].group, group) &&
+            !strcmp(printer_defs_apps[i].resource, resource))
             return &printer_defs_apps[i];
     for (size_t i = 0; i < printer_defs_groups_n; i++)
         if (!strcmp(printer_defs_groups[i].group, group) &&
@@ -70,8 +89,46 @@ const struct printer_col *printer_columns(const char *group, const char *resourc
     return is_builtin_group(group ? group : "") ? default_cols : custom_cols;
 }
 
+/* The validity of the cells being printed on this thread (printer_cells_valid_s) and their
+ * clock-relative durations (printer_cells_ages); more than PRINTER_MAX_AGES are not kept and
+ * make the count PRINTER_MAX_AGES + 1. */
+static _Thread_local int64_t cells_valid_s = INT64_MAX;
+static _Thread_local struct printer_age_note ages[PRINTER_MAX_AGES];
+static _Thread_local size_t nages;
+
+/* Seconds until ck_time_age(d) prints something else: its unit at d (1 s below 10 minutes,
+ * a minute below 8 hours, an hour below 8 days, a day beyond) minus what has passed of it. */
+void printer_note_age(int64_t now_s, int64_t d)
+{
+    if (nages < PRINTER_MAX_AGES) {
+        ages[nages].base_s = now_s - d;
+        ck_time_age(d, ages[nages].text);
+    }
+    if (nages <= PRINTER_MAX_AGES)
+        nages++;
+    if (d < 0)
+        d = 0;
+    int64_t unit = d < 600 ? 1 : d < 8 * 3600 ? 60 : d < 8 * 86400 ? 3600 : 86400;
+    int64_t left = unit - d % unit;
+    if (left < cells_valid_s)
+        cells_valid_s = left;
+}
+
+int64_t printer_cells_valid_s(void)
+{
+    return cells_valid_s;
+}
+
+size_t printer_cells_ages(const struct printer_age_note **out)
+{
+    *out = ages;
+    return nages;
+}
+
 json_t *printer_cells(const char *group, const char *resource, const json_t *obj, int64_t now_s)
 {
+    cells_valid_s = INT64_MAX;
+    nages = 0;
     json_t *row = json_array();
     const struct printer_def *d = find_def(group, resource);
     if (d) {
@@ -102,9 +159,9 @@ json_t *printer_column_definitions(const char *group, const char *resource)
     const struct printer_col *c = printer_columns(group, resource, &n);
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, json_pack("{ss ss ss ss si}", "name", c[i].name, "type", c[i].type,
-                                             "format", c[i].format, "description", c[i].description,
-                                             "priority", c[i].priority));
+        json_array_append_new(arr, json_pack("{ss ss ss ss si}", "name", c[i].name, "type",
+                                             c[i].type, "format", c[i].format, "description",
+                                             c[i].description, "priority", c[i].priority));
     return arr;
 }
 
@@ -167,6 +224,7 @@ void printer_age(const char *ts, int64_t now_s, char out[16])
         snprintf(out, 16, "<unknown>");
         return;
     }
+    printer_note_age(now_s, now_s - (int64_t)t);
     ck_time_age(now_s - (int64_t)t, out);
 }
 
@@ -221,7 +279,8 @@ static const char **sorted_keys(const json_t *map, size_t *n)
     const char *k;
     json_t *v;
     if (*n) {
-        json_object_foreach((json_t *)map, k, v) {
+        json_object_foreach((json_t *)map, k, v)
+        {
             (void)v;
             keys[i++] = k;
         }
@@ -287,7 +346,8 @@ char *printer_format_selector(const json_t *sel)
     const char *k;
     json_t *v;
     if (nl) {
-        json_object_foreach(ml, k, v) {
+        json_object_foreach(ml, k, v)
+        {
             r[n].key = k;
             r[n++].text = ck_asprintf("%s=%s", k, json_string_value(v) ?: "");
         }

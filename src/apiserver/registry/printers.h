@@ -11,11 +11,11 @@
 #include <stdint.h>
 
 struct printer_col {
-    const char *name;        /* "NAME", "READY", ... */
-    const char *type;        /* "string", "integer", "number", "boolean", "date" */
-    const char *format;      /* "name" for the NAME column, "" otherwise */
+    const char *name;   /* "NAME", "READY", ... */
+    const char *type;   /* "string", "integer", "number", "boolean", "date" */
+    const char *format; /* "name" for the NAME column, "" otherwise */
     const char *description;
-    int priority;            /* 0 = default output, 1 = -o wide */
+    int priority; /* 0 = default output, 1 = -o wide */
 };
 
 /* Columns for (group, resource), e.g. ("", "pods"); never NULL (generic fallback).
@@ -30,6 +30,22 @@ const struct printer_col *printer_columns(const char *group, const char *resourc
  * apiserver generates it; priority-1 columns are simply hidden by kubectl without -o wide.
  * Never NULL: missing fields print as upstream prints them ("<none>", "<unknown>", 0). */
 json_t *printer_cells(const char *group, const char *resource, const json_t *obj, int64_t now_s);
+
+/* How long (seconds from now_s) the cells of the last printer_cells call on this thread stay
+ * what they are: the shortest time until one of its human durations ("5m", "3d4h") would
+ * print differently; INT64_MAX when no cell depends on the clock. */
+int64_t printer_cells_valid_s(void);
+/* Printers report every clock-relative duration they print: d seconds before now_s, printed
+ * by ck_time_age. */
+void printer_note_age(int64_t now_s, int64_t d);
+/* The clock-relative durations the last printer_cells call on this thread printed, in the
+ * order printed: the time they count from and their text (valid until the next call). */
+#define PRINTER_MAX_AGES 8
+struct printer_age_note {
+    int64_t base_s;
+    char text[16];
+};
+size_t printer_cells_ages(const struct printer_age_note **out);
 
 /* The columnDefinitions array of a Table for (group, resource); new reference. */
 json_t *printer_column_definitions(const char *group, const char *resource);
@@ -87,8 +103,14 @@ char *printer_format_selector(const json_t *sel);
 void printer_containers(const json_t *podspec, char **names, char **images);
 
 /* Shared column definitions of the printer tables (printers_*.c). */
-#define PRINTER_COL_NAME {"Name", "string", "name", "Name of the object, unique within its namespace.", 0}
-#define PRINTER_COL_AGE {"Age", "string", "", "Time since the object was created.", 0}
+#define PRINTER_COL_NAME                                                                           \
+    {                                                                                              \
+        "Name", "string", "name", "Name of the object, unique within its namespace.", 0            \
+    }
+#define PRINTER_COL_AGE                                                                            \
+    {                                                                                              \
+        "Age", "string", "", "Time since the object was created.", 0                               \
+    }
 #define PRINTER_NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif

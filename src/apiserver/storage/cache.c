@@ -28,6 +28,7 @@ void eng_obj_unref(struct eng_obj *o)
 {
     if (!o || atomic_fetch_sub(&o->refs, 1) != 1)
         return;
+    eng_obj_row_release(o);
     free(o); /* one block: see obj_pack */
 }
 

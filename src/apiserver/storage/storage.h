@@ -43,7 +43,12 @@ struct eng_obj {
     char **fields; /* res->nfields values */
     bool deleting; /* has deletionTimestamp */
     size_t nfinalizers;
+    _Atomic(struct eng_row *) row; /* represent.c: Table cells cached for reuse, or NULL */
 };
+
+/* represent.c: frees o->row (called when o itself is freed). */
+struct eng_row;
+void eng_obj_row_release(struct eng_obj *o);
 
 /* Builds an object from stored bytes (value without resourceVersion) at revision rv.
  * Returns NULL with err set when the bytes are not a JSON object. */
@@ -272,6 +277,9 @@ int eng_append_partial(struct ck_buf *out, const struct eng_obj *o);
 /* Table pieces: the opening (with column definitions when asked) and one row. */
 int eng_table_row(struct ck_buf *out, const struct reg_resource *res, const struct eng_obj *o,
                   const char *include);
+/* The same at wall-clock second now (tests). */
+int eng_table_row_at(struct ck_buf *out, const struct reg_resource *res, const struct eng_obj *o,
+                     const char *include, int64_t now);
 int eng_table_open(struct ck_buf *out, const struct reg_resource *res, const char *tv,
                    bool with_columns);
 
