@@ -25,18 +25,10 @@
 #define HEADLESS_LABEL "service.kubernetes.io/headless"
 
 struct epc {
-    struct cm *cm;
-    struct ck_informer *svcs, *eps;
-    struct wq *q;
+    struct ep_base b; /* first: the shared handlers get this state */
+    struct ck_informer *eps;
     struct cm_workers w;
 };
-
-static void index_namespace(const json_t *obj, ck_index_emit_fn emit, void *ctx)
-{
-    const char *ns = k8s_obj_namespace(obj);
-    if (*ns)
-        emit(ctx, ns);
-}
 
 /* The subset whose ports equal ports (creating it). */
 static json_t *subset_for(json_t *subsets, json_t *ports)
@@ -83,22 +75,6 @@ static int cmp_subset(const void *a, const void *b)
     return c;
 }
 
-/* Sorts a JSON array in place with cmp (over json_t * elements). */
-static void sort_array(json_t *arr, int (*cmp)(const void *, const void *))
-{
-    size_t n = json_array_size(arr);
-    if (n < 2)
-        return;
-    json_t **v = ck_calloc(n, sizeof(*v));
-    for (size_t i = 0; i < n; i++)
-        v[i] = json_incref(json_array_get(arr, i));
-    qsort(v, n, sizeof(*v), cmp);
-    json_array_clear(arr);
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, v[i]);
-    free(v);
-}
-
 /* The pod's ports for the service, sorted (new array); an empty array for a headless service
  * without ports; NULL when the service has ports but none resolves on this pod. */
 static json_t *pod_ports(const json_t *pod, const json_t *svc)
@@ -131,7 +107,7 @@ static json_t *pod_ports(const json_t *pod, const json_t *svc)
         json_decref(out); /* a ClusterIP service without ports has no endpoints */
         return NULL;
     }
-    sort_array(out, cmp_port);
+    ep_sort_array(out, cmp_port);
     return out;
 }
 
@@ -153,8 +129,8 @@ static json_t *address_of(const json_t *pod, const json_t *svc)
 static json_t *desired_subsets(struct epc *c, const json_t *svc, const struct sel *s)
 {
     bool pub = json_is_true(k8s_jpath(svc, "spec.publishNotReadyAddresses"));
-    json_t *pods =
-        ck_indexer_by_index(ck_informer_indexer(c->cm->pods), "namespace", k8s_obj_namespace(svc));
+    json_t *pods = ck_indexer_by_index(ck_informer_indexer(c->b.cm->pods), "namespace",
+                                       k8s_obj_namespace(svc));
     json_t *subsets = json_array();
     size_t i;
     json_t *pod;
@@ -181,10 +157,10 @@ static json_t *desired_subsets(struct epc *c, const json_t *svc, const struct se
             if (!json_array_size(arr))
                 json_object_del(pod, keys[k]);
             else if (k < 2)
-                sort_array(arr, cmp_addr);
+                ep_sort_array(arr, cmp_addr);
         }
     }
-    sort_array(subsets, cmp_subset);
+    ep_sort_array(subsets, cmp_subset);
     return subsets;
 }
 
@@ -210,13 +186,14 @@ static int sync_svc(void *arg, const char *key)
     char *ns = ck_strndup(key, (size_t)(slash - key));
     const char *name = slash + 1;
     char *path = ck_asprintf("/api/v1/namespaces/%s/endpoints/%s", ns, name);
-    json_t *svc = cm_get(c->svcs, ns, name);
+    json_t *svc = cm_get(c->b.svcs, ns, name);
     struct ck_err err = CK_ERR_INIT;
     int rc = 0;
     struct sel *s = NULL;
     if (!svc) { /* the Service is gone: so are its Endpoints */
         json_t *cur = cm_get(c->eps, ns, name);
-        if (cur && ck_client_delete(c->cm->client, path, &err) < 0 && err.reason != CK_R_NOT_FOUND)
+        if (cur && ck_client_delete(c->b.cm->client, path, &err) < 0 &&
+            err.reason != CK_R_NOT_FOUND)
             rc = -1;
         json_decref(cur);
         goto out;
@@ -244,10 +221,10 @@ static int sync_svc(void *arg, const char *key)
     json_object_set_new(json_object_get(ep, "metadata"), "labels", labels);
     json_object_set_new(ep, "subsets", subsets);
     if (cur) {
-        rc = ck_client_update_json(c->cm->client, path, ep, NULL, &err);
+        rc = ck_client_update_json(c->b.cm->client, path, ep, NULL, &err);
     } else {
         char *coll = ck_asprintf("/api/v1/namespaces/%s/endpoints", ns);
-        rc = ck_client_create_json(c->cm->client, coll, ep, NULL, &err);
+        rc = ck_client_create_json(c->b.cm->client, coll, ep, NULL, &err);
         if (rc < 0 && err.reason == CK_R_ALREADY_EXISTS) /* our informer lags: next sync */
             rc = -1;
         free(coll);
@@ -266,60 +243,11 @@ out:
     return rc;
 }
 
-/* Every Service of the pod's namespace whose selector matches the pod's labels. */
-static void enqueue_services(struct epc *c, const json_t *pod)
-{
-    json_t *svcs =
-        ck_indexer_by_index(ck_informer_indexer(c->svcs), "namespace", k8s_obj_namespace(pod));
-    size_t i;
-    json_t *svc;
-    json_array_foreach(svcs, i, svc)
-    {
-        struct sel *s = NULL;
-        if (ep_service_selector(svc, &s) &&
-            sel_matches(s, sel_lookup_json, k8s_jpath(pod, "metadata.labels")))
-            cm_enqueue_obj(c->q, svc);
-        sel_free(s);
-    }
-    json_decref(svcs);
-}
-
-static void svc_added(void *arg, json_t *obj)
-{
-    cm_enqueue_obj(((struct epc *)arg)->q, obj);
-}
-
-static void svc_updated(void *arg, json_t *old, json_t *obj)
-{
-    (void)old;
-    svc_added(arg, obj);
-}
-
-static void pod_added(void *arg, json_t *obj)
-{
-    enqueue_services(arg, obj);
-}
-
-static void pod_updated(void *arg, json_t *old, json_t *obj)
-{
-    enqueue_services(arg, obj);
-    if (old && !json_equal(k8s_jpath(old, "metadata.labels"), k8s_jpath(obj, "metadata.labels")))
-        enqueue_services(arg, old);
-}
-
 static int ep_init(struct cm *cm, void **state)
 {
     struct epc *c = ck_calloc(1, sizeof(*c));
-    c->cm = cm;
-    c->svcs = ck_informer_factory_get(cm->factory, "/api/v1/services");
+    ep_base_init(&c->b, cm, "endpoint");
     c->eps = ck_informer_factory_get(cm->factory, "/api/v1/endpoints");
-    c->q = wq_new(&(struct wq_opts){.name = "endpoint"});
-    ck_indexer_add_index(ck_informer_indexer(c->svcs), "namespace", index_namespace);
-    ck_indexer_add_index(ck_informer_indexer(cm->pods), "namespace", index_namespace);
-    ck_informer_add_handlers(c->svcs,
-                             &(struct ck_informer_handlers){svc_added, svc_updated, svc_added, c});
-    ck_informer_add_handlers(cm->pods,
-                             &(struct ck_informer_handlers){pod_added, pod_updated, pod_added, c});
     *state = c;
     return 0;
 }
@@ -327,21 +255,21 @@ static int ep_init(struct cm *cm, void **state)
 static void ep_run(void *state)
 {
     struct epc *c = state;
-    c->w = (struct cm_workers){.q = c->q, .sync = sync_svc, .arg = c, .ctrl = &cm_endpoints};
-    cm_workers_start(&c->w, c->cm->workers);
+    c->w = (struct cm_workers){.q = c->b.q, .sync = sync_svc, .arg = c, .ctrl = &cm_endpoints};
+    cm_workers_start(&c->w, c->b.cm->workers);
 }
 
 static void ep_stop(void *state)
 {
     struct epc *c = state;
-    wq_shutdown(c->q);
+    wq_shutdown(c->b.q);
     cm_workers_join(&c->w);
 }
 
 static void ep_free(void *state)
 {
     struct epc *c = state;
-    wq_free(c->q);
+    wq_free(c->b.q);
     free(c);
 }
 

@@ -34,29 +34,20 @@
 #define SLICES_PATH "/apis/discovery.k8s.io/v1/endpointslices"
 
 struct esc {
-    struct cm *cm;
-    struct ck_informer *svcs, *slices, *nodes;
-    struct wq *q;
+    struct ep_base b; /* first: the shared handlers get this state */
+    struct ck_informer *slices, *nodes;
     struct cm_workers w;
     struct cm_expect *exp; /* slices created and not yet seen, per service key */
 };
 
-static void index_namespace(const json_t *obj, ck_index_emit_fn emit, void *ctx)
-{
-    const char *ns = k8s_obj_namespace(obj);
-    if (*ns)
-        emit(ctx, ns);
-}
-
 /* "ns/service" of a slice we manage. */
+static char *slice_service_key(const json_t *obj);
+
 static void index_service(const json_t *obj, ck_index_emit_fn emit, void *ctx)
 {
-    const char *svc = k8s_obj_label(obj, LABEL_SVC);
-    const char *by = k8s_obj_label(obj, LABEL_MANAGED);
-    if (!svc || !by || strcmp(by, MANAGER))
-        return;
-    char *k = ck_asprintf("%s/%s", k8s_obj_namespace(obj), svc);
-    emit(ctx, k);
+    char *k = slice_service_key(obj);
+    if (k)
+        emit(ctx, k);
     free(k);
 }
 
@@ -75,21 +66,6 @@ static int cmp_endpoint(const void *pa, const void *pb)
     const json_t *a = *(json_t *const *)pa, *b = *(json_t *const *)pb;
     return strcmp(json_string_value(json_array_get(json_object_get(a, "addresses"), 0)),
                   json_string_value(json_array_get(json_object_get(b, "addresses"), 0)));
-}
-
-static void sort_array(json_t *arr, int (*cmp)(const void *, const void *))
-{
-    size_t n = json_array_size(arr);
-    if (n < 2)
-        return;
-    json_t **v = ck_calloc(n, sizeof(*v));
-    for (size_t i = 0; i < n; i++)
-        v[i] = json_incref(json_array_get(arr, i));
-    qsort(v, n, sizeof(*v), cmp);
-    json_array_clear(arr);
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, v[i]);
-    free(v);
 }
 
 /* The slice ports for pod (sorted new array; names "" for unnamed service ports, as
@@ -117,7 +93,7 @@ static json_t *slice_ports(const json_t *pod, const json_t *svc)
         json_decref(out);
         return NULL;
     }
-    sort_array(out, cmp_port);
+    ep_sort_array(out, cmp_port);
     return out;
 }
 
@@ -149,8 +125,8 @@ static json_t *endpoint_of(struct esc *c, const json_t *pod, const json_t *svc)
 /* Desired groups: [{ports, endpoints}], endpoints sorted by address (new array). */
 static json_t *desired_groups(struct esc *c, const json_t *svc, const struct sel *s)
 {
-    json_t *pods =
-        ck_indexer_by_index(ck_informer_indexer(c->cm->pods), "namespace", k8s_obj_namespace(svc));
+    json_t *pods = ck_indexer_by_index(ck_informer_indexer(c->b.cm->pods), "namespace",
+                                       k8s_obj_namespace(svc));
     json_t *groups = json_array();
     size_t i, j;
     json_t *pod, *g;
@@ -178,7 +154,7 @@ static json_t *desired_groups(struct esc *c, const json_t *svc, const struct sel
     json_decref(pods);
     json_array_foreach(groups, i, g)
     {
-        sort_array(json_object_get(g, "endpoints"), cmp_endpoint);
+        ep_sort_array(json_object_get(g, "endpoints"), cmp_endpoint);
     }
     return groups;
 }
@@ -209,11 +185,11 @@ static int put_slice(struct esc *c, const json_t *svc, const char *key, json_t *
     if (existing) {
         char *p = ck_asprintf("/apis/discovery.k8s.io/v1/namespaces/%s/endpointslices/%s", ns,
                               k8s_obj_name(slice));
-        rc = ck_client_update_json(c->cm->client, p, slice, NULL, &err);
+        rc = ck_client_update_json(c->b.cm->client, p, slice, NULL, &err);
         free(p);
     } else {
         char *p = ck_asprintf("/apis/discovery.k8s.io/v1/namespaces/%s/endpointslices", ns);
-        rc = ck_client_create_json(c->cm->client, p, slice, NULL, &err);
+        rc = ck_client_create_json(c->b.cm->client, p, slice, NULL, &err);
         free(p);
         if (rc < 0) /* never to be seen: do not wait for it */
             cm_expect_creation_observed(c->exp, key);
@@ -313,7 +289,7 @@ static int reconcile(struct esc *c, const json_t *svc, const char *key, json_t *
         char *p = ck_asprintf("/apis/discovery.k8s.io/v1/namespaces/%s/endpointslices/%s",
                               k8s_obj_namespace(s), k8s_obj_name(s));
         struct ck_err err = CK_ERR_INIT;
-        if (ck_client_delete(c->cm->client, p, &err) < 0 && err.reason != CK_R_NOT_FOUND)
+        if (ck_client_delete(c->b.cm->client, p, &err) < 0 && err.reason != CK_R_NOT_FOUND)
             rc = -1;
         free(p);
     }
@@ -328,7 +304,7 @@ static int sync_svc(void *arg, const char *key)
     if (!slash)
         return 0;
     char *ns = ck_strndup(key, (size_t)(slash - key));
-    json_t *svc = cm_get(c->svcs, ns, slash + 1);
+    json_t *svc = cm_get(c->b.svcs, ns, slash + 1);
     struct sel *s = NULL;
     int rc = 0;
     if (!cm_expect_satisfied(c->exp, key, ck_mono_ns())) { /* slice_added brings it back */
@@ -361,56 +337,23 @@ static int sync_svc(void *arg, const char *key)
     return rc;
 }
 
-static void enqueue_services(struct esc *c, const json_t *pod)
+/* The key of the Service a slice of ours belongs to (malloc'd), or NULL for other slices. */
+static char *slice_service_key(const json_t *obj)
 {
-    json_t *svcs =
-        ck_indexer_by_index(ck_informer_indexer(c->svcs), "namespace", k8s_obj_namespace(pod));
-    size_t i;
-    json_t *svc;
-    json_array_foreach(svcs, i, svc)
-    {
-        struct sel *s = NULL;
-        if (ep_service_selector(svc, &s) &&
-            sel_matches(s, sel_lookup_json, k8s_jpath(pod, "metadata.labels")))
-            cm_enqueue_obj(c->q, svc);
-        sel_free(s);
-    }
-    json_decref(svcs);
-}
-
-static void svc_added(void *arg, json_t *obj)
-{
-    cm_enqueue_obj(((struct esc *)arg)->q, obj);
-}
-
-static void svc_updated(void *arg, json_t *old, json_t *obj)
-{
-    (void)old;
-    svc_added(arg, obj);
-}
-
-static void pod_added(void *arg, json_t *obj)
-{
-    enqueue_services(arg, obj);
-}
-
-static void pod_updated(void *arg, json_t *old, json_t *obj)
-{
-    enqueue_services(arg, obj);
-    if (old && !json_equal(k8s_jpath(old, "metadata.labels"), k8s_jpath(obj, "metadata.labels")))
-        enqueue_services(arg, old);
+    const char *svc = k8s_obj_label(obj, LABEL_SVC);
+    const char *by = k8s_obj_label(obj, LABEL_MANAGED);
+    if (!svc || !by || strcmp(by, MANAGER))
+        return NULL;
+    return ck_asprintf("%s/%s", k8s_obj_namespace(obj), svc);
 }
 
 /* A slice of ours changed or went away behind our back: look at its Service again. */
 static void slice_changed(void *arg, json_t *obj)
 {
     struct esc *c = arg;
-    const char *svc = k8s_obj_label(obj, LABEL_SVC);
-    const char *by = k8s_obj_label(obj, LABEL_MANAGED);
-    if (!svc || !by || strcmp(by, MANAGER))
-        return;
-    char *k = ck_asprintf("%s/%s", k8s_obj_namespace(obj), svc);
-    wq_add(c->q, k);
+    char *k = slice_service_key(obj);
+    if (k)
+        wq_add(c->b.q, k);
     free(k);
 }
 
@@ -424,32 +367,22 @@ static void slice_updated(void *arg, json_t *old, json_t *obj)
 static void slice_added(void *arg, json_t *obj)
 {
     struct esc *c = arg;
-    const char *svc = k8s_obj_label(obj, LABEL_SVC);
-    const char *by = k8s_obj_label(obj, LABEL_MANAGED);
-    if (!svc || !by || strcmp(by, MANAGER))
+    char *k = slice_service_key(obj);
+    if (!k)
         return;
-    char *k = ck_asprintf("%s/%s", k8s_obj_namespace(obj), svc);
     cm_expect_creation_observed(c->exp, k);
-    wq_add(c->q, k);
+    wq_add(c->b.q, k);
     free(k);
 }
 
 static int es_init(struct cm *cm, void **state)
 {
     struct esc *c = ck_calloc(1, sizeof(*c));
-    c->cm = cm;
-    c->svcs = ck_informer_factory_get(cm->factory, "/api/v1/services");
+    ep_base_init(&c->b, cm, "endpoint_slice");
     c->slices = ck_informer_factory_get(cm->factory, SLICES_PATH);
     c->nodes = ck_informer_factory_get(cm->factory, "/api/v1/nodes");
-    c->q = wq_new(&(struct wq_opts){.name = "endpoint_slice"});
     c->exp = cm_expect_new();
-    ck_indexer_add_index(ck_informer_indexer(c->svcs), "namespace", index_namespace);
-    ck_indexer_add_index(ck_informer_indexer(cm->pods), "namespace", index_namespace);
     ck_indexer_add_index(ck_informer_indexer(c->slices), "service", index_service);
-    ck_informer_add_handlers(c->svcs,
-                             &(struct ck_informer_handlers){svc_added, svc_updated, svc_added, c});
-    ck_informer_add_handlers(cm->pods,
-                             &(struct ck_informer_handlers){pod_added, pod_updated, pod_added, c});
     ck_informer_add_handlers(
         c->slices, &(struct ck_informer_handlers){slice_added, slice_updated, slice_changed, c});
     *state = c;
@@ -459,21 +392,21 @@ static int es_init(struct cm *cm, void **state)
 static void es_run(void *state)
 {
     struct esc *c = state;
-    c->w = (struct cm_workers){.q = c->q, .sync = sync_svc, .arg = c, .ctrl = &cm_endpointslice};
-    cm_workers_start(&c->w, c->cm->workers);
+    c->w = (struct cm_workers){.q = c->b.q, .sync = sync_svc, .arg = c, .ctrl = &cm_endpointslice};
+    cm_workers_start(&c->w, c->b.cm->workers);
 }
 
 static void es_stop(void *state)
 {
     struct esc *c = state;
-    wq_shutdown(c->q);
+    wq_shutdown(c->b.q);
     cm_workers_join(&c->w);
 }
 
 static void es_free(void *state)
 {
     struct esc *c = state;
-    wq_free(c->q);
+    wq_free(c->b.q);
     cm_expect_free(c->exp);
     free(c);
 }

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The Endpoints and EndpointSlice controllers' shared rules (see eputil.h). */
 #include "controllers/eputil.h"
+#include "ckube/indexer.h"
 #include "k8s/pod.h"
 #include "k8s/util.h"
 #include "lib/err.h"
 #include "lib/selector.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/banned.h"
@@ -89,4 +91,80 @@ const char *ep_pod_ipv4(const json_t *pod)
             return s;
     }
     return NULL;
+}
+
+static void index_namespace(const json_t *obj, ck_index_emit_fn emit, void *ctx)
+{
+    const char *ns = k8s_obj_namespace(obj);
+    if (*ns)
+        emit(ctx, ns);
+}
+
+void ep_sort_array(json_t *arr, int (*cmp)(const void *, const void *))
+{
+    size_t n = json_array_size(arr);
+    if (n < 2)
+        return;
+    json_t **v = ck_calloc(n, sizeof(*v));
+    for (size_t i = 0; i < n; i++)
+        v[i] = json_incref(json_array_get(arr, i));
+    qsort(v, n, sizeof(*v), cmp);
+    json_array_clear(arr);
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, v[i]);
+    free(v);
+}
+
+/* Every Service of the pod's namespace whose selector matches the pod's labels. */
+static void enqueue_services(struct ep_base *b, const json_t *pod)
+{
+    json_t *svcs =
+        ck_indexer_by_index(ck_informer_indexer(b->svcs), "namespace", k8s_obj_namespace(pod));
+    size_t i;
+    json_t *svc;
+    json_array_foreach(svcs, i, svc)
+    {
+        struct sel *s = NULL;
+        if (ep_service_selector(svc, &s) &&
+            sel_matches(s, sel_lookup_json, k8s_jpath(pod, "metadata.labels")))
+            cm_enqueue_obj(b->q, svc);
+        sel_free(s);
+    }
+    json_decref(svcs);
+}
+
+static void svc_added(void *arg, json_t *obj)
+{
+    cm_enqueue_obj(((struct ep_base *)arg)->q, obj);
+}
+
+static void svc_updated(void *arg, json_t *old, json_t *obj)
+{
+    (void)old;
+    svc_added(arg, obj);
+}
+
+static void pod_added(void *arg, json_t *obj)
+{
+    enqueue_services(arg, obj);
+}
+
+static void pod_updated(void *arg, json_t *old, json_t *obj)
+{
+    enqueue_services(arg, obj);
+    if (old && !json_equal(k8s_jpath(old, "metadata.labels"), k8s_jpath(obj, "metadata.labels")))
+        enqueue_services(arg, old);
+}
+
+void ep_base_init(struct ep_base *b, struct cm *cm, const char *queue_name)
+{
+    b->cm = cm;
+    b->svcs = ck_informer_factory_get(cm->factory, "/api/v1/services");
+    b->q = wq_new(&(struct wq_opts){.name = queue_name});
+    ck_indexer_add_index(ck_informer_indexer(b->svcs), "namespace", index_namespace);
+    ck_indexer_add_index(ck_informer_indexer(cm->pods), "namespace", index_namespace);
+    ck_informer_add_handlers(b->svcs,
+                             &(struct ck_informer_handlers){svc_added, svc_updated, svc_added, b});
+    ck_informer_add_handlers(cm->pods,
+                             &(struct ck_informer_handlers){pod_added, pod_updated, pod_added, b});
 }

@@ -9,7 +9,23 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "controllers/cm.h"
+
 struct sel;
+
+/* What both controllers share: the first member of their state. Their queue holds Service
+ * keys ("ns/name"). */
+struct ep_base {
+    struct cm *cm;
+    struct ck_informer *svcs;
+    struct wq *q;
+};
+/* Takes the services informer and registers the handlers that queue a Service when it
+ * changes or when a pod it selects does (before and after a label change); adds the
+ * "namespace" index to the services and pods informers. */
+void ep_base_init(struct ep_base *b, struct cm *cm, const char *queue_name);
+/* Sorts a JSON array in place with cmp (over json_t * elements). */
+void ep_sort_array(json_t *arr, int (*cmp)(const void *, const void *));
 
 /* The pod has an IP and is not finished for good (restartPolicy Never: not Succeeded or
  * Failed; OnFailure: not Succeeded); include_terminating admits a pod being deleted. */
