@@ -47,7 +47,8 @@ struct cm {
 
 /* The controllers this build knows, in start order. */
 extern struct cm_controller cm_replicaset, cm_rc, cm_deployment, cm_gc, cm_job, cm_cronjob,
-    cm_statefulset, cm_daemonset, cm_disruption, cm_namespace, cm_endpoints, cm_endpointslice;
+    cm_statefulset, cm_daemonset, cm_disruption, cm_namespace, cm_ttlafterfinished, cm_endpoints,
+    cm_endpointslice;
 struct cm_controller **cm_controllers(void);
 /* Whether name is enabled by a --controllers list ("*", "name", "-name"; comma-separated);
  * spec NULL means "*". */

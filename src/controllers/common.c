@@ -18,19 +18,11 @@
 
 struct cm_controller **cm_controllers(void)
 {
-    static struct cm_controller *all[] = {&cm_replicaset,
-                                          &cm_rc,
-                                          &cm_deployment,
-                                          &cm_gc,
-                                          &cm_job,
-                                          &cm_cronjob,
-                                          &cm_statefulset,
-                                          &cm_daemonset,
-                                          &cm_disruption,
-                                          &cm_namespace,
-                                          &cm_endpoints,
-                                          &cm_endpointslice,
-                                          NULL};
+    static struct cm_controller *all[] = {
+        &cm_replicaset,    &cm_rc,        &cm_deployment,       &cm_gc,
+        &cm_job,           &cm_cronjob,   &cm_statefulset,      &cm_daemonset,
+        &cm_disruption,    &cm_namespace, &cm_ttlafterfinished, &cm_endpoints,
+        &cm_endpointslice, NULL};
     return all;
 }
 
@@ -71,6 +63,10 @@ int64_t cm_jtime_ns(const json_t *obj, const char *path)
     time_t t;
     if (!*s || ck_time_parse_rfc3339(s, &t) < 0)
         return 0;
+    /* clamped (to about the year 2262 / 4) so that callers may add durations */
+    const int64_t lim = INT64_MAX / 4 / 1000000000LL;
+    if ((int64_t)t > lim || (int64_t)t < -lim)
+        return ((int64_t)t > 0 ? lim : -lim) * 1000000000LL;
     return (int64_t)t * 1000000000LL;
 }
 
