@@ -44,14 +44,15 @@ static int usage(void)
 {
     fprintf(stderr, "usage: ckube controller-manager [--kubeconfig K] [--controllers LIST] "
                     "[--leader-elect[=true|false]] [--id ID] [--bind-address A] [--secure-port P] "
-                    "[--concurrent-syncs N] [--kube-api-qps Q] [--kube-api-burst B]\n");
+                    "[--concurrent-syncs N] [--kube-api-qps Q] [--kube-api-burst B]\n"
+                    "       [--node-monitor-grace-period SECONDS (40)]\n");
     return 2;
 }
 
 static int cmd_controller_manager(int argc, char **argv)
 {
     const char *kubeconfig = NULL, *controllers = NULL, *id = NULL, *addr = "127.0.0.1", *v;
-    int leader_elect = 1, port = 10257, workers = 5, burst = 400;
+    int leader_elect = 1, port = 10257, workers = 5, burst = 400, node_grace = 40;
     double qps = 200;
     for (int i = 1; i < argc; i++) {
         if ((v = ck_flag_value(argc, argv, &i, "--kubeconfig")))
@@ -70,6 +71,8 @@ static int cmd_controller_manager(int argc, char **argv)
             port = atoi(v);
         else if ((v = ck_flag_value(argc, argv, &i, "--concurrent-syncs")))
             workers = atoi(v);
+        else if ((v = ck_flag_value(argc, argv, &i, "--node-monitor-grace-period")))
+            node_grace = atoi(v); /* seconds; "40s" reads as 40 too */
         else if ((v = ck_flag_value(argc, argv, &i, "--kube-api-qps")))
             qps = atof(v);
         else if ((v = ck_flag_value(argc, argv, &i, "--kube-api-burst")))
@@ -91,6 +94,7 @@ static int cmd_controller_manager(int argc, char **argv)
     signal(SIGINT, on_signal);
     signal(SIGPIPE, SIG_IGN);
     struct cm_manager *m = cm_manager_new(client, controllers, workers, &stopping);
+    cm_manager_cm(m)->node_grace_s = node_grace > 0 ? node_grace : 40;
     int bound = cm_manager_serve(m, addr, port, &err);
     if (bound < 0) {
         fprintf(stderr, "controller-manager: %s\n", err.msg);

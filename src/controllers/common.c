@@ -18,11 +18,21 @@
 
 struct cm_controller **cm_controllers(void)
 {
-    static struct cm_controller *all[] = {
-        &cm_replicaset,    &cm_rc,        &cm_deployment,       &cm_gc,
-        &cm_job,           &cm_cronjob,   &cm_statefulset,      &cm_daemonset,
-        &cm_disruption,    &cm_namespace, &cm_ttlafterfinished, &cm_endpoints,
-        &cm_endpointslice, NULL};
+    static struct cm_controller *all[] = {&cm_replicaset,
+                                          &cm_rc,
+                                          &cm_deployment,
+                                          &cm_gc,
+                                          &cm_job,
+                                          &cm_cronjob,
+                                          &cm_statefulset,
+                                          &cm_daemonset,
+                                          &cm_disruption,
+                                          &cm_namespace,
+                                          &cm_ttlafterfinished,
+                                          &cm_endpoints,
+                                          &cm_endpointslice,
+                                          &cm_nodelifecycle,
+                                          NULL};
     return all;
 }
 

@@ -47,6 +47,11 @@ struct cm_manager *cm_manager_new(struct ck_client *client, const char *controll
     return m;
 }
 
+struct cm *cm_manager_cm(struct cm_manager *m)
+{
+    return &m->cm;
+}
+
 static void *starter_main(void *arg)
 {
     struct cm_manager *m = arg;

@@ -15,6 +15,8 @@ struct cm_manager;
  * workers per controller (0 = 5). */
 struct cm_manager *cm_manager_new(struct ck_client *client, const char *controllers, int workers,
                                   volatile int *stop);
+/* The shared state, for options the controllers read while they run (node_grace_s). */
+struct cm *cm_manager_cm(struct cm_manager *m);
 /* Starts the informers, then the controllers once every cache has synced (returns at once). */
 void cm_manager_start(struct cm_manager *m);
 /* Serves /healthz and /metrics on addr:port (0 = any free port); returns the port or -1. */

@@ -633,6 +633,61 @@ def case_endpoints(c, api, kl):
         kl.paused = False
 
 
+def case_nodelifecycle(c, api):
+    """A node whose Lease and status stop: Ready Unknown, the unreachable taints, its pods not
+    ready; a pod tolerating the taint for 2 s is deleted, one tolerating it for ever and one
+    with the API server's default 300 s stay; a fresh heartbeat removes the taints."""
+    node = "nl-" + c.ns
+
+    def micro(t):
+        return time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime(t))
+    api.req("POST", "/api/v1/nodes", {"apiVersion": "v1", "kind": "Node", "metadata": {"name": node}})
+    api.req("PATCH", "/api/v1/nodes/%s/status" % node, {"status": {"conditions": [
+        {"type": "Ready", "status": "True", "reason": "KubeletReady", "lastHeartbeatTime": now_rfc3339(),
+         "lastTransitionTime": now_rfc3339()}]}}, "application/strategic-merge-patch+json")
+    api.req("POST", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases", {
+        "apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": node},
+        "spec": {"holderIdentity": node, "leaseDurationSeconds": 40, "renewTime": micro(time.time())}})
+    tol = {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute"}
+    for name, extra in (("short", dict(tol, tolerationSeconds=2)), ("forever", tol), ("default", None)):
+        spec = {"nodeName": node, "containers": [{"name": "c", "image": "busybox"}]}
+        if extra:
+            spec["tolerations"] = [extra]
+        api.req("POST", "/api/v1/namespaces/%s/pods" % c.ns, {
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "nl-" + name, "labels": {"app": "nl"}},
+            "spec": spec})
+    wait_for("3 ready pods", lambda: ready_count(pods_of(api, c.ns, "nl")) == 3)
+    # the node falls silent: grace 4 s (--node-monitor-grace-period), checked every 5 s
+
+    def node_obj():
+        return api.get("/api/v1/nodes/" + node) or {}
+
+    def ready_cond():
+        return [x for x in node_obj().get("status", {}).get("conditions", []) if x["type"] == "Ready"][0]
+    wait_for("Ready Unknown", lambda: ready_cond()["status"] == "Unknown", timeout=30)
+    rc = ready_cond()
+    expect(rc.get("reason") == "NodeStatusUnknown" and rc.get("message") ==
+           "Kubelet stopped posting node status.", "ready condition %r" % rc)
+    wait_for("unreachable taints", lambda: sorted(t["effect"] for t in node_obj().get("spec", {}).get(
+        "taints", []) if t["key"] == "node.kubernetes.io/unreachable") == ["NoExecute", "NoSchedule"])
+
+    def deleting(name):
+        p = api.get("/api/v1/namespaces/%s/pods/nl-%s" % (c.ns, name))
+        return p is None or bool(p["metadata"].get("deletionTimestamp"))
+    wait_for("nl-short deleted after 2 s", lambda: deleting("short"), timeout=20)
+    time.sleep(3)
+    expect(not deleting("forever") and not deleting("default"), "the other pods stay")
+    p = api.get("/api/v1/namespaces/%s/pods/nl-forever" % c.ns)
+    expect(not ready_count([p]), "pods on the node are not Ready any more")
+    # back to life
+    api.req("PATCH", "/api/v1/nodes/%s/status" % node, {"status": {"conditions": [
+        {"type": "Ready", "status": "True", "reason": "KubeletReady", "lastHeartbeatTime": now_rfc3339(),
+         "lastTransitionTime": now_rfc3339()}]}}, "application/strategic-merge-patch+json")
+    wait_for("taints removed", lambda: not [t for t in node_obj().get("spec", {}).get("taints", [])
+                                            if t["key"].startswith("node.kubernetes.io/")], timeout=20)
+    api.req("DELETE", "/api/v1/nodes/" + node)
+
+
 def main():
     binary = os.path.abspath(sys.argv[1])
     tmp = tempfile.mkdtemp(prefix="ckube-ctrl-")
@@ -648,7 +703,7 @@ def main():
         kl = FakeKubelet(api)
         kl.start()
         cm = CM(binary, server.kubeconfig, tmp)
-        cm.start()
+        cm.start("--node-monitor-grace-period", "4")
         expect(cm.get("/healthz") == "ok", "/healthz")
         lease = wait_for("lease", lambda: (api.get(
             "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kube-controller-manager")
@@ -663,7 +718,7 @@ def main():
             for name, fn in (("rollout", case_rollout), ("cascades", case_cascades),
                              ("strategies", case_strategies), ("proportional", case_proportional),
                              ("namespace", case_namespace), ("drain", case_drain),
-                             ("endpoints", case_endpoints),
+                             ("endpoints", case_endpoints), ("nodelifecycle", case_nodelifecycle),
                              ("kill9", case_kill9), ("apiserver-restart", case_apiserver_restart)):
                 if name in ("kill9", "apiserver-restart") and ver != "1.33":
                     continue  # once is enough: the kill -9 restart waits out the lease
