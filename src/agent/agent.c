@@ -3,6 +3,7 @@
  * informer feeding per-pod records, the pod and node work queues with their worker threads,
  * the PLEG relisting every runtime once a second, and the health/metrics server. */
 #include "agent/agent_int.h"
+#include "agent/evict.h"
 #include "image/image.h"
 #include "k8s/pod.h"
 #include "k8s/util.h"
@@ -44,6 +45,9 @@ static void pod_free(struct ag_pod *p)
     ag_backoff_release(&p->backoff);
     ag_backoff_release(&p->pull_backoff);
     ag_volumes_release(p);
+    free(p->mirror_uid);
+    free(p->status_uid);
+    free(p->evict_msg);
     for (size_t i = 0; i < p->nwaits; i++) {
         free((char *)p->waits[i].name);
         free((char *)p->waits[i].reason);
@@ -80,19 +84,77 @@ static struct ag_pod *pod_record(struct agent *ag, struct ag_node *n, const char
     return p;
 }
 
+/* ---- static pods ------------------------------------------------------------------------ */
+
+void ag_pod_static_put(struct agent *ag, json_t *pod)
+{
+    const char *uid = k8s_obj_uid(pod);
+    pthread_mutex_lock(&ag->mu);
+    struct ag_pod *p =
+        pod_record(ag, &ag->nodes[0], uid, k8s_obj_namespace(pod), k8s_obj_name(pod));
+    p->is_static = true;
+    json_decref(p->pod);
+    p->pod = json_incref(pod);
+    p->api_gone = false;
+    pthread_mutex_unlock(&ag->mu);
+    wq_add(ag->podq, uid);
+}
+
+void ag_pod_static_gone(struct agent *ag, const char *uid)
+{
+    pthread_mutex_lock(&ag->mu);
+    struct ag_pod *p = ck_strmap_get(&ag->pods, uid, NULL);
+    if (p)
+        p->api_gone = true;
+    pthread_mutex_unlock(&ag->mu);
+    if (p)
+        wq_add(ag->podq, uid);
+}
+
+/* ---- informer --------------------------------------------------------------------------- */
+
+/* Pod admission for a pod the agent has not run yet (never started: no startTime): under node
+ * pressure the eviction manager may reject it, and the pod ends Failed with reason Evicted
+ * and "Pod was rejected: <message>", as upstream's rejectPod reports it. */
+static void admit(struct agent *ag, struct ag_node *n, const json_t *pod)
+{
+    if (*k8s_jpath_str(pod, "status.startTime") || k8s_pod_is_terminal(pod) ||
+        k8s_obj_deleting(pod))
+        return;
+    char *why = ag_evict_admit(ag, pod);
+    if (!why)
+        return;
+    ck_info("pod %s/%s: failed to admit: %s", k8s_obj_namespace(pod), k8s_obj_name(pod), why);
+    ag_event_obj(ag, n, k8s_obj_namespace(pod), k8s_obj_name(pod), k8s_obj_uid(pod), NULL, false,
+                 true, "Evicted", why);
+    pthread_mutex_lock(&ag->mu);
+    struct ag_pod *p = ck_strmap_get(&ag->pods, k8s_obj_uid(pod), NULL);
+    if (p && !p->evict_msg)
+        p->evict_msg = ck_asprintf("Pod was rejected: %s", why);
+    pthread_mutex_unlock(&ag->mu);
+    free(why);
+}
+
 static void on_pod(void *arg, json_t *obj)
 {
     struct agent *ag = arg;
+    if (ag_static_is_mirror(obj)) { /* mirror pods show static pods; they are not run */
+        ag_static_kick(ag);
+        return;
+    }
     struct ag_node *n = ck_strmap_get(&ag->node_by_name, k8s_pod_node_name(obj), NULL);
     const char *uid = k8s_obj_uid(obj);
     if (!n || !*uid)
         return;
     pthread_mutex_lock(&ag->mu);
+    bool fresh = !ck_strmap_get(&ag->pods, uid, NULL);
     struct ag_pod *p = pod_record(ag, n, uid, k8s_obj_namespace(obj), k8s_obj_name(obj));
     json_decref(p->pod);
     p->pod = json_incref(obj);
     p->api_gone = false;
     pthread_mutex_unlock(&ag->mu);
+    if (fresh)
+        admit(ag, n, obj);
     wq_add(ag->podq, uid);
 }
 
@@ -113,7 +175,7 @@ static void on_pod_update(void *arg, json_t *old, json_t *obj)
                                        "metadata.labels",
                                        "metadata.annotations",
                                        "metadata.uid"};
-    bool changed = false;
+    bool changed = ag_static_is_mirror(obj);
     for (size_t i = 0; i < sizeof(keys) / sizeof(*keys) && !changed; i++)
         changed = !same_member(old, obj, keys[i]);
     if (changed) {
@@ -134,6 +196,10 @@ static void on_pod_update(void *arg, json_t *old, json_t *obj)
 static void on_pod_delete(void *arg, json_t *obj)
 {
     struct agent *ag = arg;
+    if (ag_static_is_mirror(obj)) {
+        ag_static_kick(ag);
+        return;
+    }
     const char *uid = k8s_obj_uid(obj);
     pthread_mutex_lock(&ag->mu);
     struct ag_pod *p = ck_strmap_get(&ag->pods, uid, NULL);
@@ -322,6 +388,7 @@ static int open_nodes(struct agent *ag, struct ck_err *err)
         struct ag_node *n = &ag->nodes[i];
         n->ag = ag;
         n->index = i;
+        n->pressure_taints = -1;
         n->name = ag->hollow ? ck_asprintf("%s-%d", base, i) : ck_strdup(base);
         if (ag->hollow) {
             char cidr[32];
@@ -370,6 +437,14 @@ int agent_run(const struct agent_opts *o, volatile int *stop)
     struct ck_err err = CK_ERR_INIT;
     struct ck_client_config cfg = {0};
     int rc = 1;
+    struct ag_threshold thr[AG_EVICT_MAX_THRESHOLDS];
+    size_t nthr = 0;
+    if (ag_evict_parse(o->eviction_hard, thr, &nthr, &err) < 0 ||
+        ag_evict_parse_reclaim(o->eviction_minimum_reclaim, thr, nthr, &err) < 0) {
+        ck_error("agent: --eviction-hard / --eviction-minimum-reclaim: %s", err.msg);
+        ck_err_clear(&err);
+        return 1;
+    }
     ag->o = o;
     ag->stop = stop;
     ag->hollow = o->hollow > 0;
@@ -423,6 +498,7 @@ int agent_run(const struct agent_opts *o, volatile int *stop)
         ag->client, &(struct ck_informer_opts){.path = "/api/v1/pods", .field_selector = fs});
     ck_informer_add_handlers(
         ag->pod_inf, &(struct ck_informer_handlers){on_pod, on_pod_update, on_pod_delete, ag});
+    ag_prober_start(ag);
     int npw = o->workers > 0 ? o->workers : ag->hollow ? 8 : 4;
     int nnw = ag->hollow ? 8 : 2;
     pthread_t *pw = ck_calloc((size_t)npw, sizeof(*pw)), *nw = ck_calloc((size_t)nnw, sizeof(*nw));
@@ -430,8 +506,19 @@ int agent_run(const struct agent_opts *o, volatile int *stop)
         pthread_create(&pw[i], NULL, pod_worker, ag);
     for (int i = 0; i < nnw; i++)
         pthread_create(&nw[i], NULL, node_worker, ag);
+    /* kubesrv: the kubelet server listens before the Node posts its port */
+    struct ag_kubesrv *ks = ag_kubesrv_start(ag, &err);
+    if (!ks && o->port != AGENT_PORT_OFF) {
+        ck_warn("agent: kubelet server: %s", err.msg);
+        ck_err_clear(&err);
+    }
     ag_node_schedule_all(ag);
     ck_informer_start(ag->pod_inf);
+    if (ag_static_start(ag, &err) < 0 || ag_evict_start(ag, &err) < 0) {
+        ck_warn("agent: %s", err.msg);
+        ck_err_clear(&err);
+    }
+    ag_gc_start(ag);
     pthread_t pleg;
     pthread_create(&pleg, NULL, pleg_thread, ag);
     struct ag_httpd *hd = NULL;
@@ -449,16 +536,21 @@ int agent_run(const struct agent_opts *o, volatile int *stop)
         usleep(100000);
     ck_info("agent: shutting down");
     ag_httpd_stop(hd);
+    ag_kubesrv_stop(ks); /* kubesrv */
     pthread_join(pleg, NULL);
     ck_informer_stop(ag->pod_inf);
     wq_shutdown(ag->podq);
     wq_shutdown(ag->nodeq);
     for (int i = 0; i < npw; i++)
         pthread_join(pw[i], NULL);
+    ag_prober_stop(ag);
     for (int i = 0; i < nnw; i++)
         pthread_join(nw[i], NULL);
     free(pw);
     free(nw);
+    ag_static_stop(ag); /* their threads use the queues, the informer and the workers' data */
+    ag_evict_stop(ag);
+    ag_gc_stop(ag);
     ck_informer_free(ag->pod_inf);
     wq_free(ag->podq);
     wq_free(ag->nodeq);

@@ -24,7 +24,30 @@ struct agent_opts {
     int status_report_s;      /* node-status-report-frequency, 0: 300 */
     int lease_renew_s;        /* 0: 10 (leaseDurationSeconds 40) */
     const struct ck_client_config *client_config; /* instead of kubeconfig (ckube server) */
+    /* kubesrv: the kubelet server (HTTPS: /exec, /attach, /portForward, /containerLogs, /pods,
+     * /stats/summary, /metrics, /metrics/resource, /healthz) */
+    int port;                  /* 0: an ephemeral port; AGENT_PORT_OFF: none (`ckube agent`
+                                  defaults to 10250) */
+    bool port_fallback;        /* port taken: listen on an ephemeral one instead */
+    const char *tls_cert_file; /* serving certificate; NULL: a self-signed one in <root>/pki */
+    const char *tls_key_file;
+    const char *client_ca_file; /* clients must present a certificate it signed; NULL: the CA
+                                   of the kubeconfig's cluster */
+    /* nodevol: static pods, eviction, garbage collection (upstream's flags of these names) */
+    const char *pod_manifest_path;        /* staticPodPath; NULL: no static pods */
+    int file_check_frequency_s;           /* 0: 20 */
+    const char *eviction_hard;            /* "memory.available<100Mi,..."; NULL: defaults */
+    const char *eviction_minimum_reclaim; /* "memory.available=0Mi,..." */
+    int eviction_pressure_transition_s;   /* 0: 300 */
+    int eviction_interval_s;              /* housekeeping, 0: 10 */
+    int image_gc_high_percent;            /* 0: 85; -1: 0 */
+    int image_gc_low_percent;             /* 0: 80; -1: 0 */
+    int minimum_image_ttl_s;              /* 0: 120; -1: 0 */
+    int image_gc_period_s;                /* 0: 300 */
 };
+
+#define AGENT_PORT_OFF (-1)
+#define AGENT_PORT_DEFAULT 10250
 
 /* Runs until *stop becomes non-zero; returns 0, or 1 when it could not start. */
 int agent_run(const struct agent_opts *o, volatile int *stop);

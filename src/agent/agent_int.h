@@ -38,6 +38,9 @@ struct ag_node {
     bool lease_started;
     /* PLEG: uid -> fingerprint (uintptr_t), owned by the PLEG thread */
     struct ck_strmap pleg;
+    /* nodevol: the pressure taints last applied to the Node (bits: 1 memory, 2 disk, 4 pid;
+     * -1 unknown), node queue worker only */
+    int pressure_taints;
 };
 
 struct ag_vol_state {
@@ -68,6 +71,14 @@ struct ag_pod {
     int64_t ev_time[AG_EVENT_MEMORY];
     size_t ev_next;
     bool deleted; /* the final DELETE succeeded */
+    /* life: pod start duration (first sync to Running) */
+    int64_t first_seen_ns; /* monotonic, set by the first sync */
+    bool start_observed;
+    /* nodevol: static pods and eviction */
+    bool is_static;   /* from the manifest folder: p->pod is the static pod, not an API object */
+    char *mirror_uid; /* under agent.mu: the mirror pod's uid (static pods), NULL while none */
+    char *status_uid; /* the worker's: the API uid the last status went to */
+    char *evict_msg;  /* under agent.mu: set once the eviction manager evicted the pod */
 };
 
 struct ag_metrics {
@@ -76,6 +87,14 @@ struct ag_metrics {
     atomic_long lease_late; /* renewals that happened more than 2 s after they were due */
     atomic_long pleg_relists, pleg_events, containers_started, final_deletes;
     atomic_long pleg_relist_ns_total, pleg_relist_ns_max;
+};
+
+/* life: kubelet_pod_start_duration_seconds (upstream's buckets) */
+#define AG_POD_START_BUCKETS 25
+struct ag_life_metrics {
+    atomic_long pod_start_bucket[AG_POD_START_BUCKETS]; /* non-cumulative counts */
+    atomic_long pod_start_count;
+    atomic_llong pod_start_sum_us;
 };
 
 struct agent {
@@ -94,9 +113,19 @@ struct agent {
     struct wq *podq;  /* keys: pod uid */
     struct wq *nodeq; /* keys: "r|s|l/<index>" */
     volatile int *stop;
+    /* nodevol: static pods (static.c), eviction (evict.c), image/container GC (gc.c) */
+    struct ag_static *statics;
+    struct ag_evict *evict;
+    struct ag_gc *gc;
     atomic_bool synced;
     struct ag_metrics m;
     int64_t started_ns;
+    /* kubesrv: the kubelet server's bound port (daemonEndpoints.kubeletEndpoint.Port); 0 until
+     * it listens (the Node then says 10250) */
+    int kubelet_port;
+    /* life: the prober pool (NULL on hollow nodes) and lifecycle metrics */
+    struct ag_prober *prober;
+    struct ag_life_metrics lm;
 };
 
 /* node.c */
@@ -126,9 +155,98 @@ void ag_volumes_release(struct ag_pod *p);
 void ag_event(struct agent *ag, struct ag_pod *p, const char *container, bool warning,
               const char *reason, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
+/* life: events.c: the same without the pod record's memory (prober threads); init: the
+ * container is an init container (fieldPath spec.initContainers{name}). */
+void ag_event_obj(struct agent *ag, const struct ag_node *node, const char *ns, const char *pod,
+                  const char *uid, const char *container, bool init, bool warning,
+                  const char *reason, const char *msg);
+
+/* life: prober.c, the probe worker pool (prober.h) */
+struct ag_prober;
+struct ag_probe_view;
+struct ck_buf;
+int ag_prober_start(struct agent *ag); /* agent.c: after the pod queue exists */
+void ag_prober_stop(struct agent *ag); /* agent.c: after the pod workers ended */
+/* Adds/updates/removes the pod's probe workers from its spec and runtime snapshot; *views
+ * (malloc'd, free it) gets one entry per regular container and sidecar; returns their number. */
+size_t ag_prober_sync_pod(struct agent *ag, struct ag_pod *p, const json_t *pod,
+                          const struct ag_pod_snapshot *snap, struct ag_probe_view **views);
+void ag_prober_remove_pod(struct agent *ag, const char *uid);
+void ag_prober_metrics(struct agent *ag, struct ck_buf *out); /* prober_probe_total */
+/* life: podworker.c: kubelet_pod_start_duration_seconds and prober_probe_total for the
+ * agent's /metrics (httpd.c should call it) */
+void ag_lifecycle_metrics(struct agent *ag, struct ck_buf *out);
+void ag_lifecycle_observe_start(struct agent *ag, double seconds); /* one pod start */
+
+/* nodevol: env.c, static.c, evict.c, gc.c */
+/* The environment of container c (env with valueFrom, envFrom, $(VAR) expansion) as upstream
+ * makeEnvironmentVariables builds it; -1 with upstream's message (the caller reports
+ * CreateContainerConfigError). */
+struct ag_env {
+    struct rt_kv *v;
+    size_t n;
+    char **owned; /* strings v points to */
+    size_t nowned;
+};
+int ag_env_build(struct agent *ag, struct ag_pod *p, const json_t *pod, const json_t *c,
+                 const char *sandbox_id, struct ag_env *out, struct ck_err *err);
+void ag_env_release(struct ag_env *e);
+/* Static pods from --pod-manifest-path and their mirror pods. start reads the folder once
+ * (before the PLEG runs) and starts the poller. */
+int ag_static_start(struct agent *ag, struct ck_err *err);
+void ag_static_stop(struct agent *ag);
+bool ag_static_is_mirror(const json_t *pod);
+void ag_static_kick(struct agent *ag); /* a mirror pod changed: check mirrors soon */
+/* The status manager's target: the pod's API uid (a static pod's mirror), NULL to skip the
+ * status for now. Clears p->sent when the target changed (a recreated mirror pod). Called by
+ * the worker holding the pod. */
+const char *ag_pod_status_uid(struct agent *ag, struct ag_pod *p);
+/* agent.c: creates or refreshes the record of a static pod (p->pod = pod) and queues it;
+ * forget marks it gone (the worker stops and forgets it). */
+void ag_pod_static_put(struct agent *ag, json_t *pod);
+void ag_pod_static_gone(struct agent *ag, const char *uid);
+/* Eviction manager (pkg/kubelet/eviction). */
+int ag_evict_start(struct agent *ag, struct ck_err *err);
+void ag_evict_stop(struct agent *ag);
+bool ag_evict_pending(struct agent *ag, struct ag_pod *p);
+/* Overlays an evicted pod's phase/reason/message/DisruptionTarget on a generated status. */
+void ag_evict_status(struct agent *ag, struct ag_pod *p, json_t *status);
+/* The grace period to kill the pod with: an evicted pod's is upstream's hard-eviction override
+ * (1 s, raised to the 2 s minimum), others keep grace. */
+int ag_evict_grace(struct agent *ag, struct ag_pod *p, int grace);
+/* The eviction manager's pod admission (Admit): NULL to admit, else the reason message
+ * (malloc'd) for a pod rejected under node pressure. */
+char *ag_evict_admit(struct agent *ag, const json_t *pod);
+/* The node conditions the eviction manager holds (with the transition period). */
+void ag_evict_conditions(struct agent *ag, bool *memory, bool *disk, bool *pid);
+/* Container and image garbage collection. */
+int ag_gc_start(struct agent *ag);
+void ag_gc_stop(struct agent *ag);
+/* Frees at least bytes of image space (image GC, unused images oldest first); returns the
+ * bytes freed. */
+int64_t ag_gc_images(struct agent *ag, int64_t bytes);
+/* Removes dead containers beyond upstream's limits; returns their number. */
+int ag_gc_containers(struct agent *ag);
+
 /* agent.c */
 struct ag_pod *ag_pod_get(struct agent *ag, const char *uid);
 void ag_pod_forget(struct agent *ag, struct ag_pod *p); /* removes and frees the record */
+
+/* kubesrv: the kubelet server (kubeletsrv.c: HTTPS on --port, 10250; logs.c: /containerLogs;
+ * stats.c: /stats/summary and /metrics/resource) and the bodies it shares with httpd.c. */
+struct ag_kubesrv;
+struct ag_http_conn;
+struct ag_http_req;
+struct ck_buf;
+/* Starts listening (sets ag->kubelet_port); NULL with err when it cannot. */
+struct ag_kubesrv *ag_kubesrv_start(struct agent *ag, struct ck_err *err);
+void ag_kubesrv_stop(struct ag_kubesrv *k);
+void ag_httpd_metrics(struct agent *ag, struct ck_buf *b);
+/* /healthz, /livez, /readyz[/check][?query]: the status, or 0 when target is none of them. */
+int ag_httpd_health(struct agent *ag, const char *target, struct ck_buf *b);
+void ag_logs_serve(struct agent *ag, struct ag_http_conn *c, const struct ag_http_req *r);
+void ag_stats_summary(struct agent *ag, struct ck_buf *b);
+void ag_stats_resource_metrics(struct agent *ag, struct ck_buf *b);
 
 /* httpd.c */
 struct ag_httpd;

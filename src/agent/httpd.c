@@ -3,7 +3,6 @@
  * HTTP/1.1 on one thread, GET /healthz, /livez, /readyz (upstream's named checks, ?verbose,
  * ?exclude=, /<endpoint>/<check>) and GET /metrics (text 0.0.4, or OpenMetrics when asked). */
 #include "agent/agent_int.h"
-#include "agent/stream_agent.h"
 #include "ckube/wq.h"
 #include "lib/buf.h"
 #include "lib/healthz.h"
@@ -28,7 +27,6 @@ struct ag_httpd {
     int fd, port;
     volatile int stop;
     pthread_t th;
-    struct ag_stream_server *streaming;
 };
 
 static long rss_kib(void)
@@ -72,7 +70,7 @@ static void upstream_metrics(struct agent *ag, struct ck_buf *b)
     ck_buf_appendf(b, "kubelet_running_pods %zu\n", running);
 }
 
-static void metrics(struct agent *ag, struct ck_buf *b)
+void ag_httpd_metrics(struct agent *ag, struct ck_buf *b)
 {
     struct ag_metrics *m = &ag->m;
     pthread_mutex_lock(&ag->mu);
@@ -123,6 +121,11 @@ static void metrics(struct agent *ag, struct ck_buf *b)
  * thread serves). */
 static const struct ck_hcheck checks[] = {{"ping", NULL}, {"log", NULL}, {"syncloop", NULL}};
 
+int ag_httpd_health(struct agent *ag, const char *target, struct ck_buf *b)
+{
+    return ck_healthz_serve(target, checks, 3, ag, b);
+}
+
 static void serve(struct ag_httpd *h, int c)
 {
     char req[2048];
@@ -148,7 +151,7 @@ static void serve(struct ag_httpd *h, int c)
         struct ck_buf text = CK_BUF_INIT(1 << 22);
         const char *acc = strcasestr(req, "\r\naccept:");
         const char *eol = acc ? strstr(acc + 2, "\r\n") : NULL;
-        metrics(h->ag, &text);
+        ag_httpd_metrics(h->ag, &text);
         if (acc && eol && ck_metrics_wants_openmetrics(acc, (size_t)(eol - acc))) {
             ck_metrics_to_openmetrics(text.data ? text.data : "", text.len, &body);
             ctype = CK_METRICS_OM_CTYPE;
@@ -217,18 +220,7 @@ struct ag_httpd *ag_httpd_start(struct agent *ag, const char *bind_addr, int por
     h->fd = fd;
     h->port = ntohs(sa.sin_port);
     pthread_create(&h->th, NULL, loop, h);
-    const char *sp = getenv("CKUBE_STREAMING_PORT");
-    int sport = sp && *sp ? atoi(sp) : 10250;
-    if (sp && !strcmp(sp, "off"))
-        sport = -1;
-    if (sport >= 0) {
-        struct ck_err serr = CK_ERR_INIT;
-        h->streaming = ag_stream_start(
-            &(struct ag_stream_opts){.port = sport, .resolve = ag_stream_resolve, .arg = ag}, &serr);
-        if (!h->streaming)
-            ck_warn("agent: streaming server: %s", serr.msg);
-    }
-    return h;
+    return h; /* the streaming routes are served by the kubelet server (kubeletsrv.c) */
 }
 
 int ag_httpd_port(const struct ag_httpd *h)
@@ -241,7 +233,6 @@ void ag_httpd_stop(struct ag_httpd *h)
     if (!h)
         return;
     h->stop = 1;
-    ag_stream_stop(h->streaming);
     pthread_join(h->th, NULL);
     close(h->fd);
     free(h);

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The node side of the agent: registration (kubelet_node_status.go registerWithAPIServer),
  * node status (nodestatus setters: capacity/allocatable, addresses, nodeInfo, the
- * MemoryPressure/DiskPressure/PIDPressure/Ready conditions) posted when it changes and at
+ * MemoryPressure/DiskPressure/PIDPressure conditions of the eviction manager (evict.c) with
+ * the matching NoSchedule pressure taints, and Ready) posted when it changes and at
  * least every node-status-report-frequency, and the node Lease renewed every 10 s (the
  * nodelease controller). Every action is a node-queue item "<r|s|l>/<index>". */
 #include "agent/agent_int.h"
+#include "agent/volumes_int.h"
 #include "k8s/pod.h"
 #include "k8s/util.h"
 #include "lib/buf.h"
@@ -107,18 +109,38 @@ static const char *go_arch(void)
     return "amd64";
 }
 
+struct machine {
+    long long cpu, mem_kib, disk_kib;
+};
+
+static void machine(struct ag_node *n, struct machine *m)
+{
+    m->cpu = 4, m->mem_kib = 16LL << 20, m->disk_kib = 100LL << 20;
+    if (n->ag->hollow)
+        return;
+    m->cpu = sysconf(_SC_NPROCESSORS_ONLN);
+    m->mem_kib = meminfo_kib("MemTotal");
+    struct statvfs vfs;
+    if (statvfs(n->ag->root, &vfs) == 0)
+        m->disk_kib = (long long)(vfs.f_blocks * vfs.f_frsize / 1024);
+}
+
+void ag_node_alloc_get(struct agent *ag, struct ag_node_alloc *out)
+{
+    struct machine m;
+    machine(&ag->nodes[0], &m);
+    out->cpu_milli = m.cpu * 1000;
+    out->memory_bytes = (m.mem_kib - 100 * 1024) * 1024;
+    out->ephemeral_bytes = m.disk_kib * 1024 / 10 * 9;
+}
+
 /* Capacity and allocatable: allocatable = capacity - the default hard eviction thresholds
  * (memory.available 100Mi, nodefs.available 10%), no reservations. */
 static void resources(struct ag_node *n, json_t *st)
 {
-    long long cpu = 4, mem_kib = 16LL << 20, disk_kib = 100LL << 20;
-    if (!n->ag->hollow) {
-        cpu = sysconf(_SC_NPROCESSORS_ONLN);
-        mem_kib = meminfo_kib("MemTotal");
-        struct statvfs vfs;
-        if (statvfs(n->ag->root, &vfs) == 0)
-            disk_kib = (long long)(vfs.f_blocks * vfs.f_frsize / 1024);
-    }
+    struct machine m;
+    machine(n, &m);
+    long long cpu = m.cpu, mem_kib = m.mem_kib, disk_kib = m.disk_kib;
     json_object_set_new(st, "capacity",
                         json_pack("{s:o,s:o,s:o,s:s,s:s,s:s}", "cpu", json_sprintf("%lld", cpu),
                                   "memory", json_sprintf("%lldKi", mem_kib), "ephemeral-storage",
@@ -132,20 +154,72 @@ static void resources(struct ag_node *n, json_t *st)
                                   "hugepages-1Gi", "0", "hugepages-2Mi", "0"));
 }
 
-static bool memory_pressure(struct ag_node *n)
+/* The pressure taints of the node lifecycle controller (TaintNodesByCondition), kept by the
+ * agent itself: node.kubernetes.io/{memory,disk,pid}-pressure:NoSchedule while the matching
+ * condition is True. */
+static void sync_taints(struct ag_node *n)
 {
-    if (n->ag->hollow)
-        return false;
-    long long avail = meminfo_kib("MemAvailable");
-    return avail >= 0 && avail < 100 * 1024;
-}
-
-static bool disk_pressure(struct ag_node *n)
-{
-    struct statvfs v;
-    if (n->ag->hollow || statvfs(n->ag->root, &v) != 0 || !v.f_blocks)
-        return false;
-    return (double)v.f_bavail / (double)v.f_blocks < 0.10;
+    bool mp, dp, pp;
+    ag_evict_conditions(n->ag, &mp, &dp, &pp);
+    int bits = (mp ? 1 : 0) | (dp ? 2 : 0) | (pp ? 4 : 0);
+    if (n->ag->hollow || bits == n->pressure_taints)
+        return;
+    static const char *const keys[] = {"node.kubernetes.io/memory-pressure",
+                                       "node.kubernetes.io/disk-pressure",
+                                       "node.kubernetes.io/pid-pressure"};
+    char path[512];
+    snprintf(path, sizeof(path), "/api/v1/nodes/%s", n->name);
+    struct ck_err err = CK_ERR_INIT;
+    json_t *node = NULL, *out = NULL;
+    if (ck_client_get_json(n->ag->client, path, &node, &err) < 0)
+        goto fail;
+    json_t *spec = json_object_get(node, "spec");
+    json_t *old = json_object_get(spec, "taints"), *taints = json_array();
+    bool same = true;
+    for (size_t i = 0; i < k8s_jlen(old); i++) {
+        json_t *t = json_array_get(old, i);
+        int k = -1;
+        for (int j = 0; j < 3; j++)
+            if (!strcmp(k8s_jstr(t, "key"), keys[j]) &&
+                !strcmp(k8s_jstr(t, "effect"), "NoSchedule"))
+                k = j;
+        if (k < 0)
+            json_array_append(taints, t);
+        else
+            same &= (bits >> k) & 1;
+    }
+    for (int j = 0; j < 3; j++) {
+        if (!((bits >> j) & 1))
+            continue;
+        bool had = false;
+        for (size_t i = 0; i < k8s_jlen(old); i++)
+            had |= !strcmp(k8s_jstr(json_array_get(old, i), "key"), keys[j]);
+        same &= had;
+        json_array_append_new(taints,
+                              json_pack("{s:s,s:s}", "key", keys[j], "effect", "NoSchedule"));
+    }
+    if (same) {
+        json_decref(taints);
+        json_decref(node);
+        n->pressure_taints = bits;
+        return;
+    }
+    if (json_array_size(taints))
+        json_object_set_new(spec, "taints", taints);
+    else
+        json_object_del(spec, "taints"), json_decref(taints);
+    if (ck_client_update_json(n->ag->client, path, node, &out, &err) < 0)
+        goto fail;
+    ck_info("node %s: pressure taints now%s%s%s", n->name, mp ? " memory-pressure" : "",
+            dp ? " disk-pressure" : "", pp ? " pid-pressure" : "");
+    n->pressure_taints = bits;
+    json_decref(out);
+    json_decref(node);
+    return;
+fail:
+    ck_v(1, "node %s: updating the pressure taints: %s", n->name, err.msg);
+    ck_err_clear(&err);
+    json_decref(node);
 }
 
 static void condition(json_t *conds, const json_t *old, const char *type, bool on,
@@ -172,7 +246,8 @@ json_t *ag_node_status(struct ag_node *n, const json_t *old_status, int64_t now_
     resources(n, st);
     const json_t *old = json_object_get(old_status, "conditions");
     json_t *conds = json_array();
-    bool mp = memory_pressure(n), dp = disk_pressure(n);
+    bool mp, dp, pp;
+    ag_evict_conditions(n->ag, &mp, &dp, &pp); /* the eviction manager's observations */
     condition(conds, old, "MemoryPressure", mp,
               mp ? "KubeletHasInsufficientMemory" : "KubeletHasSufficientMemory",
               mp ? "kubelet has insufficient memory available"
@@ -181,8 +256,10 @@ json_t *ag_node_status(struct ag_node *n, const json_t *old_status, int64_t now_
     condition(conds, old, "DiskPressure", dp,
               dp ? "KubeletHasDiskPressure" : "KubeletHasNoDiskPressure",
               dp ? "kubelet has disk pressure" : "kubelet has no disk pressure", now);
-    condition(conds, old, "PIDPressure", false, "KubeletHasSufficientPID",
-              "kubelet has sufficient PID available", now);
+    condition(
+        conds, old, "PIDPressure", pp, pp ? "KubeletHasInsufficientPID" : "KubeletHasSufficientPID",
+        pp ? "kubelet has insufficient PID available" : "kubelet has sufficient PID available",
+        now);
     condition(conds, old, "Ready", true, "KubeletReady", "kubelet is posting ready status", now);
     json_object_set_new(st, "conditions", conds);
     char host[256];
@@ -192,7 +269,8 @@ json_t *ag_node_status(struct ag_node *n, const json_t *old_status, int64_t now_
                         json_pack("[{s:s,s:s},{s:s,s:s}]", "type", "InternalIP", "address",
                                   n->host_ip, "type", "Hostname", "address", n->name));
     json_object_set_new(st, "daemonEndpoints",
-                        json_pack("{s:{s:i}}", "kubeletEndpoint", "Port", 10250));
+                        json_pack("{s:{s:i}}", "kubeletEndpoint", "Port",
+                                  n->ag->kubelet_port ? n->ag->kubelet_port : 10250)); /* kubesrv */
     char machine[128], boot[128], kernel[128], osimg[128];
     struct utsname u;
     if (n->ag->hollow) {
@@ -397,6 +475,7 @@ void ag_node_handle(struct agent *ag, const char *key)
             return;
         }
         post_status(n, true);
+        sync_taints(n);
         enqueue(ag, 's', idx, upd);
         if (!n->lease_started) { /* the first lease is not a renewal: not counted late */
             n->lease_started = true;
@@ -408,7 +487,8 @@ void ag_node_handle(struct agent *ag, const char *key)
             enqueue(ag, 'r', idx, 0);
             return;
         }
-        post_status(n, false);
+        if (post_status(n, false) == 0)
+            sync_taints(n);
         enqueue(ag, 's', idx, upd);
         return;
     case 'l': {

@@ -6,6 +6,7 @@
 #include "k8s/util.h"
 #include "lib/buf.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,10 +79,16 @@ static const char *restart_policy(const json_t *pod)
     return *p ? p : "Always";
 }
 
+bool ag_is_sidecar(const json_t *c)
+{
+    return !strcmp(k8s_jstr(c, "restartPolicy"), "Always");
+}
+
 void ag_actions_release(struct ag_actions *a)
 {
     free(a->start);
     free(a->kill);
+    free(a->kill_note);
     memset(a, 0, sizeof(*a));
 }
 
@@ -89,13 +96,31 @@ static void add_start(struct ag_actions *a, int index, bool init,
                       const struct rt_container_status *st)
 {
     a->start = ck_realloc(a->start, (a->nstart + 1) * sizeof(*a->start));
-    a->start[a->nstart++] = (struct ag_start){index, init, st ? st->attempt + 1 : 0};
+    a->start[a->nstart++] = (struct ag_start){index, init, st ? st->attempt + 1 : 0, false};
 }
 
-static void add_kill(struct ag_actions *a, const char *id)
+static void add_kill(struct ag_actions *a, const char *id, const char *name, int probe, bool init,
+                     const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static void add_kill(struct ag_actions *a, const char *id, const char *name, int probe, bool init,
+                     const char *fmt, ...)
 {
+    for (size_t i = 0; i < a->nkill; i++)
+        if (!strcmp(a->kill[i], id))
+            return;
     a->kill = ck_realloc(a->kill, (a->nkill + 1) * sizeof(*a->kill));
-    snprintf(a->kill[a->nkill++], RT_ID_MAX, "%s", id);
+    a->kill_note = ck_realloc(a->kill_note, (a->nkill + 1) * sizeof(*a->kill_note));
+    snprintf(a->kill[a->nkill], RT_ID_MAX, "%s", id);
+    struct ag_kill_note *n = &a->kill_note[a->nkill++];
+    memset(n, 0, sizeof(*n));
+    snprintf(n->name, sizeof(n->name), "%s", name);
+    n->probe = probe;
+    n->init = init;
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(n->message, sizeof(n->message), fmt, ap);
+        va_end(ap);
+    }
 }
 
 static bool any_container_ran(const struct ag_pod_snapshot *s)
@@ -103,41 +128,130 @@ static bool any_container_ran(const struct ag_pod_snapshot *s)
     return s->nctr > 0;
 }
 
-/* Init containers in order: returns true when all have succeeded; otherwise may queue the next
- * init container (or a restart of a failed one) or set kill_pod. */
+static enum ag_probe_result probe_res(const struct ag_probe_view *v, enum ag_probe_type t,
+                                      bool *has)
+{
+    *has = v && v->has[t];
+    return *has ? v->res[t] : AG_PR_UNKNOWN;
+}
+
+/* computeInitContainerActions (init containers and sidecars): walks the init containers
+ * backwards to find the next one to run, queues it and any sidecar to (re)start, kills
+ * sidecars failing their startup/liveness probe; returns whether the pod has initialized.
+ * A regular init container failing under restartPolicy Never sets kill_pod. */
 static bool init_actions(const json_t *pod, const struct ag_pod_snapshot *snap,
-                         struct ag_actions *a)
+                         const struct ag_probe_view *pv, size_t npv, struct ag_actions *a)
 {
     const json_t *inits = k8s_jpath(pod, "spec.initContainers");
-    const char *policy = restart_policy(pod);
-    for (size_t i = 0; i < k8s_jlen(inits); i++) {
-        const char *name = k8s_jstr(json_array_get(inits, i), "name");
+    const json_t *ctrs = k8s_jpath(pod, "spec.containers");
+    size_t ni = k8s_jlen(inits);
+    if (!ni)
+        return true;
+    bool initialized = false;
+    for (size_t i = 0; i < k8s_jlen(ctrs) && !initialized; i++) {
+        const struct rt_container_status *st =
+            ag_snap_latest(snap, k8s_jstr(json_array_get(ctrs, i), "name"));
+        initialized =
+            st && (st->state == RT_CONTAINER_CREATED || st->state == RT_CONTAINER_RUNNING);
+    }
+    bool prev = initialized; /* isPreviouslyInitialized */
+    bool restart_on_failure = strcmp(restart_policy(pod), "Never") != 0;
+    int *starts = ck_calloc(ni + 1, sizeof(int));
+    size_t ns = 0;
+    for (size_t k = ni; k-- > 0;) {
+        const json_t *c = json_array_get(inits, k);
+        const char *name = k8s_jstr(c, "name");
+        bool sidecar = ag_is_sidecar(c);
         const struct rt_container_status *st = ag_snap_latest(snap, name);
         if (!st) {
-            add_start(a, (int)i, true, NULL);
-            return false;
-        }
-        if (st->state == RT_CONTAINER_RUNNING)
-            return false;
-        if (st->state == RT_CONTAINER_EXITED && st->exit_code == 0)
+            if (prev && sidecar)
+                starts[ns++] = (int)k;
             continue;
-        if (st->state == RT_CONTAINER_EXITED && !strcmp(policy, "Never")) {
-            a->kill_pod = true; /* init failed and may not restart: the pod fails */
-            return false;
         }
-        if (st->state != RT_CONTAINER_EXITED)
-            add_kill(a, st->id);
-        add_start(a, (int)i, true, st);
-        return false;
+        if (prev && !sidecar)
+            continue; /* after initialization only sidecars are kept running */
+        const struct ag_probe_view *v = ag_probe_view_find(pv, npv, name);
+        bool has;
+        switch (st->state) {
+        case RT_CONTAINER_CREATED:
+            add_kill(a, st->id, name, -1, true, NULL);
+            starts[ns++] = (int)k;
+            break;
+        case RT_CONTAINER_RUNNING: {
+            if (!sidecar)
+                break; /* wait for it to finish */
+            enum ag_probe_result su = probe_res(v, AG_PROBE_STARTUP, &has);
+            if (has && su != AG_PR_SUCCESS) {
+                if (su == AG_PR_FAILURE) {
+                    add_kill(a, st->id, name, AG_PROBE_STARTUP, true,
+                             "Init container %s failed startup probe", name);
+                    starts[ns++] = (int)k;
+                }
+                break; /* the startup probe gates the next init container */
+            }
+            if (k == ni - 1)
+                initialized = true;
+            else if (!prev)
+                starts[ns++] = (int)k + 1;
+            if (probe_res(v, AG_PROBE_LIVENESS, &has) == AG_PR_FAILURE && has) {
+                add_kill(a, st->id, name, AG_PROBE_LIVENESS, true,
+                         "Init container %s failed liveness probe", name);
+                starts[ns++] = (int)k;
+            }
+            break;
+        }
+        case RT_CONTAINER_EXITED:
+            if (sidecar) {
+                starts[ns++] = (int)k;
+            } else if (st->exit_code != 0) {
+                if (!restart_on_failure) {
+                    a->kill_pod = true;
+                    free(starts);
+                    return false;
+                }
+                starts[ns++] = (int)k;
+            } else if (k == ni - 1) {
+                initialized = true;
+            } else {
+                starts[ns++] = (int)k + 1;
+            }
+            break;
+        default: /* unknown */
+            if (!sidecar && !restart_on_failure) {
+                a->kill_pod = true;
+                free(starts);
+                return false;
+            }
+            add_kill(a, st->id, name, -1, true,
+                     "Init container is in \"Unknown\" state, try killing it");
+            starts[ns++] = (int)k;
+            break;
+        }
+        prev = true;
     }
-    return true;
+    if (!prev)
+        starts[ns++] = 0;
+    for (size_t i = ns; i-- > 0;) { /* the walk was backwards: start in spec order */
+        const json_t *c = json_array_get(inits, (size_t)starts[i]);
+        add_start(a, starts[i], true, ag_snap_latest(snap, k8s_jstr(c, "name")));
+        a->start[a->nstart - 1].sidecar = ag_is_sidecar(c);
+    }
+    free(starts);
+    return initialized;
 }
 
 void ag_compute_actions(const json_t *pod, const struct ag_pod_snapshot *snap, struct ag_actions *a)
 {
+    ag_compute_actions_probed(pod, snap, NULL, 0, a);
+}
+
+void ag_compute_actions_probed(const json_t *pod, const struct ag_pod_snapshot *snap,
+                               const struct ag_probe_view *pv, size_t npv, struct ag_actions *a)
+{
     memset(a, 0, sizeof(*a));
     const char *policy = restart_policy(pod);
     const json_t *ctrs = k8s_jpath(pod, "spec.containers");
+    const json_t *inits = k8s_jpath(pod, "spec.initContainers");
     const struct rt_sandbox_status *sb = ag_snap_sandbox(snap);
     size_t nready = 0;
     for (size_t i = 0; i < snap->nsb; i++)
@@ -151,9 +265,9 @@ void ag_compute_actions(const json_t *pod, const struct ag_pod_snapshot *snap, s
             a->terminal = true;
             return;
         }
-        const json_t *inits = k8s_jpath(pod, "spec.initContainers");
         if (k8s_jlen(inits)) { /* a new sandbox starts the init sequence over */
             add_start(a, 0, true, ag_snap_latest(snap, k8s_jstr(json_array_get(inits, 0), "name")));
+            a->start[0].sidecar = ag_is_sidecar(json_array_get(inits, 0));
             return;
         }
         for (size_t i = 0; i < k8s_jlen(ctrs); i++) {
@@ -166,27 +280,46 @@ void ag_compute_actions(const json_t *pod, const struct ag_pod_snapshot *snap, s
         }
         return;
     }
-    if (!init_actions(pod, snap, a)) {
+    if (!init_actions(pod, snap, pv, npv, a)) {
         /* an init container is still pending: a failed one under Never ends the pod */
-        if (a->kill_pod)
+        if (a->kill_pod) {
             a->terminal = true;
+            a->nstart = 0;
+        }
         return;
     }
-    size_t keep = 0;
+    size_t keep = 0, init_starts = a->nstart;
+    bool restart = strcmp(policy, "Never") != 0;
     for (size_t i = 0; i < k8s_jlen(ctrs); i++) {
-        const struct rt_container_status *st =
-            ag_snap_latest(snap, k8s_jstr(json_array_get(ctrs, i), "name"));
+        const char *name = k8s_jstr(json_array_get(ctrs, i), "name");
+        const struct rt_container_status *st = ag_snap_latest(snap, name);
         if (st && st->state == RT_CONTAINER_RUNNING) {
-            keep++;
+            const struct ag_probe_view *v = ag_probe_view_find(pv, npv, name);
+            bool has;
+            int probe = -1;
+            if (probe_res(v, AG_PROBE_LIVENESS, &has) == AG_PR_FAILURE && has)
+                probe = AG_PROBE_LIVENESS;
+            else if (probe_res(v, AG_PROBE_STARTUP, &has) == AG_PR_FAILURE && has)
+                probe = AG_PROBE_STARTUP;
+            if (probe < 0) {
+                keep++;
+                continue;
+            }
+            add_kill(a, st->id, name, probe, false, "Container %s failed %s probe%s", name,
+                     probe == AG_PROBE_LIVENESS ? "liveness" : "startup",
+                     restart ? ", will be restarted" : "");
+            if (restart)
+                add_start(a, (int)i, false, st);
             continue;
         }
         if (ag_should_restart(policy, st)) {
             if (st && st->state != RT_CONTAINER_EXITED)
-                add_kill(a, st->id);
+                add_kill(a, st->id, name, -1, false,
+                         "Container is in \"Unknown\" state, try killing it before restart");
             add_start(a, (int)i, false, st);
         }
     }
-    /* running containers that are not in the spec any more */
+    /* running containers that are in the spec neither as containers nor as init containers */
     for (size_t i = 0; i < snap->nctr; i++) {
         const struct rt_container_status *c = &snap->ctrs[i];
         if (c->state != RT_CONTAINER_RUNNING)
@@ -194,12 +327,16 @@ void ag_compute_actions(const json_t *pod, const struct ag_pod_snapshot *snap, s
         bool known = false;
         for (size_t j = 0; j < k8s_jlen(ctrs) && !known; j++)
             known = !strcmp(k8s_jstr(json_array_get(ctrs, j), "name"), c->name);
+        for (size_t j = 0; j < k8s_jlen(inits) && !known; j++)
+            known = !strcmp(k8s_jstr(json_array_get(inits, j), "name"), c->name);
         if (!known)
-            add_kill(a, c->id);
+            add_kill(a, c->id, c->name, -1, false, NULL);
     }
-    if (keep == 0 && a->nstart == 0) {
+    if (keep == 0 && a->nstart == init_starts) {
+        /* nothing regular runs or will: sidecars must not keep the pod alive */
         a->kill_pod = true;
         a->terminal = true;
+        a->nstart = 0;
     }
 }
 
@@ -324,8 +461,16 @@ static json_t *container_status(const struct ag_status_input *in, const json_t *
     }
     json_object_set_new(s, "state", state);
     json_object_set_new(s, "lastState", last);
-    json_object_set_new(s, "ready", json_boolean(running && !init));
-    json_object_set_new(s, "started", json_boolean(running));
+    /* prober manager UpdatePodStatus: started/ready from the startup/readiness results; a
+     * regular init container is ready once it succeeded */
+    const struct ag_probe_view *pv = ag_probe_view_find(in->probes, in->nprobes, name);
+    bool ready;
+    if (init && !ag_is_sidecar(c))
+        ready = st && st->state == RT_CONTAINER_EXITED && st->exit_code == 0 && !w;
+    else
+        ready = ag_probe_view_ready(pv, running);
+    json_object_set_new(s, "ready", json_boolean(ready));
+    json_object_set_new(s, "started", json_boolean(ag_probe_view_started(pv, running)));
     json_object_set_new(s, "image", json_string(k8s_jstr(c, "image")));
     json_object_set_new(s, "imageID", json_string(st ? st->image_id : ""));
     if (!st && !json_object_get(s, "containerID")) {
@@ -367,18 +512,49 @@ static json_t *find_status(const json_t *a, const char *name)
     return NULL;
 }
 
+/* HasAnyActiveRegularContainerStarted: a regular container runs */
+static bool any_regular_running(const json_t *spec, const json_t *statuses)
+{
+    const json_t *ctrs = json_object_get(spec, "containers");
+    for (size_t i = 0; i < k8s_jlen(ctrs); i++) {
+        json_t *s = find_status(statuses, k8s_jstr(json_array_get(ctrs, i), "name"));
+        if (s && k8s_jpath(s, "state.running"))
+            return true;
+    }
+    return false;
+}
+
 const char *ag_pod_phase(const json_t *spec, const json_t *init_statuses, const json_t *statuses,
                          bool terminal)
 {
     const char *policy = k8s_jstr(spec, "restartPolicy");
     if (!*policy)
         policy = "Always";
-    int pending_init = 0, failed_init = 0;
+    int pending_init = 0, failed_init = 0, pending_sidecar = 0;
+    int unknown = 0, running = 0, waiting = 0, stopped = 0, succeeded = 0;
     const json_t *inits = json_object_get(spec, "initContainers");
     for (size_t i = 0; i < k8s_jlen(inits); i++) {
-        json_t *s = find_status(init_statuses, k8s_jstr(json_array_get(inits, i), "name"));
+        const json_t *c = json_array_get(inits, i);
+        json_t *s = find_status(init_statuses, k8s_jstr(c, "name"));
         json_t *term = s ? k8s_jpath(s, "state.terminated") : NULL;
         json_t *lastterm = s ? k8s_jpath(s, "lastState.terminated") : NULL;
+        if (ag_is_sidecar(c)) { /* restartable init containers */
+            if (!s) {
+                unknown++;
+            } else if (k8s_jpath(s, "state.running")) {
+                if (!json_is_true(json_object_get(s, "started")))
+                    pending_sidecar++;
+                running++;
+            } else if (term) {
+                /* a terminated sidecar is ignored */
+            } else if (k8s_jpath(s, "state.waiting")) {
+                if (!lastterm)
+                    pending_sidecar++;
+            } else {
+                pending_sidecar++;
+            }
+            continue;
+        }
         if (!s || k8s_jpath(s, "state.running"))
             pending_init++;
         else if (term)
@@ -388,7 +564,6 @@ const char *ag_pod_phase(const json_t *spec, const json_t *init_statuses, const 
         else
             pending_init++;
     }
-    int unknown = 0, running = 0, waiting = 0, stopped = 0, succeeded = 0;
     const json_t *ctrs = json_object_get(spec, "containers");
     for (size_t i = 0; i < k8s_jlen(ctrs); i++) {
         json_t *s = find_status(statuses, k8s_jstr(json_array_get(ctrs, i), "name"));
@@ -410,7 +585,8 @@ const char *ag_pod_phase(const json_t *spec, const json_t *init_statuses, const 
     }
     if (failed_init > 0 && !strcmp(policy, "Never"))
         return "Failed";
-    if (pending_init > 0 || waiting > 0)
+    if (pending_init > 0 || (pending_sidecar > 0 && !any_regular_running(spec, statuses)) ||
+        waiting > 0)
         return "Pending";
     if (running > 0 && unknown == 0)
         return "Running";
@@ -465,11 +641,20 @@ static void readiness_conditions(json_t *st, const json_t *spec, const char *pha
     const json_t *ctrs = json_object_get(spec, "containers");
     size_t ni = k8s_jlen(inits), nc = k8s_jlen(ctrs);
     char **incomplete = ck_calloc(ni + 1, sizeof(char *));
-    char **unready = ck_calloc(nc + 1, sizeof(char *));
+    char **unready = ck_calloc(nc + ni + 1, sizeof(char *));
     size_t nin = 0, nun = 0;
     for (size_t i = 0; i < ni; i++) {
-        const char *name = k8s_jstr(json_array_get(inits, i), "name");
+        const json_t *c = json_array_get(inits, i);
+        const char *name = k8s_jstr(c, "name");
         json_t *s = find_status(is, name);
+        if (ag_is_sidecar(c)) {
+            /* a sidecar is initialized once started; it counts in ContainersReady */
+            if (!s || !json_is_true(json_object_get(s, "started")))
+                incomplete[nin++] = (char *)name;
+            if (!s || !json_is_true(json_object_get(s, "ready")))
+                unready[nun++] = (char *)name;
+            continue;
+        }
         json_t *t = s ? k8s_jpath(s, "state.terminated") : NULL;
         if (!t || json_integer_value(json_object_get(t, "exitCode")) != 0)
             incomplete[nin++] = (char *)name;
@@ -501,14 +686,39 @@ static void readiness_conditions(json_t *st, const json_t *spec, const char *pha
     else
         go_list(&m, "containers with unready status:", unready, nun);
     bool ready = nun == 0 && strcmp(phase, "Succeeded") && strcmp(phase, "Failed");
-    set_cond(st, "Ready", ready, ready ? NULL : reason, ready ? NULL : m.data, now);
     set_cond(st, "ContainersReady", ready, ready ? NULL : reason, ready ? NULL : m.data, now);
+    if (ready) {
+        /* generatePodReadinessGatesCondition: every gate's condition must be True */
+        ck_buf_reset(&m);
+        const json_t *gates = json_object_get(spec, "readinessGates");
+        for (size_t i = 0; i < k8s_jlen(gates); i++) {
+            const char *t = k8s_jstr(json_array_get(gates, i), "conditionType");
+            json_t *c = k8s_condition_get(st, t, NULL);
+            if (m.len && (!c || strcmp(k8s_jstr(c, "status"), "True")))
+                ck_buf_appends(&m, ", ");
+            if (!c)
+                ck_buf_appendf(&m,
+                               "corresponding condition of pod readiness gate \"%s\" does not "
+                               "exist.",
+                               t);
+            else if (strcmp(k8s_jstr(c, "status"), "True"))
+                ck_buf_appendf(&m,
+                               "the status of pod readiness gate \"%s\" is not \"True\", but %s", t,
+                               k8s_jstr(c, "status"));
+        }
+        if (m.len)
+            set_cond(st, "Ready", false, "ReadinessGatesNotReady", m.data, now);
+        else
+            set_cond(st, "Ready", true, NULL, NULL, now);
+    } else {
+        set_cond(st, "Ready", false, reason, m.data, now);
+    }
     ck_buf_release(&m);
     free(incomplete);
     free(unready);
 }
 
-static bool kubelet_owned(const char *type)
+bool ag_condition_kubelet_owned(const char *type)
 {
     static const char *const own[] = {"PodReadyToStartContainers", "Initialized", "Ready",
                                       "ContainersReady", "PodScheduled"};
@@ -546,7 +756,7 @@ json_t *ag_pod_status(const struct ag_status_input *in)
     }
     for (size_t i = 0; i < k8s_jlen(oc); i++) {
         json_t *c = json_array_get(oc, i);
-        if (!kubelet_owned(k8s_jstr(c, "type")))
+        if (!ag_condition_kubelet_owned(k8s_jstr(c, "type")))
             json_array_append(conds, c);
     }
     json_object_set_new(st, "conditions", conds);
@@ -565,7 +775,7 @@ json_t *ag_pod_status(const struct ag_status_input *in)
             if (!strcmp(k8s_jstr(json_array_get(cur, i), "type"), order[k]))
                 json_array_append(sorted, json_array_get(cur, i));
     for (size_t i = 0; i < k8s_jlen(cur); i++)
-        if (!kubelet_owned(k8s_jstr(json_array_get(cur, i), "type")))
+        if (!ag_condition_kubelet_owned(k8s_jstr(json_array_get(cur, i), "type")))
             json_array_append(sorted, json_array_get(cur, i));
     json_object_set_new(st, "conditions", sorted);
     if (!has_init)

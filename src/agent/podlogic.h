@@ -2,13 +2,17 @@
 /* The agent's pure pod logic, free of I/O so unit tests drive it with hand-made runtime
  * snapshots:
  * - ag_compute_actions: what the runtime must do next for a pod (upstream kuberuntime
- *   computePodActions: sandbox (re)creation, init containers in order, restart policy);
+ *   computePodActions: sandbox (re)creation, init containers in order, sidecars (init
+ *   containers with restartPolicy Always, computeInitContainerActions), restart policy,
+ *   liveness/startup probe failures);
  * - ag_pod_status: the v1.PodStatus the kubelet reports (generateAPIPodStatus: phase by
  *   getPhase, the PodReadyToStartContainers/Initialized/Ready/ContainersReady/PodScheduled
- *   conditions, container statuses with state/lastState/restartCount/ready). */
+ *   conditions, container statuses with state/lastState/restartCount/started/ready from the
+ *   probe results). */
 #ifndef CK_AGENT_PODLOGIC_H
 #define CK_AGENT_PODLOGIC_H
 
+#include "agent/prober.h"
 #include "runtime/runtime.h"
 
 #include <jansson.h>
@@ -36,6 +40,9 @@ const struct rt_container_status *ag_snap_latest(const struct ag_pod_snapshot *s
 const struct rt_container_status *ag_snap_previous(const struct ag_pod_snapshot *s,
                                                    const char *name);
 
+/* An init container with restartPolicy Always: a sidecar (types.IsRestartableInitContainer). */
+bool ag_is_sidecar(const json_t *c);
+
 /* ShouldContainerBeRestarted for the latest instance st (NULL: never ran). */
 bool ag_should_restart(const char *restart_policy, const struct rt_container_status *st);
 
@@ -43,6 +50,17 @@ struct ag_start {
     int index; /* into spec.initContainers (init) or spec.containers */
     bool init;
     unsigned attempt; /* the new instance's attempt = restartCount */
+    bool sidecar;     /* a restartable init container: a failed start does not stop the rest */
+};
+
+/* Why a running container is killed (containerToKillInfo): the Killing event's message ("" =
+ * "Stopping container <name>") and the probe that failed (its terminationGracePeriodSeconds
+ * applies), or -1. */
+struct ag_kill_note {
+    char name[256];
+    char message[320];
+    int probe;
+    bool init;
 };
 
 struct ag_actions {
@@ -51,14 +69,20 @@ struct ag_actions {
     unsigned sandbox_attempt;
     struct ag_start *start; /* containers to start, in order */
     size_t nstart;
-    char (*kill)[RT_ID_MAX]; /* running containers to stop (unknown state, not in spec) */
+    char (*kill)[RT_ID_MAX]; /* running containers to stop (unknown state, not in spec, probes) */
+    struct ag_kill_note *kill_note; /* parallel to kill */
     size_t nkill;
     bool terminal; /* nothing runs and nothing will: the pod has finished */
 };
 void ag_actions_release(struct ag_actions *a);
-/* computePodActions for a pod that should run (not being deleted). */
+/* computePodActions for a pod that should run (not being deleted), without probe results. */
 void ag_compute_actions(const json_t *pod, const struct ag_pod_snapshot *snap,
                         struct ag_actions *out);
+/* The same with the probe results of the latest instances (liveness/startup failures kill and
+ * restart; a sidecar's startup probe gates the next init container). */
+void ag_compute_actions_probed(const json_t *pod, const struct ag_pod_snapshot *snap,
+                               const struct ag_probe_view *probes, size_t nprobes,
+                               struct ag_actions *out);
 
 /* A waiting reason the worker recorded for a container it could not start (CrashLoopBackOff,
  * ErrImagePull, CreateContainerError, ...). */
@@ -77,6 +101,8 @@ struct ag_status_input {
     const char *host_ip;
     bool terminal; /* podIsTerminal: the worker finished the pod */
     int64_t now_real_ns;
+    const struct ag_probe_view *probes; /* started/ready of the latest instances (NULL: no */
+    size_t nprobes;                     /* probes ran: running means started and ready) */
 };
 /* The full new status object (new reference). Keeps startTime, condition transition times and
  * conditions of types the kubelet does not own from the old status; never leaves a terminal
@@ -85,6 +111,10 @@ json_t *ag_pod_status(const struct ag_status_input *in);
 /* getPhase over the generated container statuses. */
 const char *ag_pod_phase(const json_t *spec, const json_t *init_statuses, const json_t *statuses,
                          bool terminal);
+
+/* A pod condition type the kubelet owns (PodReadyToStartContainers, Initialized, Ready,
+ * ContainersReady, PodScheduled); the others belong to other writers and are kept. */
+bool ag_condition_kubelet_owned(const char *type);
 
 /* RFC 3339 (seconds) of a realtime ns value. */
 void ag_time_str(int64_t real_ns, char out[32]);

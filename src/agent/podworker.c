@@ -4,8 +4,14 @@
  * queue never hands out a key that is being processed). States: SYNC (make the runtime match
  * the spec), TERMINATING (stop containers with the grace period, then the sandbox),
  * TERMINATED (report the final status; once the pod is being deleted, remove everything and
- * issue the final DELETE with grace 0 and a uid precondition). */
+ * issue the final DELETE with grace 0 and a uid precondition). Each sync refreshes the pod's
+ * probe workers (prober.c) and acts on their results: liveness/startup failures kill and
+ * restart, readiness/startup drive ready/started. Containers start with their postStart hook
+ * (a failure kills them) and stop with their preStop hook inside the grace period; sidecars
+ * stop after the regular containers. */
 #include "agent/agent_int.h"
+#include "agent/hooks.h"
+#include "agent/prober.h"
 #include "image/image.h"
 #include "k8s/pod.h"
 #include "k8s/podres.h"
@@ -25,6 +31,7 @@
 
 #define SEC 1000000000LL
 #define RESYNC_NS (30 * SEC)
+#define POSTSTART_MAX_S 300 /* upstream runs postStart without a timeout; bound it anyway */
 
 /* ---- runtime snapshot ------------------------------------------------------------------ */
 
@@ -158,20 +165,37 @@ static void pod_log_dir(struct agent *ag, const json_t *pod, char *out, size_t n
              k8s_obj_uid(pod));
 }
 
+static void kill_one_container(struct agent *ag, struct ag_pod *p, const json_t *pod,
+                               const char *id, const char *name, const char *ip,
+                               const char *message, int grace);
+
+/* Step 4 of startContainer: the postStart hook; on failure the container is killed. */
+static int post_start(struct agent *ag, struct ag_pod *p, const json_t *pod, const json_t *c,
+                      const char *id, const char *ip, struct ck_err *err)
+{
+    const json_t *h = k8s_jpath(c, "lifecycle.postStart");
+    if (!json_is_object(h) || ag->hollow)
+        return 0;
+    char msg[2048];
+    const char *name = k8s_jstr(c, "name");
+    if (ag_hook_run(p->node->rt, id, pod, c, h, ip, POSTSTART_MAX_S, msg, sizeof(msg)) == 0)
+        return 0;
+    ck_warn("pod %s/%s: %s", p->ns, p->name, msg);
+    ag_event(ag, p, name, true, "FailedPostStartHook", "%s", msg);
+    kill_one_container(ag, p, pod, id, name, ip, "FailedPostStartHook", ag_pod_grace(pod));
+    return ck_err_set(err, CK_R_INTERNAL, "PostStartHookError: %s", msg);
+}
+
 static int start_container(struct agent *ag, struct ag_pod *p, const json_t *pod,
-                           const char *sandbox_id, const json_t *c, unsigned attempt,
-                           struct ck_err *err)
+                           const char *sandbox_id, const char *ip, const json_t *c,
+                           unsigned attempt, struct ck_err *err)
 {
     struct runtime *rt = p->node->rt;
     const char *name = k8s_jstr(c, "name");
-    const json_t *envs = json_object_get(c, "env");
-    struct rt_kv *env = ck_calloc(k8s_jlen(envs) + 1, sizeof(*env));
-    size_t nenv = 0;
-    for (size_t i = 0; i < k8s_jlen(envs); i++) {
-        json_t *e = json_array_get(envs, i);
-        if (json_object_get(e, "valueFrom"))
-            continue; /* not supported yet */
-        env[nenv++] = (struct rt_kv){k8s_jstr(e, "name"), k8s_jstr(e, "value")};
+    struct ag_env env; /* nodevol: env.c */
+    if (ag_env_build(ag, p, pod, c, sandbox_id, &env, err) < 0) {
+        ag_event(ag, p, name, true, "Failed", "Error: %s", err->msg);
+        return ck_err_wrap(err, "CreateContainerConfigError");
     }
     struct rt_kv labels[2] = {{AG_LABEL_POD_UID, p->uid}, {AG_LABEL_CONTAINER_NAME, name}};
     const json_t *lim = k8s_jpath(c, "resources.limits");
@@ -184,8 +208,8 @@ static int start_container(struct agent *ag, struct ag_pod *p, const json_t *pod
     const char **args = str_array(json_object_get(c, "args"));
     cc.command = cmd;
     cc.args = args;
-    cc.env = env;
-    cc.nenv = nenv;
+    cc.env = env.v;
+    cc.nenv = env.n;
     cc.working_dir = *k8s_jstr(c, "workingDir") ? k8s_jstr(c, "workingDir") : NULL;
     int64_t cpu_req = qty_milli(req, "cpu"), cpu_lim = qty_milli(lim, "cpu");
     if (!cpu_req)
@@ -212,6 +236,7 @@ static int start_container(struct agent *ag, struct ag_pod *p, const json_t *pod
         ru = k8s_jpath(pod, "spec.securityContext.runAsUser");
     cc.run_as_user = json_is_integer(ru) ? json_integer_value(ru) : -1;
     cc.privileged = json_is_true(json_object_get(sc, "privileged"));
+    cc.stdin_ = json_is_true(json_object_get(c, "stdin")); /* stream: attach -i */
     cc.labels = labels;
     cc.nlabels = 2;
     struct rt_mount *mounts;
@@ -238,10 +263,11 @@ static int start_container(struct agent *ag, struct ag_pod *p, const json_t *pod
         atomic_fetch_add(&ag->m.containers_started, 1);
         ag_event(ag, p, name, false, "Started", "Started container %s", name);
         ck_v(2, "pod %s/%s: started container %s (attempt %u)", p->ns, p->name, name, attempt);
+        rc = post_start(ag, p, pod, c, id, ip, err);
     }
     free(cmd);
     free(args);
-    free(env);
+    ag_env_release(&env);
     for (size_t i = 0; mpaths[i]; i++)
         free(mpaths[i]);
     free(mpaths);
@@ -265,31 +291,67 @@ static void wait_from_err(struct ag_pod *p, const char *name, const struct ck_er
 /* ---- stopping -------------------------------------------------------------------------- */
 
 struct kill_job {
-    struct runtime *rt;
+    struct agent *ag;
+    struct ag_pod *p;
+    const json_t *pod;  /* may be NULL (an orphan) */
+    const json_t *spec; /* the container's spec, NULL when unknown */
+    bool init;
+    const char *ip;
     char id[RT_ID_MAX];
+    char name[256];
     int grace;
     pthread_t th;
     bool threaded;
 };
 
+/* The container named name in the pod's spec (init: among the init containers), or NULL. */
+static const json_t *container_spec(const json_t *pod, const char *name, bool *init)
+{
+    static const char *const lists[] = {"spec.containers", "spec.initContainers"};
+    for (int k = 0; k < 2; k++) {
+        const json_t *l = k8s_jpath(pod, lists[k]);
+        for (size_t i = 0; i < k8s_jlen(l); i++)
+            if (!strcmp(k8s_jstr(json_array_get(l, i), "name"), name)) {
+                if (init)
+                    *init = k == 1;
+                return json_array_get(l, i);
+            }
+    }
+    return NULL;
+}
+
+/* killContainer: the preStop hook inside the grace period, then SIGTERM and SIGKILL once the
+ * rest of the grace period (at least 2 s) has passed. */
 static void *kill_one(void *arg)
 {
     struct kill_job *j = arg;
+    struct runtime *rt = j->p->node->rt;
+    int grace = j->grace;
+    const json_t *pre = j->spec ? k8s_jpath(j->spec, "lifecycle.preStop") : NULL;
+    if (json_is_object(pre) && grace > 0 && !j->ag->hollow) {
+        int64_t t0 = ck_mono_ns();
+        char msg[2048];
+        if (ag_hook_run(rt, j->id, j->pod, j->spec, pre, j->ip, grace, msg, sizeof(msg)) < 0) {
+            ck_warn("pod %s/%s: preStop of %s: %s", j->p->ns, j->p->name, j->name, msg);
+            /* upstream keeps the message out of the event so that secrets do not leak */
+            ag_event_obj(j->ag, j->p->node, j->p->ns, j->p->name, j->p->uid, j->name, j->init, true,
+                         "FailedPreStopHook", "PreStopHook failed");
+        }
+        grace -= (int)((ck_mono_ns() - t0) / SEC);
+    }
+    if (grace < 2)
+        grace = 2; /* minimumGracePeriodInSeconds */
     struct ck_err err = CK_ERR_INIT;
-    if (j->rt->ops->stop_container(j->rt, j->id, j->grace, &err) < 0)
+    if (rt->ops->stop_container(rt, j->id, grace, &err) < 0)
         ck_warn("stop container %s: %s", j->id, err.msg);
     ck_err_clear(&err);
     return NULL;
 }
 
-/* Stops the given running containers in parallel (SIGTERM, grace, SIGKILL). */
-static void kill_ids(struct runtime *rt, char (*ids)[RT_ID_MAX], size_t n, int grace)
+/* Runs the kill jobs in parallel and waits for them. */
+static void run_kills(struct kill_job *jobs, size_t n)
 {
-    struct kill_job *jobs = ck_calloc(n ? n : 1, sizeof(*jobs));
     for (size_t i = 0; i < n; i++) {
-        jobs[i].rt = rt;
-        snprintf(jobs[i].id, RT_ID_MAX, "%s", ids[i]);
-        jobs[i].grace = grace;
         jobs[i].threaded = n > 1 && pthread_create(&jobs[i].th, NULL, kill_one, &jobs[i]) == 0;
         if (!jobs[i].threaded)
             kill_one(&jobs[i]);
@@ -297,25 +359,82 @@ static void kill_ids(struct runtime *rt, char (*ids)[RT_ID_MAX], size_t n, int g
     for (size_t i = 0; i < n; i++)
         if (jobs[i].threaded)
             pthread_join(jobs[i].th, NULL);
-    free(jobs);
 }
 
-static void kill_pod(struct agent *ag, struct ag_pod *p, const struct ag_pod_snapshot *snap,
-                     int grace)
+static void job_init(struct kill_job *j, struct agent *ag, struct ag_pod *p, const json_t *pod,
+                     const char *id, const char *name, const char *ip, int grace)
+{
+    memset(j, 0, sizeof(*j));
+    j->ag = ag;
+    j->p = p;
+    j->pod = pod;
+    j->spec = pod ? container_spec(pod, name, &j->init) : NULL;
+    j->ip = ip;
+    snprintf(j->id, sizeof(j->id), "%s", id);
+    snprintf(j->name, sizeof(j->name), "%s", name);
+    j->grace = grace;
+}
+
+static void kill_one_container(struct agent *ag, struct ag_pod *p, const json_t *pod,
+                               const char *id, const char *name, const char *ip,
+                               const char *message, int grace)
+{
+    struct kill_job j;
+    job_init(&j, ag, p, pod, id, name, ip, grace);
+    ag_event(ag, p, name, false, "Killing", "%s", message);
+    kill_one(&j);
+}
+
+static const char *snap_ip(const struct ag_pod_snapshot *snap)
+{
+    const struct rt_sandbox_status *sb = ag_snap_sandbox(snap);
+    return sb ? sb->ip : "";
+}
+
+/* killContainersWithSyncResult: regular containers (and running init containers) in parallel,
+ * then the sidecars one by one in reverse spec order with what is left of the grace period;
+ * then the sandboxes. */
+static void kill_pod(struct agent *ag, struct ag_pod *p, const json_t *pod,
+                     const struct ag_pod_snapshot *snap, int grace)
 {
     struct runtime *rt = p->node->rt;
-    char(*ids)[RT_ID_MAX] = ck_calloc(snap->nctr + 1, RT_ID_MAX);
+    struct kill_job *jobs = ck_calloc(snap->nctr + 1, sizeof(*jobs));
     size_t n = 0;
-    for (size_t i = 0; i < snap->nctr; i++)
-        if (snap->ctrs[i].state == RT_CONTAINER_RUNNING ||
-            snap->ctrs[i].state == RT_CONTAINER_CREATED) {
-            snprintf(ids[n++], RT_ID_MAX, "%s", snap->ctrs[i].id);
+    const char *ip = snap_ip(snap);
+    int64_t t0 = ck_mono_ns();
+    const json_t *inits = pod ? k8s_jpath(pod, "spec.initContainers") : NULL;
+    for (size_t i = 0; i < snap->nctr; i++) {
+        const struct rt_container_status *c = &snap->ctrs[i];
+        if (c->state != RT_CONTAINER_RUNNING && c->state != RT_CONTAINER_CREATED)
+            continue;
+        bool init = false;
+        const json_t *spec = pod ? container_spec(pod, c->name, &init) : NULL;
+        if (spec && init && ag_is_sidecar(spec))
+            continue; /* after the regular containers */
+        if (!p->api_gone)
+            ag_event(ag, p, c->name, false, "Killing", "Stopping container %s", c->name);
+        job_init(&jobs[n++], ag, p, pod, c->id, c->name, ip, grace);
+    }
+    run_kills(jobs, n);
+    for (size_t k = k8s_jlen(inits); k-- > 0;) {
+        const json_t *spec = json_array_get(inits, k);
+        if (!ag_is_sidecar(spec))
+            continue;
+        const char *name = k8s_jstr(spec, "name");
+        for (size_t i = 0; i < snap->nctr; i++) {
+            const struct rt_container_status *c = &snap->ctrs[i];
+            if (strcmp(c->name, name) ||
+                (c->state != RT_CONTAINER_RUNNING && c->state != RT_CONTAINER_CREATED))
+                continue;
+            int left = grace - (int)((ck_mono_ns() - t0) / SEC);
             if (!p->api_gone)
-                ag_event(ag, p, snap->ctrs[i].name, false, "Killing", "Stopping container %s",
-                         snap->ctrs[i].name);
+                ag_event(ag, p, c->name, false, "Killing", "Stopping container %s", c->name);
+            struct kill_job j;
+            job_init(&j, ag, p, pod, c->id, c->name, ip, left < 2 ? 2 : left);
+            kill_one(&j);
         }
-    kill_ids(rt, ids, n, grace);
-    free(ids);
+    }
+    free(jobs);
     for (size_t i = 0; i < snap->nsb; i++) {
         if (snap->sbs[i].state != RT_SANDBOX_READY)
             continue;
@@ -400,14 +519,14 @@ static int run_sandbox(struct agent *ag, struct ag_pod *p, const json_t *pod, un
 
 /* Carries out computePodActions; returns the requeue delay. */
 static int64_t execute(struct agent *ag, struct ag_pod *p, const json_t *pod,
-                       const struct ag_pod_snapshot *snap, const struct ag_actions *a)
+                       const struct ag_pod_snapshot *snap, const struct ag_actions *a,
+                       const struct ag_probe_view *pv, size_t npv)
 {
-    struct runtime *rt = p->node->rt;
     struct ck_err err = CK_ERR_INIT;
     int64_t requeue = RESYNC_NS;
     char sbid[RT_ID_MAX] = "";
     if (a->kill_pod)
-        kill_pod(ag, p, snap, ag_pod_grace(pod));
+        kill_pod(ag, p, pod, snap, ag_pod_grace(pod));
     if (a->create_sandbox) {
         if (run_sandbox(ag, p, pod, a->sandbox_attempt, sbid, &err) < 0) {
             ck_warn("pod %s/%s: failed to create pod sandbox: %s", p->ns, p->name, err.msg);
@@ -417,10 +536,35 @@ static int64_t execute(struct agent *ag, struct ag_pod *p, const json_t *pod,
     } else if (ag_snap_sandbox(snap)) {
         snprintf(sbid, sizeof(sbid), "%s", ag_snap_sandbox(snap)->id);
     }
-    if (a->nkill)
-        kill_ids(rt, a->kill, a->nkill, ag_pod_grace(pod));
+    if (a->nkill) {
+        struct kill_job *jobs = ck_calloc(a->nkill, sizeof(*jobs));
+        for (size_t i = 0; i < a->nkill; i++) {
+            const struct ag_kill_note *kn = &a->kill_note[i];
+            int grace = ag_pod_grace(pod);
+            const struct ag_probe_view *v = ag_probe_view_find(pv, npv, kn->name);
+            if (kn->probe >= 0 && v && v->grace_s[kn->probe] >= 0)
+                grace = (int)(v->grace_s[kn->probe] > 3600 ? 3600 : v->grace_s[kn->probe]);
+            if (kn->message[0])
+                ag_event(ag, p, kn->name, false, "Killing", "%s", kn->message);
+            else
+                ag_event(ag, p, kn->name, false, "Killing", "Stopping container %s", kn->name);
+            job_init(&jobs[i], ag, p, pod, a->kill[i], kn->name, snap_ip(snap), grace);
+        }
+        run_kills(jobs, a->nkill);
+        free(jobs);
+    }
     if (!sbid[0])
         return requeue;
+    struct rt_sandbox_status sbst;
+    char ip[64] = "";
+    if (a->create_sandbox &&
+        p->node->rt->ops->pod_sandbox_status(p->node->rt, sbid, &sbst, &err) == 0) {
+        snprintf(ip, sizeof(ip), "%s", sbst.ip);
+        rt_sandbox_status_release(&sbst);
+    } else {
+        snprintf(ip, sizeof(ip), "%s", snap_ip(snap));
+    }
+    ck_err_clear(&err);
     int64_t now = ck_real_ns();
     for (size_t i = 0; i < a->nstart; i++) {
         const struct ag_start *s = &a->start[i];
@@ -428,8 +572,16 @@ static int64_t execute(struct agent *ag, struct ag_pod *p, const json_t *pod,
             k8s_jpath(pod, s->init ? "spec.initContainers" : "spec.containers"), (size_t)s->index);
         const char *name = k8s_jstr(c, "name");
         const struct rt_container_status *latest = ag_snap_latest(snap, name);
-        if (latest && latest->state == RT_CONTAINER_EXITED && !a->create_sandbox) {
-            if (ag_backoff_in_backoff_since(&p->backoff, name, latest->finished_ns, now)) {
+        /* doBackOff: the newest exited instance (the previous one when the latest was just
+         * killed, e.g. after a failed liveness probe) */
+        const struct rt_container_status *ex = latest;
+        if (ex && ex->state != RT_CONTAINER_EXITED) {
+            ex = ag_snap_previous(snap, name);
+            if (ex && ex->state != RT_CONTAINER_EXITED)
+                ex = NULL;
+        }
+        if (ex && !a->create_sandbox) {
+            if (ag_backoff_in_backoff_since(&p->backoff, name, ex->finished_ns, now)) {
                 char d[32], msg[512];
                 go_duration(ag_backoff_get(&p->backoff, name), d);
                 snprintf(msg, sizeof(msg),
@@ -439,19 +591,21 @@ static int64_t execute(struct agent *ag, struct ag_pod *p, const json_t *pod,
                 ag_event(ag, p, name, true, "BackOff",
                          "Back-off restarting failed container %s in pod %s_%s(%s)", name, p->name,
                          p->ns, p->uid);
-                int64_t left = latest->finished_ns + ag_backoff_get(&p->backoff, name) - now;
+                int64_t left = ex->finished_ns + ag_backoff_get(&p->backoff, name) - now;
                 if (left + SEC / 10 < requeue)
                     requeue = left + SEC / 10;
                 continue;
             }
-            ag_backoff_next(&p->backoff, name, latest->finished_ns, now);
+            ag_backoff_next(&p->backoff, name, ex->finished_ns, now);
         }
-        if (start_container(ag, p, pod, sbid, c, s->attempt, &err) < 0) {
+        if (start_container(ag, p, pod, sbid, ip, c, s->attempt, &err) < 0) {
             ck_warn("pod %s/%s: container %s: %s", p->ns, p->name, name, err.msg);
             wait_from_err(p, name, &err);
             ck_err_clear(&err);
             if (requeue > 10 * SEC)
                 requeue = 10 * SEC;
+            if (s->init && !s->sidecar)
+                break; /* a regular init container failed: nothing after it starts */
             continue;
         }
         prune_dead(p, snap, name, latest);
@@ -459,22 +613,89 @@ static int64_t execute(struct agent *ag, struct ag_pod *p, const json_t *pod,
     return requeue;
 }
 
+/* ---- lifecycle metrics ----------------------------------------------------------------- */
+
+/* kubelet_pod_start_duration_seconds: upstream's buckets */
+static const double start_buckets[AG_POD_START_BUCKETS] = {
+    0.5, 1,   2,   3,   4,   5,   6,   8,   10,   20,   30,   45,  60,
+    120, 180, 240, 300, 360, 480, 600, 900, 1200, 1800, 2700, 3600};
+
+/* Once per pod: the time from its first sync to the first status going Pending -> Running. */
+static void observe_start(struct agent *ag, struct ag_pod *p, const char *old_phase,
+                          const char *phase)
+{
+    if (p->start_observed || strcmp(phase, "Running"))
+        return;
+    p->start_observed = true;
+    if (*old_phase && strcmp(old_phase, "Pending"))
+        return; /* adopted after an agent restart: it was running already */
+    ag_lifecycle_observe_start(ag, (double)(ck_mono_ns() - p->first_seen_ns) / 1e9);
+}
+
+void ag_lifecycle_observe_start(struct agent *ag, double sec)
+{
+    size_t i = 0;
+    while (i < AG_POD_START_BUCKETS && sec > start_buckets[i])
+        i++;
+    if (i < AG_POD_START_BUCKETS)
+        atomic_fetch_add(&ag->lm.pod_start_bucket[i], 1);
+    atomic_fetch_add(&ag->lm.pod_start_count, 1);
+    atomic_fetch_add(&ag->lm.pod_start_sum_us, (long long)(sec * 1e6));
+}
+
+void ag_lifecycle_metrics(struct agent *ag, struct ck_buf *out)
+{
+    const char *m = "kubelet_pod_start_duration_seconds";
+    ck_buf_appendf(out,
+                   "# HELP %s [ALPHA] Duration in seconds from kubelet seeing a pod for the first "
+                   "time to the pod starting to run\n# TYPE %s histogram\n",
+                   m, m);
+    long cum = 0;
+    for (size_t i = 0; i < AG_POD_START_BUCKETS; i++) {
+        cum += atomic_load(&ag->lm.pod_start_bucket[i]);
+        ck_buf_appendf(out, "%s_bucket{le=\"%g\"} %ld\n", m, start_buckets[i], cum);
+    }
+    long n = atomic_load(&ag->lm.pod_start_count);
+    ck_buf_appendf(out, "%s_bucket{le=\"+Inf\"} %ld\n%s_sum %.6f\n%s_count %ld\n", m, n, m,
+                   (double)atomic_load(&ag->lm.pod_start_sum_us) / 1e6, m, n);
+    ag_prober_metrics(ag, out);
+}
+
 /* ---- status manager -------------------------------------------------------------------- */
 
 /* Patches pods/status when the generated status differs from the last one sent. Returns 0,
  * or -1 to retry. */
 static int sync_status(struct agent *ag, struct ag_pod *p, const json_t *pod,
-                       const struct ag_pod_snapshot *snap, bool terminal)
+                       const struct ag_pod_snapshot *snap, bool terminal,
+                       const struct ag_probe_view *pv, size_t npv)
 {
+    const char *api_uid = ag_pod_status_uid(ag, p); /* nodevol: a static pod's mirror */
+    if (!api_uid)
+        return 0;
     json_t *view = json_copy((json_t *)pod);
-    if (p->sent)
-        json_object_set(view, "status", p->sent);
+    if (p->sent) {
+        /* our last status, with the conditions other writers own (readiness gates,
+         * DisruptionTarget, ...) as the API has them now (mergePodStatus) */
+        json_t *vs = json_copy(p->sent), *conds = json_array();
+        const json_t *mine = json_object_get(p->sent, "conditions");
+        const json_t *api = k8s_jpath(pod, "status.conditions");
+        for (size_t i = 0; i < k8s_jlen(mine); i++)
+            if (ag_condition_kubelet_owned(k8s_jstr(json_array_get(mine, i), "type")))
+                json_array_append(conds, json_array_get(mine, i));
+        for (size_t i = 0; i < k8s_jlen(api); i++)
+            if (!ag_condition_kubelet_owned(k8s_jstr(json_array_get(api, i), "type")))
+                json_array_append(conds, json_array_get(api, i));
+        json_object_set_new(vs, "conditions", conds);
+        json_object_set_new(view, "status", vs);
+    }
     struct ag_status_input in = {
-        view,     snap,        p->waits, p->nwaits, ag->runtime_name, p->node->host_ip,
-        terminal, ck_real_ns()};
+        view,     snap,         p->waits, p->nwaits, ag->runtime_name, p->node->host_ip,
+        terminal, ck_real_ns(), pv,       npv};
     json_t *st = ag_pod_status(&in);
+    ag_evict_status(ag, p, st); /* nodevol: an evicted pod */
     json_decref(view);
     const json_t *base = p->sent ? p->sent : json_object_get(pod, "status");
+    observe_start(ag, p, k8s_jstr(base, "phase"), k8s_jstr(st, "phase"));
     if (base && json_equal(st, base)) {
         if (!p->sent)
             p->sent = st;
@@ -484,7 +705,7 @@ static int sync_status(struct agent *ag, struct ag_pod *p, const json_t *pod,
     }
     char path[1024];
     snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods/%s/status", p->ns, p->name);
-    json_t *patch = json_pack("{s:{s:s},s:O}", "metadata", "uid", p->uid, "status", st);
+    json_t *patch = json_pack("{s:{s:s},s:O}", "metadata", "uid", api_uid, "status", st);
     struct ck_err err = CK_ERR_INIT;
     int rc =
         ck_client_patch_json(ag->client, path, "application/merge-patch+json", patch, NULL, &err);
@@ -542,6 +763,10 @@ int64_t ag_pod_sync(struct agent *ag, const char *uid)
     struct ck_err err = CK_ERR_INIT;
     int64_t requeue = RESYNC_NS;
     atomic_fetch_add(&ag->m.pod_syncs, 1);
+    if (!p->first_seen_ns)
+        p->first_seen_ns = ck_mono_ns();
+    struct ag_probe_view *pv = NULL;
+    size_t npv = 0;
     if (ag_runtime_snapshot(rt, uid, &snap, &err) < 0) {
         ck_warn("pod %s/%s: runtime: %s", p->ns, p->name, err.msg);
         ck_err_clear(&err);
@@ -550,12 +775,14 @@ int64_t ag_pod_sync(struct agent *ag, const char *uid)
         return SEC;
     }
     bool deleting = gone || !pod || k8s_obj_deleting(pod);
-    if (p->state == AG_POD_SYNC && (deleting || k8s_pod_is_terminal(pod)))
+    if (p->state == AG_POD_SYNC &&
+        (deleting || k8s_pod_is_terminal(pod) || ag_evict_pending(ag, p) /* nodevol */))
         p->state = AG_POD_TERMINATING;
     if (p->state == AG_POD_SYNC) {
         struct ag_actions a;
         clear_waits(p);
-        ag_compute_actions(pod, &snap, &a);
+        npv = ag_prober_sync_pod(ag, p, pod, &snap, &pv);
+        ag_compute_actions_probed(pod, &snap, pv, npv, &a);
         if (a.terminal) {
             p->state = AG_POD_TERMINATING;
         } else if (ag_volumes_setup(ag, p, pod, &err) < 0) {
@@ -565,7 +792,7 @@ int64_t ag_pod_sync(struct agent *ag, const char *uid)
             ck_err_clear(&err);
             requeue = 2 * SEC;
         } else {
-            requeue = execute(ag, p, pod, &snap, &a);
+            requeue = execute(ag, p, pod, &snap, &a, pv, npv);
             if (has_source_volumes(ag, pod) && requeue > SOURCE_RESYNC_NS)
                 requeue = SOURCE_RESYNC_NS; /* configMap/secret updates reach the pod */
         }
@@ -573,10 +800,15 @@ int64_t ag_pod_sync(struct agent *ag, const char *uid)
         ag_snapshot_release(&snap);
         ag_runtime_snapshot(rt, uid, &snap, &err);
         ck_err_clear(&err);
+        free(pv);
+        pv = NULL;
+        npv = p->state == AG_POD_SYNC ? ag_prober_sync_pod(ag, p, pod, &snap, &pv) : 0;
     }
     if (p->state == AG_POD_TERMINATING) {
         clear_waits(p);
-        kill_pod(ag, p, &snap, pod ? ag_pod_grace(pod) : 2);
+        ag_prober_remove_pod(ag, uid);
+        /* nodevol: an evicted pod gets the hard-eviction grace period */
+        kill_pod(ag, p, pod, &snap, pod ? ag_evict_grace(ag, p, ag_pod_grace(pod)) : 2);
         p->state = AG_POD_TERMINATED;
         ag_snapshot_release(&snap);
         ag_runtime_snapshot(rt, uid, &snap, &err);
@@ -584,7 +816,7 @@ int64_t ag_pod_sync(struct agent *ag, const char *uid)
     }
     bool status_ok = true;
     if (pod && !gone && !p->deleted)
-        status_ok = sync_status(ag, p, pod, &snap, p->state == AG_POD_TERMINATED) == 0;
+        status_ok = sync_status(ag, p, pod, &snap, p->state == AG_POD_TERMINATED, pv, npv) == 0;
     if (!status_ok)
         requeue = SEC;
     if (p->state == AG_POD_TERMINATED) {
@@ -599,7 +831,9 @@ int64_t ag_pod_sync(struct agent *ag, const char *uid)
     }
     ag_snapshot_release(&snap);
     json_decref(pod);
+    free(pv);
     if (gone && p->state == AG_POD_TERMINATED) {
+        ag_prober_remove_pod(ag, uid);
         ag_pod_forget(ag, p);
         return -1;
     }

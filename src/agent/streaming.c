@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The streaming server's listener and HTTP/1.1 upgrade handshake (kubelet routes /exec,
- * /attach, /portForward; X-Stream-Protocol-Version negotiation as upstream's
- * httpstream.Handshake: the client's first protocol the server supports), and the socket half
- * of a SPDY session shared by stream_exec.c and stream_pf.c. */
+/* The kubelet server's listener (one thread per connection, one request per connection): the
+ * optional TLS front with client-certificate / bearer-token authentication (a pump thread
+ * carries a TLS connection's streaming session over a socket pair, so the SPDY code stays on
+ * plain sockets), routing (/exec, /attach, /portForward here; everything else to the route
+ * callback, kubeletsrv.c), the HTTP/1.1 upgrade handshake (X-Stream-Protocol-Version
+ * negotiation as upstream's httpstream.Handshake: the client's first protocol the server
+ * supports), and the socket half of a SPDY session shared by stream_exec.c and stream_pf.c. */
 #include "agent/stream_int.h"
 
 #include "lib/buf.h"
@@ -10,6 +13,8 @@
 #include "lib/timeutil.h"
 
 #include <arpa/inet.h>
+#include <openssl/err.h>
+#include <openssl/x509.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -19,6 +24,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -247,12 +253,10 @@ static int read_head(int fd, char *buf, size_t cap)
     return -1;
 }
 
-static void serve(struct ag_stream_server *srv, int fd)
+/* The streaming routes on a request head already read from fd (modified in place). */
+static void serve_stream(struct ag_stream_server *srv, int fd, char *head)
 {
-    char head[HEAD_MAX];
     struct ag_sreq r = {0};
-    if (read_head(fd, head, sizeof(head)) < 0)
-        return;
     char *sp1 = strchr(head, ' '), *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
     if (!sp1 || !sp2) {
         respond(fd, 400, "Bad Request", NULL, "malformed request line");
@@ -378,6 +382,280 @@ out:
         free(r.argv[i]);
 }
 
+/* ---- the kubelet server's connection front (kubesrv): TLS, authn, routing ------------ */
+
+struct ag_http_conn {
+    struct ag_stream_server *srv;
+    int fd;
+    SSL *ssl; /* NULL: plain HTTP */
+};
+
+int ag_http_write(struct ag_http_conn *c, const void *p, size_t n)
+{
+    const char *b = p;
+    while (n) {
+        ssize_t w;
+        if (c->ssl) {
+            int k = SSL_write(c->ssl, b, n > (1 << 30) ? (1 << 30) : (int)n);
+            if (k <= 0) {
+                ERR_clear_error();
+                return -1;
+            }
+            w = k;
+        } else {
+            w = send(c->fd, b, n, MSG_NOSIGNAL);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                return -1;
+        }
+        b += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+bool ag_http_gone(struct ag_http_conn *c)
+{
+    if (atomic_load(&c->srv->stop))
+        return true;
+    struct pollfd p = {c->fd, POLLIN | POLLRDHUP, 0};
+    if (poll(&p, 1, 0) <= 0)
+        return false;
+    if (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))
+        return true;
+    if (c->ssl) /* a departing TLS client sends close_notify; nothing else is expected */
+        return true;
+    char b;
+    return recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
+bool ag_http_header(const struct ag_http_req *r, const char *name, char *out, size_t cap)
+{
+    size_t nl = strlen(name);
+    for (const char *l = strstr(r->head, "\r\n"); l && l[2] && strncmp(l, "\r\n\r\n", 4);
+         l = strstr(l + 2, "\r\n")) {
+        const char *h = l + 2;
+        if (strncasecmp(h, name, nl) || h[nl] != ':')
+            continue;
+        const char *v = h + nl + 1, *e = strstr(v, "\r\n");
+        while (*v == ' ' || *v == '\t')
+            v++;
+        size_t len = e ? (size_t)(e - v) : strlen(v);
+        while (len && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+            len--;
+        snprintf(out, cap, "%.*s", (int)len, v);
+        return true;
+    }
+    return false;
+}
+
+static void conn_respond(struct ag_http_conn *c, int code, const char *reason, const char *body)
+{
+    char head[512];
+    int n = snprintf(head, sizeof(head),
+                     "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                     "X-Content-Type-Options: nosniff\r\nContent-Length: %zu\r\n"
+                     "Connection: close\r\n\r\n",
+                     code, reason, strlen(body));
+    if (ag_http_write(c, head, (size_t)n) == 0)
+        ag_http_write(c, body, strlen(body));
+}
+
+static bool is_stream_path(const char *head)
+{
+    const char *t = strchr(head, ' ');
+    return t && (!strncmp(t + 1, "/exec/", 6) || !strncmp(t + 1, "/attach/", 8) ||
+                 !strncmp(t + 1, "/portForward/", 13));
+}
+
+/* Hands a non-streaming request to the route callback (the head is modified). */
+static void route(struct ag_http_conn *c, char *head)
+{
+    char *sp1 = strchr(head, ' '), *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+    char *eol = strstr(head, "\r\n");
+    if (!sp1 || !sp2 || (eol && sp2 > eol)) {
+        conn_respond(c, 400, "Bad Request", "malformed request line");
+        return;
+    }
+    if (!c->srv->o.route) {
+        conn_respond(c, 404, "Not Found", "404 page not found\n");
+        return;
+    }
+    char method[16], target[4096];
+    snprintf(method, sizeof(method), "%.*s", (int)(sp1 - head), head);
+    snprintf(target, sizeof(target), "%.*s", (int)(sp2 - sp1 - 1), sp1 + 1);
+    char *q = strchr(target, '?');
+    if (q)
+        *q++ = 0;
+    struct ag_http_req r = {.method = method, .path = target, .query = q ? q : "", .head = head};
+    c->srv->o.route(c->srv->o.route_arg, c, &r);
+}
+
+/* Reads a request head over TLS into buf; the bytes after it go to *extra (count *nextra). */
+static int tls_read_head(SSL *ssl, char *buf, size_t cap, size_t *nextra)
+{
+    size_t n = 0;
+    while (n < cap - 1) {
+        int k = SSL_read(ssl, buf + n, (int)(cap - 1 - n));
+        if (k <= 0)
+            return -1;
+        n += (size_t)k;
+        buf[n] = 0;
+        char *e = strstr(buf, "\r\n\r\n");
+        if (e) {
+            size_t hl = (size_t)(e + 4 - buf);
+            *nextra = n - hl;
+            return (int)hl;
+        }
+    }
+    return -1;
+}
+
+static bool authenticated(struct ag_stream_server *srv, SSL *ssl, const char *head)
+{
+    X509 *peer = SSL_get1_peer_certificate(ssl);
+    bool ok = peer && SSL_get_verify_result(ssl) == X509_V_OK;
+    X509_free(peer);
+    if (ok || !srv->o.token)
+        return ok;
+    char v[4096];
+    struct ag_http_req r = {.head = head};
+    if (!ag_http_header(&r, "Authorization", v, sizeof(v)) || strncasecmp(v, "Bearer ", 7))
+        return false;
+    const char *t = v + 7;
+    while (*t == ' ')
+        t++;
+    size_t a = strlen(t), b = strlen(srv->o.token);
+    unsigned char d = a != b;
+    for (size_t i = 0; i < a && i < b; i++)
+        d |= (unsigned char)(t[i] ^ srv->o.token[i]);
+    return d == 0;
+}
+
+struct pump {
+    struct ag_stream_server *srv;
+    SSL *ssl;
+    int fd, inner;
+};
+
+/* Moves bytes between the TLS connection and the plain socket pair end the streaming
+ * session runs on, until either side closes. */
+static void *pump_thread(void *arg)
+{
+    struct pump *pm = arg;
+    char buf[16384];
+    while (!atomic_load(&pm->srv->stop)) {
+        struct pollfd p[2] = {{pm->fd, POLLIN, 0}, {pm->inner, POLLIN, 0}};
+        bool pending = SSL_pending(pm->ssl) > 0;
+        if (!pending && poll(p, 2, 200) <= 0)
+            continue;
+        if (pending || (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+            int k = SSL_read(pm->ssl, buf, sizeof(buf));
+            if (k <= 0) {
+                int e = SSL_get_error(pm->ssl, k);
+                ERR_clear_error();
+                if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+                    continue;
+                break;
+            }
+            size_t off = 0;
+            while (off < (size_t)k) {
+                ssize_t w = send(pm->inner, buf + off, (size_t)k - off, MSG_NOSIGNAL);
+                if (w < 0 && errno == EINTR)
+                    continue;
+                if (w <= 0)
+                    goto out;
+                off += (size_t)w;
+            }
+        }
+        if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+            ssize_t r = recv(pm->inner, buf, sizeof(buf), 0);
+            if (r <= 0)
+                break;
+            struct ag_http_conn c = {pm->srv, pm->fd, pm->ssl};
+            if (ag_http_write(&c, buf, (size_t)r) < 0)
+                break;
+        }
+    }
+out:
+    shutdown(pm->inner, SHUT_RDWR);
+    return NULL;
+}
+
+static void tls_stream(struct ag_stream_server *srv, SSL *ssl, int fd, char *head,
+                       const char *extra, size_t nextra)
+{
+    int sp[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+        return;
+    if (nextra && send(sp[1], extra, nextra, MSG_NOSIGNAL) != (ssize_t)nextra) {
+        close(sp[0]);
+        close(sp[1]);
+        return;
+    }
+    struct pump pm = {srv, ssl, fd, sp[1]};
+    pthread_t th;
+    if (pthread_create(&th, NULL, pump_thread, &pm) != 0) {
+        close(sp[0]);
+        close(sp[1]);
+        return;
+    }
+    serve_stream(srv, sp[0], head);
+    shutdown(sp[0], SHUT_RDWR);
+    pthread_join(th, NULL);
+    close(sp[0]);
+    close(sp[1]);
+}
+
+static void ag_conn_serve(struct ag_stream_server *srv, int fd)
+{
+    char head[HEAD_MAX];
+    if (!srv->o.tls) {
+        if (read_head(fd, head, sizeof(head)) < 0)
+            return;
+        if (is_stream_path(head)) {
+            serve_stream(srv, fd, head);
+        } else {
+            struct ag_http_conn c = {srv, fd, NULL};
+            route(&c, head);
+        }
+        return;
+    }
+    struct timeval tv = {10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    SSL *ssl = SSL_new(srv->o.tls);
+    size_t nextra = 0;
+    int hl;
+    if (!ssl)
+        return;
+    SSL_set_fd(ssl, fd);
+    if (SSL_accept(ssl) != 1 || (hl = tls_read_head(ssl, head, sizeof(head), &nextra)) < 0) {
+        ck_v(4, "kubelet server: TLS handshake or request head failed");
+        ERR_clear_error();
+        SSL_free(ssl);
+        return;
+    }
+    char extra[HEAD_MAX];
+    memcpy(extra, head + hl, nextra);
+    head[hl] = 0;
+    tv.tv_sec = 0; /* long responses (logs -f) and sessions: no read timeout from here on */
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    tv.tv_sec = 30;
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    struct ag_http_conn c = {srv, fd, ssl};
+    if (!authenticated(srv, ssl, head))
+        conn_respond(&c, 401, "Unauthorized", "Unauthorized");
+    else if (is_stream_path(head))
+        tls_stream(srv, ssl, fd, head, extra, nextra);
+    else
+        route(&c, head);
+    SSL_shutdown(ssl);
+    ERR_clear_error();
+    SSL_free(ssl);
+}
+
 struct conn_arg {
     struct ag_stream_server *srv;
     int fd;
@@ -387,7 +665,7 @@ static void *conn_thread(void *p)
 {
     struct conn_arg a = *(struct conn_arg *)p;
     free(p);
-    serve(a.srv, a.fd);
+    ag_conn_serve(a.srv, a.fd);
     close(a.fd);
     atomic_fetch_sub(&a.srv->active, 1);
     return NULL;
@@ -448,6 +726,9 @@ struct ag_stream_server *ag_stream_start(const struct ag_stream_opts *o, struct 
     getsockname(fd, (struct sockaddr *)&sa, &sl);
     struct ag_stream_server *s = ck_calloc(1, sizeof(*s));
     s->o = *o;
+    if (o->tls)
+        SSL_CTX_up_ref(o->tls);
+    s->o.token = o->token && *o->token ? ck_strdup(o->token) : NULL;
     s->fd = fd;
     s->port = ntohs(sa.sin_port);
     pthread_create(&s->th, NULL, accept_loop, s);
@@ -474,6 +755,9 @@ void ag_stream_stop(struct ag_stream_server *s)
     /* sessions watch stop and end within a poll round */
     for (int i = 0; i < 300 && atomic_load(&s->active); i++)
         usleep(10000);
-    if (!atomic_load(&s->active))
+    if (!atomic_load(&s->active)) {
+        SSL_CTX_free(s->o.tls);
+        free((char *)s->o.token);
         free(s);
+    }
 }

@@ -23,13 +23,37 @@ static int usage(void)
             "usage: ckube agent [--kubeconfig K] [--node-name N] [--root DIR] [--node-ip IP]\n"
             "                   [--cni-conf FILE] [--hollow N] [--healthz-port P (0: 10248, -1: "
             "off)]\n"
-            "                   [--healthz-bind-address A] [--workers N] [-v N]\n");
+            "                   [--healthz-bind-address A] [--workers N] [--port P]\n"
+            "                   [--tls-cert-file F --tls-private-key-file F] [--client-ca-file F]\n"
+            "                   [-v N]\n"
+            "  --port: the kubelet server (HTTPS: logs, exec, stats, ...; default 10250, 0: an\n"
+            "  ephemeral port, -1: off); the Node reports the port it got. Without\n"
+            "  --tls-cert-file a self-signed certificate is made in <root>/pki. --client-ca-file:\n"
+            "  clients must present a certificate signed by it (default: the kubeconfig's CA);\n"
+            "  the kubeconfig's own bearer token is also accepted\n");
     return 2;
+}
+
+/* A Go duration of whole seconds ("20s", "5m", "1m30s", "1h") or plain seconds. */
+static int duration_s(const char *v)
+{
+    long total = 0, cur = 0;
+    for (const char *c = v; *c; c++) {
+        if (*c >= '0' && *c <= '9')
+            cur = cur * 10 + (*c - '0');
+        else if (*c == 'h')
+            total += cur * 3600, cur = 0;
+        else if (*c == 'm')
+            total += cur * 60, cur = 0;
+        else if (*c == 's')
+            total += cur, cur = 0;
+    }
+    return (int)(total + cur);
 }
 
 static int cmd_agent(int argc, char **argv)
 {
-    struct agent_opts o = {0};
+    struct agent_opts o = {.port = AGENT_PORT_DEFAULT};
     const char *v;
     for (int i = 1; i < argc; i++) {
         if ((v = ck_flag_value(argc, argv, &i, "--kubeconfig")))
@@ -52,12 +76,40 @@ static int cmd_agent(int argc, char **argv)
             o.healthz_bind = v;
         else if ((v = ck_flag_value(argc, argv, &i, "--workers")))
             o.workers = atoi(v);
+        else if ((v = ck_flag_value(argc, argv, &i, "--port")))
+            o.port = atoi(v) < 0 ? AGENT_PORT_OFF : atoi(v);
+        else if ((v = ck_flag_value(argc, argv, &i, "--tls-cert-file")))
+            o.tls_cert_file = v;
+        else if ((v = ck_flag_value(argc, argv, &i, "--tls-private-key-file")))
+            o.tls_key_file = v;
+        else if ((v = ck_flag_value(argc, argv, &i, "--client-ca-file")))
+            o.client_ca_file = v;
         else if ((v = ck_flag_value(argc, argv, &i, "--node-status-update-frequency")))
             o.status_update_s = atoi(v);
+        else if ((v = ck_flag_value(argc, argv, &i, "--pod-manifest-path")))
+            o.pod_manifest_path = v;
+        else if ((v = ck_flag_value(argc, argv, &i, "--file-check-frequency")))
+            o.file_check_frequency_s = duration_s(v);
+        else if ((v = ck_flag_value(argc, argv, &i, "--eviction-hard")))
+            o.eviction_hard = v;
+        else if ((v = ck_flag_value(argc, argv, &i, "--eviction-minimum-reclaim")))
+            o.eviction_minimum_reclaim = v;
+        else if ((v = ck_flag_value(argc, argv, &i, "--eviction-pressure-transition-period")))
+            o.eviction_pressure_transition_s = duration_s(v);
+        else if ((v = ck_flag_value(argc, argv, &i, "--eviction-monitoring-interval")))
+            o.eviction_interval_s = duration_s(v);
+        else if ((v = ck_flag_value(argc, argv, &i, "--image-gc-high-threshold")))
+            o.image_gc_high_percent = atoi(v) ? atoi(v) : -1;
+        else if ((v = ck_flag_value(argc, argv, &i, "--image-gc-low-threshold")))
+            o.image_gc_low_percent = atoi(v) ? atoi(v) : -1;
+        else if ((v = ck_flag_value(argc, argv, &i, "--minimum-image-ttl-duration")))
+            o.minimum_image_ttl_s = duration_s(v) ? duration_s(v) : -1;
+        else if ((v = ck_flag_value(argc, argv, &i, "--image-gc-period")))
+            o.image_gc_period_s = duration_s(v);
         else if (!ck_log_parse_flag(argc, argv, &i))
             return usage();
     }
-    if (o.hollow < 0)
+    if (o.hollow < 0 || o.port > 65535 || (!o.tls_cert_file != !o.tls_key_file))
         return usage();
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);

@@ -42,6 +42,9 @@ struct flags {
     int compaction_interval_s; /* 0 = engine default (300 s), <0 = off */
     bool proxy_allow_loopback;  /* --proxy-allow-loopback (tests) */
     bool ns_controller;         /* --namespace-deletion=controller */
+    /* kubesrv: the client toward kubelets (pods/log, exec, ...); default: a certificate the
+     * cluster CA issues into the data dir (kubelet-client.crt) */
+    const char *kubelet_cert, *kubelet_key, *kubelet_ca;
     /* an etcd cluster instead of the embedded store */
     const char *etcd_servers, *etcd_prefix, *etcd_cafile, *etcd_certfile, *etcd_keyfile;
 };
@@ -53,6 +56,8 @@ static void usage(const char *verb)
             "       [--insecure-port N] [--token T] [--watch-history N]\n"
             "       [--compaction-interval D] [--etcd-servers URLS [--etcd-prefix P]\n"
             "       [--etcd-cafile F] [--etcd-certfile F] [--etcd-keyfile F]]\n"
+            "       [--kubelet-client-certificate F --kubelet-client-key F]\n"
+            "       [--kubelet-certificate-authority F]\n"
             "       [--proxy-allow-loopback] [--namespace-deletion apiserver|controller] [-v=N]\n"
             "  --secure-port 0 disables HTTPS (default 6443); --insecure-port serves plain HTTP\n"
             "  without authentication (default 0 = off); --watch-history: events kept in memory\n"
@@ -62,6 +67,10 @@ static void usage(const char *verb)
             "  keep objects in instead of DIR/store (several API servers may share them;\n"
             "  --etcd-prefix default /ckube); --proxy-allow-loopback: pods/services/nodes proxy\n"
             "  may reach loopback addresses (refused as upstream by default; for tests);\n"
+            "  --kubelet-client-*: the API server's certificate toward kubelets (pods/log, exec;\n"
+            "  default: DIR/kubelet-client.crt issued by the cluster CA, CN\n"
+            "  kube-apiserver-kubelet-client, O system:masters); --kubelet-certificate-authority:\n"
+            "  verify kubelets' serving certificates with it (default: not verified, as upstream);\n"
             "  --namespace-deletion controller: a deleted namespace is emptied and finalized by\n"
             "  the controller manager's namespace controller, as upstream (`ckube server\n"
             "  --controllers` sets it); apiserver (default): the API server does it itself\n",
@@ -123,6 +132,12 @@ static int parse_flags(int argc, char **argv, struct flags *f)
             f->etcd_certfile = v;
         } else if ((v = ck_flag_value(argc, argv, &i, "--etcd-keyfile"))) {
             f->etcd_keyfile = v;
+        } else if ((v = ck_flag_value(argc, argv, &i, "--kubelet-client-certificate"))) {
+            f->kubelet_cert = v; /* kubesrv */
+        } else if ((v = ck_flag_value(argc, argv, &i, "--kubelet-client-key"))) {
+            f->kubelet_key = v; /* kubesrv */
+        } else if ((v = ck_flag_value(argc, argv, &i, "--kubelet-certificate-authority"))) {
+            f->kubelet_ca = v; /* kubesrv */
         } else if (!strcmp(argv[i], "--proxy-allow-loopback")) {
             f->proxy_allow_loopback = true;
         } else if ((v = ck_flag_value(argc, argv, &i, "--namespace-deletion"))) {
@@ -139,6 +154,9 @@ static int parse_flags(int argc, char **argv, struct flags *f)
             return -1;
         }
     }
+    if (!f->kubelet_cert != !f->kubelet_key) /* kubesrv */
+        return fprintf(stderr, "ckube: --kubelet-client-certificate and --kubelet-client-key "
+                               "go together\n"), -1;
     if (!f->etcd_servers && (f->etcd_prefix || f->etcd_cafile || f->etcd_certfile ||
                              f->etcd_keyfile))
         return fprintf(stderr, "ckube: --etcd-prefix/--etcd-cafile/--etcd-certfile/"
@@ -190,6 +208,7 @@ struct running {
     struct api_server *api;
     struct http_server *http;
     char *token;
+    char kubelet_cert[PATH_MAX], kubelet_key[PATH_MAX]; /* kubesrv: the generated pair */
 };
 
 static int start_all(const struct flags *f, const char *dir, struct running *r,
@@ -227,11 +246,23 @@ static int start_all(const struct flags *f, const char *dir, struct running *r,
         return ck_err_wrap(err, "starting the API engine");
     snprintf(cert, sizeof(cert), "%s/apiserver.crt", dir);
     snprintf(key, sizeof(key), "%s/apiserver.key", dir);
+    /* kubesrv: the kubelet client certificate (generated unless given) */
+    const char *kcert = f->kubelet_cert, *kkey = f->kubelet_key;
+    if (!kcert) {
+        if (tls_ensure_kubelet_client(dir, err) < 0)
+            return ck_err_wrap(err, "the kubelet client certificate");
+        snprintf(r->kubelet_cert, sizeof(r->kubelet_cert), "%s/%s.crt", dir, TLS_KUBELET_CLIENT);
+        snprintf(r->kubelet_key, sizeof(r->kubelet_key), "%s/%s.key", dir, TLS_KUBELET_CLIENT);
+        kcert = r->kubelet_cert;
+        kkey = r->kubelet_key;
+    }
     struct http_opts ho = {.bind_address = f->bind, .secure = f->secure_port != 0,
                            .secure_port = f->secure_port, .insecure = f->insecure_port != 0,
                            .insecure_port = f->insecure_port, .cert_file = cert,
                            .key_file = key, .token = r->token,
-                           .proxy_allow_loopback = f->proxy_allow_loopback};
+                           .proxy_allow_loopback = f->proxy_allow_loopback,
+                           .kubelet_client_cert = kcert, .kubelet_client_key = kkey,
+                           .kubelet_ca = f->kubelet_ca};
     if (http_server_new(&ho, &http_api_engine, r->api, &r->http, err) < 0)
         return -1;
     return http_server_start(r->http, err);

@@ -3,7 +3,11 @@
  * `ckube apiserver`, data dir ./.ckube by default, plus the node agent when asked). Writes an
  * admin kubeconfig to <data-dir>/kubeconfig.yaml and prints `export KUBECONFIG=<path>`.
  * Server-only flags: --agent (run the node agent for this host, node name = hostname, state
- * in <data-dir>/agent; off by default for now) and --agent-hollow N (N hollow nodes). */
+ * in <data-dir>/agent; off by default for now), --agent-hollow N (N hollow nodes) and
+ * --agent-port P (its kubelet server; default 10250, or an ephemeral port when that is taken;
+ * 0: ephemeral, -1: off). The agent's kubelet server uses <data-dir>/kubelet.crt, issued by
+ * the cluster CA, and accepts client certificates of that CA (the API server's
+ * kubelet-client.crt). */
 #include "agent/agent.h"
 #include "apiserver/http/tls.h"
 #include "cmd/apiserver.h"
@@ -76,6 +80,9 @@ static struct {
     bool on;
     int hollow;
     char kubeconfig[PATH_MAX], root[PATH_MAX];
+    char cert[PATH_MAX], key[PATH_MAX], ca[PATH_MAX]; /* its kubelet server's TLS */
+    int port; /* --agent-port; 10250 (taken: an ephemeral one) */
+    bool port_set;
     struct agent_opts o;
     volatile int stop;
     pthread_t th;
@@ -173,6 +180,21 @@ static int on_ready(const struct apiserver_ready *r)
     agent.o.root = agent.root;
     agent.o.hollow = agent.hollow;
     agent.o.healthz_port = -1;
+    /* the kubelet server: a serving certificate from the cluster CA, clients (the API server's
+     * kubelet-client certificate) verified against the same CA */
+    struct ck_err err = CK_ERR_INIT;
+    if (tls_ensure_kubelet_serving(r->data_dir, NULL, &err) < 0) {
+        ck_error("server: %s", err.msg);
+        return -1;
+    }
+    snprintf(agent.cert, sizeof(agent.cert), "%s/%s.crt", r->data_dir, TLS_KUBELET_SERVING);
+    snprintf(agent.key, sizeof(agent.key), "%s/%s.key", r->data_dir, TLS_KUBELET_SERVING);
+    snprintf(agent.ca, sizeof(agent.ca), "%s/ca.crt", r->data_dir);
+    agent.o.tls_cert_file = agent.cert;
+    agent.o.tls_key_file = agent.key;
+    agent.o.client_ca_file = agent.ca;
+    agent.o.port = agent.port_set ? agent.port : AGENT_PORT_DEFAULT;
+    agent.o.port_fallback = !agent.port_set;
     agent.started = pthread_create(&agent.th, NULL, agent_thread, NULL) == 0;
     return 0;
 }
@@ -190,6 +212,9 @@ static int cmd_server(int argc, char **argv)
             args[n++] = "--namespace-deletion=controller"; /* its namespace controller does it */
         } else if (i > 0 && !strcmp(argv[i], "--agent")) {
             agent.on = true;
+        } else if (i > 0 && (v = ck_flag_value(argc, argv, &i, "--agent-port"))) {
+            agent.port = atoi(v) < 0 ? AGENT_PORT_OFF : atoi(v);
+            agent.port_set = true;
         } else if (i > 0 && (v = ck_flag_value(argc, argv, &i, "--agent-hollow"))) {
             agent.on = true;
             agent.hollow = atoi(v);

@@ -9,6 +9,7 @@
 #include "lib/buf.h"
 #include "lib/err.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,10 +20,10 @@ enum rt_log_stream { RT_LOG_STDOUT = 0, RT_LOG_STDERR = 1 };
 struct rt_log_writer {
     char *path;
     int fd;
-    int64_t size;       /* bytes in the current file */
-    int64_t max_size;   /* rotate when a write would pass this; 0 = never */
-    int max_files;      /* files kept including the live one (>= 1) */
-    struct ck_buf pending[2]; /* an unterminated line per stream */
+    int64_t size;              /* bytes in the current file */
+    int64_t max_size;          /* rotate when a write would pass this; 0 = never */
+    int max_files;             /* files kept including the live one (>= 1) */
+    struct ck_buf pending[2];  /* an unterminated line per stream */
     int64_t (*clock_ns)(void); /* realtime source; tests may replace it */
 };
 
@@ -49,5 +50,37 @@ struct rt_log_record {
     size_t msg_len;
 };
 int rt_log_parse_line(const char *line, size_t len, struct rt_log_record *rec);
+
+/* ---- reading (the kubelet's ReadLogs: pkg/kubelet/kuberuntime/logs) -------------------- */
+
+/* Parses a CRI timestamp "YYYY-MM-DDTHH:MM:SS[.frac](Z|+hh:mm)" into realtime ns; 0 or -1. */
+int rt_log_parse_time(const char *s, size_t len, int64_t *ns);
+
+struct rt_log_read_opts {
+    int64_t tail_lines;  /* <0: the whole file; else the last N records (0: none) */
+    int64_t since_ns;    /* realtime ns; records older are skipped (0: none) */
+    int64_t limit_bytes; /* <=0: none; output (timestamps included) is cut at this many bytes */
+    bool timestamps;     /* prefix each record with its time (RFC3339Nano) and a space */
+    bool follow;         /* at EOF wait for more until alive() says the writer is gone */
+    int poll_ms;         /* follow: how often to look for new bytes; 0: 100 */
+};
+
+/* Receives output bytes; a non-zero return stops the read (the client went away). */
+typedef int (*rt_log_sink_fn)(void *arg, const char *data, size_t len);
+/* follow: false once the container has exited (what it wrote is then drained and the read
+ * ends) or the reader should stop. Called at most every poll_ms while idle. */
+typedef bool (*rt_log_alive_fn)(void *arg);
+
+/* Start offset of the last n lines of fd (upstream's tail.FindTailLineStartIndex: an
+ * unterminated last line does not count); n < 0: 0. */
+int64_t rt_log_tail_offset(int fd, int64_t n);
+
+/* Reads the CRI log at path through sink, as the kubelet's ReadLogs: tail first, then since,
+ * partial (P) records joined with the record that follows, timestamps re-formatted as Go's
+ * RFC3339Nano, unparsable lines skipped. With follow, a rotated file (path replaced) is
+ * drained and then reopened. Returns 0 when done (EOF, limit reached, sink stop, writer
+ * gone), -1 with err when path cannot be read. */
+int rt_log_read(const char *path, const struct rt_log_read_opts *o, rt_log_sink_fn sink,
+                rt_log_alive_fn alive, void *arg, struct ck_err *err);
 
 #endif

@@ -204,7 +204,7 @@ def check_running_pod(srv):
     evs = event_reasons(srv, "web")
     for want in [("Normal", "Created", "spec.containers{app}", "Created container app"),
                  ("Normal", "Started", "spec.containers{side}", "Started container side"),
-                 ("Normal", "Started", "spec.containers{prep}", "Started container prep")]:
+                 ("Normal", "Started", "spec.initContainers{prep}", "Started container prep")]:
         expect(want in evs, "event %s missing from %s" % (want, evs))
     return p
 

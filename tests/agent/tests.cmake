@@ -12,3 +12,8 @@ set_tests_properties(agent/crun_pod PROPERTIES LABELS agent TIMEOUT 120 SKIP_RET
 add_test(NAME agent/hollow_scale
          COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/agent/hollow_scale.py $<TARGET_FILE:ckube> 1000)
 set_tests_properties(agent/hollow_scale PROPERTIES LABELS agent TIMEOUT 120 RUN_SERIAL TRUE)
+# lifecycle (engineer life): probes, postStart/preStop hooks and sidecars on crun (needs root).
+add_test(NAME agent/lifecycle
+         COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/agent/lifecycle.py $<TARGET_FILE:ckube> ${CMAKE_SOURCE_DIR})
+set_tests_properties(agent/lifecycle PROPERTIES LABELS agent TIMEOUT 240 SKIP_RETURN_CODE 77
+                     RUN_SERIAL TRUE)

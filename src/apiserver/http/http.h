@@ -56,6 +56,13 @@ struct http_opts {
     /* pods|services|nodes/proxy may reach loopback and link-local targets (upstream refuses
      * them with 400 "address not allowed"); for tests whose backends listen on 127.0.0.1. */
     bool proxy_allow_loopback;
+    /* kubesrv: the API server's client toward kubelets (pods/log; exec, attach, portforward):
+     * PEM paths, NULL when unset (--kubelet-client-certificate, --kubelet-client-key,
+     * --kubelet-certificate-authority). Without kubelet_ca the kubelet's serving certificate
+     * is not verified, as upstream's kubelet client does without a CA. */
+    const char *kubelet_client_cert;
+    const char *kubelet_client_key;
+    const char *kubelet_ca;
 };
 
 struct http_server;

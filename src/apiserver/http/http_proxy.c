@@ -289,6 +289,11 @@ static void exchange(struct http_server *s, struct http_job *j)
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER,
                      0L); /* upstream's proxy transport does not verify */
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+    if (px->kind == HTTP_PROXY_NODE && s->o.kubelet_client_cert && s->o.kubelet_client_key) {
+        /* kubesrv: nodes/proxy reaches the kubelet with the kubelet client certificate */
+        curl_easy_setopt(c, CURLOPT_SSLCERT, s->o.kubelet_client_cert);
+        curl_easy_setopt(c, CURLOPT_SSLKEY, s->o.kubelet_client_key);
+    }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, px->hdrs);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);

@@ -3,6 +3,7 @@
  * metrics endpoints, and the worker pool that runs api_handle off the loop threads. Replies
  * are always JSON Status objects for errors; big bodies go out in 1 MiB chunks from proceed. */
 #include "apiserver/http/http_int.h"
+#include "apiserver/http/http_podlog.h" /* kubesrv */
 #include "lib/log.h"
 #include "lib/metrics.h"
 #include "lib/timeutil.h"
@@ -656,6 +657,9 @@ static void dispatch(struct http_loop *lp, h2o_req_t *req, const char *path, enu
         respond_metrics(s, req, midx, t0);
     else if (r != HTTP_ROUTE_API)
         respond_health(s, req, r, path, check, midx, t0);
+    else if (http_podlog_match(path, req->method.base, req->method.len) && /* kubesrv: pods/log */
+             http_podlog_begin(lp, req, path, u, midx, t0))
+        ; /* kubesrv: answered from the loop as the kubelet's body arrives */
     else if (!submit_job(lp, req, path, midx, t0, u, http_proxy_match(path))) {
         ck_err_set(&err, CK_R_TOO_MANY_REQUESTS, "too many requests, please try again later");
         err.retry_after = 1;

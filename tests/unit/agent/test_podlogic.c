@@ -253,7 +253,8 @@ static void test_actions_restart_policies(void **state)
 static json_t *status_of(json_t *pod, struct ag_pod_snapshot *s, const struct ag_wait_reason *w,
                          size_t nw, bool terminal)
 {
-    struct ag_status_input in = {pod, s, w, nw, "crun", "192.168.1.5", terminal, T0 + 500 * SEC};
+    struct ag_status_input in = {pod,  s, w, nw, "crun", "192.168.1.5", terminal, T0 + 500 * SEC,
+                                 NULL, 0};
     return ag_pod_status(&in);
 }
 
@@ -378,7 +379,8 @@ static void test_status_transition_times_kept(void **state)
     ctr_add(&s, "c0", 0, RT_CONTAINER_RUNNING, 0);
     json_t *st = status_of(pod, &s, NULL, 0, false);
     json_object_set(pod, "status", st);
-    struct ag_status_input in = {pod, &s, NULL, 0, "crun", "192.168.1.5", false, T0 + 900 * SEC};
+    struct ag_status_input in = {pod,           &s,    NULL,           0,    "crun",
+                                 "192.168.1.5", false, T0 + 900 * SEC, NULL, 0};
     json_t *again = ag_pod_status(&in);
     assert_true(json_equal(st, again)); /* nothing changed: no patch */
     json_decref(again);

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* X.509 helpers shared by the API server (cluster CA, serving and kubelet-client certificates)
+ * and the node agent (its serving certificate): EC P-256 keys, certificates signed by a CA on
+ * disk or self-signed, PEM files written 0600 (keys) / 0644 through a temp file + rename. */
+#ifndef CK_LIB_CERTS_H
+#define CK_LIB_CERTS_H
+
+#include "lib/err.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum ck_cert_kind {
+    CK_CERT_CA,          /* CA:TRUE, keyCertSign (always self-signed) */
+    CK_CERT_SERVER,      /* serverAuth, with SANs */
+    CK_CERT_CLIENT,      /* clientAuth */
+    CK_CERT_SELF_SERVER, /* self-signed serving certificate (upstream kubelet without certs:
+                            CA:TRUE, serverAuth, SANs) */
+};
+
+struct ck_cert_req {
+    enum ck_cert_kind kind;
+    const char *cn;
+    const char *org;  /* subject O, or NULL */
+    const char *sans; /* "DNS:a,IP:1.2.3.4" (server kinds), or NULL */
+    long days;        /* 0: 365 */
+};
+
+/* Generates a key and a certificate for r and writes them to cert_path / key_path. The
+ * certificate is signed by the CA in ca_cert / ca_key (PEM paths) for CK_CERT_SERVER and
+ * CK_CERT_CLIENT, self-signed for the other kinds. 0, or -1 with err. */
+int ck_cert_generate(const struct ck_cert_req *r, const char *ca_cert, const char *ca_key,
+                     const char *cert_path, const char *key_path, struct ck_err *err);
+
+/* "DNS:localhost,IP:127.0.0.1,IP:::1[,DNS:<hostname>][,IP:<extra>|DNS:<extra>]" into out;
+ * extra (may be NULL) is skipped when it is a wildcard or loopback address. */
+void ck_cert_host_sans(const char *extra, char *out, size_t cap);
+
+#endif
