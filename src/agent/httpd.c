@@ -113,6 +113,7 @@ void ag_httpd_metrics(struct agent *ag, struct ck_buf *b)
 #undef C
 #undef G
     upstream_metrics(ag, b);
+    ag_lifecycle_metrics(ag, b); /* kubelet_pod_start_duration_seconds, prober_probe_total */
     ck_metrics_process(b);
     wq_metrics(b);
 }

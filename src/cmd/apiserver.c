@@ -40,8 +40,8 @@ struct flags {
     int insecure_port;
     long watch_history;
     int compaction_interval_s; /* 0 = engine default (300 s), <0 = off */
-    bool proxy_allow_loopback;  /* --proxy-allow-loopback (tests) */
-    bool ns_controller;         /* --namespace-deletion=controller */
+    bool proxy_allow_loopback; /* --proxy-allow-loopback (tests) */
+    bool ns_controller;        /* --namespace-deletion=controller */
     /* kubesrv: the client toward kubelets (pods/log, exec, ...); default: a certificate the
      * cluster CA issues into the data dir (kubelet-client.crt) */
     const char *kubelet_cert, *kubelet_key, *kubelet_ca;
@@ -51,30 +51,31 @@ struct flags {
 
 static void usage(const char *verb)
 {
-    fprintf(stderr,
-            "usage: ckube %s --data-dir DIR [--bind-address ADDR] [--secure-port N]\n"
-            "       [--insecure-port N] [--token T] [--watch-history N]\n"
-            "       [--compaction-interval D] [--etcd-servers URLS [--etcd-prefix P]\n"
-            "       [--etcd-cafile F] [--etcd-certfile F] [--etcd-keyfile F]]\n"
-            "       [--kubelet-client-certificate F --kubelet-client-key F]\n"
-            "       [--kubelet-certificate-authority F]\n"
-            "       [--proxy-allow-loopback] [--namespace-deletion apiserver|controller] [-v=N]\n"
-            "  --secure-port 0 disables HTTPS (default 6443); --insecure-port serves plain HTTP\n"
-            "  without authentication (default 0 = off); --watch-history: events kept in memory\n"
-            "  for watch resumption (default 10000); --compaction-interval: how often history is\n"
-            "  compacted, e.g. 300, 90s, 5m; 0 disables (default 5m, as kube-apiserver's\n"
-            "  --etcd-compaction-interval); --etcd-servers: comma-separated etcd client URLs to\n"
-            "  keep objects in instead of DIR/store (several API servers may share them;\n"
-            "  --etcd-prefix default /ckube); --proxy-allow-loopback: pods/services/nodes proxy\n"
-            "  may reach loopback addresses (refused as upstream by default; for tests);\n"
-            "  --kubelet-client-*: the API server's certificate toward kubelets (pods/log, exec;\n"
-            "  default: DIR/kubelet-client.crt issued by the cluster CA, CN\n"
-            "  kube-apiserver-kubelet-client, O system:masters); --kubelet-certificate-authority:\n"
-            "  verify kubelets' serving certificates with it (default: not verified, as upstream);\n"
-            "  --namespace-deletion controller: a deleted namespace is emptied and finalized by\n"
-            "  the controller manager's namespace controller, as upstream (`ckube server\n"
-            "  --controllers` sets it); apiserver (default): the API server does it itself\n",
-            verb);
+    fprintf(
+        stderr,
+        "usage: ckube %s --data-dir DIR [--bind-address ADDR] [--secure-port N]\n"
+        "       [--insecure-port N] [--token T] [--watch-history N]\n"
+        "       [--compaction-interval D] [--etcd-servers URLS [--etcd-prefix P]\n"
+        "       [--etcd-cafile F] [--etcd-certfile F] [--etcd-keyfile F]]\n"
+        "       [--kubelet-client-certificate F --kubelet-client-key F]\n"
+        "       [--kubelet-certificate-authority F]\n"
+        "       [--proxy-allow-loopback] [--namespace-deletion apiserver|controller] [-v=N]\n"
+        "  --secure-port 0 disables HTTPS (default 6443); --insecure-port serves plain HTTP\n"
+        "  without authentication (default 0 = off); --watch-history: events kept in memory\n"
+        "  for watch resumption (default 10000); --compaction-interval: how often history is\n"
+        "  compacted, e.g. 300, 90s, 5m; 0 disables (default 5m, as kube-apiserver's\n"
+        "  --etcd-compaction-interval); --etcd-servers: comma-separated etcd client URLs to\n"
+        "  keep objects in instead of DIR/store (several API servers may share them;\n"
+        "  --etcd-prefix default /ckube); --proxy-allow-loopback: pods/services/nodes proxy\n"
+        "  may reach loopback addresses (refused as upstream by default; for tests);\n"
+        "  --kubelet-client-*: the API server's certificate toward kubelets (pods/log, exec;\n"
+        "  default: DIR/kubelet-client.crt issued by the cluster CA, CN\n"
+        "  kube-apiserver-kubelet-client, O system:masters); --kubelet-certificate-authority:\n"
+        "  verify kubelets' serving certificates with it (default: not verified, as upstream);\n"
+        "  --namespace-deletion controller: a deleted namespace is emptied and finalized by\n"
+        "  the controller manager's namespace controller, as upstream (`ckube server\n"
+        "  --controllers` sets it); apiserver (default): the API server does it itself\n",
+        verb);
 }
 
 static int parse_port(const char *s, int *out)
@@ -93,7 +94,10 @@ static int parse_duration_s(const char *v)
 {
     char *end;
     long n = strtol(v, &end, 10);
-    long mult = !*end || !strcmp(end, "s") ? 1 : !strcmp(end, "m") ? 60 : !strcmp(end, "h") ? 3600 : -1;
+    long mult = !*end || !strcmp(end, "s") ? 1
+                : !strcmp(end, "m")        ? 60
+                : !strcmp(end, "h")        ? 3600
+                                           : -1;
     if (end == v || n < 0 || mult < 0 || n > 86400 * 365)
         return -1;
     return (int)(n * mult);
@@ -156,11 +160,13 @@ static int parse_flags(int argc, char **argv, struct flags *f)
     }
     if (!f->kubelet_cert != !f->kubelet_key) /* kubesrv */
         return fprintf(stderr, "ckube: --kubelet-client-certificate and --kubelet-client-key "
-                               "go together\n"), -1;
-    if (!f->etcd_servers && (f->etcd_prefix || f->etcd_cafile || f->etcd_certfile ||
-                             f->etcd_keyfile))
+                               "go together\n"),
+               -1;
+    if (!f->etcd_servers &&
+        (f->etcd_prefix || f->etcd_cafile || f->etcd_certfile || f->etcd_keyfile))
         return fprintf(stderr, "ckube: --etcd-prefix/--etcd-cafile/--etcd-certfile/"
-                               "--etcd-keyfile need --etcd-servers\n"), -1;
+                               "--etcd-keyfile need --etcd-servers\n"),
+               -1;
     return 0;
 }
 
@@ -211,8 +217,7 @@ struct running {
     char kubelet_cert[PATH_MAX], kubelet_key[PATH_MAX]; /* kubesrv: the generated pair */
 };
 
-static int start_all(const struct flags *f, const char *dir, struct running *r,
-                     struct ck_err *err)
+static int start_all(const struct flags *f, const char *dir, struct running *r, struct ck_err *err)
 {
     char store_dir[PATH_MAX], cert[PATH_MAX], key[PATH_MAX], ext[320];
     struct store_lmdb_opts so = {0};
@@ -223,8 +228,10 @@ static int start_all(const struct flags *f, const char *dir, struct running *r,
     if (f->secure_port && tls_ensure_certs(dir, f->bind, err) < 0)
         return -1;
     if (f->etcd_servers) {
-        struct store_etcd_opts eo = {.endpoints = f->etcd_servers, .prefix = f->etcd_prefix,
-                                     .ca_file = f->etcd_cafile, .cert_file = f->etcd_certfile,
+        struct store_etcd_opts eo = {.endpoints = f->etcd_servers,
+                                     .prefix = f->etcd_prefix,
+                                     .ca_file = f->etcd_cafile,
+                                     .cert_file = f->etcd_certfile,
                                      .key_file = f->etcd_keyfile};
         if (store_etcd_open(&eo, &r->st, err) < 0)
             return ck_err_wrap(err, "connecting to etcd at %s", f->etcd_servers);
@@ -256,12 +263,17 @@ static int start_all(const struct flags *f, const char *dir, struct running *r,
         kcert = r->kubelet_cert;
         kkey = r->kubelet_key;
     }
-    struct http_opts ho = {.bind_address = f->bind, .secure = f->secure_port != 0,
-                           .secure_port = f->secure_port, .insecure = f->insecure_port != 0,
-                           .insecure_port = f->insecure_port, .cert_file = cert,
-                           .key_file = key, .token = r->token,
+    struct http_opts ho = {.bind_address = f->bind,
+                           .secure = f->secure_port != 0,
+                           .secure_port = f->secure_port,
+                           .insecure = f->insecure_port != 0,
+                           .insecure_port = f->insecure_port,
+                           .cert_file = cert,
+                           .key_file = key,
+                           .token = r->token,
                            .proxy_allow_loopback = f->proxy_allow_loopback,
-                           .kubelet_client_cert = kcert, .kubelet_client_key = kkey,
+                           .kubelet_client_cert = kcert,
+                           .kubelet_client_key = kkey,
                            .kubelet_ca = f->kubelet_ca};
     if (http_server_new(&ho, &http_api_engine, r->api, &r->http, err) < 0)
         return -1;
@@ -295,7 +307,7 @@ static void tune_malloc(void)
 }
 
 int apiserver_run(int argc, char **argv, const char *default_data_dir,
-                  int (*on_ready)(const struct apiserver_ready *r))
+                  int (*on_ready)(const struct apiserver_ready *r), void (*on_stop)(void))
 {
     struct flags f = {.data_dir = default_data_dir, .bind = "127.0.0.1", .secure_port = 6443};
     struct ck_err err = CK_ERR_INIT;
@@ -328,7 +340,9 @@ int apiserver_run(int argc, char **argv, const char *default_data_dir,
         goto out;
     }
     url_host(f.bind, host, sizeof(host));
-    struct apiserver_ready ready = {.data_dir = dir, .token = r.token, .host = host,
+    struct apiserver_ready ready = {.data_dir = dir,
+                                    .token = r.token,
+                                    .host = host,
                                     .secure_port = http_server_port(r.http, true),
                                     .insecure_port = http_server_port(r.http, false)};
     if (on_ready && on_ready(&ready) != 0)
@@ -337,13 +351,15 @@ int apiserver_run(int argc, char **argv, const char *default_data_dir,
     ck_info("received signal %d, shutting down", sig);
     rc = 0;
 out:
+    if (on_stop)
+        on_stop();
     stop_all(&r);
     return rc;
 }
 
 static int cmd_apiserver(int argc, char **argv)
 {
-    return apiserver_run(argc, argv, NULL, NULL);
+    return apiserver_run(argc, argv, NULL, NULL, NULL);
 }
 
 CK_CMD(apiserver, "apiserver", cmd_apiserver, "run the Kubernetes API server");

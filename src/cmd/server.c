@@ -161,6 +161,19 @@ static void children_stop(void)
             kill(children.pid[i], SIGKILL);
             waitpid(children.pid[i], &st, 0);
         }
+        children.pid[i] = 0;
+    }
+}
+
+/* On SIGTERM, before the API server stops serving: the components end while they can still
+ * reach it (an agent left without its API server would retry every Lease for long). */
+static void components_stop(void)
+{
+    children_stop();
+    if (agent.started) {
+        agent.stop = 1;
+        pthread_join(agent.th, NULL);
+        agent.started = false;
     }
 }
 
@@ -222,12 +235,8 @@ static int cmd_server(int argc, char **argv)
             args[n++] = argv[i];
         }
     }
-    int rc = apiserver_run(n, args, "./.ckube", on_ready);
-    children_stop();
-    if (agent.started) {
-        agent.stop = 1;
-        pthread_join(agent.th, NULL);
-    }
+    int rc = apiserver_run(n, args, "./.ckube", on_ready, components_stop);
+    components_stop(); /* when the API server failed to start */
     free(args);
     return rc;
 }

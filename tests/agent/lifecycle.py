@@ -408,18 +408,15 @@ def run_checks(srv, node, root, img, hooks, metrics):
 
     # ---- metrics ----------------------------------------------------------------------------
     m = metrics()
-    if "kubelet_pod_start_duration_seconds" in m:  # once httpd.c calls ag_lifecycle_metrics
-        expect('kubelet_pod_start_duration_seconds_bucket{le="0.5"}' in m and
-               'kubelet_pod_start_duration_seconds_bucket{le="3600"}' in m, "histogram buckets")
-        cnt = [l for l in m.splitlines()
-               if l.startswith("kubelet_pod_start_duration_seconds_count ")]
-        expect(cnt and int(cnt[0].split()[1]) >= 2, "pod start count: %s" % cnt)
-        expect('prober_probe_total{container="web",namespace="lifetest",pod="life-web",'
-               'pod_uid="%s",probe_type="Readiness",result="failed"}' % web_uid in m,
-               "prober_probe_total series")
-        print("ok kubelet_pod_start_duration_seconds, prober_probe_total")
-    else:
-        print("note: /metrics does not include ag_lifecycle_metrics yet (httpd.c)")
+    expect('kubelet_pod_start_duration_seconds_bucket{le="0.5"}' in m and
+           'kubelet_pod_start_duration_seconds_bucket{le="3600"}' in m, "histogram buckets")
+    cnt = [l for l in m.splitlines()
+           if l.startswith("kubelet_pod_start_duration_seconds_count ")]
+    expect(cnt and int(cnt[0].split()[1]) >= 2, "pod start count: %s" % cnt)
+    expect('prober_probe_total{container="web",namespace="lifetest",pod="life-web",'
+           'pod_uid="%s",probe_type="Readiness",result="failed"}' % web_uid in m,
+           "prober_probe_total series")
+    print("ok kubelet_pod_start_duration_seconds, prober_probe_total")
 
     # ---- preStop on delete ------------------------------------------------------------------
     prestop = os.path.join(vol, "scratch", "prestop")
