@@ -510,6 +510,8 @@ static int cmd_bench(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "scheduler"))
         return cmd_bench_scheduler(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "controllers"))
+        return cmd_bench_controllers(argc - 1, argv + 1);
     struct bench b = {.pods = 100000, .watchers = 1000, .runs = 5, .threads = 32};
     const char *server = NULL, *token = NULL;
     for (int i = 1; i < argc; i++) {
@@ -570,6 +572,21 @@ static int cmd_bench(int argc, char **argv)
     double one = time_get(&b, h, "/api/v1/namespaces/bench-0/pods/pod-0", &sz);
     curl_easy_cleanup(h);
     curl_slist_free_all(hd);
+    /* kubectl get pods: a Table of every pod, first (rows printed) and then from the cells
+     * kept with each object */
+    h = handle(&b, &hd);
+    curl_slist_free_all(hd);
+    hd = curl_slist_append(NULL, "Accept: application/json;as=Table;v=v1;g=meta.k8s.io");
+    if (b.auth[0])
+        hd = curl_slist_append(hd, b.auth);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
+    int runs = b.runs;
+    b.runs = 1;
+    double table_first = time_get(&b, h, "/api/v1/pods", &sz);
+    b.runs = runs;
+    double table = time_get(&b, h, "/api/v1/pods", &sz);
+    curl_easy_cleanup(h);
+    curl_slist_free_all(hd);
     double p50 = -1, p99 = -1;
     if (b.watchers > 0 && fanout(&b, &p50, &p99) < 0)
         rc = -1;
@@ -586,6 +603,10 @@ static int cmd_bench(int argc, char **argv)
         {"list_paged_500_total_ms", paged, "ms", "all pages of limit=500", 0, 1},
         {"list_ns_ms", ns, "ms", "LIST one namespace (1000 pods)", 0, 1},
         {"get_one_ms", one, "ms", "GET one pod", 0, 1},
+        {"table_list_first_us_per_row", table_first * 1000 / (double)b.pods, "us",
+         "LIST all pods as a Table, first time, per row", 0, 1},
+        {"table_list_us_per_row", table * 1000 / (double)b.pods, "us",
+         "LIST all pods as a Table again, per row", 0, 1},
         {"watch_fanout_p50_ms", p50, "ms", "update -> delivered to all watchers, p50", 0, 1},
         {"watch_fanout_p99_ms", p99, "ms", "update -> delivered to all watchers, p99", 0, 1},
         {"rss_before_load_bytes", (double)rss_before, "B", "server RSS before load", 0, 1},

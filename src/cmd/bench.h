@@ -6,5 +6,8 @@
 /* `ckube bench scheduler [--nodes N] [--pods P] [--server URL --token T --external]`
  * (bench_scheduler.c); argv[0] is "scheduler". */
 int cmd_bench_scheduler(int argc, char **argv);
+/* `ckube bench controllers [--nodes N] [--replicas R] [--gc-pods P] [--server URL --token T]`
+ * (bench_controllers.c). */
+int cmd_bench_controllers(int argc, char **argv);
 
 #endif
