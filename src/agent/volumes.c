@@ -12,6 +12,7 @@
 #include "agent/volumes_int.h"
 #include "k8s/pod.h"
 #include "k8s/util.h"
+#include "lib/base64.h"
 #include "lib/buf.h"
 #include "lib/log.h"
 #include "lib/timeutil.h"
@@ -71,45 +72,6 @@ static bool is_mountpoint(const char *path)
     char parent[PATH_MAX];
     snprintf(parent, sizeof(parent), "%s/..", path);
     return stat(path, &a) == 0 && stat(parent, &b) == 0 && a.st_dev != b.st_dev;
-}
-
-/* ---- base64 ---------------------------------------------------------------------------- */
-
-static int b64v(int c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
-/* Standard base64 (padding optional) -> bytes; NULL when invalid. */
-static char *b64dec(const char *s, size_t *len)
-{
-    size_t n = strlen(s), o = 0;
-    char *out = ck_malloc(n / 4 * 3 + 4);
-    uint32_t acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '=')
-            break;
-        int v = b64v((unsigned char)s[i]);
-        if (v < 0) {
-            free(out);
-            return NULL;
-        }
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (char)((acc >> bits) & 0xff);
-        }
-    }
-    *len = o;
-    return out;
 }
 
 /* ---- payloads -------------------------------------------------------------------------- */
@@ -187,7 +149,7 @@ int ag_vol_source_payload(const json_t *src, const json_t *items, bool optional,
                 return ck_err_set(err, CK_R_INVALID, "invalid path %s", path);
             const char *s = json_string_value(val) ? json_string_value(val) : "";
             size_t len = strlen(s);
-            char *bytes = (secret || f == 1) ? b64dec(s, &len) : ck_strdup(s);
+            char *bytes = (secret || f == 1) ? ck_base64_decode(s, strlen(s), &len) : ck_strdup(s);
             if (!bytes)
                 return ck_err_set(err, CK_R_INVALID, "key %s is not valid base64", key);
             ag_payload_add(out, path, bytes, len, m);

@@ -418,6 +418,22 @@ def run_checks(srv, node, root, img, hooks, metrics):
            "prober_probe_total series")
     print("ok kubelet_pod_start_duration_seconds, prober_probe_total")
 
+    # ---- imagePullPolicy Never with the image absent: ErrImageNeverPull, nothing pulled --------
+    never = "127.0.0.1:9/absent/never:1"
+    mkpod(srv, "life-never", node, {"containers": [
+        {"name": "c", "image": never, "imagePullPolicy": "Never"}]})
+    wait("life-never ErrImageNeverPull", lambda: cstatus(get_pod(srv, "life-never"), "c").get(
+        "state", {}).get("waiting", {}).get("reason") == "ErrImageNeverPull", 30)
+    w = cstatus(get_pod(srv, "life-never"), "c")["state"]["waiting"]
+    msg = 'Container image "%s" is not present with pull policy of Never' % never
+    expect(w.get("message") == msg, "waiting message: %s" % w)
+    expect(has_event(srv, "life-never", "Warning", "ErrImageNeverPull", msg), "ErrImageNeverPull event")
+    expect(not has_event(srv, "life-never", "Normal", "Pulling", ""), "no pull was tried")
+    code, _ = api(srv, "DELETE", "/api/v1/namespaces/%s/pods/life-never" % NS)
+    expect(code == 200, "delete life-never: %d" % code)
+    wait("life-never gone", lambda: get_pod(srv, "life-never") is None, 30, 0.1)
+    print("ok imagePullPolicy Never: ErrImageNeverPull with upstream's message")
+
     # ---- preStop on delete ------------------------------------------------------------------
     prestop = os.path.join(vol, "scratch", "prestop")
     if os.path.exists(prestop):  # written when the liveness kill ran the hook
