@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* remotecommand over SPDY (exec; attach answers a Failure until the runtime has an attach
- * hook): wait for the expected streams (error + the requested stdin/stdout/stderr + resize
- * for a tty from v3), start the process, copy bytes both ways with back-pressure (the
- * process is not read faster than the client drains; the socket is not read while stdin is
- * backed up), then write the Status (v4) or error text (v1-v3) on the error stream, FIN the
- * outputs, reset the rest and GOAWAY. A client that goes away gets its process killed. */
+/* remotecommand over SPDY (exec, and attach through the runtime's attach hook): wait for the
+ * expected streams (error + the requested stdin/stdout/stderr + resize for a tty from v3), start
+ * the process, copy bytes both ways with back-pressure (the process is not read faster than the
+ * client drains; the socket is not read while stdin is backed up), then write the Status (v4) or
+ * error text (v1-v3) on the error stream, FIN the outputs, reset the rest and GOAWAY. A client that
+ * goes away gets its process killed. */
 #include "agent/stream_int.h"
 
 #include "lib/buf.h"
@@ -52,8 +52,8 @@ static int64_t mono_ns(void)
 
 static void apply_resizes(struct rc *x)
 {
-    if (!x->resize.len)
-        return;
+    if (!x->resize.len || x->winfd < 0)
+        return; /* kept until the process (and its tty) exists */
     size_t off = 0;
     while (off < x->resize.len) {
         while (off < x->resize.len && strchr(" \t\r\n", x->resize.data[off]))
@@ -192,12 +192,33 @@ static bool pump_out(struct rc *x, int fd, uint32_t id)
     return true;
 }
 
+/* The runtime's exec process and everything below it (the command runs as a child of
+ * crun exec inside the container; killing crun alone would leave it running). */
 static void kill_session(struct rt_exec_session *es)
 {
-    if (es->pid > 0) {
-        kill(-es->pid, SIGKILL); /* a pty session leads its own group */
-        kill(es->pid, SIGKILL);
+    if (es->pid <= 0)
+        return;
+    pid_t tree[256];
+    int n = 0, i = 0;
+    tree[n++] = es->pid;
+    kill(es->pid, SIGSTOP); /* no new children while the tree is collected */
+    while (i < n && n < 256) {
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)tree[i], (int)tree[i]);
+        i++;
+        FILE *f = fopen(path, "re");
+        if (!f)
+            continue;
+        long c;
+        while (n < 256 && fscanf(f, "%ld", &c) == 1) {
+            kill((pid_t)c, SIGSTOP);
+            tree[n++] = (pid_t)c;
+        }
+        fclose(f);
     }
+    for (int k = n - 1; k >= 0; k--)
+        kill(tree[k], SIGKILL);
+    kill(-es->pid, SIGKILL); /* a tty session leads its own group */
 }
 
 static void run(struct rc *x, const struct ag_stream_target *t)
@@ -206,12 +227,14 @@ static void run(struct rc *x, const struct ag_stream_target *t)
     struct rt_exec_session es = {.pid = -1, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
     struct ck_err err = CK_ERR_INIT;
     if (strcmp(x->r->kind, "exec")) {
-        finish(x, 0, "attach is not supported by this runtime");
-        return;
-    }
-    if (!t->rt->ops->exec ||
-        t->rt->ops->exec(t->rt, t->container_id, (const char *const *)x->r->argv, x->r->tty,
-                         x->r->in, &es, &err) < 0) {
+        if (!t->rt->ops->attach ||
+            t->rt->ops->attach(t->rt, t->container_id, x->r->in, &es, &err) < 0) {
+            finish(x, 0, t->rt->ops->attach ? err.msg : "attach is not supported by this runtime");
+            return;
+        }
+    } else if (!t->rt->ops->exec ||
+               t->rt->ops->exec(t->rt, t->container_id, (const char *const *)x->r->argv, x->r->tty,
+                                x->r->in, &es, &err) < 0) {
         finish(x, 0, t->rt->ops->exec ? err.msg : "exec is not supported by this runtime");
         return;
     }

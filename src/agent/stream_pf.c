@@ -20,7 +20,8 @@
 
 #include "lib/banned.h"
 
-#define MAX_PAIRS 14 /* one pollfd each next to the socket (ag_sconn_poll takes 15) */
+#define MAX_PAIRS 128  /* concurrent forwarded connections per session */
+#define SCONN_EXTRA 15 /* pollfds ag_sconn_poll takes next to the socket */
 #define TOCONN_MAX (256 * 1024)
 
 struct pair {
@@ -234,7 +235,15 @@ void ag_stream_portforward(struct ag_sconn *c, const struct ag_stream_target *t)
             who[n] = p;
             pf[n++] = (struct pollfd){p->fd, ev, 0};
         }
-        ag_sconn_poll(c, pf, n, backlog < TOCONN_MAX / 2, 200);
+        /* ag_sconn_poll waits on the socket and at most SCONN_EXTRA pairs: with more pairs,
+         * wait briefly and then look at every pair without blocking */
+        bool ready = n > SCONN_EXTRA && poll(pf, (nfds_t)n, 0) > 0;
+        ag_sconn_poll(c, pf, n < SCONN_EXTRA ? n : SCONN_EXTRA, backlog < TOCONN_MAX / 2,
+                      ready             ? 0
+                      : n > SCONN_EXTRA ? 20
+                                        : 200);
+        if (n > SCONN_EXTRA)
+            poll(pf, (nfds_t)n, 0);
         for (int i = 0; i < n; i++)
             if (who[i]->used && who[i]->fd == pf[i].fd)
                 copy(&x, who[i], pf[i].revents | (who[i]->client_fin ? POLLOUT : 0));

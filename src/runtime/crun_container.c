@@ -274,7 +274,8 @@ static int create_in_dir(struct create_ctx *x, const char *sandbox_id, struct ck
     }
     int rc = rt_json_write(p, doc, err);
     struct rt_shim_args sa = {.crun = x->c->crun, .id = x->id, .dir = x->dir, .lowerdir = lower,
-                              .log_path = x->log_path, .cgroups_path = x->cgpath};
+                              .log_path = x->log_path, .cgroups_path = x->cgpath,
+                              .stdin_ = x->cc->stdin_};
     char crun_root[4200];
     snprintf(crun_root, sizeof(crun_root), "%s/crun", x->c->root);
     sa.crun_root = crun_root;
@@ -688,6 +689,7 @@ const struct runtime_ops runtime_crun_ops = {
     .exec_sync = rt_crun_exec_sync,
     .exec = rt_crun_exec,
     .exec_wait = rt_crun_exec_wait,
+    .attach = rt_crun_attach,
     .reopen_container_log = rt_crun_reopen_log,
     .container_stats = rt_crun_stats,
     .update_container_resources = rt_crun_update,

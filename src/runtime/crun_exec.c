@@ -7,12 +7,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pty.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -128,29 +131,96 @@ static int exec_pipes(const char **v, bool want_stdin, struct rt_exec_session *s
     return 0;
 }
 
-static int exec_pty(const char **v, struct rt_exec_session *s, struct ck_err *err)
+/* Receives one fd (SCM_RIGHTS) from a connected unix socket; -1 when none came. */
+static int recv_fd(int sock)
 {
-    int master, slave;
-    if (openpty(&master, &slave, NULL, NULL, NULL) < 0)
-        return ck_err_sys(err, errno, "openpty");
-    fcntl(master, F_SETFD, FD_CLOEXEC);
+    char data[256];
+    struct iovec iov = {data, sizeof(data)};
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } u;
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                       .msg_controllen = sizeof(u.buf)};
+    if (recvmsg(sock, &m, MSG_CMSG_CLOEXEC) <= 0)
+        return -1;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+            int fd;
+            memcpy(&fd, CMSG_DATA(c), sizeof(fd));
+            return fd;
+        }
+    return -1;
+}
+
+/* A tty exec: crun allocates the pty inside the container and hands its master over
+ * --console-socket, so resizes (TIOCSWINSZ on the master) reach the process directly. */
+static int exec_console(const char **v, struct rt_exec_session *s, struct ck_err *err)
+{
+    char dir[] = "/tmp/ckexec.XXXXXX";
+    if (!mkdtemp(dir))
+        return ck_err_sys(err, errno, "mkdtemp");
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/console", dir);
+    int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(l, 1) < 0) {
+        int e = errno;
+        if (l >= 0)
+            close(l);
+        rmdir(dir);
+        return ck_err_sys(err, e, "console socket");
+    }
+    /* v: crun, --root, exec, --user, -t, ...: the option goes right after "exec" */
+    size_t n = 0;
+    while (v[n])
+        n++;
+    const char **w = ck_calloc(n + 2, sizeof(char *));
+    char *opt = ck_asprintf("--console-socket=%s", sa.sun_path);
+    for (size_t i = 0, k = 0; i <= n; i++) {
+        w[k++] = v[i];
+        if (i == 2)
+            w[k++] = opt;
+    }
     pid_t pid = fork();
     if (pid == 0) {
+        int null = open("/dev/null", O_RDWR);
+        dup2(null, 0);
+        dup2(null, 1);
+        dup2(null, 2);
         setsid();
-        ioctl(slave, TIOCSCTTY, 0);
-        dup2(slave, 0);
-        dup2(slave, 1);
-        dup2(slave, 2);
-        if (slave > 2)
-            close(slave);
         signal(SIGPIPE, SIG_DFL);
-        execvp(v[0], (char *const *)v);
+        execvp(w[0], (char *const *)w);
         _exit(127);
     }
-    close(slave);
-    if (pid < 0) {
-        close(master);
-        return ck_err_sys(err, errno, "fork");
+    free(w);
+    free(opt);
+    int master = -1;
+    if (pid > 0) {
+        struct pollfd pf = {l, POLLIN, 0};
+        for (int i = 0; i < 100 && master < 0; i++) {
+            if (poll(&pf, 1, 100) > 0) {
+                int c = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+                if (c >= 0) {
+                    master = recv_fd(c);
+                    close(c);
+                }
+                break;
+            }
+            if (waitpid(pid, NULL, WNOHANG) == pid) {
+                pid = -2; /* crun failed before handing the console over */
+                break;
+            }
+        }
+    }
+    close(l);
+    unlink(sa.sun_path);
+    rmdir(dir);
+    if (master < 0) {
+        if (pid > 0) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+        }
+        return ck_err_set(err, CK_R_INTERNAL, "exec: crun did not hand over the console");
     }
     s->pid = pid;
     s->stdin_fd = master;
@@ -171,15 +241,193 @@ int rt_crun_exec(struct runtime *rt, const char *id, const char *const *argv, bo
         return -1;
     char rootopt[4200];
     const char **v = exec_argv(c, id, argv, tty, user, rootopt, sizeof(rootopt));
-    int rc = tty ? exec_pty(v, s, err) : exec_pipes(v, want_stdin, s, err);
+    int rc = tty ? exec_console(v, s, err) : exec_pipes(v, want_stdin, s, err);
     free(v);
     return rc;
+}
+
+/* ---- attach: a relay thread between the shim's framed socket and plain pipes ---------- */
+
+struct att_relay {
+    pthread_t th;
+    int sock;     /* the shim's attach socket */
+    int out_w, err_w; /* the session reads the other ends */
+    int in_r;     /* the session writes the other end, -1 without stdin */
+};
+
+static bool write_all_fd(int fd, const uint8_t *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return false;
+        p += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+static void *relay_main(void *arg)
+{
+    struct att_relay *r = arg;
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, NULL);
+    uint8_t *buf = ck_malloc(RT_ATTACH_MAX_FRAME + 5), in[32768 + 5];
+    size_t have = 0;
+    for (;;) {
+        struct pollfd pf[2] = {{r->sock, POLLIN, 0}, {r->in_r, POLLIN, 0}};
+        if (poll(pf, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (pf[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+            ssize_t k = recv(r->sock, buf + have, RT_ATTACH_MAX_FRAME + 5 - have, 0);
+            if (k <= 0)
+                break; /* the container exited (or the session shut us down) */
+            have += (size_t)k;
+            size_t off = 0;
+            bool bad = false;
+            while (have - off >= 5) {
+                uint32_t len = (uint32_t)buf[off + 1] << 24 | (uint32_t)buf[off + 2] << 16 |
+                               (uint32_t)buf[off + 3] << 8 | buf[off + 4];
+                if (len > RT_ATTACH_MAX_FRAME) {
+                    bad = true;
+                    break;
+                }
+                if (have - off < 5 + len)
+                    break;
+                int fd = buf[off] == 1 ? r->out_w : buf[off] == 2 ? r->err_w : -1;
+                if (fd >= 0 && !write_all_fd(fd, buf + off + 5, len))
+                    bad = true; /* the session closed its end */
+                off += 5 + len;
+            }
+            if (bad)
+                break;
+            memmove(buf, buf + off, have - off);
+            have -= off;
+        }
+        if (r->in_r >= 0 && (pf[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+            ssize_t k = read(r->in_r, in + 5, sizeof(in) - 5);
+            if (k <= 0) {
+                close(r->in_r); /* stdin closed: the container's stdin stays open */
+                r->in_r = -1;
+                continue;
+            }
+            in[0] = 0;
+            in[1] = (uint8_t)(k >> 24);
+            in[2] = (uint8_t)(k >> 16);
+            in[3] = (uint8_t)(k >> 8);
+            in[4] = (uint8_t)k;
+            size_t n = (size_t)k + 5, off = 0;
+            while (off < n) {
+                ssize_t w = send(r->sock, in + off, n - off, MSG_NOSIGNAL);
+                if (w < 0 && errno == EINTR)
+                    continue;
+                if (w <= 0)
+                    break;
+                off += (size_t)w;
+            }
+        }
+    }
+    free(buf);
+    close(r->out_w);
+    close(r->err_w);
+    r->out_w = r->err_w = -1;
+    return NULL;
+}
+
+int rt_crun_attach(struct runtime *rt, const char *id, bool want_stdin, struct rt_exec_session *s,
+                   struct ck_err *err)
+{
+    struct rt_crun *c = crun_of(rt);
+    ck_autofree char *user = running_user(c, id, err);
+    if (!user)
+        return -1;
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/containers/%s/attach.sock",
+                         c->root, id) >= sizeof(sa.sun_path))
+        return ck_err_set(err, CK_R_INTERNAL, "attach: socket path too long");
+    int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (sock < 0 || connect(sock, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        int e = errno;
+        if (sock >= 0)
+            close(sock);
+        return ck_err_sys(err, e, "attach to container %s", id);
+    }
+    int out[2], er[2], in[2] = {-1, -1};
+    if (pipe2(out, O_CLOEXEC) < 0)
+        goto fail;
+    if (pipe2(er, O_CLOEXEC) < 0) {
+        close(out[0]);
+        close(out[1]);
+        goto fail;
+    }
+    if (want_stdin && pipe2(in, O_CLOEXEC) < 0) {
+        close(out[0]);
+        close(out[1]);
+        close(er[0]);
+        close(er[1]);
+        goto fail;
+    }
+    struct att_relay *r = ck_calloc(1, sizeof(*r));
+    *r = (struct att_relay){.sock = sock, .out_w = out[1], .err_w = er[1], .in_r = in[0]};
+    if (pthread_create(&r->th, NULL, relay_main, r) != 0) {
+        close(out[0]);
+        close(out[1]);
+        close(er[0]);
+        close(er[1]);
+        if (in[0] >= 0) {
+            close(in[0]);
+            close(in[1]);
+        }
+        free(r);
+        goto fail;
+    }
+    s->pid = -1;
+    s->stdin_fd = in[1];
+    s->stdout_fd = out[0];
+    s->stderr_fd = er[0];
+    s->tty = false;
+    s->priv = r;
+    return 0;
+fail:
+    close(sock);
+    return ck_err_sys(err, errno, "attach pipes");
+}
+
+static void attach_end(struct rt_exec_session *s)
+{
+    struct att_relay *r = s->priv;
+    if (s->stdin_fd >= 0)
+        close(s->stdin_fd);
+    if (s->stdout_fd >= 0)
+        close(s->stdout_fd); /* the relay's writes fail: it ends */
+    if (s->stderr_fd >= 0)
+        close(s->stderr_fd);
+    shutdown(r->sock, SHUT_RDWR); /* wakes its poll */
+    pthread_join(r->th, NULL);
+    close(r->sock);
+    if (r->in_r >= 0)
+        close(r->in_r);
+    free(r);
+    s->priv = NULL;
+    s->stdin_fd = s->stdout_fd = s->stderr_fd = -1;
 }
 
 int rt_crun_exec_wait(struct runtime *rt, struct rt_exec_session *s, int *exit_code,
                       struct ck_err *err)
 {
     (void)rt;
+    if (s->priv) {
+        attach_end(s);
+        *exit_code = 0;
+        return 0;
+    }
     if (s->stdin_fd >= 0 && s->stdin_fd != s->stdout_fd)
         close(s->stdin_fd);
     int st = 0;

@@ -43,7 +43,16 @@ struct rt_shim_args {
     const char *lowerdir;   /* overlay lowerdir option value (top first) */
     const char *log_path;
     const char *cgroups_path;
+    bool stdin_; /* the container's stdin is a pipe the shim holds for attach (else /dev/null) */
 };
+
+/* The shim's attach socket: <dir>/attach.sock. Frames both ways: 1 byte type, 4 bytes
+ * big-endian length, payload (<= RT_ATTACH_MAX_FRAME). Shim to client: type 1 stdout, 2
+ * stderr; client to shim: 0 stdin bytes. The shim closes its clients when the container
+ * exits; a client that does not keep up is disconnected (the container never waits). */
+#define RT_ATTACH_MAX_FRAME 65536
+int rt_crun_attach(struct runtime *rt, const char *id, bool want_stdin, struct rt_exec_session *s,
+                   struct ck_err *err);
 
 /* Forks the detached shim, which mounts the rootfs, runs `crun create` and then owns the
  * container's stdio (CRI log) and exit status (exit.json). Returns 0 once the container is

@@ -6,7 +6,10 @@
  *  2. runs `crun create` with pipes as the container's stdout/stderr, becoming the child
  *     subreaper of the container init;
  *  3. writes CRI logs from the pipes, reaps the init and records exit.json (exit code,
- *     OOM kill from memory.oom_control) before exiting. SIGUSR1 reopens the log. */
+ *     OOM kill from memory.oom_control) before exiting. SIGUSR1 reopens the log;
+ *  4. serves attach on <dir>/attach.sock (crun_int.h: framed stdout/stderr fanned out to
+ *     every attached client, stdin from clients into the container's stdin pipe when the
+ *     container has stdin). */
 #include "runtime/crilog.h"
 #include "runtime/crun_int.h"
 #include "cni/cni_proc.h"
@@ -23,7 +26,9 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -94,7 +99,7 @@ static int setup_mounts(const struct rt_shim_args *a, char *msg, size_t n)
     return 0;
 }
 
-static pid_t spawn_create(const struct rt_shim_args *a, int outw, int errw)
+static pid_t spawn_create(const struct rt_shim_args *a, int inr, int outw, int errw)
 {
     char bundle[4096], pidf[4096], logopt[4200];
     snprintf(bundle, sizeof(bundle), "%s/bundle", a->dir);
@@ -106,7 +111,10 @@ static pid_t spawn_create(const struct rt_shim_args *a, int outw, int errw)
                           "--pid-file", pidf, a->id, NULL};
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    if (inr >= 0)
+        posix_spawn_file_actions_adddup2(&fa, inr, 0);
+    else
+        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, outw, 1);
     posix_spawn_file_actions_adddup2(&fa, errw, 2);
     pid_t pid = -1;
@@ -145,17 +153,165 @@ static void write_exit(const struct rt_shim_args *a, int status)
     json_decref(doc);
 }
 
+/* ---- attach ------------------------------------------------------------------------ */
+
+#define ATT_MAX 16
+#define ATT_SNDBUF (1 << 20)
+#define STDIN_PEND_MAX (256 * 1024)
+
+struct att_client {
+    int fd;
+    uint8_t *in; /* a partial frame from the client */
+    size_t inlen;
+};
+
+struct attach {
+    int lfd;   /* listener, -1 when off */
+    int stdin_w; /* the container's stdin, -1 when none */
+    struct att_client c[ATT_MAX];
+    uint8_t *pend; /* stdin not yet written */
+    size_t plen;
+};
+
+static int attach_listen(const char *dir)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/attach.sock", dir) >=
+        sizeof(sa.sun_path))
+        return -1;
+    unlink(sa.sun_path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd >= 0 && (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 8) < 0)) {
+        close(fd);
+        fd = -1;
+    }
+    if (fd >= 0)
+        chmod(sa.sun_path, 0600);
+    return fd;
+}
+
+static void att_drop(struct att_client *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    free(c->in);
+    c->fd = -1;
+    c->in = NULL;
+    c->inlen = 0;
+}
+
+static void att_accept(struct attach *at)
+{
+    int fd = accept4(at->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0)
+        return;
+    for (int i = 0; i < ATT_MAX; i++)
+        if (at->c[i].fd < 0) {
+            int sz = ATT_SNDBUF;
+            setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+            at->c[i].fd = fd;
+            at->c[i].in = malloc(RT_ATTACH_MAX_FRAME + 5);
+            if (!at->c[i].in)
+                att_drop(&at->c[i]);
+            return;
+        }
+    close(fd); /* too many attached clients */
+}
+
+/* Sends a frame to every client; one that cannot take it whole is disconnected. */
+static void att_broadcast(struct attach *at, int stream, const char *p, size_t n)
+{
+    uint8_t h[5] = {(uint8_t)stream, (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8),
+                    (uint8_t)n};
+    for (int i = 0; i < ATT_MAX; i++) {
+        if (at->c[i].fd < 0)
+            continue;
+        struct iovec v[2] = {{h, 5}, {(void *)p, n}};
+        struct msghdr m = {.msg_iov = v, .msg_iovlen = 2};
+        if (sendmsg(at->c[i].fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)(n + 5))
+            att_drop(&at->c[i]);
+    }
+}
+
+/* Reads a client's frames; stdin bytes go to the pending buffer. */
+static void att_read(struct attach *at, struct att_client *c)
+{
+    ssize_t k = recv(c->fd, c->in + c->inlen, RT_ATTACH_MAX_FRAME + 5 - c->inlen, MSG_DONTWAIT);
+    if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR)) {
+        att_drop(c);
+        return;
+    }
+    if (k < 0)
+        return;
+    c->inlen += (size_t)k;
+    size_t off = 0;
+    while (c->inlen - off >= 5) {
+        uint32_t len = (uint32_t)c->in[off + 1] << 24 | (uint32_t)c->in[off + 2] << 16 |
+                       (uint32_t)c->in[off + 3] << 8 | c->in[off + 4];
+        if (len > RT_ATTACH_MAX_FRAME) {
+            att_drop(c);
+            return;
+        }
+        if (c->inlen - off < 5 + len)
+            break;
+        if (c->in[off] == 0 && at->stdin_w >= 0 && at->plen + len <= STDIN_PEND_MAX) {
+            memcpy(at->pend + at->plen, c->in + off + 5, len);
+            at->plen += len;
+        }
+        off += 5 + len;
+    }
+    memmove(c->in, c->in + off, c->inlen - off);
+    c->inlen -= off;
+}
+
+static void att_write_stdin(struct attach *at)
+{
+    if (at->stdin_w < 0 || !at->plen)
+        return;
+    ssize_t w = write(at->stdin_w, at->pend, at->plen);
+    if (w > 0) {
+        memmove(at->pend, at->pend + w, at->plen - (size_t)w);
+        at->plen -= (size_t)w;
+    } else if (w < 0 && errno != EAGAIN && errno != EINTR) {
+        at->plen = 0; /* the process closed its stdin */
+    }
+}
+
+static void att_close(struct attach *at)
+{
+    for (int i = 0; i < ATT_MAX; i++)
+        att_drop(&at->c[i]);
+    if (at->lfd >= 0)
+        close(at->lfd);
+    if (at->stdin_w >= 0)
+        close(at->stdin_w);
+    free(at->pend);
+}
+
 /* Pumps the pipes into the log until both reach EOF (or the drain deadline after exit). */
 static void shim_loop(const struct rt_shim_args *a, pid_t init, int fds[2],
-                      struct rt_log_writer *w)
+                      struct rt_log_writer *w, struct attach *at)
 {
     int status = 0;
     bool exited = false;
     int64_t drain_deadline = 0;
     struct ck_err e = CK_ERR_INIT;
     while (fds[0] >= 0 || fds[1] >= 0 || !exited) {
-        struct pollfd p[2] = {{fds[0], POLLIN, 0}, {fds[1], POLLIN, 0}};
-        int r = poll(p, 2, exited ? 50 : 200);
+        struct pollfd p[4 + ATT_MAX] = {{fds[0], POLLIN, 0}, {fds[1], POLLIN, 0},
+                                        {at->lfd, POLLIN, 0},
+                                        {at->plen ? at->stdin_w : -1, POLLOUT, 0}};
+        for (int i = 0; i < ATT_MAX; i++)
+            p[4 + i] = (struct pollfd){at->plen < STDIN_PEND_MAX / 2 ? at->c[i].fd : -1, POLLIN,
+                                       0};
+        int r = poll(p, 4 + ATT_MAX, exited ? 50 : 200);
+        if (r > 0 && (p[2].revents & POLLIN))
+            att_accept(at);
+        if (r > 0 && (p[3].revents & (POLLOUT | POLLERR | POLLHUP)))
+            att_write_stdin(at);
+        for (int i = 0; r > 0 && i < ATT_MAX; i++)
+            if (at->c[i].fd >= 0 && p[4 + i].fd == at->c[i].fd &&
+                (p[4 + i].revents & (POLLIN | POLLHUP | POLLERR)))
+                att_read(at, &at->c[i]);
         if (reopen_requested) {
             reopen_requested = 0;
             rt_log_reopen(w, &e);
@@ -167,6 +323,7 @@ static void shim_loop(const struct rt_shim_args *a, pid_t init, int fds[2],
             ssize_t k = read(fds[i], buf, sizeof(buf));
             if (k > 0) {
                 rt_log_write(w, (enum rt_log_stream)i, buf, (size_t)k, &e);
+                att_broadcast(at, i + 1, buf, (size_t)k);
             } else if (k == 0 || (errno != EINTR && errno != EAGAIN)) {
                 rt_log_flush(w, (enum rt_log_stream)i, &e);
                 close(fds[i]);
@@ -197,6 +354,7 @@ static void shim_loop(const struct rt_shim_args *a, pid_t init, int fds[2],
             close(fds[i]);
         }
     write_exit(a, status);
+    att_close(at); /* attached clients see EOF once exit.json is there */
 }
 
 static void redirect_stdio(const char *dir)
@@ -245,15 +403,29 @@ static _Noreturn void shim_main(const struct rt_shim_args *a, int syncfd)
         sync_send(syncfd, "E %s", e.msg);
         _exit(1);
     }
-    int out[2], er[2];
-    if (pipe2(out, O_CLOEXEC) < 0 || pipe2(er, O_CLOEXEC) < 0) {
+    int out[2], er[2], in[2] = {-1, -1};
+    if ((a->stdin_ && pipe2(in, O_CLOEXEC) < 0) || pipe2(out, O_CLOEXEC) < 0 ||
+        pipe2(er, O_CLOEXEC) < 0) {
         sync_send(syncfd, "E pipe: %s", strerror(errno));
         _exit(1);
     }
     int64_t t0 = ck_mono_ns();
-    pid_t crun = spawn_create(a, out[1], er[1]);
+    pid_t crun = spawn_create(a, in[0], out[1], er[1]);
     close(out[1]);
     close(er[1]);
+    if (in[0] >= 0)
+        close(in[0]);
+    struct attach at = {.lfd = attach_listen(a->dir), .stdin_w = in[1]};
+    for (int i = 0; i < ATT_MAX; i++)
+        at.c[i].fd = -1;
+    if (in[1] >= 0) {
+        fcntl(in[1], F_SETFL, fcntl(in[1], F_GETFL) | O_NONBLOCK);
+        at.pend = malloc(STDIN_PEND_MAX);
+        if (!at.pend) {
+            close(in[1]);
+            at.stdin_w = -1;
+        }
+    }
     int st = 0;
     if (crun < 0 || waitpid(crun, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
         crun_log_tail(a->dir, msg, sizeof(msg));
@@ -265,7 +437,7 @@ static _Noreturn void shim_main(const struct rt_shim_args *a, int syncfd)
     sync_send(syncfd, "OK %d %d", (int)getpid(), (int)init);
     close(syncfd);
     int fds[2] = {out[0], er[0]};
-    shim_loop(a, init, fds, &w);
+    shim_loop(a, init, fds, &w, &at);
     rt_log_close(&w);
     _exit(0);
 }

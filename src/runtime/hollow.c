@@ -522,6 +522,15 @@ static int h_update(struct runtime *rt, const char *id, const struct rt_resource
     return h_reopen(rt, id, err);
 }
 
+static int h_attach(struct runtime *rt, const char *id, bool want_stdin,
+                    struct rt_exec_session *s, struct ck_err *err)
+{
+    (void)rt;
+    (void)want_stdin;
+    (void)s;
+    return ck_err_set(err, CK_R_INVALID, "attach to %s: hollow containers have no stdio", id);
+}
+
 static int h_port_forward(struct runtime *rt, const char *sandbox_id, int port, int *fd,
                           struct ck_err *err)
 {
@@ -561,6 +570,7 @@ const struct runtime_ops runtime_hollow_ops = {
     .exec_sync = h_exec_sync,
     .exec = h_exec,
     .exec_wait = h_exec_wait,
+    .attach = h_attach,
     .reopen_container_log = h_reopen,
     .container_stats = h_stats,
     .update_container_resources = h_update,

@@ -154,6 +154,7 @@ struct rt_exec_session {
     int stdout_fd;
     int stderr_fd;  /* -1 with tty */
     bool tty;
+    void *priv;     /* backend state (attach: the relay), NULL for exec */
 };
 
 struct runtime;
@@ -194,6 +195,12 @@ struct runtime_ops {
     /* Starts argv in the container and hands the caller its fds (see rt_exec_session). */
     int (*exec)(struct runtime *rt, const char *id, const char *const *argv, bool tty,
                 bool want_stdin, struct rt_exec_session *s, struct ck_err *err);
+    /* Attaches to the running container's main process (kubectl attach): its stdout and
+     * stderr from now on arrive on the session's fds, and with want_stdin (and a container
+     * created with stdin_) bytes written to stdin_fd reach its stdin. pid is -1; the fds reach
+     * EOF when the container exits. End it with exec_wait (exit code 0). */
+    int (*attach)(struct runtime *rt, const char *id, bool want_stdin, struct rt_exec_session *s,
+                  struct ck_err *err);
     /* Waits for a streaming exec to end; closes its fds; returns 0 with *exit_code. */
     int (*exec_wait)(struct runtime *rt, struct rt_exec_session *s, int *exit_code,
                      struct ck_err *err);

@@ -48,12 +48,12 @@ static int l_exec(struct runtime *rt, const char *id, const char *const *argv, b
     if (tty) {
         close(slave);
         fcntl(master, F_SETFD, FD_CLOEXEC);
-        *s = (struct rt_exec_session){pid, master, master, -1, true};
+        *s = (struct rt_exec_session){pid, master, master, -1, true, NULL};
     } else {
         if (want_stdin)
             close(in[0]);
         close(out[1]), close(er[1]);
-        *s = (struct rt_exec_session){pid, want_stdin ? in[1] : -1, out[0], er[0], false};
+        *s = (struct rt_exec_session){pid, want_stdin ? in[1] : -1, out[0], er[0], false, NULL};
     }
     return 0;
 }

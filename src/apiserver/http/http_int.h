@@ -101,6 +101,7 @@ struct http_job {
     char *user;                 /* the (possibly impersonated) user the engine sees */
     char **groups;              /* NULL-terminated */
     struct http_proxy *px;      /* set for pods|services|nodes/proxy (http_proxy.c) */
+    struct http_stream *st;     /* set for pods/exec|attach|portforward (http_stream.c) */
 };
 
 /* http_h2body.c */

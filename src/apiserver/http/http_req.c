@@ -4,6 +4,7 @@
  * are always JSON Status objects for errors; big bodies go out in 1 MiB chunks from proceed. */
 #include "apiserver/http/http_int.h"
 #include "apiserver/http/http_podlog.h" /* kubesrv */
+#include "apiserver/http/http_stream.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
 #include "lib/timeutil.h"
@@ -397,6 +398,7 @@ static void job_free(struct http_job *j)
     free(j->groups);
     if (j->px)
         http_proxy_free(j->px);
+    http_stream_free(j->st);
     free(j);
 }
 
@@ -423,7 +425,7 @@ static bool is_read_only(int midx)
 }
 
 static bool submit_job(struct http_loop *lp, h2o_req_t *req, const char *path, int midx,
-                       int64_t t0, const struct authn_user *u, bool proxy)
+                       int64_t t0, const struct authn_user *u, bool proxy, bool stream)
 {
     struct http_server *s = lp->srv;
     struct http_job *j;
@@ -466,6 +468,8 @@ static bool submit_job(struct http_loop *lp, h2o_req_t *req, const char *path, i
     };
     if (proxy)
         http_proxy_prepare(j, req);
+    else if (stream)
+        j->st = http_stream_prepare(s, req, path);
     if (midx == HTTP_NMETHODS - 1) /* unknown verb: let the engine answer 405 */
         j->rq.method = ck_strndup(req->method.base, req->method.len);
     response_init(&j->rs);
@@ -501,6 +505,8 @@ static void *worker_main(void *arg)
         j->w = NULL;
         if (j->px)
             http_proxy_run(s, j);
+        else if (j->st)
+            http_stream_run(s, j);
         else
             j->res = s->ops->handle(s->eng, &j->rq, &j->rs, &j->w);
         h2o_multithread_send_message(&j->lp->job_rx, &j->msg);
@@ -546,7 +552,7 @@ void http_on_job_done(h2o_multithread_receiver_t *rx, h2o_linklist_t *messages)
         h2o_linklist_unlink(&j->msg.link);
         atomic_fetch_sub(&lp->outstanding, 1);
         http_metrics_inflight(&s->m, !is_read_only(j->midx), -1);
-        if (!j->px)
+        if (!j->px && !j->st)
             http_metrics_request(&j->rs.info, j->path, j->rs.status, ck_mono_ns() - j->start_ns,
                                  j->rs.lent.niov ? j->rs.lent.len : j->rs.body.len);
         if (j->midx == HTTP_NMETHODS - 1)
@@ -557,7 +563,13 @@ void http_on_job_done(h2o_multithread_receiver_t *rx, h2o_linklist_t *messages)
             atomic_fetch_sub(&s->m.in_flight, 1);
         } else {
             *j->holder = NULL;
-            if (j->px) {
+            if (j->st) {
+                int status = j->st->ok ? 101 : j->st->kresp.status ? j->st->kresp.status
+                                                                    : j->rs.status;
+                http_stream_respond(j->req, j);
+                http_metrics_observe(&s->m, j->midx, status, ck_mono_ns() - j->start_ns, false);
+                atomic_fetch_sub(&s->m.in_flight, 1);
+            } else if (j->px) {
                 int status = j->rs.status;
                 http_proxy_respond(j->req, j);
                 http_metrics_observe(&s->m, j->midx, status, ck_mono_ns() - j->start_ns, true);
@@ -660,7 +672,8 @@ static void dispatch(struct http_loop *lp, h2o_req_t *req, const char *path, enu
     else if (http_podlog_match(path, req->method.base, req->method.len) && /* kubesrv: pods/log */
              http_podlog_begin(lp, req, path, u, midx, t0))
         ; /* kubesrv: answered from the loop as the kubelet's body arrives */
-    else if (!submit_job(lp, req, path, midx, t0, u, http_proxy_match(path))) {
+    else if (!submit_job(lp, req, path, midx, t0, u, http_proxy_match(path),
+                         http_stream_match(path))) {
         ck_err_set(&err, CK_R_TOO_MANY_REQUESTS, "too many requests, please try again later");
         err.retry_after = 1;
         respond_error(s, req, &err, midx, t0);
