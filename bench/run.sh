@@ -7,6 +7,8 @@ BIN=${1:-build/ckube}
 "$BIN" store-bench
 if "$BIN" help | grep -qE '^  bench '; then "$BIN" bench "${BENCH_ARGS[@]:-}"; fi
 "$BIN" bench scheduler --nodes 5000 --pods 10000
+# the node agent: pod start on a real agent (needs root: crun, CNI), hollow-node memory
+if [ "$(id -u)" = 0 ]; then "$BIN" bench pods; else "$BIN" bench pods --no-pods; fi
 # streaming through the API server: exec round trip, port-forward throughput (needs root)
 if [ "$(id -u)" = 0 ]; then "$BIN" bench exec; fi
 # the controller manager with the scheduler and 100 hollow nodes: a Deployment of 1,000 to Ready, a foreground delete of 10,000 pods

@@ -187,6 +187,7 @@ static int ensure_image(struct agent *ag, struct ag_pod *p, const json_t *pod, c
     int64_t now = ck_mono_ns();
     if (ag_backoff_in_backoff_since_update(&p->pull_backoff, image, now)) {
         ag_event(ag, p, ctr, false, "BackOff", "Back-off pulling image \"%s\"", image);
+        ag_event(ag, p, ctr, true, "Failed", "Error: ImagePullBackOff");
         return ck_err_set(err, CK_R_SERVICE_UNAVAILABLE,
                           "ImagePullBackOff: Back-off pulling image \"%s\"", image);
     }

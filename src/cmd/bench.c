@@ -510,6 +510,8 @@ static int cmd_bench(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "scheduler"))
         return cmd_bench_scheduler(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "pods"))
+        return cmd_bench_pods(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "exec"))
         return cmd_bench_exec(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "controllers"))

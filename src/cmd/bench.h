@@ -6,11 +6,13 @@
 /* `ckube bench scheduler [--nodes N] [--pods P] [--server URL --token T --external]`
  * (bench_scheduler.c); argv[0] is "scheduler". */
 int cmd_bench_scheduler(int argc, char **argv);
-/* `ckube bench controllers [--nodes N] [--replicas R] [--gc-pods P] [--server URL --token T]`
- * (bench_controllers.c). */
-int cmd_bench_controllers(int argc, char **argv);
+/* `ckube bench pods [--pods N] [--hollow N] [--server URL --token T --node N]` (bench_pods.c). */
+int cmd_bench_pods(int argc, char **argv);
 /* `ckube bench exec [--runs N] [--mib M]`: exec round trip and port-forward throughput through
  * the API server (bench_exec.c). */
 int cmd_bench_exec(int argc, char **argv);
+/* `ckube bench controllers [--nodes N] [--replicas R] [--gc-pods P] [--server URL --token T]`
+ * (bench_controllers.c). */
+int cmd_bench_controllers(int argc, char **argv);
 
 #endif
