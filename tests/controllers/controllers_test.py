@@ -512,11 +512,41 @@ def case_namespace(c, api):
     expect(not api.get("/api/v1/namespaces/%s/pods" % ns)["items"], "no pods left")
 
 
+class NodeHeartbeat(threading.Thread):
+    """Posts the node's Ready condition every 2 s, as a kubelet would, so that the node
+    lifecycle controller leaves the node and its pods alone."""
+
+    def __init__(self, api, node):
+        super().__init__(daemon=True)
+        self.api, self.node, self.stop = api, node, False
+
+    def run(self):
+        while not self.stop:
+            try:
+                self.api.req("PATCH", "/api/v1/nodes/%s/status" % self.node, {"status": {
+                    "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
+                                    "lastHeartbeatTime": now_rfc3339(),
+                                    "lastTransitionTime": now_rfc3339()}]}},
+                    "application/strategic-merge-patch+json")
+            except Exception:  # noqa: BLE001 - the node is gone at the end
+                pass
+            time.sleep(2)
+
+
 def case_drain(c, api):
     """The disruption controller keeps PDB status; `kubectl drain` is held back by it."""
     node = "drain-" + c.ns
     api.req("POST", "/api/v1/nodes", {"apiVersion": "v1", "kind": "Node",
                                       "metadata": {"name": node}})
+    hb = NodeHeartbeat(api, node)
+    hb.start()
+    try:
+        drain_on(c, api, node)
+    finally:
+        hb.stop = True
+
+
+def drain_on(c, api, node):
     for i in range(2):
         api.req("POST", "/api/v1/namespaces/%s/pods" % c.ns, {
             "apiVersion": "v1", "kind": "Pod",
@@ -657,14 +687,14 @@ def case_nodelifecycle(c, api):
             "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "nl-" + name, "labels": {"app": "nl"}},
             "spec": spec})
     wait_for("3 ready pods", lambda: ready_count(pods_of(api, c.ns, "nl")) == 3)
-    # the node falls silent: grace 4 s (--node-monitor-grace-period), checked every 5 s
+    # the node falls silent: grace 15 s (--node-monitor-grace-period), checked every 5 s
 
     def node_obj():
         return api.get("/api/v1/nodes/" + node) or {}
 
     def ready_cond():
         return [x for x in node_obj().get("status", {}).get("conditions", []) if x["type"] == "Ready"][0]
-    wait_for("Ready Unknown", lambda: ready_cond()["status"] == "Unknown", timeout=30)
+    wait_for("Ready Unknown", lambda: ready_cond()["status"] == "Unknown", timeout=45)
     rc = ready_cond()
     expect(rc.get("reason") == "NodeStatusUnknown" and rc.get("message") ==
            "Kubelet stopped posting node status.", "ready condition %r" % rc)
@@ -703,7 +733,7 @@ def main():
         kl = FakeKubelet(api)
         kl.start()
         cm = CM(binary, server.kubeconfig, tmp)
-        cm.start("--node-monitor-grace-period", "4")
+        cm.start("--node-monitor-grace-period", "15")  # > any case on a silent node
         expect(cm.get("/healthz") == "ok", "/healthz")
         lease = wait_for("lease", lambda: (api.get(
             "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kube-controller-manager")
