@@ -28,6 +28,12 @@ struct sch_cache {
     int64_t gen;           /* last generation handed out */
     int64_t list_gen;      /* bumped when the node list changes */
     int64_t ttl;
+    /* nodes (cache indexes) whose generation moved since the last snapshot, for that
+     * snapshot; any other snapshot gets a full pass */
+    size_t *dirty;
+    bool *is_dirty;
+    size_t ndirty, dirtycap;
+    const struct sch_snapshot *last_snap;
 };
 
 void sch_snapshot_index_images(struct sch_snapshot *s);
@@ -48,6 +54,8 @@ void sch_cache_free(struct sch_cache *c)
         sch_node_free(c->nodes[i]), free(c->names[i]);
     free(c->nodes);
     free(c->names);
+    free(c->dirty);
+    free(c->is_dirty);
     const char *k;
     void *v;
     for (size_t it = 0; ck_strmap_next(&c->pods, &it, &k, &v);) {
@@ -60,6 +68,33 @@ void sch_cache_free(struct sch_cache *c)
     ck_strmap_release(&c->idx);
     pthread_mutex_destroy(&c->mu);
     free(c);
+}
+
+/* A node's content changed: a new generation, and the node goes on the dirty list. */
+static void touch(struct sch_cache *c, struct sch_node *n, const char *name)
+{
+    n->generation = ++c->gen;
+    uintptr_t i = (uintptr_t)ck_strmap_get(&c->idx, name, NULL);
+    if (!i)
+        return;
+    if (c->dirtycap < c->cap) {
+        c->is_dirty = ck_realloc(c->is_dirty, c->cap * sizeof(bool));
+        memset(c->is_dirty + c->dirtycap, 0, (c->cap - c->dirtycap) * sizeof(bool));
+        c->dirty = ck_realloc(c->dirty, c->cap * sizeof(size_t));
+        c->dirtycap = c->cap;
+    }
+    if (!c->is_dirty[i - 1]) {
+        c->is_dirty[i - 1] = true;
+        c->dirty[c->ndirty++] = i - 1;
+    }
+}
+
+static void dirty_clear(struct sch_cache *c)
+{
+    for (size_t k = 0; k < c->ndirty; k++)
+        if (c->dirty[k] < c->dirtycap)
+            c->is_dirty[c->dirty[k]] = false;
+    c->ndirty = 0;
 }
 
 static struct sch_node *node_get(struct sch_cache *c, const char *name, bool create)
@@ -106,7 +141,7 @@ void sch_cache_add_node(struct sch_cache *c, json_t *node)
     if (!n->nd)
         c->list_gen++;
     sch_node_set(n, node);
-    n->generation = ++c->gen;
+    touch(c, n, k8s_obj_name(node));
     pthread_mutex_unlock(&c->mu);
 }
 
@@ -121,7 +156,7 @@ void sch_cache_remove_node(struct sch_cache *c, const char *name)
     struct sch_node *n = node_get(c, name, false);
     if (n) {
         sch_node_set(n, NULL);
-        n->generation = ++c->gen;
+        touch(c, n, name);
         c->list_gen++;
         node_gc(c, name);
     }
@@ -132,14 +167,14 @@ static void place(struct sch_cache *c, struct podstate *ps)
 {
     struct sch_node *n = node_get(c, ps->node, true);
     sch_node_add_pod(n, ps->p);
-    n->generation = ++c->gen;
+    touch(c, n, ps->node);
 }
 
 static void unplace(struct sch_cache *c, struct podstate *ps)
 {
     struct sch_node *n = node_get(c, ps->node, false);
     if (n && sch_node_remove_pod(n, ps->p->key)) {
-        n->generation = ++c->gen;
+        touch(c, n, ps->node);
         node_gc(c, ps->node);
     }
 }
@@ -272,7 +307,7 @@ void sch_cache_snapshot(struct sch_cache *c, struct sch_snapshot *s)
 {
     pthread_mutex_lock(&c->mu);
     bool changed = false, images = false;
-    if (s->list_gen != c->list_gen) {
+    if (s->list_gen != c->list_gen || c->last_snap != s) {
         /* the node list changed: rebuild the order, reusing clones that are current */
         struct sch_node **old = s->nodes;
         size_t oldn = s->n;
@@ -303,19 +338,32 @@ void sch_cache_snapshot(struct sch_cache *c, struct sch_snapshot *s)
         s->list_gen = c->list_gen;
         changed = images = true;
     } else {
-        for (size_t i = 0, k = 0; i < c->n; i++) {
+        /* only the dirty nodes can differ; the derived lists change only when a node
+         * gains or loses its first pod with (anti-)affinity */
+        for (size_t d = 0; d < c->ndirty; d++) {
+            size_t i = c->dirty[d];
+            if (i >= c->n)
+                continue;
             struct sch_node *cn = c->nodes[i];
             if (!cn->nd)
                 continue;
-            if (s->nodes[k]->generation != cn->generation) {
-                images |= s->nodes[k]->nd != cn->nd;
-                sch_node_free(s->nodes[k]);
-                s->nodes[k] = sch_node_clone(cn);
-                changed = true;
-            }
-            k++;
+            uintptr_t k1 = (uintptr_t)ck_strmap_get(&s->byname, cn->nd->name, NULL);
+            if (!k1)
+                continue;
+            struct sch_node *old = s->nodes[k1 - 1];
+            if (old->generation == cn->generation)
+                continue;
+            images |= old->nd != cn->nd;
+            changed |= !old->naff != !cn->naff || !old->nreq_anti != !cn->nreq_anti ||
+                       !old->nscore_aff != !cn->nscore_aff;
+            sch_node_free(old);
+            s->nodes[k1 - 1] = sch_node_clone(cn);
+            if (s->gens)
+                s->gens[k1 - 1] = cn->generation;
         }
     }
+    dirty_clear(c);
+    c->last_snap = s;
     pthread_mutex_unlock(&c->mu);
     if (changed)
         sch_snapshot_index(s);

@@ -317,6 +317,35 @@ enum sch_code sch_run_filter(const struct sch_cycle *cs, const struct sch_pod *p
     return SCH_OK;
 }
 
+/* Raw scores of every active Score plugin for one chunk of the nodes. */
+struct score_ctx {
+    struct sch_cycle *cs;
+    const struct sch_pod *p;
+    const size_t *nodes;
+    size_t n;
+    const int *active;
+    size_t na;
+    struct sch_node_score *s; /* na rows of n */
+    size_t chunk;
+};
+
+static void score_chunk(void *arg, size_t c)
+{
+    struct score_ctx *sc = arg;
+    const struct sch_profile *pr = sc->cs->prof;
+    size_t from = c * sc->chunk, to = from + sc->chunk < sc->n ? from + sc->chunk : sc->n;
+    for (size_t k = 0; k < sc->na; k++) {
+        const struct sch_inst *in = &pr->plugins[sc->active[k]];
+        const void *state = sc->cs->sstate[sc->active[k]];
+        struct sch_node_score *row = sc->s + k * sc->n;
+        for (size_t j = from; j < to; j++) {
+            row[j].node = sc->nodes[j];
+            row[j].score =
+                in->def->score(in->self, state, sc->p, sc->cs->snap->nodes[sc->nodes[j]]);
+        }
+    }
+}
+
 enum sch_code sch_run_score(struct sch_cycle *cs, const struct sch_pod *p, const size_t *nodes,
                             size_t n, int64_t *totals, struct sch_status *st)
 {
@@ -336,22 +365,24 @@ enum sch_code sch_run_score(struct sch_cycle *cs, const struct sch_pod *p, const
         }
     }
     memset(totals, 0, n * sizeof(*totals));
-    struct sch_node_score *s = ck_malloc((n ? n : 1) * sizeof(*s));
-    for (size_t k = 0; k < pr->npt[SCH_PT_SCORE]; k++) {
-        int i = pr->pt[SCH_PT_SCORE][k];
-        if (cs->skip_score[i])
-            continue;
-        const struct sch_inst *in = &pr->plugins[i];
-        for (size_t j = 0; j < n; j++) {
-            s[j].node = nodes[j];
-            s[j].score = in->def->score(in->self, cs->sstate[i], p, cs->snap->nodes[nodes[j]]);
-        }
+    int active[SCH_MAX_PLUGINS];
+    size_t na = 0;
+    for (size_t k = 0; k < pr->npt[SCH_PT_SCORE]; k++)
+        if (!cs->skip_score[pr->pt[SCH_PT_SCORE][k]])
+            active[na++] = pr->pt[SCH_PT_SCORE][k];
+    struct score_ctx sc = {
+        cs, p, nodes, n, active, na, ck_malloc((n * na + 1) * sizeof(struct sch_node_score)), 64};
+    size_t nchunks = (n + sc.chunk - 1) / sc.chunk;
+    sch_pool_run(nchunks > 1 ? cs->pool : NULL, nchunks, score_chunk, &sc);
+    for (size_t k = 0; k < na; k++) {
+        const struct sch_inst *in = &pr->plugins[active[k]];
+        struct sch_node_score *s = sc.s + k * n;
         if (in->def->normalize)
-            in->def->normalize(in->self, cs->sstate[i], p, s, n);
+            in->def->normalize(in->self, cs->sstate[active[k]], p, s, n);
         for (size_t j = 0; j < n; j++)
             totals[j] += s[j].score * in->weight;
     }
-    free(s);
+    free(sc.s);
     sch_status_reset(st);
     return SCH_OK;
 }
@@ -392,27 +423,34 @@ size_t sch_num_nodes_to_find(int pct, size_t all)
 
 /* ---- pool ------------------------------------------------------------------------------- */
 
+/* One sch_pool_run call; lives on the caller's stack. Workers only reach it through
+ * p->cur, which is cleared (under the mutex) before the call returns, and the call returns
+ * only when every worker that took it is done: no worker can touch a job that has ended. */
+struct pool_job {
+    void (*fn)(void *, size_t);
+    void *ctx;
+    size_t n;
+    size_t next; /* atomic */
+};
+
 struct sch_pool {
     pthread_mutex_t mu;
     pthread_cond_t work, done;
     pthread_t *th;
     int nth;
-    /* the current job */
-    void (*fn)(void *, size_t);
-    void *ctx;
-    size_t n, next, finished;
-    long job;
-    int busy;
+    struct pool_job *cur; /* the running job, NULL between jobs */
+    long job;             /* bumped per job */
+    int busy;             /* workers inside cur */
     bool stop;
 };
 
-static void run_items(struct sch_pool *p)
+static void run_items(struct pool_job *j)
 {
     for (;;) {
-        size_t i = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED);
-        if (i >= p->n)
+        size_t i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
+        if (i >= j->n)
             return;
-        p->fn(p->ctx, i);
+        j->fn(j->ctx, i);
     }
 }
 
@@ -422,14 +460,15 @@ static void *pool_main(void *arg)
     long seen = 0;
     pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (!p->stop && p->job == seen)
+        while (!p->stop && (!p->cur || p->job == seen))
             pthread_cond_wait(&p->work, &p->mu);
         if (p->stop)
             break;
         seen = p->job;
+        struct pool_job *j = p->cur;
         p->busy++;
         pthread_mutex_unlock(&p->mu);
-        run_items(p);
+        run_items(j);
         pthread_mutex_lock(&p->mu);
         if (--p->busy == 0)
             pthread_cond_signal(&p->done);
@@ -475,17 +514,16 @@ void sch_pool_run(struct sch_pool *p, size_t n, void (*fn)(void *ctx, size_t i),
             fn(ctx, i);
         return;
     }
+    struct pool_job j = {fn, ctx, n, 0};
     pthread_mutex_lock(&p->mu);
-    p->fn = fn;
-    p->ctx = ctx;
-    p->n = n;
-    __atomic_store_n(&p->next, 0, __ATOMIC_RELAXED);
+    p->cur = &j;
     p->job++;
     pthread_cond_broadcast(&p->work);
     pthread_mutex_unlock(&p->mu);
-    run_items(p);
+    run_items(&j);
     pthread_mutex_lock(&p->mu);
     while (p->busy > 0)
         pthread_cond_wait(&p->done, &p->mu);
+    p->cur = NULL;
     pthread_mutex_unlock(&p->mu);
 }

@@ -84,7 +84,7 @@ struct sch_handle {
     struct sel *(*default_selector)(void *arg, const struct sch_pod *p);
     void *arg;
     /* The pods that could be preemption victims are looked up in the snapshot; PDBs
-     * (policy/v1 items, borrowed array, may be NULL). */
+     * (a new reference to an array of policy/v1 PodDisruptionBudgets, or NULL). */
     json_t *(*pdbs)(void *arg);
 };
 
@@ -142,6 +142,7 @@ struct sch_cycle {
     size_t node_status_n;
     struct sch_status prefilter_status; /* set when PreFilter rejected every node */
     bool prefilter_rejected;
+    struct sch_pool *pool; /* Score runs on it over chunks of nodes (NULL: inline) */
 };
 
 void sch_cycle_init(struct sch_cycle *cs, const struct sch_profile *prof,
@@ -154,8 +155,8 @@ enum sch_code sch_run_pre_filter(struct sch_cycle *cs, const struct sch_pod *p,
 /* Runs every Filter plugin on one node (stops at the first failure). */
 enum sch_code sch_run_filter(const struct sch_cycle *cs, const struct sch_pod *p,
                              const struct sch_node *n, struct sch_status *st);
-/* Runs PreScore over the feasible nodes, then Score, NormalizeScore and the weights;
- * totals[i] is the weighted sum of nodes[i]. */
+/* Runs PreScore over the feasible nodes, then Score (in parallel over chunks of nodes on
+ * cs->pool), NormalizeScore and the weights; totals[i] is the weighted sum of nodes[i]. */
 enum sch_code sch_run_score(struct sch_cycle *cs, const struct sch_pod *p, const size_t *nodes,
                             size_t n, int64_t *totals, struct sch_status *st);
 

@@ -4,6 +4,7 @@
 #include "k8s/pod.h"
 #include "k8s/util.h"
 #include "lib/buf.h"
+#include "scheduler/mcache.h"
 #include "scheduler/types.h"
 
 #include <stdint.h>
@@ -125,6 +126,8 @@ static void account(struct sch_node *n, const struct sch_pod *p, int sign)
         n->naff += (size_t)sign;
     if (sch_pod_has_required_anti(p))
         n->nreq_anti += (size_t)sign;
+    if (p->score_aff)
+        n->nscore_aff += (size_t)sign;
 }
 
 void sch_node_add_pod(struct sch_node *n, struct sch_pod *p)
@@ -187,6 +190,8 @@ void sch_snapshot_release(struct sch_snapshot *s)
     free(s->nodes);
     free(s->with_aff);
     free(s->with_req_anti);
+    free(s->with_score_aff);
+    free(s->gens);
     ck_strmap_release(&s->byname);
     ck_strmap_release(&s->image_nodes);
     memset(s, 0, sizeof(*s));
@@ -194,10 +199,16 @@ void sch_snapshot_release(struct sch_snapshot *s)
 
 void sch_snapshot_index(struct sch_snapshot *s)
 {
+    s->gens = ck_realloc(s->gens, (s->n + 1) * sizeof(int64_t));
+    for (size_t i = 0; i < s->n; i++)
+        s->gens[i] = s->nodes[i]->generation;
     s->with_aff = ck_realloc(s->with_aff, (s->n + 1) * sizeof(size_t));
     s->with_req_anti = ck_realloc(s->with_req_anti, (s->n + 1) * sizeof(size_t));
-    s->nwith_aff = s->nwith_req_anti = 0;
+    s->with_score_aff = ck_realloc(s->with_score_aff, (s->n + 1) * sizeof(size_t));
+    s->nwith_aff = s->nwith_req_anti = s->nwith_score_aff = 0;
     for (size_t i = 0; i < s->n; i++) {
+        if (s->nodes[i]->nscore_aff)
+            s->with_score_aff[s->nwith_score_aff++] = i;
         if (s->nodes[i]->naff)
             s->with_aff[s->nwith_aff++] = i;
         if (s->nodes[i]->nreq_anti)
@@ -229,6 +240,7 @@ void sch_snapshot_from(struct sch_snapshot *s, struct sch_node *const *nodes, si
         s->n++;
     }
     s->cap = s->n;
+    s->list_gen = sch_snapshot_unique_gen(); /* node generations here mean nothing */
     sch_snapshot_index(s);
     index_images(s);
 }

@@ -78,7 +78,7 @@ static enum sch_code nodename_filter(void *self, const void *fs, const struct sc
                                      const struct sch_node *n, struct sch_status *st)
 {
     (void)self, (void)fs;
-    const char *want = k8s_pod_node_name(p->obj);
+    const char *want = p->node_name;
     if (!*want || !strcmp(want, sch_node_name(n)))
         return SCH_OK;
     return sch_status_set(st, SCH_UNRESOLVABLE, "node(s) didn't match the requested node name");

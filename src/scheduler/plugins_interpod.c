@@ -5,6 +5,7 @@
 #include "k8s/util.h"
 #include "lib/buf.h"
 #include "scheduler/framework.h"
+#include "scheduler/mcache.h"
 #include "scheduler/plugins.h"
 
 #include <stdio.h>
@@ -15,6 +16,7 @@
 struct ipa {
     int32_t hard_weight;
     struct sch_handle *h;
+    struct sch_mcache *mc; /* pods matching the incoming pod's terms, per node */
 };
 
 /* topology pair counts: "key\x01value" -> count (intptr) */
@@ -23,6 +25,8 @@ struct ipa_state {
     struct ck_strmap score; /* scoring: pair -> score */
     char **keys;            /* scoring: topology keys seen */
     size_t nkeys;
+    char **ekeys; /* the topology keys in existing_anti */
+    size_t nekeys;
 };
 
 static void *ipa_create(const json_t *args, struct sch_handle *h, char *err, size_t errlen)
@@ -38,7 +42,15 @@ static void *ipa_create(const json_t *args, struct sch_handle *h, char *err, siz
         return NULL;
     }
     a->h = h;
+    a->mc = sch_mcache_new(64);
     return a;
+}
+
+static void ipa_destroy(void *self)
+{
+    struct ipa *a = self;
+    sch_mcache_free(a->mc);
+    free(a);
 }
 
 static void state_free(void *v)
@@ -51,6 +63,9 @@ static void state_free(void *v)
     for (size_t i = 0; i < s->nkeys; i++)
         free(s->keys[i]);
     free(s->keys);
+    for (size_t i = 0; i < s->nekeys; i++)
+        free(s->ekeys[i]);
+    free(s->ekeys);
     free(s);
 }
 
@@ -74,6 +89,17 @@ static intptr_t get(const struct ck_strmap *m, const char *k, const char *v)
     return (intptr_t)ck_strmap_get(m, pair(buf, sizeof(buf), k, v), NULL);
 }
 
+/* existing_anti[key, v] += by, remembering the key. */
+static void add_existing(struct ipa_state *s, const char *k, const char *v, intptr_t by)
+{
+    add(&s->existing_anti, k, v, by);
+    for (size_t i = 0; i < s->nekeys; i++)
+        if (!strcmp(s->ekeys[i], k))
+            return;
+    s->ekeys = ck_realloc(s->ekeys, (s->nekeys + 1) * sizeof(char *));
+    s->ekeys[s->nekeys++] = ck_strdup(k);
+}
+
 static const struct sch_nslookup *nsl(const struct ipa *a)
 {
     return a->h ? &a->h->ns : NULL;
@@ -86,7 +112,7 @@ static void account(const struct ipa *a, struct ipa_state *s, const struct sch_p
     for (size_t t = 0; t < other->nreq_anti; t++) {
         const char *v = sch_node_label(n, other->req_anti[t].topology_key);
         if (v && sch_term_matches(&other->req_anti[t], p, nsl(a)))
-            add(&s->existing_anti, other->req_anti[t].topology_key, v, sign);
+            add_existing(s, other->req_anti[t].topology_key, v, sign);
     }
     for (size_t t = 0; t < p->nreq_aff; t++) {
         const char *v = sch_node_label(n, p->req_aff[t].topology_key);
@@ -97,6 +123,52 @@ static void account(const struct ipa *a, struct ipa_state *s, const struct sch_p
         const char *v = sch_node_label(n, p->req_anti[t].topology_key);
         if (v && sch_term_matches(&p->req_anti[t], other, nsl(a)))
             add(&s->anti, p->req_anti[t].topology_key, v, sign);
+    }
+}
+
+struct term_arg {
+    const struct ipa *a;
+    const struct sch_term *t;
+};
+
+static struct sch_mcount term_count(const void *arg, const struct sch_node *n)
+{
+    const struct term_arg *ta = arg;
+    struct sch_mcount r = {0, sch_node_label(n, ta->t->topology_key)};
+    for (size_t j = 0; r.domain && j < n->npods; j++)
+        r.count += sch_term_matches(ta->t, n->pods[j], nsl(ta->a));
+    return r;
+}
+
+/* out[key, value] += existing pods matching t in that topology domain. Terms without a
+ * namespaceSelector (whose matches depend on pods and nodes only) are counted through the
+ * cross-cycle cache; the others by a full scan. */
+static void count_term(const struct ipa *a, const struct sch_term *t,
+                       const struct sch_snapshot *snap, struct ck_strmap *out)
+{
+    struct term_arg ta = {a, t};
+    if (t->ns_sel) {
+        for (size_t i = 0; i < snap->n; i++) {
+            struct sch_mcount c = term_count(&ta, snap->nodes[i]);
+            if (c.count)
+                add(out, t->topology_key, c.domain, (intptr_t)c.count);
+        }
+        return;
+    }
+    struct ck_buf b = CK_BUF_INIT(1 << 20);
+    char *sel = t->sel ? sel_to_string(t->sel) : NULL;
+    ck_buf_appendf(&b, "%s\x01%s\x01", t->topology_key, sel ? sel : "\x02none");
+    free(sel);
+    for (size_t i = 0; i < t->nns; i++)
+        ck_buf_appendf(&b, "%s,", t->namespaces[i]);
+    const struct sch_mentry *e = sch_mcache_get(a->mc, b.data, snap, term_count, &ta);
+    ck_buf_release(&b);
+    const char *k;
+    void *v;
+    for (size_t it = 0; ck_strmap_next(sch_mentry_domains(e), &it, &k, &v);) {
+        const struct sch_mdomain *d = v;
+        if (d->sum)
+            add(out, t->topology_key, k, (intptr_t)d->sum);
     }
 }
 
@@ -117,31 +189,19 @@ static enum sch_code ipa_pre_filter(void *self, struct sch_cycle *cs, const stru
         for (size_t j = 0; j < n->npods; j++) {
             const struct sch_pod *o = n->pods[j];
             for (size_t t = 0; t < o->nreq_anti; t++) {
+                if (!sch_term_matches(&o->req_anti[t], p, nsl(a)))
+                    continue;
                 const char *v = sch_node_label(n, o->req_anti[t].topology_key);
-                if (v && sch_term_matches(&o->req_anti[t], p, nsl(a)))
-                    add(&s->existing_anti, o->req_anti[t].topology_key, v, 1);
+                if (v)
+                    add_existing(s, o->req_anti[t].topology_key, v, 1);
             }
         }
     }
     /* the incoming pod's required terms against every existing pod */
-    if (p->nreq_aff || p->nreq_anti) {
-        for (size_t i = 0; i < snap->n; i++) {
-            const struct sch_node *n = snap->nodes[i];
-            for (size_t j = 0; j < n->npods; j++) {
-                const struct sch_pod *o = n->pods[j];
-                for (size_t t = 0; t < p->nreq_aff; t++) {
-                    const char *v = sch_node_label(n, p->req_aff[t].topology_key);
-                    if (v && sch_term_matches(&p->req_aff[t], o, nsl(a)))
-                        add(&s->aff, p->req_aff[t].topology_key, v, 1);
-                }
-                for (size_t t = 0; t < p->nreq_anti; t++) {
-                    const char *v = sch_node_label(n, p->req_anti[t].topology_key);
-                    if (v && sch_term_matches(&p->req_anti[t], o, nsl(a)))
-                        add(&s->anti, p->req_anti[t].topology_key, v, 1);
-                }
-            }
-        }
-    }
+    for (size_t t = 0; t < p->nreq_aff; t++)
+        count_term(a, &p->req_aff[t], snap, &s->aff);
+    for (size_t t = 0; t < p->nreq_anti; t++)
+        count_term(a, &p->req_anti[t], snap, &s->anti);
     *fs = s;
     return SCH_OK;
 }
@@ -185,21 +245,11 @@ static enum sch_code ipa_filter(void *self, const void *fs, const struct sch_pod
                                   "node(s) didn't match pod anti-affinity rules");
     }
     /* satisfyExistingPodsAntiAffinity */
-    if (s->existing_anti.len) {
-        const char *k;
-        void *v;
-        for (size_t it = 0;
-             ck_strmap_next(n->nd->labels ? &s->existing_anti : &s->existing_anti, &it, &k, &v);) {
-            if ((intptr_t)v <= 0)
-                continue;
-            const char *sep = strchr(k, '\x01');
-            char key[256];
-            snprintf(key, sizeof(key), "%.*s", (int)(sep - k), k);
-            const char *nv = sch_node_label(n, key);
-            if (nv && !strcmp(nv, sep + 1))
-                return sch_status_set(st, SCH_UNSCHEDULABLE,
-                                      "node(s) didn't satisfy existing pods anti-affinity rules");
-        }
+    for (size_t i = 0; i < s->nekeys; i++) {
+        const char *nv = sch_node_label(n, s->ekeys[i]);
+        if (nv && get(&s->existing_anti, s->ekeys[i], nv) > 0)
+            return sch_status_set(st, SCH_UNSCHEDULABLE,
+                                  "node(s) didn't satisfy existing pods anti-affinity rules");
     }
     return SCH_OK;
 }
@@ -247,15 +297,16 @@ static enum sch_code ipa_pre_score(void *self, struct sch_cycle *cs, const struc
     const struct ipa *a = self;
     const struct sch_snapshot *snap = cs->snap;
     bool has_pref = p->npref_aff || p->npref_anti;
-    size_t count = has_pref ? snap->n : snap->nwith_aff;
+    /* without preferred terms of its own, only existing pods' terms that score matter */
+    size_t count = has_pref ? snap->n : snap->nwith_score_aff;
     if (nn == 0 || count == 0)
         return SCH_SKIP;
     struct ipa_state *s = ck_calloc(1, sizeof(*s));
     for (size_t i = 0; i < count; i++) {
-        const struct sch_node *n = snap->nodes[has_pref ? i : snap->with_aff[i]];
+        const struct sch_node *n = snap->nodes[has_pref ? i : snap->with_score_aff[i]];
         for (size_t j = 0; j < n->npods; j++) {
             const struct sch_pod *o = n->pods[j];
-            if (!has_pref && !sch_pod_has_affinity(o))
+            if (!has_pref && !o->score_aff)
                 continue;
             for (size_t t = 0; t < p->npref_aff; t++)
                 process_term(s, &p->pref_aff[t], p->pref_aff[t].weight, o, n, nsl(a));
@@ -314,7 +365,7 @@ const struct sch_plugin_def sch_plugin_inter_pod_affinity = {
     .name = "InterPodAffinity",
     .default_weight = 2,
     .create = ipa_create,
-    .destroy = free,
+    .destroy = ipa_destroy,
     .free_state = state_free,
     .pre_filter = ipa_pre_filter,
     .filter = ipa_filter,

@@ -7,6 +7,7 @@
 #include "k8s/util.h"
 #include "lib/buf.h"
 #include "scheduler/framework.h"
+#include "scheduler/mcache.h"
 #include "scheduler/plugins.h"
 
 #include <math.h>
@@ -22,7 +23,8 @@ struct tsc {
     bool honor_affinity, honor_taints;
     struct ck_strmap counts; /* topology value -> count (uintptr) */
     int64_t min_match;
-    double weight; /* scoring: log(size + 2) */
+    int64_t self_match; /* the incoming pod matches its own selector */
+    double weight;      /* scoring: log(size + 2) */
 };
 
 struct spread_state {
@@ -36,6 +38,7 @@ struct spread_state {
 struct spread {
     json_t *defaults; /* defaultConstraints (List defaulting), or NULL = System */
     struct sch_handle *h;
+    struct sch_mcache *mc; /* matching pods per node, across cycles */
 };
 
 static void *spread_create(const json_t *args, struct sch_handle *h, char *err, size_t errlen)
@@ -43,6 +46,7 @@ static void *spread_create(const json_t *args, struct sch_handle *h, char *err, 
     (void)err, (void)errlen;
     struct spread *s = ck_calloc(1, sizeof(*s));
     s->h = h;
+    s->mc = sch_mcache_new(64);
     if (!strcmp(k8s_jstr(args, "defaultingType"), "List"))
         s->defaults = json_incref(json_object_get(args, "defaultConstraints"));
     return s;
@@ -52,6 +56,7 @@ static void spread_destroy(void *self)
 {
     struct spread *s = self;
     json_decref(s->defaults);
+    sch_mcache_free(s->mc);
     free(s);
 }
 
@@ -160,7 +165,7 @@ static int64_t count_matching(const struct sch_node *n, const struct sel *sel, c
 /* Whether a node counts for constraint c (nodeInclusionPolicy). */
 static bool node_included(const struct tsc *c, const struct sch_pod *p, const struct sch_node *n)
 {
-    if (c->honor_affinity && !k8s_pod_matches_node(p->obj, n->nd->obj, NULL))
+    if (c->honor_affinity && p->node_constraints && !k8s_pod_matches_node(p->obj, n->nd->obj, NULL))
         return false;
     if (c->honor_taints && k8s_jlen(n->nd->taints) &&
         k8s_find_untolerated_taint(n->nd->taints, p->tolerations,
@@ -175,6 +180,83 @@ static void bump(struct ck_strmap *m, const char *v, int64_t by)
     ck_strmap_put(m, v, (void *)(c + (uintptr_t)by));
 }
 
+/* ---- counting, cached across cycles (mcache.h) ------------------------------------------ */
+
+struct count_arg {
+    const struct spread_state *s;
+    const struct tsc *c;
+    const struct sch_pod *p;
+    bool need_all_keys; /* nodes lacking any constraint's key are not counted */
+};
+
+static struct sch_mcount count_node(const void *arg, const struct sch_node *n)
+{
+    const struct count_arg *a = arg;
+    struct sch_mcount r = {0, NULL};
+    if (!n->nd || (a->need_all_keys && !node_has_keys(a->s, n)) || !node_included(a->c, a->p, n))
+        return r;
+    r.domain = sch_node_label(n, a->c->key);
+    if (r.domain)
+        r.count = count_matching(n, a->c->sel, a->p->ns);
+    return r;
+}
+
+/* A name for everything count_node depends on. */
+static char *signature(const struct spread_state *s, const struct tsc *c, const struct sch_pod *p,
+                       bool need_all_keys)
+{
+    struct ck_buf b = CK_BUF_INIT(1 << 20);
+    char *sel = sel_to_string(c->sel);
+    ck_buf_appendf(&b, "%s\x01%s\x01%s\x01%d%d%d\x01", p->ns, c->key, sel, need_all_keys,
+                   c->honor_affinity, c->honor_taints);
+    free(sel);
+    for (size_t k = 0; need_all_keys && k < s->nc; k++)
+        ck_buf_appendf(&b, "%s,", s->c[k].key);
+    if (c->honor_affinity && p->node_constraints) {
+        const json_t *parts[2] = {
+            k8s_jpath(p->obj, "spec.nodeSelector"),
+            k8s_jpath(p->obj, "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuring"
+                              "Execution")};
+        for (int i = 0; i < 2; i++) {
+            char *t = parts[i] ? json_dumps(parts[i], JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+            ck_buf_appendf(&b, "\x01%s", t ? t : "");
+            free(t);
+        }
+    }
+    if (c->honor_taints && p->tolerations) {
+        char *t = json_dumps(p->tolerations, JSON_COMPACT | JSON_SORT_KEYS);
+        ck_buf_appendf(&b, "\x01%s", t ? t : "");
+        free(t);
+    }
+    return ck_buf_detach(&b, NULL);
+}
+
+/* The cache entry counting c's matching pods per node and per domain. */
+static const struct sch_mentry *entry_for(struct spread *sp, const struct spread_state *s,
+                                          const struct tsc *c, const struct sch_pod *p,
+                                          const struct sch_snapshot *snap, bool need_all_keys)
+{
+    struct count_arg a = {s, c, p, need_all_keys};
+    char *sig = signature(s, c, p, need_all_keys);
+    const struct sch_mentry *e = sch_mcache_get(sp->mc, sig, snap, count_node, &a);
+    free(sig);
+    return e;
+}
+
+/* c->counts: topology value -> matching pods, over the counted nodes (every domain of a
+ * counted node appears, with 0 when no pod matches). */
+static void count_domains(struct spread *sp, const struct spread_state *s, struct tsc *c,
+                          const struct sch_pod *p, const struct sch_snapshot *snap,
+                          bool need_all_keys)
+{
+    const struct sch_mentry *e = entry_for(sp, s, c, p, snap, need_all_keys);
+    const struct ck_strmap *doms = sch_mentry_domains(e);
+    const char *k;
+    void *v;
+    for (size_t it = 0; ck_strmap_next(doms, &it, &k, &v);)
+        bump(&c->counts, k, ((const struct sch_mdomain *)v)->sum);
+}
+
 /* ---- Filter ----------------------------------------------------------------------------- */
 
 static enum sch_code spread_pre_filter(void *self, struct sch_cycle *cs, const struct sch_pod *p,
@@ -187,16 +269,9 @@ static enum sch_code spread_pre_filter(void *self, struct sch_cycle *cs, const s
         state_free(s);
         return SCH_SKIP;
     }
-    for (size_t i = 0; i < cs->snap->n; i++) {
-        const struct sch_node *n = cs->snap->nodes[i];
-        if (!node_has_keys(s, n))
-            continue;
-        for (size_t k = 0; k < s->nc; k++) {
-            struct tsc *c = &s->c[k];
-            if (!node_included(c, p, n))
-                continue;
-            bump(&c->counts, sch_node_label(n, c->key), count_matching(n, c->sel, p->ns));
-        }
+    for (size_t k = 0; k < s->nc; k++) {
+        count_domains(self, s, &s->c[k], p, cs->snap, true);
+        s->c[k].self_match = sel_matches(s->c[k].sel, sel_lookup_json, (void *)p->labels);
     }
     for (size_t k = 0; k < s->nc; k++) {
         struct tsc *c = &s->c[k];
@@ -216,7 +291,7 @@ static enum sch_code spread_pre_filter(void *self, struct sch_cycle *cs, const s
 static enum sch_code spread_filter(void *self, const void *fs, const struct sch_pod *p,
                                    const struct sch_node *n, struct sch_status *st)
 {
-    (void)self;
+    (void)self, (void)p;
     const struct spread_state *s = fs;
     for (size_t k = 0; k < s->nc; k++) {
         const struct tsc *c = &s->c[k];
@@ -225,9 +300,8 @@ static enum sch_code spread_filter(void *self, const void *fs, const struct sch_
             return sch_status_set(st, SCH_UNRESOLVABLE,
                                   "node(s) didn't match pod topology "
                                   "spread constraints (missing required label)");
-        int64_t self_match = sel_matches(c->sel, sel_lookup_json, (void *)p->labels) ? 1 : 0;
         int64_t match = (int64_t)(uintptr_t)ck_strmap_get(&c->counts, v, NULL);
-        if (match + self_match - c->min_match > c->max_skew)
+        if (match + c->self_match - c->min_match > c->max_skew)
             return sch_status_set(st, SCH_UNSCHEDULABLE,
                                   "node(s) didn't match pod topology spread constraints");
     }
@@ -309,19 +383,19 @@ static enum sch_code spread_pre_score(void *self, struct sch_cycle *cs, const st
     free(domains);
     free(sizes);
     /* count matching pods over every node whose pair was seen among the filtered ones */
-    for (size_t i = 0; i < cs->snap->n; i++) {
-        const struct sch_node *nd = cs->snap->nodes[i];
-        if (s->require_all && !node_has_keys(s, nd))
+    for (size_t k = 0; k < s->nc; k++) {
+        struct tsc *c = &s->c[k];
+        if (!strcmp(c->key, SCH_LABEL_HOSTNAME) || !c->counts.len)
             continue;
-        for (size_t k = 0; k < s->nc; k++) {
-            struct tsc *c = &s->c[k];
-            const char *v = sch_node_label(nd, c->key);
+        const struct ck_strmap *doms =
+            sch_mentry_domains(entry_for(self, s, c, p, cs->snap, s->require_all));
+        const char *key;
+        void *v;
+        for (size_t it = 0; ck_strmap_next(doms, &it, &key, &v);) {
             bool found = false;
-            if (!v || !strcmp(c->key, SCH_LABEL_HOSTNAME))
-                continue;
-            ck_strmap_get(&c->counts, v, &found);
-            if (found && node_included(c, p, nd))
-                bump(&c->counts, v, count_matching(nd, c->sel, p->ns));
+            ck_strmap_get(&c->counts, key, &found);
+            if (found)
+                bump(&c->counts, key, ((const struct sch_mdomain *)v)->sum);
         }
     }
     *ss = s;

@@ -241,6 +241,12 @@ struct sch_pod *sch_pod_new(json_t *obj)
                 &p->pref_aff, &p->npref_aff);
     terms_parse(json_object_get(anti, "preferredDuringSchedulingIgnoredDuringExecution"), true, p,
                 &p->pref_anti, &p->npref_anti);
+    p->has_aff = aff || anti;
+    p->node_name = k8s_pod_node_name(obj);
+    p->node_constraints =
+        json_object_size(json_object_get(spec, "nodeSelector")) > 0 ||
+        k8s_jpath(obj, "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution");
+    p->score_aff = p->nreq_aff || p->npref_aff || p->npref_anti;
     return p;
 }
 
@@ -273,8 +279,7 @@ void sch_pod_unref(struct sch_pod *p)
 
 bool sch_pod_has_affinity(const struct sch_pod *p)
 {
-    const json_t *a = k8s_jpath(p->obj, "spec.affinity");
-    return json_object_get(a, "podAffinity") || json_object_get(a, "podAntiAffinity");
+    return p->has_aff;
 }
 
 bool sch_pod_has_required_anti(const struct sch_pod *p)

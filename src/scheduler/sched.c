@@ -189,6 +189,13 @@ static struct sel *default_selector(void *arg, const struct sch_pod *p)
     return out;
 }
 
+/* The PodDisruptionBudgets for preemption. */
+static json_t *pdb_list(void *arg)
+{
+    struct sch_sched *s = arg;
+    return s->pdbs ? ck_indexer_list(ck_informer_indexer(s->pdbs)) : NULL;
+}
+
 static bool pre_enqueue(void *arg, const struct sch_pod *p)
 {
     struct sch_sched *s = arg;
@@ -216,11 +223,11 @@ struct filter_ctx {
     atomic_size_t processed_max;
 };
 
-static void filter_one(void *arg, size_t i)
+/* Filters node i (in the order from fc->start); false when enough nodes were found before. */
+static bool filter_node(struct filter_ctx *fc, size_t i)
 {
-    struct filter_ctx *fc = arg;
     if (atomic_load_explicit(&fc->nfeasible, memory_order_relaxed) >= fc->want)
-        return;
+        return false;
     size_t idx = (fc->start + i) % fc->total;
     struct sch_status *st = &fc->cs->node_status[idx];
     sch_status_reset(st);
@@ -231,9 +238,21 @@ static void filter_one(void *arg, size_t i)
         else
             st->code = SCH_SKIP; /* found after enough: not counted as processed */
     }
+    return true;
+}
+
+/* processed_max = max(processed_max, upto). */
+static void note_processed(struct filter_ctx *fc, size_t upto)
+{
     size_t seen = atomic_load(&fc->processed_max);
-    while (i + 1 > seen && !atomic_compare_exchange_weak(&fc->processed_max, &seen, i + 1))
+    while (upto > seen && !atomic_compare_exchange_weak(&fc->processed_max, &seen, upto))
         ;
+}
+
+static void filter_one(void *arg, size_t i)
+{
+    if (filter_node(arg, i))
+        note_processed(arg, i + 1);
 }
 
 /* Runs Filter over chunks of nodes in parallel. */
@@ -245,11 +264,13 @@ struct chunk_ctx {
 static void filter_chunk(void *arg, size_t c)
 {
     struct chunk_ctx *cc = arg;
-    size_t from = c * cc->chunk, to = from + cc->chunk;
+    size_t from = c * cc->chunk, to = from + cc->chunk, upto = 0;
     if (to > cc->fc->total)
         to = cc->fc->total;
-    for (size_t i = from; i < to; i++)
-        filter_one(cc->fc, i);
+    for (size_t i = from; i < to && filter_node(cc->fc, i); i++)
+        upto = i + 1;
+    if (upto)
+        note_processed(cc->fc, upto);
 }
 
 /* FitError.Error(). */
@@ -313,7 +334,7 @@ static void fail(struct sch_sched *s, struct sch_qpod *qp, const struct sch_prof
     j->msg = msg;
     j->nominated = nominated;
     j->error = error;
-    if (!sch_jobq_push(&s->binds, j)) {
+    if (!sch_jobq_push_force(&s->binds, j)) {
         sch_queue_requeue(s->queue, qp, error);
         sch_job_free(j);
     }
@@ -331,14 +352,23 @@ static void schedule_one(struct sch_sched *s, struct sch_qpod *qp)
     sch_cache_snapshot(s->cache, &s->snap);
     struct sch_cycle *cs = ck_malloc(sizeof(*cs));
     sch_cycle_init(cs, pr, &s->snap);
+    cs->pool = s->pool;
     size_t nall = s->snap.n;
     if (nall == 0) {
         fail(s, qp, pr, ck_strdup("no nodes available to schedule pods"), NULL, false, start);
+        cs->node_status = NULL;
         sch_cycle_release(cs);
         free(cs);
         return;
     }
-    cs->node_status = ck_calloc(nall, sizeof(struct sch_status));
+    /* statuses are written for every node the filters reach; with no feasible node that is
+     * every node (the only case anyone reads them), so the buffer is reused uncleared */
+    if (s->nstatus < nall) {
+        free(s->status_buf);
+        s->status_buf = ck_calloc(nall, sizeof(struct sch_status));
+        s->nstatus = nall;
+    }
+    cs->node_status = s->status_buf;
     cs->node_status_n = nall;
     struct sch_status st;
     size_t *feasible = ck_malloc(nall * sizeof(size_t));
@@ -380,7 +410,7 @@ static void schedule_one(struct sch_sched *s, struct sch_qpod *qp)
         size_t processed = atomic_load(&fc.processed_max);
         s->next_start = (fc.start + processed) % nall;
         /* nodes not reached in this cycle have no status */
-        for (size_t i = 0; i < nall; i++) {
+        for (size_t i = 0; nfeasible == 0 && i < nall; i++) {
             size_t off = (i + nall - fc.start) % nall;
             if (off >= processed)
                 cs->node_status[i].code = SCH_SKIP;
@@ -469,10 +499,14 @@ static void schedule_one(struct sch_sched *s, struct sch_qpod *qp)
     j->prof = pr;
     j->node = ck_strdup(host);
     j->start_ns = start;
-    while (!sch_jobq_push(&s->binds, j) && !s->stop)
-        usleep(1000);
+    if (!sch_jobq_push_wait(&s->binds, j)) { /* closed: stopping */
+        sch_cache_forget(s->cache, p->key);
+        sch_queue_done(s->queue, qp);
+        sch_job_free(j);
+    }
 out:
     free(feasible);
+    cs->node_status = NULL;
     sch_cycle_release(cs);
     free(cs);
 }
@@ -512,8 +546,11 @@ struct sch_sched *sch_sched_new(const struct sch_opts *o, struct ck_err *err)
     s->o = *o;
     s->client = o->client;
     s->rnd = (unsigned)getpid();
-    s->handle = (struct sch_handle){
-        .client = o->client, .ns = {ns_labels, s}, .default_selector = default_selector, .arg = s};
+    s->handle = (struct sch_handle){.client = o->client,
+                                    .ns = {ns_labels, s},
+                                    .default_selector = default_selector,
+                                    .arg = s,
+                                    .pdbs = pdb_list};
     const json_t *cfg = o->config;
     const json_t *pct = json_object_get(cfg, "percentageOfNodesToScore");
     s->pct_nodes = json_is_integer(pct) ? (int)json_integer_value(pct) : 0;
@@ -545,8 +582,11 @@ struct sch_sched *sch_sched_new(const struct sch_opts *o, struct ck_err *err)
     sch_snapshot_init(&s->snap);
     int par = o->parallelism > 0 ? o->parallelism : (int)sysconf(_SC_NPROCESSORS_ONLN);
     s->pool = sch_pool_new(par > 1 ? par - 1 : 0);
-    sch_jobq_init(&s->binds, 1 << 20);
-    sch_jobq_init(&s->events, 4096);
+    /* binding cycles waiting for a binder: two per binder, so the scheduling loop waits
+     * for the API server instead of assuming pods far ahead of their bindings */
+    sch_jobq_init(&s->binds, 2 * (size_t)(o->bind_workers > 0 ? o->bind_workers : SCH_BINDERS));
+    /* client-go's broadcaster queues up to 1000 events and drops the rest */
+    sch_jobq_init(&s->events, 1000);
     pthread_mutex_init(&s->lat_mu, NULL);
     return s;
 }
@@ -567,10 +607,12 @@ int sch_sched_start_informers(struct sch_sched *s, int timeout_ms, struct ck_err
         ck_informer_new(s->client, &(struct ck_informer_opts){.path = "/apis/apps/v1/replicasets"});
     s->sss = ck_informer_new(s->client,
                              &(struct ck_informer_opts){.path = "/apis/apps/v1/statefulsets"});
+    s->pdbs = ck_informer_new(
+        s->client, &(struct ck_informer_opts){.path = "/apis/policy/v1/poddisruptionbudgets"});
     ck_informer_add_handlers(s->pods, &ph);
     ck_informer_add_handlers(s->nodes, &nh);
     struct ck_informer *all[] = {s->nodes, s->namespaces, s->services, s->rcs,
-                                 s->rss,   s->sss,        s->pods};
+                                 s->rss,   s->sss,        s->pdbs,     s->pods};
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         ck_informer_start(all[i]);
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
@@ -584,7 +626,7 @@ void sch_sched_run(struct sch_sched *s)
     if (s->running)
         return;
     s->running = true;
-    s->nbinders = s->o.bind_workers > 0 ? s->o.bind_workers : 16;
+    s->nbinders = s->o.bind_workers > 0 ? s->o.bind_workers : SCH_BINDERS;
     s->binders = ck_calloc((size_t)s->nbinders, sizeof(pthread_t));
     for (int i = 0; i < s->nbinders; i++)
         pthread_create(&s->binders[i], NULL, sch_bind_worker, s);
@@ -620,7 +662,7 @@ void sch_sched_free(struct sch_sched *s)
     ck_compsrv_stop(s->http);
     sch_sched_stop(s);
     struct ck_informer *all[] = {s->pods, s->nodes, s->namespaces, s->services,
-                                 s->rcs,  s->rss,   s->sss};
+                                 s->rcs,  s->rss,   s->sss,        s->pdbs};
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         if (all[i])
             ck_informer_stop(all[i]);
@@ -635,6 +677,7 @@ void sch_sched_free(struct sch_sched *s)
     free(s->binders);
     free(s->eventers);
     free(s->lat_samples);
+    free(s->status_buf);
     pthread_mutex_destroy(&s->lat_mu);
     free(s);
 }

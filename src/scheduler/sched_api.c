@@ -28,13 +28,16 @@ void sch_jobq_init(struct sch_jobq *q, size_t max)
     memset(q, 0, sizeof(*q));
     pthread_mutex_init(&q->mu, NULL);
     pthread_cond_init(&q->cond, NULL);
+    pthread_cond_init(&q->space, NULL);
     q->max = max;
 }
 
-bool sch_jobq_push(struct sch_jobq *q, struct sch_job *j)
+static bool push(struct sch_jobq *q, struct sch_job *j, int mode /* 0 try, 1 force, 2 wait */)
 {
     pthread_mutex_lock(&q->mu);
-    if (q->closed || q->len >= q->max) {
+    while (mode == 2 && !q->closed && q->len >= q->max)
+        pthread_cond_wait(&q->space, &q->mu);
+    if (q->closed || (mode == 0 && q->len >= q->max)) {
         pthread_mutex_unlock(&q->mu);
         return false;
     }
@@ -50,6 +53,21 @@ bool sch_jobq_push(struct sch_jobq *q, struct sch_job *j)
     return true;
 }
 
+bool sch_jobq_push(struct sch_jobq *q, struct sch_job *j)
+{
+    return push(q, j, 0);
+}
+
+bool sch_jobq_push_force(struct sch_jobq *q, struct sch_job *j)
+{
+    return push(q, j, 1);
+}
+
+bool sch_jobq_push_wait(struct sch_jobq *q, struct sch_job *j)
+{
+    return push(q, j, 2);
+}
+
 struct sch_job *sch_jobq_pop(struct sch_jobq *q)
 {
     pthread_mutex_lock(&q->mu);
@@ -61,6 +79,7 @@ struct sch_job *sch_jobq_pop(struct sch_jobq *q)
         if (!q->head)
             q->tail = NULL;
         q->len--;
+        pthread_cond_signal(&q->space);
     }
     pthread_mutex_unlock(&q->mu);
     return j;
@@ -71,6 +90,7 @@ void sch_jobq_close(struct sch_jobq *q)
     pthread_mutex_lock(&q->mu);
     q->closed = true;
     pthread_cond_broadcast(&q->cond);
+    pthread_cond_broadcast(&q->space);
     pthread_mutex_unlock(&q->mu);
 }
 
@@ -125,7 +145,10 @@ void sch_post_event(struct sch_sched *s, const json_t *pod, const char *type, co
     j->qp = NULL;
     j->msg = ck_strdup(msg);
     j->reason = ck_asprintf("%s\n%s", type, reason);
-    j->node = (char *)json_deep_copy(pod); /* carried as a json_t in the node slot */
+    /* only what the Event names, carried as a json_t in the node slot */
+    j->node = (char *)json_pack("{s:{s:s,s:s,s:s,s:s}}", "metadata", "name", k8s_obj_name(pod),
+                                "namespace", k8s_obj_namespace(pod), "uid", k8s_obj_uid(pod),
+                                "resourceVersion", k8s_jpath_str(pod, "metadata.resourceVersion"));
     if (!sch_jobq_push(&s->events, j)) {
         json_decref((json_t *)j->node);
         j->node = NULL;

@@ -34,6 +34,7 @@ struct sch_job {
 struct sch_jobq {
     pthread_mutex_t mu;
     pthread_cond_t cond;
+    pthread_cond_t space; /* signalled when a job leaves */
     struct sch_job *head, *tail;
     size_t len, max;
     bool closed;
@@ -55,6 +56,8 @@ struct sch_sched {
     struct ck_informer *pods, *nodes, *namespaces, *services, *rss, *sss, *rcs, *pdbs;
     struct sch_snapshot snap;
     size_t next_start;
+    struct sch_status *status_buf; /* node statuses, reused by every cycle */
+    size_t nstatus;
     unsigned rnd;
     pthread_t loop, ticker, *binders, *eventers;
     int nbinders, neventers;
@@ -79,6 +82,10 @@ extern const double sch_lat_bounds[SCH_LAT_BUCKETS];
 void sch_jobq_init(struct sch_jobq *q, size_t max);
 /* Returns false (job not queued) when the queue is full or closed. */
 bool sch_jobq_push(struct sch_jobq *q, struct sch_job *j);
+/* Queues j even when full (false only when closed). */
+bool sch_jobq_push_force(struct sch_jobq *q, struct sch_job *j);
+/* Waits for room (the scheduling loop's backpressure); false when closed. */
+bool sch_jobq_push_wait(struct sch_jobq *q, struct sch_job *j);
 struct sch_job *sch_jobq_pop(struct sch_jobq *q);
 void sch_jobq_close(struct sch_jobq *q);
 void sch_job_free(struct sch_job *j);

@@ -91,6 +91,10 @@ struct sch_pod {
     size_t nreq_aff, nreq_anti, npref_aff, npref_anti;
     char **images; /* container and init container images, normalized */
     size_t nimages;
+    const char *node_name; /* spec.nodeName, "" when unset */
+    bool node_constraints; /* a nodeSelector or required node affinity */
+    bool has_aff;          /* spec.affinity has podAffinity or podAntiAffinity */
+    bool score_aff; /* terms that count when scoring other pods: required affinity, preferred */
 };
 
 /* Parses a v1 Pod (takes a new reference on obj). Never fails: invalid selectors match
@@ -136,6 +140,7 @@ struct sch_node {
     struct sch_pod **pods;
     size_t npods, podcap;
     size_t naff, nreq_anti; /* pods with affinity / required anti-affinity */
+    size_t nscore_aff;      /* pods with score_aff */
     struct k8s_resource requested, nonzero;
     struct k8s_reslist req_scalar;
     struct sch_port *ports; /* used host ports, one per pod port */
@@ -167,9 +172,11 @@ static inline const char *sch_node_label(const struct sch_node *n, const char *k
 struct sch_snapshot {
     struct sch_node **nodes; /* clones, owned */
     size_t n, cap;
-    struct ck_strmap byname;               /* name -> index + 1 */
-    size_t *with_aff, nwith_aff;           /* indexes of nodes that have pods with affinity */
-    size_t *with_req_anti, nwith_req_anti; /* ... with required anti-affinity */
+    int64_t *gens;                           /* nodes[i]->generation, contiguous */
+    struct ck_strmap byname;                 /* name -> index + 1 */
+    size_t *with_aff, nwith_aff;             /* indexes of nodes that have pods with affinity */
+    size_t *with_score_aff, nwith_score_aff; /* ... with pods with score_aff */
+    size_t *with_req_anti, nwith_req_anti;   /* ... with required anti-affinity */
     struct ck_strmap image_nodes; /* image name -> number of nodes having it (as uintptr) */
     int64_t list_gen;
 };
@@ -178,7 +185,7 @@ void sch_snapshot_init(struct sch_snapshot *s);
 void sch_snapshot_release(struct sch_snapshot *s);
 /* Builds a snapshot straight from nodes (tests); the nodes are cloned. */
 void sch_snapshot_from(struct sch_snapshot *s, struct sch_node *const *nodes, size_t n);
-/* Recomputes the derived lists (affinity indexes, image counts). */
+/* Recomputes the derived lists (affinity indexes, generations). */
 void sch_snapshot_index(struct sch_snapshot *s);
 const struct sch_node *sch_snapshot_get(const struct sch_snapshot *s, const char *name);
 

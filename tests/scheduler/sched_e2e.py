@@ -6,6 +6,7 @@ topology spread constraint and kept apart by pod anti-affinity; leader election 
 kube-system/kube-scheduler Lease; /healthz and /metrics."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -66,6 +67,7 @@ def main():
     work = tempfile.mkdtemp(prefix="ckube-sched-")
     srv = Server(binary, os.path.join(work, "data"))
     sched = None
+    passed = False
     try:
         srv.start()
         mport = free_port()
@@ -143,6 +145,7 @@ def main():
                   "scheduler_pod_scheduling_sli_duration_seconds_bucket"]:
             expect(w in m, "metrics lack %s" % w)
         print("PASS scheduler e2e")
+        passed = True
         return 0
     except Fail as e:
         print("FAIL: %s (logs in %s)" % (e, work))
@@ -155,6 +158,8 @@ def main():
             except subprocess.TimeoutExpired:
                 sched.kill()
         srv.stop()
+        if passed:
+            shutil.rmtree(work, ignore_errors=True)  # kept for the logs when failing
 
 
 def _get(srv, path):
