@@ -30,6 +30,9 @@ static const char crt_usage[] =
     "  pull [--insecure] REF          pull an image (--insecure: plain http registry)\n"
     "  images [-q]                    list images\n"
     "  rmi REF|ID                     remove an image\n"
+    "  import PATH [REF]              import an OCI image layout (a directory, or a tar or\n"
+    "                                 tar.gz of one), tagged REF, for machines without a\n"
+    "                                 registry (docker-archive tars are not read yet)\n"
     "pods:\n"
     "  runp POD.json                  run a pod sandbox, print its id\n"
     "  pods [-q]                      list sandboxes\n"
@@ -49,17 +52,27 @@ static const char crt_usage[] =
     "IDs may be abbreviated to a unique prefix of 4+ characters (as ps/pods print them).\n"
     "  bench [--image REF] [-n N]     median create+start latency: 'bench crt_start_ms <v> ms'\n"
     "\n"
-    "POD.json: {\"metadata\":{\"name\":\"p\",\"namespace\":\"default\",\"uid\":\"u1\",\"attempt\":0},\n"
+    "POD.json: "
+    "{\"metadata\":{\"name\":\"p\",\"namespace\":\"default\",\"uid\":\"u1\",\"attempt\":0},\n"
     "  \"hostname\":\"p\",\"log_directory\":\"/var/log/pods/x\",\"dns_config\":{\"servers\":[],\n"
-    "  \"searches\":[],\"options\":[]},\"port_mappings\":[{\"protocol\":\"tcp\",\"container_port\":80,\n"
-    "  \"host_port\":8080}],\"labels\":{},\"annotations\":{},\"linux\":{\"cgroup_parent\":\"/kubepods/podu1\",\n"
+    "  "
+    "\"searches\":[],\"options\":[]},\"port_mappings\":[{\"protocol\":\"tcp\",\"container_port\":"
+    "80,\n"
+    "  "
+    "\"host_port\":8080}],\"labels\":{},\"annotations\":{},\"linux\":{\"cgroup_parent\":\"/"
+    "kubepods/podu1\",\n"
     "  \"security_context\":{\"namespace_options\":{\"network\":2}}}}   (network 2 = hostNetwork)\n"
     "CTR.json: {\"metadata\":{\"name\":\"c\",\"attempt\":0},\"image\":{\"image\":\"REF\"},\n"
-    "  \"command\":[],\"args\":[],\"envs\":[{\"key\":\"K\",\"value\":\"V\"}],\"working_dir\":\"/\",\n"
+    "  "
+    "\"command\":[],\"args\":[],\"envs\":[{\"key\":\"K\",\"value\":\"V\"}],\"working_dir\":\"/\",\n"
     "  \"mounts\":[{\"host_path\":\"/x\",\"container_path\":\"/y\",\"readonly\":true}],\n"
     "  \"log_path\":\"c.log\",\"labels\":{},\"annotations\":{},\"linux\":{\"resources\":{\n"
-    "  \"cpu_shares\":512,\"cpu_quota\":50000,\"cpu_period\":100000,\"memory_limit_in_bytes\":33554432,\n"
-    "  \"pids_limit\":64},\"security_context\":{\"privileged\":false,\"run_as_user\":{\"value\":0}}}}\n"
+    "  "
+    "\"cpu_shares\":512,\"cpu_quota\":50000,\"cpu_period\":100000,\"memory_limit_in_bytes\":"
+    "33554432,\n"
+    "  "
+    "\"pids_limit\":64},\"security_context\":{\"privileged\":false,\"run_as_user\":{\"value\":0}}}}"
+    "\n"
     "An image \"dir:/abs/rootfs\" runs a plain directory as the root filesystem.\n";
 
 struct crt {
@@ -80,8 +93,8 @@ static int open_rt(struct crt *c, struct ck_err *e)
 {
     if (c->rt)
         return 0;
-    struct rt_crun_opts o = {.root = c->root, .cni_conflist = c->cni_conf,
-                             .image_root = c->image_root};
+    struct rt_crun_opts o = {
+        .root = c->root, .cni_conflist = c->cni_conf, .image_root = c->image_root};
     c->rt = rt_crun_open(&o, e);
     return c->rt ? 0 : -1;
 }
@@ -120,7 +133,8 @@ static struct rt_kv *kv_of(json_t *obj, size_t *n)
     const char *k;
     json_t *v;
     if (*n)
-        json_object_foreach(obj, k, v) {
+        json_object_foreach(obj, k, v)
+        {
             kv[i].key = k;
             kv[i].value = json_is_string(v) ? json_string_value(v) : "";
             i++;
@@ -139,7 +153,8 @@ static const char **strv_of(json_t *arr, struct ck_err *e, const char *field)
     const char **v = ck_calloc(json_array_size(arr) + 1, sizeof(char *));
     size_t i;
     json_t *it;
-    json_array_foreach(arr, i, it) {
+    json_array_foreach(arr, i, it)
+    {
         if (!json_is_string(it)) {
             free(v);
             ck_err_set(e, CK_R_BAD_REQUEST, "%s[%zu] must be a string", field, i);
@@ -165,7 +180,8 @@ static int pod_cfg_parse(json_t *j, struct pod_cfg *p, struct ck_err *e)
     p->c.uid = jstr(md, "uid");
     p->c.attempt = (unsigned)json_integer_value(json_object_get(md, "attempt"));
     if (!p->c.name || !p->c.uid)
-        return ck_err_set(e, CK_R_BAD_REQUEST, "pod config: metadata.name and metadata.uid are required");
+        return ck_err_set(e, CK_R_BAD_REQUEST,
+                          "pod config: metadata.name and metadata.uid are required");
     p->c.hostname = jstr(j, "hostname");
     p->c.log_directory = jstr(j, "log_directory");
     json_t *dns = json_object_get(j, "dns_config");
@@ -183,14 +199,16 @@ static int pod_cfg_parse(json_t *j, struct pod_cfg *p, struct ck_err *e)
     p->ports = ck_calloc(json_array_size(pm) + 1, sizeof(*p->ports));
     size_t i;
     json_t *it;
-    json_array_foreach(pm, i, it) {
+    json_array_foreach(pm, i, it)
+    {
         p->ports[i].protocol = jstr(it, "protocol");
         p->ports[i].container_port = (int)json_integer_value(json_object_get(it, "container_port"));
         p->ports[i].host_port = (int)json_integer_value(json_object_get(it, "host_port"));
         p->ports[i].host_ip = jstr(it, "host_ip");
         if (p->ports[i].container_port <= 0 || p->ports[i].container_port > 65535 ||
             p->ports[i].host_port < 0 || p->ports[i].host_port > 65535)
-            return ck_err_set(e, CK_R_BAD_REQUEST, "pod config: port_mappings[%zu] out of range", i);
+            return ck_err_set(e, CK_R_BAD_REQUEST, "pod config: port_mappings[%zu] out of range",
+                              i);
     }
     p->c.ports = p->ports;
     p->c.nports = json_array_size(pm);
@@ -228,7 +246,8 @@ static int ctr_cfg_parse(json_t *j, struct ctr_cfg *p, struct ck_err *e)
     json_t *img = json_object_get(j, "image");
     p->c.image = json_is_string(img) ? json_string_value(img) : jstr(img, "image");
     if (!p->c.name || !p->c.image)
-        return ck_err_set(e, CK_R_BAD_REQUEST, "container config: metadata.name and image.image are required");
+        return ck_err_set(e, CK_R_BAD_REQUEST,
+                          "container config: metadata.name and image.image are required");
     json_t *cmd = json_object_get(j, "command"), *args = json_object_get(j, "args");
     p->command = strv_of(cmd, e, "command");
     p->args = strv_of(args, e, "args");
@@ -240,7 +259,8 @@ static int ctr_cfg_parse(json_t *j, struct ctr_cfg *p, struct ck_err *e)
     p->env = ck_calloc(json_array_size(envs) + 1, sizeof(*p->env));
     size_t i;
     json_t *it;
-    json_array_foreach(envs, i, it) {
+    json_array_foreach(envs, i, it)
+    {
         p->env[i].key = jstr(it, "key");
         p->env[i].value = jstr(it, "value") ? jstr(it, "value") : "";
         if (!p->env[i].key || !*p->env[i].key || strchr(p->env[i].key, '='))
@@ -251,13 +271,16 @@ static int ctr_cfg_parse(json_t *j, struct ctr_cfg *p, struct ck_err *e)
     p->c.working_dir = jstr(j, "working_dir");
     json_t *mounts = json_object_get(j, "mounts");
     p->mounts = ck_calloc(json_array_size(mounts) + 1, sizeof(*p->mounts));
-    json_array_foreach(mounts, i, it) {
+    json_array_foreach(mounts, i, it)
+    {
         p->mounts[i].host_path = jstr(it, "host_path");
         p->mounts[i].container_path = jstr(it, "container_path");
         p->mounts[i].readonly = json_is_true(json_object_get(it, "readonly"));
         if (!p->mounts[i].host_path || p->mounts[i].host_path[0] != '/' ||
             !p->mounts[i].container_path || p->mounts[i].container_path[0] != '/')
-            return ck_err_set(e, CK_R_BAD_REQUEST, "container config: mounts[%zu] needs absolute host_path and container_path", i);
+            return ck_err_set(
+                e, CK_R_BAD_REQUEST,
+                "container config: mounts[%zu] needs absolute host_path and container_path", i);
     }
     p->c.mounts = p->mounts;
     p->c.nmounts = json_array_size(mounts);
@@ -338,6 +361,18 @@ static int cmd_pull(struct crt *c, int argc, char **argv, struct ck_err *e)
     if (open_img(c, e) < 0 || img_pull(c->img, argv[i], &o, id, e) < 0)
         return -1;
     printf("Image is up to date for %s\n", id);
+    return 0;
+}
+
+static int cmd_import(struct crt *c, int argc, char **argv, struct ck_err *e)
+{
+    if (argc < 2 || argc > 3)
+        return ck_err_set(e, CK_R_BAD_REQUEST, "import: PATH [REF] expected");
+    char id[IMG_ID_MAX];
+    if (open_img(c, e) < 0 ||
+        img_import_oci(c->img, argv[1], argc == 3 ? argv[2] : NULL, id, e) < 0)
+        return -1;
+    printf("Imported %s%s%s\n", id, argc == 3 ? " as " : "", argc == 3 ? argv[2] : "");
     return 0;
 }
 
@@ -446,9 +481,9 @@ static int cmd_simple(struct crt *c, int argc, char **argv, struct ck_err *e)
         const char *v = argv[0];
         char ib[RT_ID_MAX];
         const char *id = full_id(c, !strcmp(v, "stopp") || !strcmp(v, "rmp"), argv[i], ib);
-        int rc = !strcmp(v, "start")  ? o->start_container(c->rt, id, e)
-                 : !strcmp(v, "stop") ? o->stop_container(c->rt, id, timeout, e)
-                 : !strcmp(v, "rm")   ? o->remove_container(c->rt, id, e)
+        int rc = !strcmp(v, "start")   ? o->start_container(c->rt, id, e)
+                 : !strcmp(v, "stop")  ? o->stop_container(c->rt, id, timeout, e)
+                 : !strcmp(v, "rm")    ? o->remove_container(c->rt, id, e)
                  : !strcmp(v, "stopp") ? o->stop_pod_sandbox(c->rt, id, e)
                                        : o->remove_pod_sandbox(c->rt, id, e);
         if (rc < 0)
@@ -489,16 +524,16 @@ static int cmd_ps(struct crt *c, int argc, char **argv, struct ck_err *e)
     if (open_rt(c, e) < 0 || c->rt->ops->list_containers(c->rt, &f, &v, &n, e) < 0)
         return -1;
     if (!q)
-        printf("%-13s %-30s %-8s %-8s %-16s %-7s %-13s\n", "CONTAINER", "IMAGE", "CREATED",
-               "STATE", "NAME", "ATTEMPT", "POD ID");
+        printf("%-13s %-30s %-8s %-8s %-16s %-7s %-13s\n", "CONTAINER", "IMAGE", "CREATED", "STATE",
+               "NAME", "ATTEMPT", "POD ID");
     for (size_t i = 0; i < n; i++) {
         char age[16];
         age_of(v[i].created_ns, age);
         if (q)
             printf("%s\n", v[i].id);
         else
-            printf("%-13.13s %-30.30s %-8s %-8s %-16.16s %-7u %-13.13s\n", v[i].id, v[i].image,
-                   age, short_state(v[i].state), v[i].name, v[i].attempt, v[i].sandbox_id);
+            printf("%-13.13s %-30.30s %-8s %-8s %-16.16s %-7u %-13.13s\n", v[i].id, v[i].image, age,
+                   short_state(v[i].state), v[i].name, v[i].attempt, v[i].sandbox_id);
     }
     rt_container_list_free(v, n);
     return 0;
@@ -555,13 +590,12 @@ static int cmd_inspect(struct crt *c, int argc, char **argv, struct ck_err *e)
         char ib[RT_ID_MAX];
         if (c->rt->ops->pod_sandbox_status(c->rt, full_id(c, true, argv[1], ib), &s, e) < 0)
             return -1;
-        print_json(json_pack("{s:s, s:{s:s, s:s, s:s, s:i}, s:s, s:I, s:{s:s}, s:s, s:o, s:o}",
-                             "id", s.id, "metadata", "name", s.name, "namespace", s.namespace_,
-                             "uid", s.uid, "attempt", (int)s.attempt, "state",
-                             rt_sandbox_state_str(s.state), "createdAt", (json_int_t)s.created_ns,
-                             "network", "ip", s.ip, "netns", s.netns, "labels",
-                             kv_json(s.labels, s.nlabels), "annotations",
-                             kv_json(s.annotations, s.nannotations)));
+        print_json(json_pack(
+            "{s:s, s:{s:s, s:s, s:s, s:i}, s:s, s:I, s:{s:s}, s:s, s:o, s:o}", "id", s.id,
+            "metadata", "name", s.name, "namespace", s.namespace_, "uid", s.uid, "attempt",
+            (int)s.attempt, "state", rt_sandbox_state_str(s.state), "createdAt",
+            (json_int_t)s.created_ns, "network", "ip", s.ip, "netns", s.netns, "labels",
+            kv_json(s.labels, s.nlabels), "annotations", kv_json(s.annotations, s.nannotations)));
         rt_sandbox_status_release(&s);
         return 0;
     }
@@ -569,16 +603,15 @@ static int cmd_inspect(struct crt *c, int argc, char **argv, struct ck_err *e)
     char ib[RT_ID_MAX];
     if (c->rt->ops->container_status(c->rt, full_id(c, false, argv[1], ib), &s, e) < 0)
         return -1;
-    print_json(json_pack("{s:s, s:s, s:{s:s, s:i}, s:s, s:s, s:s, s:I, s:I, s:I, s:i, s:s, s:s, "
-                         "s:i, s:s, s:o, s:o}",
-                         "id", s.id, "podSandboxId", s.sandbox_id, "metadata", "name", s.name,
-                         "attempt", (int)s.attempt, "state", rt_container_state_str(s.state),
-                         "image", s.image, "imageRef", s.image_id, "createdAt",
-                         (json_int_t)s.created_ns, "startedAt", (json_int_t)s.started_ns,
-                         "finishedAt", (json_int_t)s.finished_ns, "exitCode", s.exit_code,
-                         "reason", s.reason, "message", s.message, "pid", s.pid, "logPath",
-                         s.log_path, "labels", kv_json(s.labels, s.nlabels), "annotations",
-                         kv_json(s.annotations, s.nannotations)));
+    print_json(json_pack(
+        "{s:s, s:s, s:{s:s, s:i}, s:s, s:s, s:s, s:I, s:I, s:I, s:i, s:s, s:s, "
+        "s:i, s:s, s:o, s:o}",
+        "id", s.id, "podSandboxId", s.sandbox_id, "metadata", "name", s.name, "attempt",
+        (int)s.attempt, "state", rt_container_state_str(s.state), "image", s.image, "imageRef",
+        s.image_id, "createdAt", (json_int_t)s.created_ns, "startedAt", (json_int_t)s.started_ns,
+        "finishedAt", (json_int_t)s.finished_ns, "exitCode", s.exit_code, "reason", s.reason,
+        "message", s.message, "pid", s.pid, "logPath", s.log_path, "labels",
+        kv_json(s.labels, s.nlabels), "annotations", kv_json(s.annotations, s.nannotations)));
     rt_container_status_release(&s);
     return 0;
 }
@@ -772,8 +805,8 @@ static int cmd_stats(struct crt *c, int argc, char **argv, struct ck_err *e)
             return -1;
         }
         printf("%-13.13s %-16.16s %-12llu %-12llu %-6llu\n", id, argc >= 2 ? "" : v[i].name,
-               (unsigned long long)st.cpu_usage_ns,
-               (unsigned long long)st.memory_working_set_bytes, (unsigned long long)st.pids);
+               (unsigned long long)st.cpu_usage_ns, (unsigned long long)st.memory_working_set_bytes,
+               (unsigned long long)st.pids);
     }
     rt_container_list_free(v, n);
     return 0;
@@ -785,8 +818,7 @@ static int cmp_i64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static int bench_pick_image(struct crt *c, const char *image, char *out, size_t n,
-                            struct ck_err *e)
+static int bench_pick_image(struct crt *c, const char *image, char *out, size_t n, struct ck_err *e)
 {
     if (image) {
         snprintf(out, n, "%s", image);
@@ -809,8 +841,8 @@ static int bench_round(struct crt *c, const char *pod, const char *image, int64_
                        struct ck_err *e)
 {
     const char *cmd[] = {"sleep", "3600", NULL};
-    struct rt_container_config cc = {.name = "bench", .image = image, .command = cmd,
-                                     .run_as_user = -1};
+    struct rt_container_config cc = {
+        .name = "bench", .image = image, .command = cmd, .run_as_user = -1};
     char id[RT_ID_MAX];
     int64_t t0 = ck_mono_ns();
     if (c->rt->ops->create_container(c->rt, pod, &cc, id, e) < 0)
@@ -871,13 +903,13 @@ struct crt_verb {
 };
 
 static const struct crt_verb verbs[] = {
-    {"pull", cmd_pull},     {"images", cmd_images},   {"rmi", cmd_rmi},
-    {"runp", cmd_runp},     {"pods", cmd_pods},       {"inspectp", cmd_inspect},
-    {"stopp", cmd_simple},  {"rmp", cmd_simple},      {"create", cmd_create},
-    {"run", cmd_create},    {"start", cmd_simple},    {"stop", cmd_simple},
-    {"rm", cmd_simple},     {"ps", cmd_ps},           {"inspect", cmd_inspect},
-    {"logs", cmd_logs},     {"exec", cmd_exec},       {"stats", cmd_stats},
-    {"bench", cmd_bench},
+    {"pull", cmd_pull},        {"images", cmd_images}, {"rmi", cmd_rmi},
+    {"import", cmd_import},    {"runp", cmd_runp},     {"pods", cmd_pods},
+    {"inspectp", cmd_inspect}, {"stopp", cmd_simple},  {"rmp", cmd_simple},
+    {"create", cmd_create},    {"run", cmd_create},    {"start", cmd_simple},
+    {"stop", cmd_simple},      {"rm", cmd_simple},     {"ps", cmd_ps},
+    {"inspect", cmd_inspect},  {"logs", cmd_logs},     {"exec", cmd_exec},
+    {"stats", cmd_stats},      {"bench", cmd_bench},
 };
 
 static int cmd_crt(int argc, char **argv)
