@@ -73,8 +73,8 @@ int64_t cm_jtime_ns(const json_t *obj, const char *path)
     time_t t;
     if (!*s || ck_time_parse_rfc3339(s, &t) < 0)
         return 0;
-    /* clamped (to about the year 2262 / 4) so that callers may add durations */
-    const int64_t lim = INT64_MAX / 4 / 1000000000LL;
+    /* clamped to +-2^62 ns (the year 2116) so that callers may add durations up to 2^62 ns */
+    const int64_t lim = INT64_MAX / 2 / 1000000000LL;
     if ((int64_t)t > lim || (int64_t)t < -lim)
         return ((int64_t)t > 0 ? lim : -lim) * 1000000000LL;
     return (int64_t)t * 1000000000LL;
