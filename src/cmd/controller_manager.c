@@ -45,7 +45,8 @@ static int usage(void)
     fprintf(stderr, "usage: ckube controller-manager [--kubeconfig K] [--controllers LIST] "
                     "[--leader-elect[=true|false]] [--id ID] [--bind-address A] [--secure-port P] "
                     "[--concurrent-syncs N] [--kube-api-qps Q] [--kube-api-burst B]\n"
-                    "       [--node-monitor-grace-period SECONDS (40)]\n");
+                    "       [--node-monitor-grace-period SECONDS (40)] "
+                    "[--terminated-pod-gc-threshold N (12500)]\n");
     return 2;
 }
 
@@ -53,6 +54,7 @@ static int cmd_controller_manager(int argc, char **argv)
 {
     const char *kubeconfig = NULL, *controllers = NULL, *id = NULL, *addr = "127.0.0.1", *v;
     int leader_elect = 1, port = 10257, workers = 5, burst = 400, node_grace = 40;
+    long gc_threshold = 12500;
     double qps = 200;
     for (int i = 1; i < argc; i++) {
         if ((v = ck_flag_value(argc, argv, &i, "--kubeconfig")))
@@ -71,6 +73,8 @@ static int cmd_controller_manager(int argc, char **argv)
             port = atoi(v);
         else if ((v = ck_flag_value(argc, argv, &i, "--concurrent-syncs")))
             workers = atoi(v);
+        else if ((v = ck_flag_value(argc, argv, &i, "--terminated-pod-gc-threshold")))
+            gc_threshold = atol(v);
         else if ((v = ck_flag_value(argc, argv, &i, "--node-monitor-grace-period")))
             node_grace = atoi(v); /* seconds; "40s" reads as 40 too */
         else if ((v = ck_flag_value(argc, argv, &i, "--kube-api-qps")))
@@ -95,6 +99,7 @@ static int cmd_controller_manager(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     struct cm_manager *m = cm_manager_new(client, controllers, workers, &stopping);
     cm_manager_cm(m)->node_grace_s = node_grace > 0 ? node_grace : 40;
+    cm_manager_cm(m)->terminated_pod_gc_threshold = gc_threshold > 0 ? gc_threshold : 12500;
     int bound = cm_manager_serve(m, addr, port, &err);
     if (bound < 0) {
         fprintf(stderr, "controller-manager: %s\n", err.msg);

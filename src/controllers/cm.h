@@ -35,8 +35,9 @@ struct cm {
     struct ck_informer_factory *factory;
     struct ck_informer *pods, *rss, *deps, *rcs;
     volatile int *stop;
-    int workers;      /* per controller */
-    int node_grace_s; /* --node-monitor-grace-period (nodelifecycle), 0: 40 */
+    int workers;                         /* per controller */
+    int node_grace_s;                    /* --node-monitor-grace-period (nodelifecycle), 0: 40 */
+    int64_t terminated_pod_gc_threshold; /* --terminated-pod-gc-threshold (podgc), 0: 12500 */
     void *rs_state, *dep_state, *gc_state;
 };
 
@@ -49,7 +50,7 @@ struct cm {
 /* The controllers this build knows, in start order. */
 extern struct cm_controller cm_replicaset, cm_rc, cm_deployment, cm_gc, cm_job, cm_cronjob,
     cm_statefulset, cm_daemonset, cm_disruption, cm_namespace, cm_ttlafterfinished, cm_endpoints,
-    cm_endpointslice, cm_nodelifecycle;
+    cm_endpointslice, cm_nodelifecycle, cm_podgc;
 struct cm_controller **cm_controllers(void);
 /* Whether name is enabled by a --controllers list ("*", "name", "-name"; comma-separated);
  * spec NULL means "*". */

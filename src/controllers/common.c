@@ -32,6 +32,7 @@ struct cm_controller **cm_controllers(void)
                                           &cm_endpoints,
                                           &cm_endpointslice,
                                           &cm_nodelifecycle,
+                                          &cm_podgc,
                                           NULL};
     return all;
 }

@@ -718,6 +718,33 @@ def case_nodelifecycle(c, api):
     api.req("DELETE", "/api/v1/nodes/" + node)
 
 
+def case_podgc(c, api, kl):
+    """Terminated pods beyond --terminated-pod-gc-threshold (5 here) are deleted, oldest
+    first."""
+    kl.paused = True  # it would mark the Succeeded pods Running again
+    try:
+        podgc_run(c, api)
+    finally:
+        kl.paused = False
+
+
+def podgc_run(c, api):
+    names = ["gc-%d" % i for i in range(7)]
+    node = "gc-" + c.ns  # exists: pods on a missing node would be orphans
+    api.req("POST", "/api/v1/nodes", {"apiVersion": "v1", "kind": "Node", "metadata": {"name": node}})
+    for n in names:
+        api.req("POST", "/api/v1/namespaces/%s/pods" % c.ns, {
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": n, "labels": {"app": "gc"}},
+            "spec": {"nodeName": node, "restartPolicy": "Never",
+                     "containers": [{"name": "c", "image": "busybox"}]}})
+        api.req("PATCH", "/api/v1/namespaces/%s/pods/%s/status" % (c.ns, n),
+                {"status": {"phase": "Succeeded"}}, "application/merge-patch+json")
+        time.sleep(1.1)  # distinct creationTimestamps
+    wait_for("2 oldest terminated pods deleted", lambda: sorted(
+        p["metadata"]["name"] for p in pods_of(api, c.ns, "gc")) == names[2:], timeout=60)
+    api.req("DELETE", "/api/v1/nodes/" + node)
+
+
 def main():
     binary = os.path.abspath(sys.argv[1])
     tmp = tempfile.mkdtemp(prefix="ckube-ctrl-")
@@ -733,7 +760,8 @@ def main():
         kl = FakeKubelet(api)
         kl.start()
         cm = CM(binary, server.kubeconfig, tmp)
-        cm.start("--node-monitor-grace-period", "15")  # > any case on a silent node
+        # grace 15 s: longer than any case on a node without heartbeats takes
+        cm.start("--node-monitor-grace-period", "15", "--terminated-pod-gc-threshold", "5")
         expect(cm.get("/healthz") == "ok", "/healthz")
         lease = wait_for("lease", lambda: (api.get(
             "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kube-controller-manager")
@@ -749,6 +777,7 @@ def main():
                              ("strategies", case_strategies), ("proportional", case_proportional),
                              ("namespace", case_namespace), ("drain", case_drain),
                              ("endpoints", case_endpoints), ("nodelifecycle", case_nodelifecycle),
+                             ("podgc", case_podgc),
                              ("kill9", case_kill9), ("apiserver-restart", case_apiserver_restart)):
                 if name in ("kill9", "apiserver-restart") and ver != "1.33":
                     continue  # once is enough: the kill -9 restart waits out the lease
@@ -766,7 +795,7 @@ def main():
                     fn(c, api, counter)
                 elif fn is case_kill9:
                     fn(c, api, counter, cm)
-                elif fn in (case_strategies, case_proportional, case_endpoints):
+                elif fn in (case_strategies, case_proportional, case_endpoints, case_podgc):
                     fn(c, api, kl)
                 elif fn is case_apiserver_restart:
                     fn(c, api, counter, server)

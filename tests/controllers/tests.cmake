@@ -4,4 +4,4 @@
 # pods/status to Running+Ready as a fake kubelet would.
 add_test(NAME controllers/kubectl
          COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/controllers/controllers_test.py $<TARGET_FILE:ckube>)
-set_tests_properties(controllers/kubectl PROPERTIES LABELS controllers TIMEOUT 240)
+set_tests_properties(controllers/kubectl PROPERTIES LABELS controllers TIMEOUT 480)
