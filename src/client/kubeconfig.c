@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Client configuration from a kubeconfig file or from in-cluster service-account files. */
 #include "ckube/client.h"
+#include "lib/base64.h"
 #include "lib/yamljson.h"
 
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,32 +33,7 @@ static int read_file(const char *path, struct ck_buf *out, struct ck_err *err)
 /* Decodes base64 (whitespace ignored) into a NUL-terminated string; NULL if invalid. */
 static char *b64_decode(const char *in)
 {
-    size_t n = strlen(in);
-    char *clean = ck_malloc(n + 1);
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++)
-        if (in[i] != '\n' && in[i] != '\r' && in[i] != ' ' && in[i] != '\t')
-            clean[m++] = in[i];
-    clean[m] = 0;
-    if (m % 4) {
-        free(clean);
-        return NULL;
-    }
-    unsigned char *out = ck_malloc(m / 4 * 3 + 1);
-    int len = EVP_DecodeBlock(out, (const unsigned char *)clean, (int)m);
-    if (len < 0) {
-        free(clean);
-        free(out);
-        return NULL;
-    }
-    /* EVP_DecodeBlock counts padding bytes as output */
-    while (m && clean[m - 1] == '=') {
-        m--;
-        len--;
-    }
-    out[len] = 0;
-    free(clean);
-    return (char *)out;
+    return ck_base64_decode(in, strlen(in), NULL);
 }
 
 /* Finds the entry named name in a list of {name, <field>: {...}} and returns its field. */
@@ -66,7 +41,8 @@ static json_t *named(json_t *list, const char *name, const char *field)
 {
     size_t i;
     json_t *e;
-    json_array_foreach(list, i, e) {
+    json_array_foreach(list, i, e)
+    {
         const char *n = json_string_value(json_object_get(e, "name"));
         if (n && !strcmp(n, name))
             return json_object_get(e, field);
@@ -111,8 +87,8 @@ static int fill_from(const char *path, json_t *cluster, json_t *user, struct ck_
     if (!out->server)
         return ck_err_set(err, CK_R_BAD_REQUEST, "%s: cluster has no server", path);
     out->insecure = json_is_true(json_object_get(cluster, "insecure-skip-tls-verify"));
-    out->ca_file = resolve_path(path, json_string_value(json_object_get(cluster,
-                                                                        "certificate-authority")));
+    out->ca_file =
+        resolve_path(path, json_string_value(json_object_get(cluster, "certificate-authority")));
     if (data_field(cluster, "certificate-authority-data", path, &out->ca_data, err) < 0)
         return -1;
     if (!user)
@@ -131,8 +107,8 @@ static int fill_from(const char *path, json_t *cluster, json_t *user, struct ck_
         out->token = ck_buf_detach(&b, NULL);
     }
     free(tf);
-    out->cert_file = resolve_path(path, json_string_value(json_object_get(user,
-                                                                          "client-certificate")));
+    out->cert_file =
+        resolve_path(path, json_string_value(json_object_get(user, "client-certificate")));
     out->key_file = resolve_path(path, json_string_value(json_object_get(user, "client-key")));
     if (data_field(user, "client-certificate-data", path, &out->cert_data, err) < 0 ||
         data_field(user, "client-key-data", path, &out->key_data, err) < 0)

@@ -2,8 +2,8 @@
 /* Pull-secret credentials: looks a reference's registry up in a Docker config JSON the way
  * the kubelet's keyring does (host match with "*." wildcards, path prefixes, longest wins). */
 #include "image/image_int.h"
+#include "lib/base64.h"
 
-#include <openssl/evp.h>
 #include <string.h>
 
 #include "lib/banned.h"
@@ -54,24 +54,18 @@ static bool path_match(const char *prefix, const char *path)
 /* "auth": base64("user:pass"). Returns 0 or -1. */
 static int decode_auth(const char *b64, char **user, char **pass)
 {
-    size_t n = strlen(b64);
+    size_t n = strlen(b64), len = 0;
     if (n == 0 || n % 4 != 0 || n > 8192)
         return -1;
-    unsigned char *out = ck_malloc(n / 4 * 3 + 1);
-    int len = EVP_DecodeBlock(out, (const unsigned char *)b64, (int)n);
-    if (len < 0) {
+    char *out = ck_base64_decode(b64, n, &len);
+    if (!out)
+        return -1;
+    char *colon = memchr(out, ':', len);
+    if (!colon || memchr(out, 0, len)) {
         free(out);
         return -1;
     }
-    for (size_t i = n; i > 0 && b64[i - 1] == '='; i--)
-        len--;
-    out[len] = 0;
-    char *colon = memchr(out, ':', (size_t)len);
-    if (!colon || memchr(out, 0, (size_t)len)) {
-        free(out);
-        return -1;
-    }
-    *user = ck_strndup((char *)out, (size_t)(colon - (char *)out));
+    *user = ck_strndup(out, (size_t)(colon - out));
     *pass = ck_strdup(colon + 1);
     free(out);
     return 0;

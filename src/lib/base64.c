@@ -1,52 +1,51 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* Decoding through OpenSSL's EVP_DecodeBlock, after the normalisation it does not do:
+ * whitespace removed, padding made optional (and only allowed at the end). */
 #include "lib/base64.h"
 #include "lib/buf.h"
 
-#include <stdint.h>
+#include <openssl/evp.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "lib/banned.h"
 
-static int b64v(int c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
 char *ck_base64_decode(const char *s, size_t n, size_t *out_len)
 {
-    size_t o = 0;
-    char *out = ck_malloc(n / 4 * 3 + 4);
-    uint32_t acc = 0;
-    int bits = 0;
-    size_t i = 0;
-    for (; i < n && s[i] != '='; i++) {
-        if (s[i] == '\n' || s[i] == '\r' || s[i] == ' ' || s[i] == '\t')
+    if (n > (size_t)1 << 30)
+        return NULL;
+    char *clean = ck_malloc(n + 4);
+    size_t m = 0, pad_seen = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '\n' || c == '\r' || c == ' ' || c == '\t')
             continue;
-        int v = b64v((unsigned char)s[i]);
-        if (v < 0) {
-            free(out);
+        if (c == '=') {
+            pad_seen++;
+            continue;
+        }
+        if (pad_seen) { /* data after padding */
+            free(clean);
             return NULL;
         }
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (char)((acc >> bits) & 0xff);
-        }
+        clean[m++] = c;
     }
-    for (; i < n; i++) /* only padding and whitespace may follow */
-        if (s[i] != '=' && s[i] != '\n' && s[i] != '\r' && s[i] != ' ' && s[i] != '\t') {
-            free(out);
-            return NULL;
-        }
-    out[o] = '\0';
+    if (pad_seen > 2 || m % 4 == 1) {
+        free(clean);
+        return NULL;
+    }
+    size_t pads = (4 - m % 4) % 4;
+    memset(clean + m, '=', pads);
+    unsigned char *out = ck_malloc((m + pads) / 4 * 3 + 1);
+    int len = m + pads ? EVP_DecodeBlock(out, (const unsigned char *)clean, (int)(m + pads)) : 0;
+    free(clean);
+    if (len < 0) {
+        free(out);
+        return NULL;
+    }
+    len -= (int)pads; /* EVP_DecodeBlock counts padding as output bytes */
+    out[len] = '\0';
     if (out_len)
-        *out_len = o;
-    return out;
+        *out_len = (size_t)len;
+    return (char *)out;
 }

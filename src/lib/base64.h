@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Standard base64 (RFC 4648 alphabet) decoding, as Kubernetes' []byte fields (Secret data,
- * binaryData, dockerconfigjson) carry it. */
+ * binaryData, dockerconfigjson), kubeconfig *-data fields and registry "auth" entries carry
+ * it. */
 #ifndef CK_LIB_BASE64_H
 #define CK_LIB_BASE64_H
 
