@@ -455,7 +455,12 @@ int agent_run(const struct agent_opts *o, volatile int *stop)
     if (o->client_config) {
         rc = ck_client_new(o->client_config, &ag->client, &err) < 0;
     } else {
-        rc = ck_config_from_kubeconfig(o->kubeconfig, NULL, &cfg, &err) < 0;
+        char *joined = NULL; /* join.c: the node's own kubeconfig after a bootstrap join */
+        if (o->join_server && !(joined = ag_join(o, ag->root, &err)))
+            rc = 1;
+        else
+            rc = ck_config_from_kubeconfig(joined ? joined : o->kubeconfig, NULL, &cfg, &err) < 0;
+        free(joined);
         if (!rc) {
             int nn = ag->hollow ? o->hollow : 1;
             cfg.qps = 50.0 * nn; /* the kubelet's kube-api-qps/burst, per node */
@@ -519,6 +524,10 @@ int agent_run(const struct agent_opts *o, volatile int *stop)
         ck_err_clear(&err);
     }
     ag_gc_start(ag);
+    if (ag_proxy_start(ag, &err) < 0 || ag_dns_start(ag, &err) < 0) {
+        ck_warn("agent: %s", err.msg);
+        ck_err_clear(&err);
+    }
     pthread_t pleg;
     pthread_create(&pleg, NULL, pleg_thread, ag);
     struct ag_httpd *hd = NULL;
@@ -536,6 +545,8 @@ int agent_run(const struct agent_opts *o, volatile int *stop)
         usleep(100000);
     ck_info("agent: shutting down");
     ag_httpd_stop(hd);
+    ag_dns_stop(ag);
+    ag_proxy_stop(ag);
     ag_kubesrv_stop(ks); /* kubesrv */
     pthread_join(pleg, NULL);
     ck_informer_stop(ag->pod_inf);

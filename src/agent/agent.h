@@ -44,6 +44,19 @@ struct agent_opts {
     int image_gc_low_percent;             /* 0: 80; -1: 0 */
     int minimum_image_ttl_s;              /* 0: 120; -1: 0 */
     int image_gc_period_s;                /* 0: 300 */
+    /* service networking: the nftables service proxy (src/proxy, proxy_hook.c) and cluster
+     * DNS (src/dns, dns_hook.c) run inside the agent of a real node by default */
+    int proxy;                  /* 0: on for a real node, off for hollow ones; 1: on; -1: off */
+    const char *service_cidr;   /* --service-cluster-ip-range, default 10.96.0.0/12 */
+    const char *cluster_cidr;   /* --cluster-cidr: the pod network */
+    int dns;                    /* as proxy: serve cluster DNS */
+    const char *cluster_dns;    /* --cluster-dns: pods' nameserver, default 10.96.0.10 */
+    const char *cluster_domain; /* --cluster-domain, default cluster.local */
+    /* join (join.c): --server URL --token ID.SECRET [--ca-cert-hash sha256:HEX]: a bootstrap
+     * token, a CSR, then the node's own client certificate (kubeconfig under root) */
+    const char *join_server;
+    const char *join_token;
+    const char *join_ca_hash;
 };
 
 #define AGENT_PORT_OFF (-1)

@@ -126,7 +126,20 @@ struct agent {
     /* life: the prober pool (NULL on hollow nodes) and lifecycle metrics */
     struct ag_prober *prober;
     struct ag_life_metrics lm;
+    /* service networking (proxy_hook.c, dns_hook.c) */
+    struct ag_proxy *proxy;
+    struct ag_dns *dns;
 };
+
+/* proxy_hook.c: starts the service proxy when the options ask for it (0 also when off). */
+int ag_proxy_start(struct agent *ag, struct ck_err *err);
+void ag_proxy_stop(struct agent *ag);
+/* dns_hook.c: starts the cluster DNS server when the options ask for it. */
+int ag_dns_start(struct agent *ag, struct ck_err *err);
+void ag_dns_stop(struct agent *ag);
+/* join.c: with --server/--token, joins the cluster (bootstrap token, CSR, certificate) and
+ * returns the path of the node's own kubeconfig (malloc'd); NULL with err on failure. */
+char *ag_join(const struct agent_opts *o, const char *root, struct ck_err *err);
 
 /* node.c */
 void ag_node_handle(struct agent *ag, const char *key); /* a node queue item */

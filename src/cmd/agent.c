@@ -19,18 +19,22 @@ static void on_signal(int sig)
 
 static int usage(void)
 {
-    fprintf(stderr,
-            "usage: ckube agent [--kubeconfig K] [--node-name N] [--root DIR] [--node-ip IP]\n"
-            "                   [--cni-conf FILE] [--hollow N] [--healthz-port P (0: 10248, -1: "
-            "off)]\n"
-            "                   [--healthz-bind-address A] [--workers N] [--port P]\n"
-            "                   [--tls-cert-file F --tls-private-key-file F] [--client-ca-file F]\n"
-            "                   [-v N]\n"
-            "  --port: the kubelet server (HTTPS: logs, exec, stats, ...; default 10250, 0: an\n"
-            "  ephemeral port, -1: off); the Node reports the port it got. Without\n"
-            "  --tls-cert-file a self-signed certificate is made in <root>/pki. --client-ca-file:\n"
-            "  clients must present a certificate signed by it (default: the kubeconfig's CA);\n"
-            "  the kubeconfig's own bearer token is also accepted\n");
+    fprintf(
+        stderr,
+        "usage: ckube agent [--kubeconfig K] [--node-name N] [--root DIR] [--node-ip IP]\n"
+        "                   [--cni-conf FILE] [--hollow N] [--healthz-port P (0: 10248, -1: "
+        "off)]\n"
+        "                   [--healthz-bind-address A] [--workers N] [--port P]\n"
+        "                   [--tls-cert-file F --tls-private-key-file F] [--client-ca-file F]\n"
+        "                   [--proxy[=false]] [--dns[=false]] [--service-cluster-ip-range CIDR]\n"
+        "                   [--cluster-cidr CIDR] [--cluster-dns IP] [--cluster-domain D]\n"
+        "                   [--server URL --token ID.SECRET [--ca-cert-hash sha256:HEX]]\n"
+        "                   [-v N]\n"
+        "  --port: the kubelet server (HTTPS: logs, exec, stats, ...; default 10250, 0: an\n"
+        "  ephemeral port, -1: off); the Node reports the port it got. Without\n"
+        "  --tls-cert-file a self-signed certificate is made in <root>/pki. --client-ca-file:\n"
+        "  clients must present a certificate signed by it (default: the kubeconfig's CA);\n"
+        "  the kubeconfig's own bearer token is also accepted\n");
     return 2;
 }
 
@@ -106,10 +110,35 @@ static int cmd_agent(int argc, char **argv)
             o.minimum_image_ttl_s = duration_s(v) ? duration_s(v) : -1;
         else if ((v = ck_flag_value(argc, argv, &i, "--image-gc-period")))
             o.image_gc_period_s = duration_s(v);
+        /* service networking */
+        else if (!strcmp(argv[i], "--proxy") || !strcmp(argv[i], "--proxy=true"))
+            o.proxy = 1;
+        else if (!strcmp(argv[i], "--proxy=false"))
+            o.proxy = -1;
+        else if ((v = ck_flag_value(argc, argv, &i, "--service-cluster-ip-range")))
+            o.service_cidr = v;
+        else if ((v = ck_flag_value(argc, argv, &i, "--cluster-cidr")))
+            o.cluster_cidr = v;
+        else if (!strcmp(argv[i], "--dns") || !strcmp(argv[i], "--dns=true"))
+            o.dns = 1;
+        else if (!strcmp(argv[i], "--dns=false"))
+            o.dns = -1;
+        else if ((v = ck_flag_value(argc, argv, &i, "--cluster-dns")))
+            o.cluster_dns = v;
+        else if ((v = ck_flag_value(argc, argv, &i, "--cluster-domain")))
+            o.cluster_domain = v;
+        /* join */
+        else if ((v = ck_flag_value(argc, argv, &i, "--server")))
+            o.join_server = v;
+        else if ((v = ck_flag_value(argc, argv, &i, "--token")))
+            o.join_token = v;
+        else if ((v = ck_flag_value(argc, argv, &i, "--ca-cert-hash")))
+            o.join_ca_hash = v;
         else if (!ck_log_parse_flag(argc, argv, &i))
             return usage();
     }
-    if (o.hollow < 0 || o.port > 65535 || (!o.tls_cert_file != !o.tls_key_file))
+    if (o.hollow < 0 || o.port > 65535 || (!o.tls_cert_file != !o.tls_key_file) ||
+        (!o.join_server != !o.join_token))
         return usage();
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
