@@ -518,16 +518,17 @@ int agent_run(const struct agent_opts *o, volatile int *stop)
         ck_err_clear(&err);
     }
     ag_node_schedule_all(ag);
+    /* the proxy's rules (VIPs no Service holds are rejected) are in before any pod starts */
+    if (ag_proxy_start(ag, &err) < 0 || ag_dns_start(ag, &err) < 0) {
+        ck_warn("agent: %s", err.msg);
+        ck_err_clear(&err);
+    }
     ck_informer_start(ag->pod_inf);
     if (ag_static_start(ag, &err) < 0 || ag_evict_start(ag, &err) < 0) {
         ck_warn("agent: %s", err.msg);
         ck_err_clear(&err);
     }
     ag_gc_start(ag);
-    if (ag_proxy_start(ag, &err) < 0 || ag_dns_start(ag, &err) < 0) {
-        ck_warn("agent: %s", err.msg);
-        ck_err_clear(&err);
-    }
     pthread_t pleg;
     pthread_create(&pleg, NULL, pleg_thread, ag);
     struct ag_httpd *hd = NULL;

@@ -25,7 +25,7 @@ struct bench {
     char auth[512]; /* "Authorization: Bearer ..." or "" */
     long pods, watchers, nodes, namespaces;
     int runs, threads;
-    pid_t child;      /* our own apiserver, or 0 */
+    pid_t child; /* our own apiserver, or 0 */
     char datadir[256];
 };
 
@@ -40,7 +40,8 @@ static size_t sink_write(char *p, size_t sz, size_t n, void *arg)
 {
     struct sink *s = arg;
     s->bytes += sz * n;
-    ck_buf_append(&s->keep, p, sz * n < s->keep.max - s->keep.len ? sz * n : s->keep.max - s->keep.len);
+    ck_buf_append(&s->keep, p,
+                  sz * n < s->keep.max - s->keep.len ? sz * n : s->keep.max - s->keep.len);
     return sz * n;
 }
 
@@ -110,21 +111,27 @@ static void pod_json(struct ck_buf *o, long i, long nodes, long namespaces)
 {
     /* ~2 KiB: 10 labels, 2 containers with env and resources, spread over nodes */
     ck_buf_reset(o);
-    ck_buf_appendf(o, "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"pod-%ld\","
-                      "\"namespace\":\"bench-%ld\",\"labels\":{", i, i % namespaces);
+    ck_buf_appendf(o,
+                   "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"pod-%ld\","
+                   "\"namespace\":\"bench-%ld\",\"labels\":{",
+                   i, i % namespaces);
     for (int l = 0; l < 10; l++)
         ck_buf_appendf(o, "%s\"label-%d\":\"value-%ld\"", l ? "," : "", l, (i / (l + 1)) % 100);
-    ck_buf_appendf(o, ",\"app\":\"app-%ld\"},\"annotations\":{\"bench.ckube.io/note\":\"%s\"}},"
-                      "\"spec\":{\"nodeName\":\"node-%ld\",\"containers\":[",
-                   i % 100, "padding-padding-padding-padding-padding-padding-padding-padding", i % nodes);
+    ck_buf_appendf(o,
+                   ",\"app\":\"app-%ld\"},\"annotations\":{\"bench.ckube.io/note\":\"%s\"}},"
+                   "\"spec\":{\"nodeName\":\"node-%ld\",\"containers\":[",
+                   i % 100, "padding-padding-padding-padding-padding-padding-padding-padding",
+                   i % nodes);
     for (int c = 0; c < 2; c++)
-        ck_buf_appendf(o, "%s{\"name\":\"c%d\",\"image\":\"registry.example/app/image-%d:v1.2.3\","
-                          "\"command\":[\"/bin/server\",\"--port=80%02d\",\"--verbose\"],"
-                          "\"ports\":[{\"containerPort\":80%02d,\"protocol\":\"TCP\"}],"
-                          "\"env\":[{\"name\":\"A\",\"value\":\"aaaaaaaaaaaaaaaa\"},{\"name\":\"B\","
-                          "\"value\":\"bbbbbbbbbbbbbbbbbbbbbbb\"},{\"name\":\"C\",\"value\":\"ccccccccccccccccc\"}],"
-                          "\"resources\":{\"requests\":{\"cpu\":\"100m\",\"memory\":\"128Mi\"},"
-                          "\"limits\":{\"cpu\":\"500m\",\"memory\":\"256Mi\"}}}",
+        ck_buf_appendf(o,
+                       "%s{\"name\":\"c%d\",\"image\":\"registry.example/app/image-%d:v1.2.3\","
+                       "\"command\":[\"/bin/server\",\"--port=80%02d\",\"--verbose\"],"
+                       "\"ports\":[{\"containerPort\":80%02d,\"protocol\":\"TCP\"}],"
+                       "\"env\":[{\"name\":\"A\",\"value\":\"aaaaaaaaaaaaaaaa\"},{\"name\":\"B\","
+                       "\"value\":\"bbbbbbbbbbbbbbbbbbbbbbb\"},{\"name\":\"C\",\"value\":"
+                       "\"ccccccccccccccccc\"}],"
+                       "\"resources\":{\"requests\":{\"cpu\":\"100m\",\"memory\":\"128Mi\"},"
+                       "\"limits\":{\"cpu\":\"500m\",\"memory\":\"256Mi\"}}}",
                        c ? "," : "", c, c, c, c);
     ck_buf_appends(o, "]}}");
 }
@@ -172,8 +179,10 @@ static int load(struct bench *b, double *creates_per_s)
     struct sink s = {0, CK_BUF_INIT(4096)};
     char body[256];
     for (long n = 0; n < b->namespaces; n++) {
-        snprintf(body, sizeof(body), "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\","
-                                     "\"metadata\":{\"name\":\"bench-%ld\"}}", n);
+        snprintf(body, sizeof(body),
+                 "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\","
+                 "\"metadata\":{\"name\":\"bench-%ld\"}}",
+                 n);
         send_json(b, h, "POST", "/api/v1/namespaces", "application/json", body, &s);
     }
     curl_easy_cleanup(h);
@@ -349,8 +358,8 @@ static int fanout(struct bench *b, double *p50, double *p99)
             __atomic_store_n(&ws[i].seen_ns, 0, __ATOMIC_SEQ_CST);
             ws[i].marker = marker;
         }
-        snprintf(body, sizeof(body), "{\"metadata\":{\"annotations\":{\"bench.ckube.io/fanout\":\"%s\"}}}",
-                 marker);
+        snprintf(body, sizeof(body),
+                 "{\"metadata\":{\"annotations\":{\"bench.ckube.io/fanout\":\"%s\"}}}", marker);
         int64_t t0 = ck_mono_ns();
         send_json(b, ctl, "PATCH", "/api/v1/namespaces/bench-0/pods/pod-0",
                   "application/merge-patch+json", body, &s);
@@ -489,11 +498,13 @@ static void report(struct figure *f, size_t n, long pods)
     for (size_t i = 0; i < n; i++)
         printf("bench %s %.3f %s\n", f[i].name, f[i].value, f[i].unit);
     printf("\nvs upstream kube-apiserver+etcd (reference measured on this machine kind at 10k pods;"
-           " this run: %ld pods):\n", pods);
+           " this run: %ld pods):\n",
+           pods);
     for (size_t i = 0; i < n; i++) {
         if (f[i].upstream <= 0 || f[i].value <= 0)
             continue;
-        double ratio = f[i].lower_is_better ? f[i].upstream / f[i].value : f[i].value / f[i].upstream;
+        double ratio =
+            f[i].lower_is_better ? f[i].upstream / f[i].value : f[i].value / f[i].upstream;
         printf("  %-24s ckube %.2f vs upstream %.2f %s: %.1fx %s\n", f[i].name, f[i].value,
                f[i].upstream, f[i].unit, ratio, ratio >= 1 ? "better" : "worse");
     }
@@ -516,6 +527,10 @@ static int cmd_bench(int argc, char **argv)
         return cmd_bench_exec(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "controllers"))
         return cmd_bench_controllers(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "proxy"))
+        return cmd_bench_proxy(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "dns"))
+        return cmd_bench_dns(argc - 1, argv + 1);
     struct bench b = {.pods = 100000, .watchers = 1000, .runs = 5, .threads = 32};
     const char *server = NULL, *token = NULL;
     for (int i = 1; i < argc; i++) {
@@ -550,8 +565,9 @@ static int cmd_bench(int argc, char **argv)
         stop_server(&b);
         return 1;
     }
-    printf("bench: %ld pods over %ld nodes in %ld namespaces, %ld watchers, median of %d, server %s\n",
-           b.pods, b.nodes, b.namespaces, b.watchers, b.runs, b.server);
+    printf(
+        "bench: %ld pods over %ld nodes in %ld namespaces, %ld watchers, median of %d, server %s\n",
+        b.pods, b.nodes, b.namespaces, b.watchers, b.runs, b.server);
     fflush(stdout);
     long rss_before = b.child ? rss_bytes(b.child) : -1;
     double creates;
@@ -565,8 +581,8 @@ static int cmd_bench(int argc, char **argv)
     double all_rv0 = time_get(&b, h, "/api/v1/pods?resourceVersion=0", &sz);
     snprintf(sel, sizeof(sel), "/api/v1/pods?fieldSelector=spec.nodeName%%3Dnode-%ld", b.nodes / 2);
     double node_norv = time_get(&b, h, sel, &sz);
-    snprintf(sel, sizeof(sel), "/api/v1/pods?fieldSelector=spec.nodeName%%3Dnode-%ld&resourceVersion=0",
-             b.nodes / 2);
+    snprintf(sel, sizeof(sel),
+             "/api/v1/pods?fieldSelector=spec.nodeName%%3Dnode-%ld&resourceVersion=0", b.nodes / 2);
     double node_rv0 = time_get(&b, h, sel, &sz);
     double label = time_get(&b, h, "/api/v1/pods?labelSelector=app%3Dapp-7", &sz);
     long pages = 0;
