@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* ckube bench: loads N pods into an API server (ours, started on a temp dir, or any server
  * given with --server/--token) and measures LIST/GET/WATCH the way operators hit them.
- * Output: a human table, then one `bench <name> <value> <unit>` line per figure, then ratios
- * against the upstream kube-apiserver+etcd reference measured on this machine kind. */
+ * Output: a human table, then one `bench <name> <value> <unit>` line per figure; with
+ * --baseline URL, the same measurements against that second server in the same run
+ * (`bench baseline_<name> ...`) and the ratios. */
 #include "cmd/bench.h"
 #include "cmd/cmd.h"
 #include "lib/buf.h"
@@ -485,11 +486,13 @@ struct figure {
     double value;
     const char *unit;
     const char *what;
-    double upstream; /* reference at 10k pods (0 = none) */
-    int lower_is_better;
+    int lower_is_better; /* -1: a size, not compared with the baseline */
 };
 
-static void report(struct figure *f, size_t n, long pods)
+/* The table and the machine lines; with a baseline (the same measurements against another
+ * API server in the same run), the ratios too. */
+static void report(const struct figure *f, size_t n, const struct figure *base,
+                   const char *base_url)
 {
     printf("\n%-26s %14s %-6s  %s\n", "figure", "value", "unit", "what");
     for (size_t i = 0; i < n; i++)
@@ -497,24 +500,112 @@ static void report(struct figure *f, size_t n, long pods)
     printf("\n");
     for (size_t i = 0; i < n; i++)
         printf("bench %s %.3f %s\n", f[i].name, f[i].value, f[i].unit);
-    printf("\nvs upstream kube-apiserver+etcd (reference measured on this machine kind at 10k pods;"
-           " this run: %ld pods):\n",
-           pods);
+    if (!base)
+        return;
+    printf("\nbaseline %s, same run:\n", base_url);
+    for (size_t i = 0; i < n; i++)
+        printf("bench baseline_%s %.3f %s\n", base[i].name, base[i].value, base[i].unit);
+    printf("\nckube vs baseline %s:\n", base_url);
     for (size_t i = 0; i < n; i++) {
-        if (f[i].upstream <= 0 || f[i].value <= 0)
+        if (f[i].lower_is_better < 0 || base[i].value <= 0 || f[i].value <= 0)
             continue;
         double ratio =
-            f[i].lower_is_better ? f[i].upstream / f[i].value : f[i].value / f[i].upstream;
-        printf("  %-24s ckube %.2f vs upstream %.2f %s: %.1fx %s\n", f[i].name, f[i].value,
-               f[i].upstream, f[i].unit, ratio, ratio >= 1 ? "better" : "worse");
+            f[i].lower_is_better ? base[i].value / f[i].value : f[i].value / base[i].value;
+        printf("  %-24s ckube %.2f vs baseline %.2f %s: %.1fx %s\n", f[i].name, f[i].value,
+               base[i].value, f[i].unit, ratio, ratio >= 1 ? "better" : "worse");
     }
 }
 
 static int usage(void)
 {
     fprintf(stderr, "usage: ckube bench [--pods N] [--watchers W] [--runs R] [--threads T]\n"
-                    "                   [--server URL [--token T]]\n");
+                    "                   [--server URL [--token T]]\n"
+                    "                   [--baseline URL [--baseline-token T]]\n"
+                    "  --baseline: the same measurements against a second API server (for\n"
+                    "  example kube-apiserver on etcd), then the ratios\n");
     return 2;
+}
+
+#define NFIG 19
+
+/* Loads b->pods pods into b->server and measures; fills f[NFIG]. */
+static int measure(struct bench *b, struct figure *f)
+{
+    printf(
+        "bench: %ld pods over %ld nodes in %ld namespaces, %ld watchers, median of %d, server %s\n",
+        b->pods, b->nodes, b->namespaces, b->watchers, b->runs, b->server);
+    fflush(stdout);
+    long rss_before = b->child ? rss_bytes(b->child) : -1;
+    double creates;
+    int rc = load(b, &creates);
+    long rss_after = b->child ? rss_bytes(b->child) : -1;
+    struct curl_slist *hd;
+    CURL *h = handle(b, &hd);
+    size_t all_bytes = 0, sz = 0;
+    char sel[256];
+    double all_norv = time_get(b, h, "/api/v1/pods", &all_bytes);
+    double all_rv0 = time_get(b, h, "/api/v1/pods?resourceVersion=0", &sz);
+    snprintf(sel, sizeof(sel), "/api/v1/pods?fieldSelector=spec.nodeName%%3Dnode-%ld",
+             b->nodes / 2);
+    double node_norv = time_get(b, h, sel, &sz);
+    snprintf(sel, sizeof(sel),
+             "/api/v1/pods?fieldSelector=spec.nodeName%%3Dnode-%ld&resourceVersion=0",
+             b->nodes / 2);
+    double node_rv0 = time_get(b, h, sel, &sz);
+    double label = time_get(b, h, "/api/v1/pods?labelSelector=app%3Dapp-7", &sz);
+    long pages = 0;
+    double paged = time_paged(b, h, &pages);
+    snprintf(sel, sizeof(sel), "/api/v1/namespaces/bench-%ld/pods", b->namespaces / 2);
+    double ns = time_get(b, h, sel, &sz);
+    double one = time_get(b, h, "/api/v1/namespaces/bench-0/pods/pod-0", &sz);
+    curl_easy_cleanup(h);
+    curl_slist_free_all(hd);
+    /* kubectl get pods: a Table of every pod, first (rows printed) and then from the cells
+     * kept with each object */
+    h = handle(b, &hd);
+    curl_slist_free_all(hd);
+    hd = curl_slist_append(NULL, "Accept: application/json;as=Table;v=v1;g=meta.k8s.io");
+    if (b->auth[0])
+        hd = curl_slist_append(hd, b->auth);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
+    int runs = b->runs;
+    b->runs = 1;
+    double table_first = time_get(b, h, "/api/v1/pods", &sz);
+    b->runs = runs;
+    double table = time_get(b, h, "/api/v1/pods", &sz);
+    curl_easy_cleanup(h);
+    curl_slist_free_all(hd);
+    double p50 = -1, p99 = -1;
+    if (b->watchers > 0 && fanout(b, &p50, &p99) < 0)
+        rc = -1;
+    long rss_end = b->child ? rss_bytes(b->child) : -1;
+    const struct figure all[] = {
+        {"creates_per_s", creates, "1/s", "concurrent pod creates", 0},
+        {"list_all_norv_ms", all_norv, "ms", "LIST all pods, no resourceVersion", 1},
+        {"list_all_rv0_ms", all_rv0, "ms", "LIST all pods, resourceVersion=0", 1},
+        {"list_all_mb_per_s", (double)all_bytes / 1e6 / (all_norv / 1000), "MB/s",
+         "full LIST throughput", 0},
+        {"list_node_norv_ms", node_norv, "ms", "LIST fieldSelector=spec.nodeName, no RV", 1},
+        {"list_node_rv0_ms", node_rv0, "ms", "LIST fieldSelector=spec.nodeName, RV=0", 1},
+        {"list_label_ms", label, "ms", "LIST labelSelector app=app-7 (1%)", 1},
+        {"list_paged_500_total_ms", paged, "ms", "all pages of limit=500", 1},
+        {"list_ns_ms", ns, "ms", "LIST one namespace (1000 pods)", 1},
+        {"get_one_ms", one, "ms", "GET one pod", 1},
+        {"table_list_first_us_per_row", table_first * 1000 / (double)b->pods, "us",
+         "LIST all pods as a Table, first time, per row", 1},
+        {"table_list_us_per_row", table * 1000 / (double)b->pods, "us",
+         "LIST all pods as a Table again, per row", 1},
+        {"watch_fanout_p50_ms", p50, "ms", "update -> delivered to all watchers, p50", 1},
+        {"watch_fanout_p99_ms", p99, "ms", "update -> delivered to all watchers, p99", 1},
+        {"rss_before_load_bytes", (double)rss_before, "B", "server RSS before load", 1},
+        {"rss_after_load_bytes", (double)rss_after, "B", "server RSS after load", 1},
+        {"rss_after_watch_bytes", (double)rss_end, "B", "server RSS at the end", 1},
+        {"stored_json_bytes", (double)all_bytes, "B", "bytes of the full pod LIST", -1},
+        {"list_paged_pages", (double)pages, "pages", "pages seen by the paged LIST", -1},
+    };
+    _Static_assert(sizeof(all) / sizeof(all[0]) == NFIG, "NFIG");
+    memcpy(f, all, sizeof(all));
+    return rc;
 }
 
 static int cmd_bench(int argc, char **argv)
@@ -532,7 +623,7 @@ static int cmd_bench(int argc, char **argv)
     if (argc > 1 && !strcmp(argv[1], "dns"))
         return cmd_bench_dns(argc - 1, argv + 1);
     struct bench b = {.pods = 100000, .watchers = 1000, .runs = 5, .threads = 32};
-    const char *server = NULL, *token = NULL;
+    const char *server = NULL, *token = NULL, *baseline = NULL, *baseline_token = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--pods") && v)
@@ -547,6 +638,10 @@ static int cmd_bench(int argc, char **argv)
             server = argv[++i];
         else if (!strcmp(a, "--token") && v)
             token = argv[++i];
+        else if (!strcmp(a, "--baseline") && v)
+            baseline = argv[++i];
+        else if (!strcmp(a, "--baseline-token") && v)
+            baseline_token = argv[++i];
         else if (!ck_log_parse_flag(argc, argv, &i))
             return usage();
     }
@@ -565,78 +660,20 @@ static int cmd_bench(int argc, char **argv)
         stop_server(&b);
         return 1;
     }
-    printf(
-        "bench: %ld pods over %ld nodes in %ld namespaces, %ld watchers, median of %d, server %s\n",
-        b.pods, b.nodes, b.namespaces, b.watchers, b.runs, b.server);
-    fflush(stdout);
-    long rss_before = b.child ? rss_bytes(b.child) : -1;
-    double creates;
-    int rc = load(&b, &creates);
-    long rss_after = b.child ? rss_bytes(b.child) : -1;
-    struct curl_slist *hd;
-    CURL *h = handle(&b, &hd);
-    size_t all_bytes = 0, sz = 0;
-    char sel[256];
-    double all_norv = time_get(&b, h, "/api/v1/pods", &all_bytes);
-    double all_rv0 = time_get(&b, h, "/api/v1/pods?resourceVersion=0", &sz);
-    snprintf(sel, sizeof(sel), "/api/v1/pods?fieldSelector=spec.nodeName%%3Dnode-%ld", b.nodes / 2);
-    double node_norv = time_get(&b, h, sel, &sz);
-    snprintf(sel, sizeof(sel),
-             "/api/v1/pods?fieldSelector=spec.nodeName%%3Dnode-%ld&resourceVersion=0", b.nodes / 2);
-    double node_rv0 = time_get(&b, h, sel, &sz);
-    double label = time_get(&b, h, "/api/v1/pods?labelSelector=app%3Dapp-7", &sz);
-    long pages = 0;
-    double paged = time_paged(&b, h, &pages);
-    snprintf(sel, sizeof(sel), "/api/v1/namespaces/bench-%ld/pods", b.namespaces / 2);
-    double ns = time_get(&b, h, sel, &sz);
-    double one = time_get(&b, h, "/api/v1/namespaces/bench-0/pods/pod-0", &sz);
-    curl_easy_cleanup(h);
-    curl_slist_free_all(hd);
-    /* kubectl get pods: a Table of every pod, first (rows printed) and then from the cells
-     * kept with each object */
-    h = handle(&b, &hd);
-    curl_slist_free_all(hd);
-    hd = curl_slist_append(NULL, "Accept: application/json;as=Table;v=v1;g=meta.k8s.io");
-    if (b.auth[0])
-        hd = curl_slist_append(hd, b.auth);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
-    int runs = b.runs;
-    b.runs = 1;
-    double table_first = time_get(&b, h, "/api/v1/pods", &sz);
-    b.runs = runs;
-    double table = time_get(&b, h, "/api/v1/pods", &sz);
-    curl_easy_cleanup(h);
-    curl_slist_free_all(hd);
-    double p50 = -1, p99 = -1;
-    if (b.watchers > 0 && fanout(&b, &p50, &p99) < 0)
-        rc = -1;
-    long rss_end = b.child ? rss_bytes(b.child) : -1;
-    struct figure f[] = {
-        {"creates_per_s", creates, "1/s", "concurrent pod creates", 511, 0},
-        {"list_all_norv_ms", all_norv, "ms", "LIST all pods, no resourceVersion", 550, 1},
-        {"list_all_rv0_ms", all_rv0, "ms", "LIST all pods, resourceVersion=0", 0, 1},
-        {"list_all_mb_per_s", (double)all_bytes / 1e6 / (all_norv / 1000), "MB/s",
-         "full LIST throughput", 28.0 / 0.55, 0},
-        {"list_node_norv_ms", node_norv, "ms", "LIST fieldSelector=spec.nodeName, no RV", 340, 1},
-        {"list_node_rv0_ms", node_rv0, "ms", "LIST fieldSelector=spec.nodeName, RV=0", 12, 1},
-        {"list_label_ms", label, "ms", "LIST labelSelector app=app-7 (1%)", 0, 1},
-        {"list_paged_500_total_ms", paged, "ms", "all pages of limit=500", 0, 1},
-        {"list_ns_ms", ns, "ms", "LIST one namespace (1000 pods)", 0, 1},
-        {"get_one_ms", one, "ms", "GET one pod", 0, 1},
-        {"table_list_first_us_per_row", table_first * 1000 / (double)b.pods, "us",
-         "LIST all pods as a Table, first time, per row", 0, 1},
-        {"table_list_us_per_row", table * 1000 / (double)b.pods, "us",
-         "LIST all pods as a Table again, per row", 0, 1},
-        {"watch_fanout_p50_ms", p50, "ms", "update -> delivered to all watchers, p50", 0, 1},
-        {"watch_fanout_p99_ms", p99, "ms", "update -> delivered to all watchers, p99", 0, 1},
-        {"rss_before_load_bytes", (double)rss_before, "B", "server RSS before load", 0, 1},
-        {"rss_after_load_bytes", (double)rss_after, "B", "server RSS after load", 743e6, 1},
-        {"rss_after_watch_bytes", (double)rss_end, "B", "server RSS at the end", 0, 1},
-        {"stored_json_bytes", (double)all_bytes, "B", "bytes of the full pod LIST", 0, 1},
-        {"list_paged_pages", (double)pages, "pages", "pages seen by the paged LIST", 0, 0},
-    };
-    report(f, sizeof(f) / sizeof(f[0]), b.pods);
+    struct figure f[NFIG], base[NFIG];
+    int rc = measure(&b, f);
     stop_server(&b);
+    if (baseline) {
+        struct bench bb = b;
+        bb.child = 0;
+        snprintf(bb.server, sizeof(bb.server), "%s", baseline);
+        bb.auth[0] = 0;
+        if (baseline_token)
+            snprintf(bb.auth, sizeof(bb.auth), "Authorization: Bearer %s", baseline_token);
+        if (measure(&bb, base) < 0)
+            rc = -1;
+    }
+    report(f, NFIG, baseline ? base : NULL, baseline);
     curl_global_cleanup();
     return rc < 0 ? 1 : 0;
 }
