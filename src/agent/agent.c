@@ -44,6 +44,7 @@ static void pod_free(struct ag_pod *p)
     json_decref(p->sent);
     ag_backoff_release(&p->backoff);
     ag_backoff_release(&p->pull_backoff);
+    free(p->pull_err);
     ag_volumes_release(p);
     free(p->mirror_uid);
     free(p->status_uid);

@@ -44,6 +44,9 @@ struct agent_opts {
     int image_gc_low_percent;             /* 0: 80; -1: 0 */
     int minimum_image_ttl_s;              /* 0: 120; -1: 0 */
     int image_gc_period_s;                /* 0: 300 */
+    /* image: the registries file (mirrors, TLS, credentials; see img_registries_load), read at
+     * each pull; NULL: /etc/ckube/registries.yaml if present */
+    const char *registry_config;
     /* service networking: the nftables service proxy (src/proxy, proxy_hook.c) and cluster
      * DNS (src/dns, dns_hook.c) run inside the agent of a real node by default */
     int proxy;                  /* 0: on for a real node, off for hollow ones; 1: on; -1: off */
@@ -52,6 +55,7 @@ struct agent_opts {
     int dns;                    /* as proxy: serve cluster DNS */
     const char *cluster_dns;    /* --cluster-dns: pods' nameserver, default 10.96.0.10 */
     const char *cluster_domain; /* --cluster-domain, default cluster.local */
+    int dns_port;               /* --dns-port: the DNS server's port on the node IP, 0: 53 */
     /* join (join.c): --server URL --token ID.SECRET [--ca-cert-hash sha256:HEX]: a bootstrap
      * token, a CSR, then the node's own client certificate (kubeconfig under root) */
     const char *join_server;

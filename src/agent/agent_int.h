@@ -60,6 +60,7 @@ struct ag_pod {
     enum ag_pod_state state;
     struct ag_backoff backoff;      /* container restarts, by container name */
     struct ag_backoff pull_backoff; /* image pulls, by image */
+    char *pull_err;                 /* images.c: the last pull failure, "ErrImagePull: ..." */
     struct ag_wait_reason *waits;   /* owned strings */
     size_t nwaits;
     json_t *sent; /* last status patched */

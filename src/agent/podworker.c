@@ -11,6 +11,7 @@
  * stop after the regular containers. */
 #include "agent/agent_int.h"
 #include "agent/hooks.h"
+#include "agent/images.h"
 #include "agent/prober.h"
 #include "image/image.h"
 #include "k8s/pod.h"
@@ -125,96 +126,6 @@ static int64_t qty_milli(const json_t *list, const char *name)
     return v && k8s_quantity_from_json(v, &q) == 0 ? k8s_quantity_milli(&q) : 0;
 }
 
-/* Credentials for image from the pod's imagePullSecrets (kubernetes.io/dockerconfigjson or
- * dockercfg), the first secret that has an entry for its registry; 1 when found. */
-static int pull_credentials(struct agent *ag, const json_t *pod, const char *image, char **user,
-                            char **pass)
-{
-    size_t i;
-    json_t *ref;
-    json_array_foreach(k8s_jpath(pod, "spec.imagePullSecrets"), i, ref)
-    {
-        const char *name = k8s_jpath_str(ref, "name");
-        if (!*name)
-            continue;
-        char *path = ck_asprintf("/api/v1/namespaces/%s/secrets/%s", k8s_obj_namespace(pod), name);
-        json_t *sec = NULL;
-        struct ck_err err = CK_ERR_INIT;
-        int rc = ck_client_get_json(ag->client, path, &sec, &err);
-        free(path);
-        if (rc < 0) {
-            ck_v(2, "imagePullSecret %s: %s", name, err.msg);
-            continue;
-        }
-        const char *b64 = k8s_jpath_str(json_object_get(sec, "data"), ".dockerconfigjson");
-        if (!*b64)
-            b64 = k8s_jpath_str(json_object_get(sec, "data"), ".dockercfg");
-        size_t len = 0;
-        char *cfg = *b64 ? ck_base64_decode(b64, strlen(b64), &len) : NULL;
-        int found = cfg ? img_auth_lookup(cfg, len, image, user, pass, &err) : 0;
-        free(cfg);
-        json_decref(sec);
-        if (found == 1)
-            return 1;
-    }
-    return 0;
-}
-
-/* The image present, or pulled (plain HTTP for localhost registries, credentials from
- * imagePullSecrets), with upstream's events; imagePullPolicy Never only uses what is present
- * (ErrImageNeverPull). Always is treated as IfNotPresent: a present image is not checked
- * against its registry again (upstream re-resolves the tag). */
-static int ensure_image(struct agent *ag, struct ag_pod *p, const json_t *pod, const json_t *c,
-                        const char *ctr, const char *image, struct ck_err *err)
-{
-    if (!ag->images || !strncmp(image, "dir:", 4))
-        return 0;
-    char id[IMG_ID_MAX];
-    if (img_resolve(ag->images, image, id, err) == 0) {
-        ag_event(ag, p, ctr, false, "Pulled", "Container image \"%s\" already present on machine",
-                 image);
-        return 0;
-    }
-    ck_err_clear(err);
-    if (!strcmp(k8s_jpath_str(c, "imagePullPolicy"), "Never")) {
-        ag_event(ag, p, ctr, true, "ErrImageNeverPull",
-                 "Container image \"%s\" is not present with pull policy of Never", image);
-        return ck_err_set(err, CK_R_NOT_FOUND,
-                          "ErrImageNeverPull: Container image \"%s\" is not present with pull "
-                          "policy of Never",
-                          image);
-    }
-    int64_t now = ck_mono_ns();
-    if (ag_backoff_in_backoff_since_update(&p->pull_backoff, image, now)) {
-        ag_event(ag, p, ctr, false, "BackOff", "Back-off pulling image \"%s\"", image);
-        ag_event(ag, p, ctr, true, "Failed", "Error: ImagePullBackOff");
-        return ck_err_set(err, CK_R_SERVICE_UNAVAILABLE,
-                          "ImagePullBackOff: Back-off pulling image \"%s\"", image);
-    }
-    struct img_pull_opts po = {0};
-    po.insecure_http = !strncmp(image, "localhost", 9) || !strncmp(image, "127.", 4);
-    char *user = NULL, *pass = NULL;
-    if (pull_credentials(ag, pod, image, &user, &pass) == 1) {
-        po.username = user;
-        po.password = pass;
-    }
-    ag_event(ag, p, ctr, false, "Pulling", "Pulling image \"%s\"", image);
-    int64_t t0 = ck_mono_ns();
-    int rc = img_pull(ag->images, image, &po, id, err);
-    free(user);
-    free(pass);
-    if (rc < 0) {
-        ag_event(ag, p, ctr, true, "Failed", "Failed to pull image \"%s\": %s", image, err->msg);
-        ag_event(ag, p, ctr, true, "Failed", "Error: ErrImagePull");
-        ag_backoff_next(&p->pull_backoff, image, now, now);
-        ck_err_wrap(err, "ErrImagePull");
-        return -1;
-    }
-    ag_event(ag, p, ctr, false, "Pulled", "Successfully pulled image \"%s\" in %.3fs", image,
-             (double)(ck_mono_ns() - t0) / 1e9);
-    return 0;
-}
-
 static void pod_log_dir(struct agent *ag, const json_t *pod, char *out, size_t n)
 {
     snprintf(out, n, "%s/pods/%s_%s_%s", ag->root, k8s_obj_namespace(pod), k8s_obj_name(pod),
@@ -300,7 +211,7 @@ static int start_container(struct agent *ag, struct ag_pod *p, const json_t *pod
     cc.nmounts = (size_t)ag_volume_mounts(ag, p, c, &mounts, &mpaths);
     cc.mounts = mounts;
     char id[RT_ID_MAX];
-    int rc = ensure_image(ag, p, pod, c, name, cc.image, err);
+    int rc = ag_image_ensure(ag, p, pod, c, name, cc.image, err); /* images.c */
     if (rc < 0) {
         /* err reads "ErrImagePull: ..." or "ImagePullBackOff: ..." */
     } else if (rt->ops->create_container(rt, sandbox_id, &cc, id, err) < 0) {

@@ -28,7 +28,9 @@ static int usage(void)
         "                   [--tls-cert-file F --tls-private-key-file F] [--client-ca-file F]\n"
         "                   [--proxy[=false]] [--dns[=false]] [--service-cluster-ip-range CIDR]\n"
         "                   [--cluster-cidr CIDR] [--cluster-dns IP] [--cluster-domain D]\n"
+        "                   [--dns-port P (cluster DNS on the node IP, default 53)]\n"
         "                   [--server URL --token ID.SECRET [--ca-cert-hash sha256:HEX]]\n"
+        "                   [--registry-config FILE (default /etc/ckube/registries.yaml)]\n"
         "                   [-v N]\n"
         "  --port: the kubelet server (HTTPS: logs, exec, stats, ...; default 10250, 0: an\n"
         "  ephemeral port, -1: off); the Node reports the port it got. Without\n"
@@ -110,6 +112,8 @@ static int cmd_agent(int argc, char **argv)
             o.minimum_image_ttl_s = duration_s(v) ? duration_s(v) : -1;
         else if ((v = ck_flag_value(argc, argv, &i, "--image-gc-period")))
             o.image_gc_period_s = duration_s(v);
+        else if ((v = ck_flag_value(argc, argv, &i, "--registry-config")))
+            o.registry_config = v; /* image: mirrors, TLS, credentials (registries.yaml) */
         /* service networking */
         else if (!strcmp(argv[i], "--proxy") || !strcmp(argv[i], "--proxy=true"))
             o.proxy = 1;
@@ -127,6 +131,8 @@ static int cmd_agent(int argc, char **argv)
             o.cluster_dns = v;
         else if ((v = ck_flag_value(argc, argv, &i, "--cluster-domain")))
             o.cluster_domain = v;
+        else if ((v = ck_flag_value(argc, argv, &i, "--dns-port")))
+            o.dns_port = atoi(v);
         /* join */
         else if ((v = ck_flag_value(argc, argv, &i, "--server")))
             o.join_server = v;

@@ -27,12 +27,14 @@ static const char crt_usage[] =
     "usage: ckube crt [--root DIR] [--image-root DIR] [--cni-conf FILE] <command> [args]\n"
     "\n"
     "images:\n"
-    "  pull [--insecure] REF          pull an image (--insecure: plain http registry)\n"
+    "  pull [--insecure] [--registry-config FILE] REF   pull an image (--insecure: plain\n"
+    "                                 http; FILE: mirrors, TLS and credentials per registry,\n"
+    "                                 default " IMG_REGISTRIES_DEFAULT " if present)\n"
     "  images [-q]                    list images\n"
     "  rmi REF|ID                     remove an image\n"
-    "  import PATH [REF]              import an OCI image layout (a directory, or a tar or\n"
-    "                                 tar.gz of one), tagged REF, for machines without a\n"
-    "                                 registry (docker-archive tars are not read yet)\n"
+    "  import PATH [REF]              import a docker-archive (docker save) or an OCI image\n"
+    "                                 layout (a directory, or a tar or tar.gz of one), for\n"
+    "                                 machines without a registry; REF: the tag to give\n"
     "pods:\n"
     "  runp POD.json                  run a pod sandbox, print its id\n"
     "  pods [-q]                      list sandboxes\n"
@@ -348,31 +350,42 @@ static const char *full_id(struct crt *c, bool pod, const char *arg, char buf[RT
 static int cmd_pull(struct crt *c, int argc, char **argv, struct ck_err *e)
 {
     struct img_pull_opts o = {0};
+    const char *rcfile = NULL;
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (!strcmp(argv[i], "--insecure"))
             o.insecure_http = true;
+        else if (!strcmp(argv[i], "--registry-config") && i + 1 < argc)
+            rcfile = argv[++i];
         else
             return ck_err_set(e, CK_R_BAD_REQUEST, "pull: unknown flag %s", argv[i]);
     }
     if (i >= argc)
         return ck_err_set(e, CK_R_BAD_REQUEST, "pull: an image reference is required");
     char id[IMG_ID_MAX];
-    if (open_img(c, e) < 0 || img_pull(c->img, argv[i], &o, id, e) < 0)
+    struct img_registries *regs = NULL;
+    if (img_registries_load(rcfile ? rcfile : IMG_REGISTRIES_DEFAULT, rcfile, &regs, e) < 0)
         return -1;
-    printf("Image is up to date for %s\n", id);
-    return 0;
+    o.registries = regs;
+    int rc = open_img(c, e) < 0 || img_pull(c->img, argv[i], &o, id, e) < 0 ? -1 : 0;
+    img_registries_free(regs);
+    if (rc == 0)
+        printf("Image is up to date for %s\n", id);
+    return rc;
 }
 
 static int cmd_import(struct crt *c, int argc, char **argv, struct ck_err *e)
 {
     if (argc < 2 || argc > 3)
         return ck_err_set(e, CK_R_BAD_REQUEST, "import: PATH [REF] expected");
-    char id[IMG_ID_MAX];
+    struct img_imported *v = NULL;
+    size_t n = 0;
     if (open_img(c, e) < 0 ||
-        img_import_oci(c->img, argv[1], argc == 3 ? argv[2] : NULL, id, e) < 0)
+        img_import(c->img, argv[1], argc == 3 ? argv[2] : NULL, &v, &n, e) < 0)
         return -1;
-    printf("Imported %s%s%s\n", id, argc == 3 ? " as " : "", argc == 3 ? argv[2] : "");
+    for (size_t k = 0; k < n; k++)
+        printf("Imported %s%s%s\n", v[k].id, v[k].ref ? " as " : "", v[k].ref ? v[k].ref : "");
+    img_imported_free(v, n);
     return 0;
 }
 

@@ -34,7 +34,28 @@ struct img_pull_opts {
     int timeout_s;             /* per HTTP request; 0 = 300 s */
     const char *platform_os;   /* NULL = "linux" */
     const char *platform_arch; /* NULL = this machine's GOARCH ("amd64", "arm64", ...) */
+    const char *cert_file;     /* TLS client certificate + key (PEM), or NULL */
+    const char *key_file;
+    /* Mirrors and per-host TLS/credentials (img_registries_load), or NULL. The username and
+     * password above (a pod's pull secret) go to the reference's own registry only; mirrors
+     * use the credentials of their configs entry. */
+    const struct img_registries *registries;
 };
+
+/* The registries file (k3s's registries.yaml: `mirrors: {HOST: {endpoint: [URL...]}}`,
+ * `configs: {HOST: {tls: {insecure_skip_verify, ca_file, cert_file, key_file}, auth:
+ * {username, password, auth}}}`; HOST "*" matches every registry without its own entry).
+ * A pull tries the mirror endpoints in order, then the registry itself. An endpoint
+ * "http://..." is plain HTTP; without a scheme it is https (http for a loopback host on a
+ * port other than 443). Loads path; a missing file is no configuration (*out = NULL, 0)
+ * unless must_exist. CK_R_BAD_REQUEST for malformed YAML or a field of the wrong type. */
+#define IMG_REGISTRIES_DEFAULT "/etc/ckube/registries.yaml"
+struct img_registries;
+int img_registries_load(const char *path, bool must_exist, struct img_registries **out,
+                        struct ck_err *err);
+int img_registries_parse(const char *text, size_t len, struct img_registries **out,
+                         struct ck_err *err);
+void img_registries_free(struct img_registries *rc);
 
 /* Pulls ref ("127.0.0.1:5000/probe/busybox:1.35", "registry/name@sha256:...", docker.io short
  * names normalised: "busybox" = "docker.io/library/busybox:latest"). o may be NULL (defaults).
@@ -62,6 +83,24 @@ int img_auth_lookup(const char *docker_config, size_t len, const char *ref, char
  * org.opencontainers.image.ref.name == ref's tag, else the only entry, else linux/<arch>. */
 int img_import_oci(struct img_store *s, const char *oci_layout_dir_or_archive, const char *ref,
                    char id_out[IMG_ID_MAX], struct ck_err *err);
+
+/* One image an import recorded. */
+struct img_imported {
+    char id[IMG_ID_MAX];
+    char *ref; /* the tag recorded ("docker.io/library/busybox:latest"); NULL: untagged */
+};
+/* Imports a docker-archive (what `docker save` and skopeo's docker-archive: write: a tar with
+ * manifest.json, image configs and layer tars; one or several images, each with its
+ * RepoTags) or an OCI image layout (as img_import_oci), a directory or a tar (gzip, zstd and
+ * xz detected). For a docker-archive, ref NULL imports every image under all its RepoTags;
+ * with ref only the image whose RepoTags hold ref, or, in an archive of one image, that image
+ * tagged ref. Layers are verified against the configs' diff_ids. No repo digest is recorded
+ * for a docker-archive (it carries no registry manifest). *out (caller-owned,
+ * img_imported_free) lists each tag recorded (an untagged image once, ref NULL).
+ * CK_R_BAD_REQUEST: neither format; CK_R_NOT_FOUND: ref not in the archive. */
+int img_import(struct img_store *s, const char *path, const char *ref, struct img_imported **out,
+               size_t *n, struct ck_err *err);
+void img_imported_free(struct img_imported *v, size_t n);
 
 /* One image as the CRI ListImages reports it. All strings are owned by the array. */
 struct img_info {

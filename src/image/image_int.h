@@ -124,12 +124,38 @@ struct img_source {
     /* Streams blob digest into k (which hashes and caps it); the caller checks the digest. */
     int (*blob)(void *ctx, const char *digest, struct img_sink *k, struct ck_err *err);
     void *ctx;
+    bool synthetic; /* manifests made up locally (docker-archive): record no repo digest */
 };
 
+/* One place a pull may fetch a repository from (registries.c). */
+struct img_endpoint {
+    char *base;      /* "https://mirror:5000/v2": requests go to <base>/<path>/manifests/... */
+    char *registry;  /* its configs key: "mirror:5000" ("docker.io" for registry-1.docker.io) */
+    char *path;      /* repository path there ("library/busybox") */
+    bool http;       /* plain http */
+    bool is_default; /* the reference's own registry */
+    bool insecure_skip_verify;
+    char *ca_file, *cert_file, *key_file;
+    char *username, *password;
+};
+/* The endpoints to try for r, in order: its mirrors (rc's entry for r's domain, else "*"),
+ * invalid or duplicate endpoint URLs skipped, then the default endpoint (https://<host>/v2,
+ * or the last mirror endpoint when it is that same URL). rc may be NULL. *out is
+ * caller-owned (img_endpoints_free). */
+int img_registries_plan(const struct img_registries *rc, const struct img_ref *r,
+                        struct img_endpoint **out, size_t *n, struct ck_err *err);
+void img_endpoints_free(struct img_endpoint *v, size_t n);
+
 struct img_reg;
-/* A registry client for r's host and repository. The caller owns *out (img_reg_free). */
-int img_reg_new(const struct img_ref *r, const struct img_pull_opts *o, struct img_reg **out,
+/* A registry client for one endpoint (its base, path, TLS and credentials; o gives the
+ * timeout and may be NULL). The caller owns *out (img_reg_free). */
+int img_reg_new(const struct img_endpoint *ep, const struct img_pull_opts *o, struct img_reg **out,
                 struct ck_err *err);
+/* HEAD of a manifest: writes its Docker-Content-Digest into digest ("" when the registry
+ * sends none) and its kind (from Content-Type; IMG_MT_UNKNOWN when absent) into *kind.
+ * Errors as for a GET. */
+int img_reg_head(struct img_reg *g, const char *reference, char digest[IMG_ID_MAX],
+                 enum img_mt *kind, struct ck_err *err);
 void img_reg_free(struct img_reg *g);
 void img_reg_source(struct img_reg *g, struct img_source *src);
 /* True when an https request failed in the TLS handshake (the peer speaks plain http). */
@@ -163,6 +189,11 @@ struct img_unpack_limits {
  * the caller removes it. */
 int img_unpack_layer(int fd, const char *dir, const struct img_unpack_limits *lim,
                      char diffid_out[IMG_ID_MAX], struct ck_err *err);
+
+/* Extracts the archive at path (a tar, gzip/zstd/xz detected) into a fresh staging dir of s:
+ * returns its path (caller frees, and img_rmtree's it), or NULL with err set. */
+char *img_archive_extract(struct img_store *s, const char *path, const char *what,
+                          struct ck_err *err);
 
 /* Removes path recursively without following symlinks; 0 or -1 (errno). Absent is 0. */
 int img_rmtree(const char *path);

@@ -101,4 +101,5 @@ void img_oci_source(struct img_oci *l, struct img_source *src)
     src->manifest = oci_manifest;
     src->blob = oci_blob;
     src->ctx = l;
+    src->synthetic = false;
 }

@@ -246,7 +246,8 @@ static int stage_and_commit(struct pull *p, const char *name, const char *tag)
         if (get_layer(p, i) < 0)
             return -1;
     ck_autofree char *tag_ref = tag ? ck_asprintf("%s:%s", name, tag) : NULL;
-    ck_autofree char *dig_ref = name ? ck_asprintf("%s@%s", name, p->top_digest) : NULL;
+    ck_autofree char *dig_ref =
+        name && !p->src->synthetic ? ck_asprintf("%s@%s", name, p->top_digest) : NULL;
     struct img_commit c = {
         .staging = p->staging,
         .blobs = p->blobs,
@@ -295,12 +296,37 @@ int img_pull_from(struct img_store *s, const struct img_source *src, const char 
 
 #define PULL_ATTEMPTS 3
 
-/* One registry client's worth of attempts (a concurrent gc may force a retry). */
-static int pull_with(struct img_store *s, const struct img_ref *r, const struct img_pull_opts *o,
-                     bool *tls_refused, char id_out[IMG_ID_MAX], struct ck_err *err)
+/* True when the tag r names is present and was pulled from the manifest with digest d: a
+ * HEAD that answers d means the local image is current and nothing needs fetching. */
+static bool tag_is_current(struct img_store *s, const struct img_ref *r, const char *d,
+                           char id_out[IMG_ID_MAX])
+{
+    ck_autofree char *tagged = img_ref_string(r);
+    ck_autofree char *want = ck_asprintf("%s/%s@%s", r->domain, r->path, d);
+    struct img_info *info = NULL;
+    struct ck_err e = CK_ERR_INIT;
+    bool hit = false;
+    if (img_inspect(s, tagged, &info, &e) < 0)
+        return false;
+    for (size_t i = 0; i < info->ndigests && !hit; i++)
+        hit = !strcmp(info->repo_digests[i], want);
+    if (hit)
+        memcpy(id_out, info->id, IMG_ID_MAX);
+    img_info_free(info, 1);
+    return hit;
+}
+
+/* One endpoint's worth of attempts (a concurrent gc may force a retry). A tag already
+ * present is first re-resolved with a HEAD of its manifest: when the registry still serves
+ * the image manifest it was pulled from, nothing is fetched (as containerd resolves before it
+ * pulls). For an index the pipeline runs: it fetches the index and the platform's manifest,
+ * and finds config and layers in the store. */
+static int pull_with(struct img_store *s, const struct img_ref *r, const struct img_endpoint *ep,
+                     const struct img_pull_opts *o, bool *tls_refused, char id_out[IMG_ID_MAX],
+                     struct ck_err *err)
 {
     struct img_reg *g = NULL;
-    if (img_reg_new(r, o, &g, err) < 0)
+    if (img_reg_new(ep, o, &g, err) < 0)
         return -1;
     struct img_source src;
     img_reg_source(g, &src);
@@ -308,6 +334,24 @@ static int pull_with(struct img_store *s, const struct img_ref *r, const struct 
     const char *os = o && o->platform_os ? o->platform_os : "linux";
     const char *arch = o && o->platform_arch ? o->platform_arch : img_host_arch();
     int rc = -1;
+    char head[IMG_ID_MAX] = "";
+    ck_autofree char *tagged = img_ref_string(r);
+    char local[IMG_ID_MAX];
+    struct ck_err miss = CK_ERR_INIT;
+    if (r->tag && !r->digest && img_resolve(s, tagged, local, &miss) == 0) {
+        enum img_mt kind = IMG_MT_UNKNOWN;
+        rc = img_reg_head(g, r->tag, head, &kind, err);
+        /* an index names several images: which one is ours is known only by reading it */
+        bool single = kind == IMG_MT_OCI_MANIFEST || kind == IMG_MT_DOCKER_V2S2;
+        if (rc == 0 && head[0] && single && tag_is_current(s, r, head, id_out)) {
+            ck_v(2, "image: %s:%s is up to date (%s)", name, r->tag, head);
+            goto out;
+        }
+        if (rc < 0 && err && err->reason != CK_R_NOT_FOUND && err->reason != CK_R_BAD_REQUEST &&
+            err->reason != CK_R_INTERNAL)
+            goto out; /* unreachable, unauthorized, ...: a GET would fare no better */
+        ck_err_clear(err);
+    }
     for (int i = 0; i < PULL_ATTEMPTS; i++) {
         rc = img_pull_from(s, &src, name, r->digest ? r->digest : r->tag, r->tag, NULL, os, arch,
                            id_out, err);
@@ -315,8 +359,48 @@ static int pull_with(struct img_store *s, const struct img_ref *r, const struct 
             break; /* on Conflict a concurrent gc removed something we counted on: again */
         ck_v(1, "image: %s: %s; pulling again", name, err->msg);
     }
+out:
     *tls_refused = img_reg_tls_refused(g);
     img_reg_free(g);
+    return rc;
+}
+
+/* One endpoint, with the pod's credentials for the reference's own registry, and Docker's
+ * rule for a loopback registry that does not speak TLS: plain http. */
+static int pull_endpoint(struct img_store *s, const struct img_ref *r, struct img_endpoint *ep,
+                         const struct img_pull_opts *o, char id_out[IMG_ID_MAX], struct ck_err *err)
+{
+    struct img_endpoint e = *ep;
+    if (ep->is_default && o && o->username) {
+        e.username = (char *)o->username;
+        e.password = (char *)o->password;
+    }
+    if (ep->is_default && o) { /* the TLS options of the call, where the file sets none */
+        e.insecure_skip_verify = ep->insecure_skip_verify || o->insecure_skip_verify;
+        if (!e.ca_file)
+            e.ca_file = (char *)o->ca_file;
+        if (!e.cert_file && o->cert_file && o->key_file) {
+            e.cert_file = (char *)o->cert_file;
+            e.key_file = (char *)o->key_file;
+        }
+    }
+    ck_autofree char *plain_base = NULL;
+    if (ep->is_default && !ep->http && o && o->insecure_http) {
+        plain_base = ck_asprintf("http://%s", ep->base + strlen("https://"));
+        e.base = plain_base;
+        e.http = true;
+    }
+    bool tls_refused = false;
+    int rc = pull_with(s, r, &e, o, &tls_refused, id_out, err);
+    if (rc < 0 && tls_refused && !e.http && ep->is_default && img_host_is_loopback(r->domain) &&
+        !strncmp(e.base, "https://", 8)) {
+        plain_base = ck_asprintf("http://%s", e.base + strlen("https://"));
+        e.base = plain_base;
+        e.http = true;
+        ck_v(1, "image: %s does not speak TLS; retrying over http", r->domain);
+        ck_err_clear(err);
+        rc = pull_with(s, r, &e, o, &tls_refused, id_out, err);
+    }
     return rc;
 }
 
@@ -326,23 +410,34 @@ int img_pull(struct img_store *s, const char *ref, const struct img_pull_opts *o
     struct img_ref r;
     if (img_ref_parse(ref, &r, err) < 0)
         return -1;
-    bool tls_refused = false;
-    int rc = pull_with(s, &r, o, &tls_refused, id_out, err);
-    if (rc < 0 && tls_refused && !(o && o->insecure_http) && img_host_is_loopback(r.domain)) {
-        /* like Docker, a loopback registry that does not speak TLS is used over plain http */
-        struct img_pull_opts plain = o ? *o : (struct img_pull_opts){0};
-        plain.insecure_http = true;
-        ck_v(1, "image: %s does not speak TLS; retrying over http", r.domain);
-        rc = pull_with(s, &r, &plain, &tls_refused, id_out, err);
+    struct img_endpoint *eps = NULL;
+    size_t n = 0;
+    int rc = img_registries_plan(o ? o->registries : NULL, &r, &eps, &n, err);
+    /* as containerd: the first error that is not "not found" is the one reported */
+    struct ck_err first = CK_ERR_INIT;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        struct ck_err e = CK_ERR_INIT;
+        rc = pull_endpoint(s, &r, &eps[i], o, id_out, &e);
+        if (rc == 0)
+            break;
+        ck_v(1, "image: %s from %s: %s%s", ref, eps[i].base, e.msg,
+             i + 1 < n ? "; trying the next endpoint" : "");
+        if (first.reason == CK_R_NONE ||
+            (first.reason == CK_R_NOT_FOUND && e.reason != CK_R_NOT_FOUND))
+            first = e;
+        rc = i + 1 < n ? 0 : -1;
     }
+    if (rc < 0 && first.reason != CK_R_NONE && err)
+        *err = first;
     if (rc < 0)
         ck_err_wrap(err, "pull %s", ref);
+    img_endpoints_free(eps, n);
     img_ref_release(&r);
     return rc;
 }
 
-/* Unpacks an archive of an OCI layout into a fresh staging dir (returned, caller frees). */
-static char *unpack_archive(struct img_store *s, const char *path, struct ck_err *err)
+char *img_archive_extract(struct img_store *s, const char *path, const char *what,
+                          struct ck_err *err)
 {
     char *dir = img_store_staging(s, err);
     if (!dir)
@@ -354,7 +449,7 @@ static char *unpack_archive(struct img_store *s, const char *path, struct ck_err
     if (fd >= 0)
         close(fd);
     if (rc < 0) {
-        ck_err_wrap(err, "OCI archive %s", path);
+        ck_err_wrap(err, "%s %s", what, path);
         img_rmtree(dir);
         free(dir);
         return NULL;
@@ -372,7 +467,7 @@ int img_import_oci(struct img_store *s, const char *path, const char *ref, char 
     char *tmpdir = NULL;
     int rc = stat(path, &st) < 0 ? ck_err_sys(err, errno, "import %s", path) : 0;
     if (rc == 0 && !S_ISDIR(st.st_mode)) {
-        tmpdir = unpack_archive(s, path, err);
+        tmpdir = img_archive_extract(s, path, "OCI archive", err);
         rc = tmpdir ? 0 : -1;
     }
     struct img_oci *l = NULL;

@@ -27,6 +27,7 @@ struct img_reg {
     bool insecure_skip_verify;
     bool tls_refused; /* an https handshake failed because the peer does not speak TLS */
     char *ca_file;
+    char *cert_file, *key_file; /* TLS client identity */
     long timeout_s;
 };
 
@@ -35,6 +36,8 @@ struct resp {
     long status;
     char ctype[256];
     char www_auth[1024];
+    char digest[IMG_ID_MAX]; /* Docker-Content-Digest */
+    bool head;
     struct ck_buf *buf;
     struct img_sink *sink;
     struct ck_buf errbody;
@@ -64,11 +67,15 @@ static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
     if (n > 5 && strncmp(p, "HTTP/", 5) == 0) {
         const char *sp = memchr(p, ' ', n);
         r->status = sp ? strtol(sp + 1, NULL, 10) : 0;
-        r->ctype[0] = r->www_auth[0] = 0;
+        r->ctype[0] = r->www_auth[0] = r->digest[0] = 0;
     } else if (n > 13 && strncasecmp(p, "content-type:", 13) == 0) {
         copy_hdr_value(r->ctype, sizeof(r->ctype), p + 13, n - 13);
     } else if (n > 17 && strncasecmp(p, "www-authenticate:", 17) == 0 && !r->www_auth[0]) {
         copy_hdr_value(r->www_auth, sizeof(r->www_auth), p + 17, n - 17);
+    } else if (n > 22 && strncasecmp(p, "docker-content-digest:", 22) == 0) {
+        copy_hdr_value(r->digest, sizeof(r->digest), p + 22, n - 22);
+        if (!img_digest_valid(r->digest))
+            r->digest[0] = 0;
     }
     return n;
 }
@@ -115,6 +122,12 @@ static void set_common(struct img_reg *g, struct resp *r, const char *url, bool 
     }
     if (g->ca_file)
         curl_easy_setopt(g->h, CURLOPT_CAINFO, g->ca_file);
+    if (g->cert_file && g->key_file) {
+        curl_easy_setopt(g->h, CURLOPT_SSLCERT, g->cert_file);
+        curl_easy_setopt(g->h, CURLOPT_SSLKEY, g->key_file);
+    }
+    if (r->head)
+        curl_easy_setopt(g->h, CURLOPT_NOBODY, 1L);
     curl_easy_setopt(g->h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(g->h, CURLOPT_HEADERDATA, r);
     curl_easy_setopt(g->h, CURLOPT_WRITEFUNCTION, on_body);
@@ -312,7 +325,7 @@ static int perform(struct img_reg *g, const char *url, const char *accept, struc
     CURLcode c = curl_easy_perform(g->h);
     curl_slist_free_all(hl);
     curl_easy_setopt(g->h, CURLOPT_HTTPHEADER, NULL);
-    ck_v(4, "image: GET %s -> %d/%ld", url, (int)c, r->status);
+    ck_v(4, "image: %s %s -> %d/%ld", r->head ? "HEAD" : "GET", url, (int)c, r->status);
     if (c == CURLE_SSL_CONNECT_ERROR)
         g->tls_refused = true;
     return c == CURLE_OK ? 0 : curl_fail(c, url, r, err);
@@ -352,6 +365,24 @@ static int reg_manifest(void *ctx, const char *reference, struct ck_buf *body, c
     return rc;
 }
 
+int img_reg_head(struct img_reg *g, const char *reference, char digest[IMG_ID_MAX],
+                 enum img_mt *kind, struct ck_err *err)
+{
+    ck_autofree char *url = ck_asprintf("%s/manifests/%s", g->base, reference);
+    ck_autofree char *what = ck_asprintf("manifest %s:%s", g->path, reference);
+    struct resp r = {.head = true, .errbody = CK_BUF_INIT(ERRBODY_MAX)};
+    int rc = get(g, url, img_accept_manifests, &r, false, what, err);
+    digest[0] = 0;
+    *kind = IMG_MT_UNKNOWN;
+    if (rc == 0) {
+        memcpy(digest, r.digest, IMG_ID_MAX);
+        r.ctype[strcspn(r.ctype, "; ")] = 0; /* drop parameters */
+        *kind = img_media_type_kind(r.ctype);
+    }
+    ck_buf_release(&r.errbody);
+    return rc;
+}
+
 static int reg_blob(void *ctx, const char *digest, struct img_sink *k, struct ck_err *err)
 {
     struct img_reg *g = ctx;
@@ -367,7 +398,7 @@ static int reg_blob(void *ctx, const char *digest, struct img_sink *k, struct ck
     return rc;
 }
 
-int img_reg_new(const struct img_ref *r, const struct img_pull_opts *o, struct img_reg **out,
+int img_reg_new(const struct img_endpoint *ep, const struct img_pull_opts *o, struct img_reg **out,
                 struct ck_err *err)
 {
     pthread_once(&curl_once, curl_init_once);
@@ -377,13 +408,14 @@ int img_reg_new(const struct img_ref *r, const struct img_pull_opts *o, struct i
         free(g);
         return ck_err_set(err, CK_R_INTERNAL, "curl_easy_init failed");
     }
-    g->base = ck_asprintf("%s://%s/v2/%s", o && o->insecure_http ? "http" : "https",
-                          img_ref_host(r), r->path);
-    g->path = ck_strdup(r->path);
-    g->user = o && o->username ? ck_strdup(o->username) : NULL;
-    g->pass = o && o->password ? ck_strdup(o->password) : NULL;
-    g->insecure_skip_verify = o && o->insecure_skip_verify;
-    g->ca_file = o && o->ca_file ? ck_strdup(o->ca_file) : NULL;
+    g->base = ck_asprintf("%s/%s", ep->base, ep->path);
+    g->path = ck_strdup(ep->path);
+    g->user = ep->username ? ck_strdup(ep->username) : NULL;
+    g->pass = ep->password ? ck_strdup(ep->password) : NULL;
+    g->insecure_skip_verify = ep->insecure_skip_verify;
+    g->ca_file = ep->ca_file ? ck_strdup(ep->ca_file) : NULL;
+    g->cert_file = ep->cert_file ? ck_strdup(ep->cert_file) : NULL;
+    g->key_file = ep->key_file ? ck_strdup(ep->key_file) : NULL;
     g->timeout_s = o && o->timeout_s > 0 ? o->timeout_s : 300;
     *out = g;
     return 0;
@@ -400,6 +432,8 @@ void img_reg_free(struct img_reg *g)
     free(g->pass);
     free(g->authz);
     free(g->ca_file);
+    free(g->cert_file);
+    free(g->key_file);
     free(g);
 }
 
@@ -413,4 +447,5 @@ void img_reg_source(struct img_reg *g, struct img_source *src)
     src->manifest = reg_manifest;
     src->blob = reg_blob;
     src->ctx = g;
+    src->synthetic = false;
 }

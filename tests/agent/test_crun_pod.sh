@@ -128,7 +128,7 @@ mkpod noimg "[{\"name\":\"c\",\"image\":\"$REGISTRY_ADDR/test/missing:1\"}]" Alw
 waitreason() { [ "$(pod noimg | jq -r '.status.containerStatuses[0].state.waiting.reason')" = "$1" ]; }
 wait_for 15 waitreason ErrImagePull || { pod noimg | jq .status; fail "no ErrImagePull"; }
 wait_for 25 waitreason ImagePullBackOff || { pod noimg | jq .status; fail "no ImagePullBackOff"; }
-pod noimg | jq -e ".status.containerStatuses[0].state.waiting.message == \"Back-off pulling image \\\"$REGISTRY_ADDR/test/missing:1\\\"\"" >/dev/null ||
+pod noimg | jq -e ".status.containerStatuses[0].state.waiting.message | startswith(\"Back-off pulling image \\\"$REGISTRY_ADDR/test/missing:1\\\": ErrImagePull: \")" >/dev/null ||
     { pod noimg | jq .status.containerStatuses; fail "ImagePullBackOff message"; }
 UIDS="$UIDS $(pod noimg | jq -r .metadata.uid)"
 curl -fs -XDELETE "$API/api/v1/namespaces/default/pods/noimg" >/dev/null || fail "delete noimg"

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Image store against a real docker-registry (started by tests/image/run.sh): OCI, v2s2,
  * by digest, OCI index, 2-layer whiteouts under a real overlay mount, NotFound / corrupt /
- * unreachable leaving nothing behind, https with a CA, import, remove/gc, concurrent pulls. */
+ * unreachable leaving nothing behind, https with a CA, import, remove/gc, concurrent pulls,
+ * the registries file (mirrors, their TLS and credentials). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -523,6 +524,86 @@ static void test_pull_vs_gc(void **state)
     img_store_close(s);
 }
 
+static struct img_registries *regs_of(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static struct img_registries *regs_of(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *y = NULL;
+    assert_true(vasprintf(&y, fmt, ap) > 0);
+    va_end(ap);
+    struct img_registries *rc = NULL;
+    struct ck_err err = CK_ERR_INIT;
+    if (img_registries_parse(y, strlen(y), &rc, &err) < 0)
+        fail_msg("registries file: %s\n%s", err.msg, y);
+    free(y);
+    return rc;
+}
+
+/* The registries file: mirrors tried in order (a dead one first), a mirror over https with
+ * its configs' CA or insecure_skip_verify, a mirror with its configs' credentials. The image
+ * keeps the name it was asked by; a tag pulled again through the mirror is re-resolved. */
+static void test_registries_file(void **state)
+{
+    (void)state;
+    const char *tls = getenv("IT_TLS_ADDR"), *ca = getenv("IT_TLS_CA");
+    struct img_store *s = fresh_store(NULL);
+    char id[IMG_ID_MAX], id2[IMG_ID_MAX];
+    struct ck_err err = CK_ERR_INIT;
+    struct img_registries *rc =
+        regs_of("mirrors:\n  example.invalid:\n    endpoint: [\"http://127.0.0.1:1\", "
+                "\"https://%s\"]\nconfigs:\n  \"%s\":\n    tls: {ca_file: \"%s\"}\n",
+                tls, tls, ca);
+    struct img_pull_opts o = {.timeout_s = 30, .registries = rc};
+    pull_ok(s, "example.invalid/probe/busybox:tls", &o, id);
+    check_busybox(s, id);
+    assert_int_equal(img_resolve(s, "example.invalid/probe/busybox:tls", id2, &err), 0);
+    assert_string_equal(id, id2);
+    pull_ok(s, "example.invalid/probe/busybox:tls", &o, id2); /* HEAD: unchanged */
+    assert_string_equal(id, id2);
+    /* a tag no endpoint has: NotFound is not the error reported when another one failed */
+    assert_int_equal(img_pull(s, "example.invalid/probe/busybox:nope", &o, id2, &err), -1);
+    assert_int_equal(err.reason, CK_R_SERVICE_UNAVAILABLE);
+    img_registries_free(rc);
+    img_store_close(s);
+
+    /* without the CA the mirror's certificate is refused; insecure_skip_verify accepts it */
+    s = fresh_store(NULL);
+    rc = regs_of("mirrors:\n  example.invalid:\n    endpoint: [\"https://%s\"]\n", tls);
+    o.registries = rc;
+    assert_int_equal(img_pull(s, "example.invalid/probe/busybox:tls", &o, id, &err), -1);
+    assert_store_empty(s);
+    img_registries_free(rc);
+    rc = regs_of("mirrors:\n  example.invalid:\n    endpoint: [\"https://%s\"]\n"
+                 "configs:\n  \"%s\":\n    tls: {insecure_skip_verify: true}\n",
+                 tls, tls);
+    o.registries = rc;
+    pull_ok(s, "example.invalid/probe/busybox:tls", &o, id);
+    img_registries_free(rc);
+    img_store_close(s);
+
+    const char *auth = getenv("IT_AUTH_ADDR");
+    if (!auth)
+        return;
+    s = fresh_store(NULL);
+    const char *pw[] = {"wrong", "pass"};
+    for (int i = 0; i < 2; i++) {
+        rc = regs_of("mirrors:\n  auth.invalid:\n    endpoint: [\"http://%s\"]\nconfigs:\n"
+                     "  \"%s\":\n    auth: {username: user, password: %s}\n",
+                     auth, auth, pw[i]);
+        o.registries = rc;
+        if (i == 0) {
+            assert_int_equal(img_pull(s, "auth.invalid/probe/busybox:base", &o, id, &err), -1);
+            assert_int_equal(err.reason, CK_R_UNAUTHORIZED);
+            assert_store_empty(s);
+        } else {
+            pull_ok(s, "auth.invalid/probe/busybox:base", &o, id);
+        }
+        img_registries_free(rc);
+    }
+    img_store_close(s);
+}
+
 /* Bearer challenge -> token realm with Basic credentials -> retry; blobs behind a 307. */
 static void test_bearer_auth(void **state)
 {
@@ -642,6 +723,7 @@ int main(void)
         cmocka_unit_test(test_remove_and_gc),
         cmocka_unit_test(test_concurrent_pulls),
         cmocka_unit_test(test_bearer_auth),
+        cmocka_unit_test(test_registries_file),
         cmocka_unit_test(test_pull_vs_gc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
