@@ -13,3 +13,5 @@ if [ "$(id -u)" = 0 ]; then "$BIN" bench pods; else "$BIN" bench pods --no-pods;
 if [ "$(id -u)" = 0 ]; then "$BIN" bench exec; fi
 # the controller manager with the scheduler and 100 hollow nodes: a Deployment of 1,000 to Ready, a foreground delete of 10,000 pods
 "$BIN" bench controllers || echo "bench controllers: failed (see above)"
+# cluster DNS: 1,000 Services, A queries from 4 client threads over loopback UDP
+"$BIN" bench dns || echo "bench dns: failed (see above)"

@@ -138,6 +138,12 @@ void ag_proxy_stop(struct agent *ag);
 /* dns_hook.c: starts the cluster DNS server when the options ask for it. */
 int ag_dns_start(struct agent *ag, struct ck_err *err);
 void ag_dns_stop(struct agent *ag);
+/* dns_hook.c: fills sc's dns_servers/searches/options for the pod as upstream's kubelet does
+ * (dnsPolicy, dnsConfig); the returned record owns them until ag_dns_sandbox_done. */
+struct ag_dns_conf;
+struct ag_dns_conf *ag_dns_sandbox(struct agent *ag, struct ag_pod *p, const json_t *pod,
+                                   struct rt_sandbox_config *sc);
+void ag_dns_sandbox_done(struct ag_dns_conf *c);
 /* join.c: with --server/--token, joins the cluster (bootstrap token, CSR, certificate) and
  * returns the path of the node's own kubeconfig (malloc'd); NULL with err on failure. */
 char *ag_join(const struct agent_opts *o, const char *root, struct ck_err *err);

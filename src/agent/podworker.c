@@ -481,7 +481,10 @@ static int run_sandbox(struct agent *ag, struct ag_pod *p, const json_t *pod, un
     sc.labels = labels;
     sc.nlabels = 3;
     sc.host_network = json_is_true(k8s_jpath(pod, "spec.hostNetwork"));
-    return p->node->rt->ops->run_pod_sandbox(p->node->rt, &sc, id, err);
+    struct ag_dns_conf *dc = ag_dns_sandbox(ag, p, pod, &sc); /* resolv.conf */
+    int rc = p->node->rt->ops->run_pod_sandbox(p->node->rt, &sc, id, err);
+    ag_dns_sandbox_done(dc);
+    return rc;
 }
 
 /* Carries out computePodActions; returns the requeue delay. */
