@@ -104,17 +104,27 @@ static void *upstream_main(void *arg)
 static void upstream_start(struct upstream *u)
 {
     memset(u, 0, sizeof(*u));
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-    u->udp = socket(AF_INET, SOCK_DGRAM, 0);
-    assert_int_equal(bind(u->udp, (struct sockaddr *)&a, sizeof(a)), 0);
-    socklen_t l = sizeof(a);
-    getsockname(u->udp, (struct sockaddr *)&a, &l);
-    u->port = ntohs(a.sin_port);
-    u->tcp = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(u->tcp, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    assert_int_equal(bind(u->tcp, (struct sockaddr *)&a, sizeof(a)), 0);
+    /* a UDP port from the kernel, then TCP on the same number: on a shared host that one may
+     * be taken, so a few tries */
+    int bound = -1;
+    for (int tries = 0; tries < 20 && bound < 0; tries++) {
+        struct sockaddr_in a = {.sin_family = AF_INET};
+        inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+        u->udp = socket(AF_INET, SOCK_DGRAM, 0);
+        assert_int_equal(bind(u->udp, (struct sockaddr *)&a, sizeof(a)), 0);
+        socklen_t l = sizeof(a);
+        getsockname(u->udp, (struct sockaddr *)&a, &l);
+        u->port = ntohs(a.sin_port);
+        u->tcp = socket(AF_INET, SOCK_STREAM, 0);
+        int one = 1;
+        setsockopt(u->tcp, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        bound = bind(u->tcp, (struct sockaddr *)&a, sizeof(a));
+        if (bound < 0) {
+            close(u->udp);
+            close(u->tcp);
+        }
+    }
+    assert_int_equal(bound, 0);
     listen(u->tcp, 8);
     pthread_create(&u->th, NULL, upstream_main, u);
 }
