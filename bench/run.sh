@@ -15,3 +15,5 @@ if [ "$(id -u)" = 0 ]; then "$BIN" bench exec; fi
 "$BIN" bench controllers || echo "bench controllers: failed (see above)"
 # cluster DNS: 1,000 Services, A queries from 4 client threads over loopback UDP
 "$BIN" bench dns || echo "bench dns: failed (see above)"
+# the service proxy: 10,000 Services x 10 endpoints into nftables in a private netns (needs root)
+if [ "$(id -u)" = 0 ]; then "$BIN" bench proxy || echo "bench proxy: failed (see above)"; fi
