@@ -29,6 +29,9 @@ struct api_opts {
                                   "ip[:port]" also becomes default/kubernetes' Endpoints */
     const char *service_cidr;  /* IPv4 CIDR for Service clusterIPs; NULL = "10.96.0.0/12"
                                   (first address: default/kubernetes) */
+    const char *service_node_port_range; /* "min-max"; NULL = "30000-32767" */
+    const char *advertise_address; /* IPv4 of default/kubernetes' endpoints; NULL: external_host's
+                                      host; "": the default-route interface's (bind 0.0.0.0) */
     int compact_interval_s;    /* store history compaction period (keeps >= one period);
                                   0 = 300 s, < 0 = never compact */
     bool ns_controller;        /* a deleted namespace is emptied and finalized by the

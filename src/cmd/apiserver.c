@@ -3,6 +3,7 @@
  * HTTPS (bearer token) and optionally plain HTTP, until SIGTERM/SIGINT. Also the shared runner
  * that `ckube server` builds on (apiserver.h). */
 #include "apiserver/api.h"
+#include "apiserver/endpoints/svcrange.h"
 #include "apiserver/authn/auth.h"
 #include "apiserver/http/http.h"
 #include "apiserver/http/tls.h"
@@ -45,6 +46,8 @@ struct flags {
     /* kubesrv: the client toward kubelets (pods/log, exec, ...); default: a certificate the
      * cluster CA issues into the data dir (kubelet-client.crt) */
     const char *kubelet_cert, *kubelet_key, *kubelet_ca;
+    const char *svc_cidr, *node_ports; /* svcapi: --service-cluster-ip-range/-node-port-range */
+    const char *advertise;             /* svcapi: --advertise-address */
     /* an etcd cluster instead of the embedded store */
     const char *etcd_servers, *etcd_prefix, *etcd_cafile, *etcd_certfile, *etcd_keyfile;
 };
@@ -60,6 +63,13 @@ static void usage(const char *verb)
         "       [--kubelet-client-certificate F --kubelet-client-key F]\n"
         "       [--kubelet-certificate-authority F]\n"
         "       [--proxy-allow-loopback] [--namespace-deletion apiserver|controller] [-v=N]\n"
+        "       [--service-cluster-ip-range CIDR] [--service-node-port-range MIN-MAX]\n"
+        "       [--advertise-address IP]\n"
+        "  --service-cluster-ip-range: Service ClusterIPs (default 10.96.0.0/12, its first\n"
+        "  address is default/kubernetes'); --service-node-port-range: NodePorts (default\n"
+        "  30000-32767); every API server on one store must be given the same ranges;\n"
+        "  --advertise-address: the IPv4 address default/kubernetes' endpoints carry (default:\n"
+        "  the bind address, or the default-route interface's with --bind-address 0.0.0.0)\n"
         "  --secure-port 0 disables HTTPS (default 6443); --insecure-port serves plain HTTP\n"
         "  without authentication (default 0 = off); --watch-history: events kept in memory\n"
         "  for watch resumption (default 10000); --compaction-interval: how often history is\n"
@@ -142,6 +152,26 @@ static int parse_flags(int argc, char **argv, struct flags *f)
             f->kubelet_key = v; /* kubesrv */
         } else if ((v = ck_flag_value(argc, argv, &i, "--kubelet-certificate-authority"))) {
             f->kubelet_ca = v; /* kubesrv */
+        } else if ((v = ck_flag_value(argc, argv, &i, "--service-cluster-ip-range"))) {
+            struct svc_ip_range r; /* svcapi */
+            char msg[300];
+            if (svc_ip_range_parse(v, &r, msg, sizeof(msg)) < 0)
+                return fprintf(stderr, "Error: %s\n", msg), -1;
+            f->svc_cidr = v;
+        } else if ((v = ck_flag_value(argc, argv, &i, "--service-node-port-range"))) {
+            struct svc_port_range r; /* svcapi */
+            char msg[300];
+            if (svc_port_range_parse(v, &r, msg, sizeof(msg)) < 0)
+                return fprintf(stderr, "Error: %s\n", msg), -1;
+            f->node_ports = v;
+        } else if ((v = ck_flag_value(argc, argv, &i, "--advertise-address"))) {
+            uint32_t a; /* svcapi */
+            if (!svc_ip_parse(v, &a) || !a)
+                return fprintf(stderr, "Error: invalid argument \"%s\" for "
+                                       "\"--advertise-address\" flag: an IPv4 address\n",
+                               v),
+                       -1;
+            f->advertise = v;
         } else if (!strcmp(argv[i], "--proxy-allow-loopback")) {
             f->proxy_allow_loopback = true;
         } else if ((v = ck_flag_value(argc, argv, &i, "--namespace-deletion"))) {
@@ -249,6 +279,9 @@ static int start_all(const struct flags *f, const char *dir, struct running *r, 
     ao.watch_history = f->watch_history;
     ao.compact_interval_s = f->compaction_interval_s;
     ao.ns_controller = f->ns_controller;
+    ao.service_cidr = f->svc_cidr;              /* svcapi */
+    ao.service_node_port_range = f->node_ports; /* svcapi */
+    ao.advertise_address = f->advertise ? f->advertise : !strcmp(f->bind, "0.0.0.0") ? "" : NULL;
     if (api_server_new(r->st, &ao, &r->api, err) < 0)
         return ck_err_wrap(err, "starting the API engine");
     snprintf(cert, sizeof(cert), "%s/apiserver.crt", dir);

@@ -225,6 +225,12 @@ static int cmd_server(int argc, char **argv)
             args[n++] = "--namespace-deletion=controller"; /* its namespace controller does it */
         } else if (i > 0 && !strcmp(argv[i], "--agent")) {
             agent.on = true;
+        } else if (i > 0 && !strncmp(argv[i], "--service-cluster-ip-range", 26)) {
+            int j = i; /* svcapi: the API server's flag, also the in-process agent's range */
+            if ((v = ck_flag_value(argc, argv, &i, "--service-cluster-ip-range")))
+                agent.o.service_cidr = v;
+            for (; j <= i && j < argc; j++)
+                args[n++] = argv[j];
         } else if (i > 0 && (v = ck_flag_value(argc, argv, &i, "--agent-port"))) {
             agent.port = atoi(v) < 0 ? AGENT_PORT_OFF : atoi(v);
             agent.port_set = true;

@@ -31,6 +31,7 @@ struct cm_controller **cm_controllers(void)
                                           &cm_ttlafterfinished,
                                           &cm_endpoints,
                                           &cm_endpointslice,
+                                          &cm_epsmirror,
                                           &cm_nodelifecycle,
                                           &cm_podgc,
                                           NULL};

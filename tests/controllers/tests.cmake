@@ -5,3 +5,7 @@
 add_test(NAME controllers/kubectl
          COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/controllers/controllers_test.py $<TARGET_FILE:ckube>)
 set_tests_properties(controllers/kubectl PROPERTIES LABELS controllers TIMEOUT 480)
+# svcapi: the EndpointSlice mirroring controller (Endpoints of selector-less Services).
+add_test(NAME controllers/mirror
+         COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/controllers/mirror_test.py $<TARGET_FILE:ckube>)
+set_tests_properties(controllers/mirror PROPERTIES LABELS controllers TIMEOUT 240)

@@ -485,7 +485,7 @@ static int remove_now(struct eng_req *r, struct eng_obj *cur, const struct eng_d
 {
     if (!o->dry) {
         int64_t rev;
-        if (store_delete(r->s->cache.st, cur->key, cur->key_len, cur->rv, &rev, NULL, err) < 0)
+        if (eng_obj_delete(r->s, cur, &rev, err) < 0) /* svcapi: releases a Service's keys */
             return -1;
     }
     *gone = true;

@@ -31,7 +31,7 @@ struct eng_metrics {
 struct api_server {
     struct eng_cache cache; /* also holds the store and the options */
     pthread_mutex_t alloc_mu; /* serialises Service IP/port allocation with its write */
-    uint32_t svc_base, svc_size;
+    struct eng_svcalloc *sa;  /* alloc.c, kubesvc.c: service ranges, the endpoint reconciler */
     struct eng_metrics m;
     struct eng_listcost *lc;
 };
@@ -113,13 +113,48 @@ void eng_track_update(const struct reg_resource *res, json_t *cur, json_t *out, 
 /* fieldManager, else the User-Agent product, else "kube-apiserver". */
 const char *eng_manager_name(const struct eng_req *r, char *buf, size_t n);
 
-/* alloc.c */
+/* alloc.c: Service ClusterIPs and NodePorts. Each allocated value is a store key
+ * (/registry/core/serviceips/<ip>, /registry/core/servicenodeports/<port>) created, or
+ * deleted, in the same store txn as the Service write, so API servers sharing a store never
+ * hand out one value twice. */
+struct eng_svc_key {
+    char key[96];
+    bool automatic; /* chosen by the allocator: taken meanwhile means "choose again" */
+    char field[48]; /* asked for: the field and message of the 422 when it is taken */
+    char detail[320];
+};
+struct eng_svc_plan {
+    struct eng_svc_key *add; /* keys the write creates (each must be absent) */
+    size_t nadd, capadd;
+    struct eng_svc_key *del; /* keys the write releases (deleted when this Service owns them) */
+    size_t ndel, capdel;
+    char owner[400];  /* "<namespace>/<name> <uid>": the value of the keys */
+    json_t *orig_spec; /* create: the spec before allocation, restored when allocating again */
+    struct eng_svc_key *taken; /* found taken by a failed txn: avoided by later attempts */
+    size_t ntaken, captaken;
+    const struct reg_resource *res;
+    char name[254];
+};
 int eng_alloc_init(struct api_server *s, struct ck_err *err);
-/* Fills spec.clusterIP(s)/nodePorts of a Service (skip_key: the service itself on update).
- * Caller holds s->alloc_mu until the write is done. */
+/* Fills spec.clusterIP(s)/nodePorts of a Service (old: the stored object on update, else
+ * NULL) and plans its keys into p (zeroed before the first call; eng_svc_plan_release).
+ * Caller holds s->alloc_mu until eng_svc_commit is done. */
 int eng_service_alloc(struct api_server *s, const struct reg_resource *res, json_t *svc,
-                      const char *skip_key, struct ck_err *err);
+                      json_t *old, struct eng_svc_plan *p, struct ck_err *err);
+/* Writes the object (val: put with expect, as store_put; val NULL: delete with expect, as
+ * store_delete) together with p's keys in one txn. 0, -1 with err (the object key's failures
+ * carry store_put/store_delete's reasons; an asked-for value found taken is a 422), or 1: a
+ * value the allocator chose was taken meanwhile, allocate again. */
+int eng_svc_commit(struct api_server *s, struct eng_svc_plan *p, const char *key, size_t key_len,
+                   const char *val, size_t len, int64_t expect, int64_t *rev, struct ck_err *err);
+void eng_svc_plan_release(struct eng_svc_plan *p);
+/* store_delete of cur at its revision; a Service's keys are released in the same txn. */
+int eng_obj_delete(struct api_server *s, const struct eng_obj *cur, int64_t *rev,
+                   struct ck_err *err);
+/* kubesvc.c: default/kubernetes, its Endpoints and EndpointSlice, kept by a reconciler
+ * thread (leases of every API server on the store) until eng_alloc_stop. */
 int eng_bootstrap_kubernetes_service(struct api_server *s, struct ck_err *err);
+void eng_alloc_stop(struct api_server *s);
 /* Decodes a request body (JSON or YAML) into *out. strict rejects duplicate fields. */
 int eng_decode_body(const struct api_request *rq, bool strict, json_t **out, struct ck_err *err);
 

@@ -841,6 +841,7 @@ void api_server_free(struct api_server *s)
 {
     if (!s)
         return;
+    eng_alloc_stop(s); /* the endpoint reconciler of default/kubernetes */
     eng_cache_destroy(&s->cache);
     pthread_mutex_destroy(&s->alloc_mu);
     eng_listcost_free(s->lc);

@@ -199,7 +199,7 @@ static enum step remove_finalized(struct eng_req *r, struct eng_upd *u, struct e
         return STEP_DONE;
     }
     int64_t rev = 0;
-    if (store_delete(r->s->cache.st, cur->key, cur->key_len, cur->rv, &rev, NULL, err) < 0) {
+    if (eng_obj_delete(r->s, cur, &rev, err) < 0) { /* svcapi: releases a Service's keys */
         free(val);
         if (err->reason == CK_R_CONFLICT || err->reason == CK_R_NOT_FOUND)
             return u->client_rv ? STEP_FAIL : STEP_RETRY;
@@ -222,6 +222,8 @@ static enum step update_once(struct eng_req *r, struct eng_upd *u, struct ck_err
     json_t *curj = eng_obj_json(cur), *nw = NULL, *out = NULL;
     enum step st = STEP_FAIL;
     bool locked = false;
+    struct eng_svc_plan plan; /* svcapi: the Service's allocation keys, written with it */
+    memset(&plan, 0, sizeof(plan));
     u->client_rv = false;
     if (!curj) {
         ck_err_set(err, CK_R_INTERNAL, "stored object is not valid JSON");
@@ -245,7 +247,7 @@ static enum step update_once(struct eng_req *r, struct eng_upd *u, struct ck_err
         !r->res->group[0]) {
         pthread_mutex_lock(&r->s->alloc_mu);
         locked = true;
-        if (eng_service_alloc(r->s, r->res, out, cur->key, err) < 0)
+        if (eng_service_alloc(r->s, r->res, out, curj, &plan, err) < 0)
             goto done;
     }
     if (!u->internal) {
@@ -281,8 +283,16 @@ static enum step update_once(struct eng_req *r, struct eng_upd *u, struct ck_err
         st = STEP_DONE;
         goto done;
     }
-    if (store_put(r->s->cache.st, cur->key, cur->key_len, u->val, u->len, cur->rv, &u->rev, NULL,
-                  err) < 0) {
+    int prc = locked ? eng_svc_commit(r->s, &plan, cur->key, cur->key_len, u->val, u->len, cur->rv,
+                                      &u->rev, err)
+                     : store_put(r->s->cache.st, cur->key, cur->key_len, u->val, u->len, cur->rv,
+                                 &u->rev, NULL, err);
+    if (prc == 1) { /* an allocated value was taken by another API server: again */
+        eng_upd_release(u);
+        st = STEP_RETRY;
+        goto done;
+    }
+    if (prc < 0) {
         eng_upd_release(u);
         if (err->reason == CK_R_CONFLICT || err->reason == CK_R_NOT_FOUND) {
             if (u->client_rv)
@@ -295,6 +305,7 @@ static enum step update_once(struct eng_req *r, struct eng_upd *u, struct ck_err
 done:
     if (locked)
         pthread_mutex_unlock(&r->s->alloc_mu);
+    eng_svc_plan_release(&plan);
     json_decref(curj);
     json_decref(nw);
     json_decref(out);

@@ -508,27 +508,31 @@ int eng_create_obj(struct eng_req *r, json_t *obj, bool dry, struct ck_err *err)
 {
     const struct reg_resource *res = r->res;
     bool generated = !eng_md_str(obj, "name") || !*eng_md_str(obj, "name");
-    for (int attempt = 0; attempt < 4; attempt++) {
-        if (prepare_create(r, res, obj, err) < 0)
-            return -1;
-        const char *name = eng_md_str(obj, "name");
-        if (check_namespace(r, res, name, err) < 0)
-            return -1;
+    struct eng_svc_plan plan; /* svcapi: a Service's allocation keys, written with it */
+    memset(&plan, 0, sizeof(plan));
+    int rc = -1;
+    for (int attempt = 0, named = 0; attempt < 16; attempt++) {
+        const char *name = NULL;
+        if (prepare_create(r, res, obj, err) < 0 ||
+            check_namespace(r, res, (name = eng_md_str(obj, "name")), err) < 0) {
+            rc = -1;
+            break;
+        }
         validation_default(res->group, res->plural, obj);
         if (strcmp(res->plural, "namespaces") == 0)
             eng_namespace_defaults(obj);
         bool svc = strcmp(res->plural, "services") == 0 && !res->group[0];
         if (svc)
             pthread_mutex_lock(&r->s->alloc_mu);
-        int rc = 0;
+        rc = 0;
         if (svc)
-            rc = eng_service_alloc(r->s, res, obj, NULL, err);
+            rc = eng_service_alloc(r->s, res, obj, NULL, &plan, err);
         if (rc == 0)
             rc = validation_validate(res->group, res->plural, res->kind, obj, NULL, err);
         if (rc < 0) {
             if (svc)
                 pthread_mutex_unlock(&r->s->alloc_mu);
-            return -1;
+            break;
         }
         if (!json_object_get(eng_md(obj), "managedFields")) {
             char mb[160];
@@ -541,30 +545,39 @@ int eng_create_obj(struct eng_req *r, json_t *obj, bool dry, struct ck_err *err)
                 pthread_mutex_unlock(&r->s->alloc_mu);
             eng_reply_obj(r, 201, val, len, 0);
             free(val);
-            return 0;
+            rc = 0;
+            break;
         }
         struct ck_buf key = CK_BUF_INIT(4096);
         eng_key(res, r->ns, name, &key);
         int64_t rev = 0;
-        rc = store_put(r->s->cache.st, key.data, key.len, val, len, STORE_ABSENT, &rev, NULL, err);
+        if (svc)
+            rc = eng_svc_commit(r->s, &plan, key.data, key.len, val, len, STORE_ABSENT, &rev, err);
+        else
+            rc = store_put(r->s->cache.st, key.data, key.len, val, len, STORE_ABSENT, &rev, NULL,
+                           err);
         if (svc)
             pthread_mutex_unlock(&r->s->alloc_mu);
         ck_buf_release(&key);
-        if (rc == 0) {
+        if (rc == 0)
             eng_reply_obj(r, 201, val, len, rev);
-            free(val);
-            return 0;
-        }
         free(val);
-        if (err->reason != CK_R_ALREADY_EXISTS)
-            return -1;
-        if (!generated || attempt == 3) {
+        if (rc == 1) /* an allocated value was taken by another API server: choose again */
+            continue;
+        if (rc == 0 || err->reason != CK_R_ALREADY_EXISTS)
+            break;
+        if (!generated || ++named == 4) {
             already_exists(err, res, name);
-            return -1;
+            break;
         }
         json_object_del(eng_md(obj), "name"); /* retry with a new random suffix */
     }
-    return -1;
+    eng_svc_plan_release(&plan);
+    if (rc == 1)
+        ck_err_set(err, CK_R_INTERNAL,
+                   "failed to allocate a Service's values: every choice was taken meanwhile; "
+                   "try again");
+    return rc == 0 ? 0 : -1;
 }
 
 int eng_serve_create(struct eng_req *r)
