@@ -440,6 +440,8 @@ int agent_run(const struct agent_opts *o, volatile int *stop)
     int rc = 1;
     struct ag_threshold thr[AG_EVICT_MAX_THRESHOLDS];
     size_t nthr = 0;
+    struct agent_opts joined_opts; /* join.c: o with the kubeconfig the join wrote */
+    char *joined_path = NULL;
     if (ag_evict_parse(o->eviction_hard, thr, &nthr, &err) < 0 ||
         ag_evict_parse_reclaim(o->eviction_minimum_reclaim, thr, nthr, &err) < 0) {
         ck_error("agent: --eviction-hard / --eviction-minimum-reclaim: %s", err.msg);
@@ -461,12 +463,19 @@ int agent_run(const struct agent_opts *o, volatile int *stop)
             rc = 1;
         else
             rc = ck_config_from_kubeconfig(joined ? joined : o->kubeconfig, NULL, &cfg, &err) < 0;
-        free(joined);
         if (!rc) {
             int nn = ag->hollow ? o->hollow : 1;
             cfg.qps = 50.0 * nn; /* the kubelet's kube-api-qps/burst, per node */
             cfg.burst = 100 * nn;
             rc = ck_client_new(&cfg, &ag->client, &err) < 0;
+        }
+        if (!rc && joined) { /* join.c: the rest of the agent (kubelet server) reads it too */
+            joined_opts = *o;
+            joined_opts.kubeconfig = joined_path = joined;
+            ag->o = &joined_opts;
+            ag_join_renew_start(ag, joined); /* join.c: client certificate rotation */
+        } else {
+            free(joined);
         }
         ck_client_config_release(&cfg);
     }
@@ -519,6 +528,11 @@ int agent_run(const struct agent_opts *o, volatile int *stop)
         ck_err_clear(&err);
     }
     ag_node_schedule_all(ag);
+    ag_podcidr_apply(ag); /* podcidr.c, routes.c: the pod network of a multi-node cluster */
+    if (ag_routes_start(ag, &err) < 0) {
+        ck_warn("agent: routes: %s", err.msg);
+        ck_err_clear(&err);
+    }
     /* the proxy's rules (VIPs no Service holds are rejected) are in before any pod starts */
     if (ag_proxy_start(ag, &err) < 0 || ag_dns_start(ag, &err) < 0) {
         ck_warn("agent: %s", err.msg);
@@ -549,6 +563,8 @@ int agent_run(const struct agent_opts *o, volatile int *stop)
     ag_httpd_stop(hd);
     ag_dns_stop(ag);
     ag_proxy_stop(ag);
+    ag_routes_stop(ag);
+    ag_join_renew_stop(ag);
     ag_kubesrv_stop(ks); /* kubesrv */
     pthread_join(pleg, NULL);
     ck_informer_stop(ag->pod_inf);
@@ -579,6 +595,7 @@ out:
         img_store_close(ag->images);
     ck_client_free(ag->client);
     free(ag->root);
+    free(joined_path);
     pthread_mutex_destroy(&ag->mu);
     return rc;
 }

@@ -130,6 +130,9 @@ struct agent {
     /* service networking (proxy_hook.c, dns_hook.c) */
     struct ag_proxy *proxy;
     struct ag_dns *dns;
+    struct ag_routes *routes;         /* routes.c: host-gw routes to the other nodes' podCIDRs */
+    struct ag_join_renew *join_renew; /* join.c: the client certificate's rotation */
+    char pod_cidr[64]; /* podcidr.c: the podCIDR pods run on ("": the default bridge) */
 };
 
 /* proxy_hook.c: starts the service proxy when the options ask for it (0 also when off). */
@@ -147,6 +150,17 @@ void ag_dns_sandbox_done(struct ag_dns_conf *c);
 /* join.c: with --server/--token, joins the cluster (bootstrap token, CSR, certificate) and
  * returns the path of the node's own kubeconfig (malloc'd); NULL with err on failure. */
 char *ag_join(const struct agent_opts *o, const char *root, struct ck_err *err);
+/* join.c: after the client exists, renews the node's client certificate when 70-90 % of its
+ * lifetime has passed (a thread; the client reads the renamed file on its next connection);
+ * no-op without a join. */
+void ag_join_renew_start(struct agent *ag, const char *kubeconfig);
+void ag_join_renew_stop(struct agent *ag);
+/* podcidr.c: with IPAM (a join or --cluster-cidr, no --cni-conf), waits (bounded) for the
+ * Node's spec.podCIDR and reopens the runtime on a bridge with that subnet. */
+int ag_podcidr_apply(struct agent *ag);
+/* routes.c: a route to every other Node's podCIDR via its InternalIP (real nodes). */
+int ag_routes_start(struct agent *ag, struct ck_err *err);
+void ag_routes_stop(struct agent *ag);
 
 /* node.c */
 void ag_node_handle(struct agent *ag, const char *key); /* a node queue item */

@@ -46,6 +46,7 @@ struct flags {
     /* kubesrv: the client toward kubelets (pods/log, exec, ...); default: a certificate the
      * cluster CA issues into the data dir (kubelet-client.crt) */
     const char *kubelet_cert, *kubelet_key, *kubelet_ca;
+    const char *client_ca;             /* joinapi: --client-ca-file; default <data-dir>/ca.crt */
     const char *svc_cidr, *node_ports; /* svcapi: --service-cluster-ip-range/-node-port-range */
     const char *advertise;             /* svcapi: --advertise-address */
     /* an etcd cluster instead of the embedded store */
@@ -61,7 +62,7 @@ static void usage(const char *verb)
         "       [--compaction-interval D] [--etcd-servers URLS [--etcd-prefix P]\n"
         "       [--etcd-cafile F] [--etcd-certfile F] [--etcd-keyfile F]]\n"
         "       [--kubelet-client-certificate F --kubelet-client-key F]\n"
-        "       [--kubelet-certificate-authority F]\n"
+        "       [--kubelet-certificate-authority F] [--client-ca-file F]\n"
         "       [--proxy-allow-loopback] [--namespace-deletion apiserver|controller] [-v=N]\n"
         "       [--service-cluster-ip-range CIDR] [--service-node-port-range MIN-MAX]\n"
         "       [--advertise-address IP]\n"
@@ -152,6 +153,8 @@ static int parse_flags(int argc, char **argv, struct flags *f)
             f->kubelet_key = v; /* kubesrv */
         } else if ((v = ck_flag_value(argc, argv, &i, "--kubelet-certificate-authority"))) {
             f->kubelet_ca = v; /* kubesrv */
+        } else if ((v = ck_flag_value(argc, argv, &i, "--client-ca-file"))) {
+            f->client_ca = v; /* joinapi */
         } else if ((v = ck_flag_value(argc, argv, &i, "--service-cluster-ip-range"))) {
             struct svc_ip_range r; /* svcapi */
             char msg[300];
@@ -249,7 +252,7 @@ struct running {
 
 static int start_all(const struct flags *f, const char *dir, struct running *r, struct ck_err *err)
 {
-    char store_dir[PATH_MAX], cert[PATH_MAX], key[PATH_MAX], ext[320];
+    char store_dir[PATH_MAX], cert[PATH_MAX], key[PATH_MAX], ext[320], ca[PATH_MAX];
     struct store_lmdb_opts so = {0};
     struct api_opts ao = {0};
 
@@ -284,6 +287,7 @@ static int start_all(const struct flags *f, const char *dir, struct running *r, 
     ao.advertise_address = f->advertise ? f->advertise : !strcmp(f->bind, "0.0.0.0") ? "" : NULL;
     if (api_server_new(r->st, &ao, &r->api, err) < 0)
         return ck_err_wrap(err, "starting the API engine");
+    snprintf(ca, sizeof(ca), "%s/ca.crt", dir); /* joinapi: client certificates */
     snprintf(cert, sizeof(cert), "%s/apiserver.crt", dir);
     snprintf(key, sizeof(key), "%s/apiserver.key", dir);
     /* kubesrv: the kubelet client certificate (generated unless given) */
@@ -304,6 +308,7 @@ static int start_all(const struct flags *f, const char *dir, struct running *r, 
                            .cert_file = cert,
                            .key_file = key,
                            .token = r->token,
+                           .client_ca_file = f->client_ca ? f->client_ca : ca, /* joinapi */
                            .proxy_allow_loopback = f->proxy_allow_loopback,
                            .kubelet_client_cert = kcert,
                            .kubelet_client_key = kkey,
@@ -376,6 +381,7 @@ int apiserver_run(int argc, char **argv, const char *default_data_dir,
     struct apiserver_ready ready = {.data_dir = dir,
                                     .token = r.token,
                                     .host = host,
+                                    .bind_address = f.bind,
                                     .secure_port = http_server_port(r.http, true),
                                     .insecure_port = http_server_port(r.http, false)};
     if (on_ready && on_ready(&ready) != 0)

@@ -13,6 +13,8 @@ struct apiserver_ready {
     const char *host;  /* host for URLs: "127.0.0.1", "[::1]", ... */
     int secure_port;   /* 0 when off */
     int insecure_port; /* 0 when off */
+    /* joinapi: --bind-address as given ("0.0.0.0", "::", an address) */
+    const char *bind_address;
 };
 
 /* Runs until SIGTERM/SIGINT. default_data_dir NULL makes --data-dir required. on_ready

@@ -9,6 +9,7 @@
 #include "ckube/client.h"
 #include "ckube/leader.h"
 #include "cmd/cmd.h"
+#include "controllers/csrutil.h" /* joinapi: --cluster-signing-duration */
 #include "controllers/manager.h"
 #include "lib/log.h"
 
@@ -46,7 +47,11 @@ static int usage(void)
                     "[--leader-elect[=true|false]] [--id ID] [--bind-address A] [--secure-port P] "
                     "[--concurrent-syncs N] [--kube-api-qps Q] [--kube-api-burst B]\n"
                     "       [--node-monitor-grace-period SECONDS (40)] "
-                    "[--terminated-pod-gc-threshold N (12500)]\n");
+                    "[--terminated-pod-gc-threshold N (12500)]\n"
+                    "       [--allocate-node-cidrs[=true|false]] [--cluster-cidr CIDR] "
+                    "[--node-cidr-mask-size N (24)]\n"
+                    "       [--cluster-signing-cert-file F --cluster-signing-key-file F] "
+                    "[--cluster-signing-duration D (8760h)]\n");
     return 2;
 }
 
@@ -55,7 +60,11 @@ static int cmd_controller_manager(int argc, char **argv)
     const char *kubeconfig = NULL, *controllers = NULL, *id = NULL, *addr = "127.0.0.1", *v;
     int leader_elect = 1, port = 10257, workers = 5, burst = 400, node_grace = 40;
     long gc_threshold = 12500;
+    const char *cluster_cidr = NULL; /* nodeipam */
+    int allocate_cidrs = 0, node_cidr_mask = 24;
     double qps = 200;
+    const char *sign_cert = NULL, *sign_key = NULL; /* joinapi: csrsigning */
+    int64_t sign_ttl = 0;
     for (int i = 1; i < argc; i++) {
         if ((v = ck_flag_value(argc, argv, &i, "--kubeconfig")))
             kubeconfig = v;
@@ -77,6 +86,21 @@ static int cmd_controller_manager(int argc, char **argv)
             gc_threshold = atol(v);
         else if ((v = ck_flag_value(argc, argv, &i, "--node-monitor-grace-period")))
             node_grace = atoi(v); /* seconds; "40s" reads as 40 too */
+        else if (!strcmp(argv[i], "--allocate-node-cidrs") ||
+                 !strcmp(argv[i], "--allocate-node-cidrs=true"))
+            allocate_cidrs = 1;
+        else if (!strcmp(argv[i], "--allocate-node-cidrs=false"))
+            allocate_cidrs = 0;
+        else if ((v = ck_flag_value(argc, argv, &i, "--cluster-cidr")))
+            cluster_cidr = v;
+        else if ((v = ck_flag_value(argc, argv, &i, "--node-cidr-mask-size")))
+            node_cidr_mask = atoi(v);
+        else if ((v = ck_flag_value(argc, argv, &i, "--cluster-signing-cert-file")))
+            sign_cert = v; /* joinapi: csrsigning */
+        else if ((v = ck_flag_value(argc, argv, &i, "--cluster-signing-key-file")))
+            sign_key = v;
+        else if ((v = ck_flag_value(argc, argv, &i, "--cluster-signing-duration")))
+            sign_ttl = csr_parse_duration(v); /* < 0: refused below */
         else if ((v = ck_flag_value(argc, argv, &i, "--kube-api-qps")))
             qps = atof(v);
         else if ((v = ck_flag_value(argc, argv, &i, "--kube-api-burst")))
@@ -84,6 +108,8 @@ static int cmd_controller_manager(int argc, char **argv)
         else if (!ck_log_parse_flag(argc, argv, &i))
             return usage();
     }
+    if (sign_ttl < 0) /* joinapi */
+        return usage();
     struct ck_err err = CK_ERR_INIT;
     struct ck_client_config cfg;
     struct ck_client *client = NULL;
@@ -100,6 +126,18 @@ static int cmd_controller_manager(int argc, char **argv)
     struct cm_manager *m = cm_manager_new(client, controllers, workers, &stopping);
     cm_manager_cm(m)->node_grace_s = node_grace > 0 ? node_grace : 40;
     cm_manager_cm(m)->terminated_pod_gc_threshold = gc_threshold > 0 ? gc_threshold : 12500;
+    cm_manager_cm(m)->csr_signing_cert = sign_cert; /* joinapi */
+    cm_manager_cm(m)->csr_signing_key = sign_key;
+    cm_manager_cm(m)->csr_signing_duration_s = sign_ttl;
+    if (allocate_cidrs && !cluster_cidr) {
+        fprintf(stderr, "controller-manager: --allocate-node-cidrs needs --cluster-cidr\n");
+        cm_manager_free(m);
+        ck_client_free(client);
+        return 1;
+    }
+    cm_manager_cm(m)->allocate_node_cidrs = allocate_cidrs;
+    cm_manager_cm(m)->cluster_cidr = cluster_cidr;
+    cm_manager_cm(m)->node_cidr_mask = node_cidr_mask;
     int bound = cm_manager_serve(m, addr, port, &err);
     if (bound < 0) {
         fprintf(stderr, "controller-manager: %s\n", err.msg);

@@ -12,6 +12,7 @@
 #include "apiserver/http/tls.h"
 #include "cmd/apiserver.h"
 #include "cmd/cmd.h"
+#include "cmd/token.h" /* joinapi */
 #include "lib/log.h"
 
 #include <errno.h>
@@ -169,6 +170,7 @@ static void children_stop(void)
  * reach it (an agent left without its API server would retry every Lease for long). */
 static void components_stop(void)
 {
+    join_stop(); /* joinapi */
     children_stop();
     if (agent.started) {
         agent.stop = 1;
@@ -179,11 +181,32 @@ static void components_stop(void)
 
 static char child_kubeconfig[PATH_MAX];
 
+/* joinapi: --bootstrap-token, and the controller manager's --cluster-signing-* flags */
+static const char *join_token;
+static char sign_cert[PATH_MAX + 40], sign_key[PATH_MAX + 40];
+
+static void join_signing_args(const char *dir)
+{
+    snprintf(sign_cert, sizeof(sign_cert), "--cluster-signing-cert-file=%s/ca.crt", dir);
+    snprintf(sign_key, sizeof(sign_key), "--cluster-signing-key-file=%s/ca.key", dir);
+    for (int i = 0; i < children.n; i++) {
+        const char **a = children.argv[i];
+        if (!strcmp(a[1], "controller-manager") && a[4] && !a[5]) {
+            a[5] = sign_cert;
+            a[6] = sign_key;
+            a[7] = NULL;
+        }
+    }
+}
+
 static int on_ready(const struct apiserver_ready *r)
 {
     if (write_kubeconfig(r) != 0)
         return -1;
     snprintf(child_kubeconfig, sizeof(child_kubeconfig), "%s/kubeconfig.yaml", r->data_dir);
+    join_signing_args(r->data_dir); /* joinapi: the CSR signer uses the cluster CA */
+    if (join_setup(r, child_kubeconfig, join_token) < 0)
+        ck_warn("server: no join command (see above)");
     children_start(child_kubeconfig);
     if (!agent.on)
         return 0;
@@ -225,15 +248,17 @@ static int cmd_server(int argc, char **argv)
             args[n++] = "--namespace-deletion=controller"; /* its namespace controller does it */
         } else if (i > 0 && !strcmp(argv[i], "--agent")) {
             agent.on = true;
+        } else if (i > 0 && (v = ck_flag_value(argc, argv, &i, "--agent-port"))) {
+            agent.port = atoi(v) < 0 ? AGENT_PORT_OFF : atoi(v);
+            agent.port_set = true;
         } else if (i > 0 && !strncmp(argv[i], "--service-cluster-ip-range", 26)) {
             int j = i; /* svcapi: the API server's flag, also the in-process agent's range */
             if ((v = ck_flag_value(argc, argv, &i, "--service-cluster-ip-range")))
                 agent.o.service_cidr = v;
             for (; j <= i && j < argc; j++)
                 args[n++] = argv[j];
-        } else if (i > 0 && (v = ck_flag_value(argc, argv, &i, "--agent-port"))) {
-            agent.port = atoi(v) < 0 ? AGENT_PORT_OFF : atoi(v);
-            agent.port_set = true;
+        } else if (i > 0 && (v = ck_flag_value(argc, argv, &i, "--bootstrap-token"))) {
+            join_token = v; /* joinapi */
         } else if (i > 0 && (v = ck_flag_value(argc, argv, &i, "--agent-hollow"))) {
             agent.on = true;
             agent.hollow = atoi(v);

@@ -71,6 +71,7 @@ struct cni_default_opts {
     const char *subnet;   /* default "10.88.0.0/16" */
     const char *gateway;  /* default: first host of subnet ("10.88.0.1") */
     const char *data_dir; /* host-local dataDir; NULL: plugin default /var/lib/cni/networks */
+    bool no_ip_masq;      /* ipMasq false (the agent masquerades itself, routes.c) */
 };
 /* A bridge (isGateway, ipMasq, host-local IPAM, default route) + portmap conflist, as a
  * malloc'd JSON string. */

@@ -396,11 +396,11 @@ char *cni_default_conflist(const struct cni_default_opts *o)
                              "subnet", subnet, "gateway", gw, "routes", "dst", "0.0.0.0/0");
     if (o && o->data_dir)
         json_object_set_new(ipam, "dataDir", json_string(o->data_dir));
-    json_t *root = json_pack(
-        "{s:s, s:s, s:[{s:s, s:s, s:b, s:b, s:b, s:o}, {s:s, s:{s:b}, s:b}]}", "cniVersion",
-        "1.0.0", "name", name, "plugins", "type", "bridge", "bridge", br, "isGateway", 1, "ipMasq",
-        1, "hairpinMode", 1, "ipam", ipam, "type", "portmap", "capabilities", "portMappings", 1,
-        "snat", 1);
+    json_t *root =
+        json_pack("{s:s, s:s, s:[{s:s, s:s, s:b, s:b, s:b, s:o}, {s:s, s:{s:b}, s:b}]}",
+                  "cniVersion", "1.0.0", "name", name, "plugins", "type", "bridge", "bridge", br,
+                  "isGateway", 1, "ipMasq", !(o && o->no_ip_masq), "hairpinMode", 1, "ipam", ipam,
+                  "type", "portmap", "capabilities", "portMappings", 1, "snat", 1);
     char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(root);
     char *r = ck_strdup(s);

@@ -38,6 +38,13 @@ struct cm {
     int workers;                         /* per controller */
     int node_grace_s;                    /* --node-monitor-grace-period (nodelifecycle), 0: 40 */
     int64_t terminated_pod_gc_threshold; /* --terminated-pod-gc-threshold (podgc), 0: 12500 */
+    bool allocate_node_cidrs;            /* nodeipam: --allocate-node-cidrs */
+    const char *cluster_cidr;            /* nodeipam: --cluster-cidr */
+    int node_cidr_mask;                  /* nodeipam: --node-cidr-mask-size, 0: 24 */
+    /* csrsigning: --cluster-signing-cert-file / -key-file (NULL: the signers stay idle) and
+     * --cluster-signing-duration in seconds (0: one year) */
+    const char *csr_signing_cert, *csr_signing_key;
+    int64_t csr_signing_duration_s;
     void *rs_state, *dep_state, *gc_state;
 };
 
@@ -50,7 +57,8 @@ struct cm {
 /* The controllers this build knows, in start order. */
 extern struct cm_controller cm_replicaset, cm_rc, cm_deployment, cm_gc, cm_job, cm_cronjob,
     cm_statefulset, cm_daemonset, cm_disruption, cm_namespace, cm_ttlafterfinished, cm_endpoints,
-    cm_endpointslice, cm_nodelifecycle, cm_podgc;
+    cm_endpointslice, cm_nodelifecycle, cm_podgc, cm_nodeipam;
+extern struct cm_controller cm_csrapproving, cm_csrsigning; /* joinapi */
 extern struct cm_controller cm_epsmirror; /* svcapi: endpointslice-mirroring-controller */
 struct cm_controller **cm_controllers(void);
 /* Whether name is enabled by a --controllers list ("*", "name", "-name"; comma-separated);

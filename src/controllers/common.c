@@ -34,6 +34,9 @@ struct cm_controller **cm_controllers(void)
                                           &cm_epsmirror,
                                           &cm_nodelifecycle,
                                           &cm_podgc,
+                                          &cm_nodeipam,
+                                          &cm_csrapproving,
+                                          &cm_csrsigning,
                                           NULL};
     return all;
 }

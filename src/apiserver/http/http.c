@@ -3,6 +3,7 @@
  * one h2o event loop per thread, start and graceful stop. Request handling lives in
  * http_req.c, watch streaming in http_watch.c. */
 #include "apiserver/http/http_int.h"
+#include "apiserver/http/http_authn.h"
 #include "apiserver/http/tls.h"
 #include "lib/log.h"
 #include "lib/timeutil.h"
@@ -146,6 +147,9 @@ int http_server_new(const struct http_opts *o, const struct http_api_ops *ops, v
         goto fail;
     }
     if (s->o.secure && !(s->ssl_ctx = tls_server_ctx_new(o->cert_file, o->key_file, err)))
+        goto fail;
+    if (s->ssl_ctx && o->client_ca_file &&
+        http_tls_client_auth(s->ssl_ctx, o->client_ca_file, err) < 0) /* joinapi */
         goto fail;
     if (open_listeners(s, err) < 0)
         goto fail;

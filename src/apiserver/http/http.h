@@ -63,6 +63,9 @@ struct http_opts {
     const char *kubelet_client_cert;
     const char *kubelet_client_key;
     const char *kubelet_ca;
+    /* joinapi: PEM CA bundle; client certificates verified against it authenticate as CN / O
+     * (upstream's --client-ca-file); NULL = no client-certificate authentication. */
+    const char *client_ca_file;
 };
 
 struct http_server;

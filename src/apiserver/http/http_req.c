@@ -2,6 +2,7 @@
 /* The catch-all request handler: path decoding, bearer-token authn, body limit, health and
  * metrics endpoints, and the worker pool that runs api_handle off the loop threads. Replies
  * are always JSON Status objects for errors; big bodies go out in 1 MiB chunks from proceed. */
+#include "apiserver/http/http_authn.h"
 #include "apiserver/http/http_int.h"
 #include "apiserver/http/http_podlog.h" /* kubesrv */
 #include "apiserver/http/http_stream.h"
@@ -361,26 +362,6 @@ static void respond_metrics(struct http_server *s, h2o_req_t *req, int midx, int
     http_metrics_request(NULL, "/metrics", 200, ck_mono_ns() - t0, len);
 }
 
-/* ---- authentication ------------------------------------------------------------------- */
-
-/* 0: authenticated as system:admin, 1: anonymous health probe, -1: 401. */
-static int authenticate(struct http_server *s, h2o_req_t *req, enum http_route r)
-{
-    ssize_t i;
-    const char *tok;
-    size_t tok_len;
-
-    if (req->scheme != &H2O_URL_SCHEME_HTTPS)
-        return 0; /* the plain port is for tests and local use: everyone is system:admin */
-    i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
-    if (i < 0)
-        return r == HTTP_ROUTE_API || r == HTTP_ROUTE_METRICS ? -1 : 1;
-    const h2o_iovec_t *v = &req->headers.entries[i].value;
-    if (http_bearer_token(v->base, v->len, &tok, &tok_len) < 0)
-        return -1;
-    return http_token_equal(tok, tok_len, s->token) ? 0 : -1;
-}
-
 /* ---- worker pool ---------------------------------------------------------------------- */
 
 static void job_free(struct http_job *j)
@@ -615,11 +596,10 @@ static void respond_plain_500(struct http_server *s, h2o_req_t *req, const char 
 
 /* Applies Impersonate-* headers (upstream's WithImpersonation). Returns 0 with *as filled
  * (owned) when the request impersonates, 1 when it does not, -1 when it was answered. */
-static int impersonation(struct http_server *s, h2o_req_t *req, bool anonymous,
+static int impersonation(struct http_server *s, h2o_req_t *req, const struct authn_user *who,
                          struct authn_user *as, int midx, int64_t t0)
 {
-    static char *const admin_g[] = {"system:masters", "system:authenticated", NULL};
-    struct authn_user admin = {.name = "system:admin", .groups = (char **)admin_g};
+    bool anonymous = who == NULL;
     size_t nh = req->headers.size;
     struct authn_header *h = h2o_mem_alloc_pool(&req->pool, (nh ? nh : 1) * sizeof(*h));
     struct authn_imp imp;
@@ -643,13 +623,13 @@ static int impersonation(struct http_server *s, h2o_req_t *req, bool anonymous,
         authn_imp_release(&imp);
         goto unauthorized;
     }
-    rc = authn_impersonate(&admin, &imp, s->o.may_impersonate, s->o.may_impersonate_arg, as, &err);
+    rc = authn_impersonate(who, &imp, s->o.may_impersonate, s->o.may_impersonate_arg, as, &err);
     authn_imp_release(&imp);
     if (rc < 0) {
         respond_error(s, req, &err, midx, t0);
         return -1;
     }
-    ck_v(4, "%s is impersonating %s", admin.name, as->name);
+    ck_v(4, "%s is impersonating %s", who->name, as->name);
     return 0;
 unauthorized:
     ck_err_set(&err, CK_R_UNAUTHORIZED, "Unauthorized");
@@ -689,7 +669,7 @@ int http_on_req(h2o_handler_t *self, h2o_req_t *req)
     size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
     char *path = h2o_mem_alloc_pool(&req->pool, plen + 1);
     struct ck_err err = CK_ERR_INIT;
-    struct authn_user as;
+    struct authn_user as, who = {0};
     const char *check;
     enum http_route r;
     int auth, imp;
@@ -704,14 +684,18 @@ int http_on_req(h2o_handler_t *self, h2o_req_t *req)
         return 0;
     }
     r = http_route_of(path, &check);
-    if ((auth = authenticate(s, req, r)) < 0) {
+    if ((auth = http_authenticate(s, req, path, r, &who)) < 0) {
         ck_err_set(&err, CK_R_UNAUTHORIZED, "Unauthorized");
         respond_error(s, req, &err, midx, t0);
         return 0;
     }
-    if ((imp = impersonation(s, req, auth == 1, &as, midx, t0)) < 0)
+    if ((imp = impersonation(s, req, auth == 1 ? NULL : &who, &as, midx, t0)) < 0) {
+        authn_user_release(&who);
         return 0;
-    if (req == lp->too_large || req->entity.len > s->o.max_body) {
+    }
+    if (auth == 0 && !http_authorize(imp == 0 ? &as : &who, req, path, midx, &err)) {
+        respond_error(s, req, &err, midx, t0);
+    } else if (req == lp->too_large || req->entity.len > s->o.max_body) {
         /* upstream's limitedReadBody */
         ck_err_set(&err, CK_R_TOO_LARGE, "Request entity too large: limit is %zu", s->o.max_body);
         respond_error(s, req, &err, midx, t0);
@@ -721,9 +705,11 @@ int http_on_req(h2o_handler_t *self, h2o_req_t *req)
 
         ck_v(6, "%.*s %.*s", (int)req->method.len, req->method.base, (int)req->path.len,
              req->path.base);
-        dispatch(lp, req, path, r, check, imp == 0 ? &as : &admin, midx, t0);
+        dispatch(lp, req, path, r, check, imp == 0 ? &as : auth == 0 ? &who : &admin, midx,
+                 t0);
     }
     if (imp == 0)
         authn_user_release(&as);
+    authn_user_release(&who);
     return 0;
 }
