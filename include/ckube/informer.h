@@ -33,6 +33,9 @@ struct ck_informer_opts {
     const char *field_selector; /* optional */
     int64_t resync_ms;          /* 0 = no periodic resync */
     int watch_timeout_s;        /* server-side timeoutSeconds per watch; 0 = random 300..600 */
+    /* optional (client-go's SetTransform): edits each listed or watched object in place before
+     * it is stored or handed to handlers, e.g. to keep only its metadata */
+    void (*transform)(json_t *obj);
 };
 
 struct ck_informer *ck_informer_new(struct ck_client *c, const struct ck_informer_opts *o);

@@ -20,6 +20,7 @@ struct ck_informer {
     char *path, *label_sel, *field_sel;
     int64_t resync_ms;
     int watch_timeout_s;
+    void (*transform)(json_t *obj);
     struct ck_indexer *indexer;
     struct ck_deltafifo *fifo;
     struct ck_informer_handlers handlers[MAX_HANDLERS];
@@ -94,6 +95,11 @@ static int do_list(struct ck_informer *inf, struct ck_err *err)
         return ck_err_set(err, CK_R_INTERNAL, "list %s: no items array", inf->path);
     }
     /* list items carry no kind/apiVersion: the reflector leaves them as they are */
+    if (inf->transform) {
+        size_t i;
+        json_t *it;
+        json_array_foreach(items, i, it) inf->transform(it);
+    }
     ck_deltafifo_replace(inf->fifo, items);
     set_rv(inf, json_string_value(json_object_get(json_object_get(list, "metadata"),
                                                   "resourceVersion")));
@@ -117,6 +123,8 @@ static int on_event(void *arg, json_t *ev)
              json_string_value(json_object_get(obj, "message")));
         return code == 410 ? WATCH_GONE : 4;
     }
+    if (inf->transform && strcmp(type, "BOOKMARK"))
+        inf->transform(obj);
     const char *rv = json_string_value(json_object_get(json_object_get(obj, "metadata"),
                                                        "resourceVersion"));
     __atomic_add_fetch(&inf->stats.events, 1, __ATOMIC_SEQ_CST);
@@ -241,6 +249,7 @@ struct ck_informer *ck_informer_new(struct ck_client *c, const struct ck_informe
     inf->field_sel = dup_opt(o->field_selector);
     inf->resync_ms = o->resync_ms;
     inf->watch_timeout_s = o->watch_timeout_s;
+    inf->transform = o->transform;
     inf->indexer = ck_indexer_new();
     ck_indexer_add_index(inf->indexer, "namespace", ck_index_by_namespace);
     inf->fifo = ck_deltafifo_new(inf->indexer);

@@ -113,4 +113,18 @@ void cm_workers_join(struct cm_workers *w);
 /* Enqueue helper: the namespace/name key of obj. */
 void cm_enqueue_obj(struct wq *q, const json_t *obj);
 
+/* resolveControllerRef (cmref.c): the object of inf that ref (a controller reference, or NULL)
+ * names when its kind is kind and the cached object has ref's uid; NULL otherwise. New
+ * reference. */
+json_t *cm_resolve_controller_ref(struct ck_informer *inf, const char *kind, const char *ns,
+                                  const json_t *ref);
+/* How an owner's spec.selector reads: a LabelSelector that selects nothing when empty
+ * (workloads), one that selects everything when empty (policy/v1 PodDisruptionBudget), or a
+ * plain map (ReplicationController, empty selects nothing). */
+enum cm_sel_form { CM_SEL_LABEL_SELECTOR, CM_SEL_LABEL_SELECTOR_ALL, CM_SEL_MAP };
+/* get<Kind>sForPod: queues in q every object of inf in obj's namespace whose selector matches
+ * obj's labels. */
+void cm_enqueue_selecting(struct wq *q, struct ck_informer *inf, const json_t *obj,
+                          enum cm_sel_form form);
+
 #endif

@@ -337,22 +337,10 @@ static int sync_pdb(void *arg, const char *key)
     return rc;
 }
 
-/* Every PDB of the pod's namespace whose selector matches it. */
+/* Every PDB of the pod's namespace whose selector matches it (an empty one matches all). */
 static void enqueue_for_pod(struct dc *c, const json_t *pod)
 {
-    json_t *all = ck_indexer_by_index(ck_informer_indexer(c->pdbs), NS_INDEX, ns_of(pod));
-    size_t i;
-    json_t *pdb;
-    json_array_foreach(all, i, pdb)
-    {
-        struct sel *s = NULL;
-        struct ck_err err = CK_ERR_INIT;
-        if (sel_from_label_selector(k8s_jpath(pdb, "spec.selector"), &s, &err) == 0 &&
-            sel_matches(s, sel_lookup_json, k8s_jpath(pod, "metadata.labels")))
-            cm_enqueue_obj(c->q, pdb);
-        sel_free(s);
-    }
-    json_decref(all);
+    cm_enqueue_selecting(c->q, c->pdbs, pod, CM_SEL_LABEL_SELECTOR_ALL);
 }
 
 static void pdb_added(void *arg, json_t *obj)

@@ -5,7 +5,9 @@
 #ifndef CK_CONTROLLERS_GCUTIL_H
 #define CK_CONTROLLERS_GCUTIL_H
 
+#include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 enum gc_action {
     GC_KEEP,        /* every owner is solid: nothing to do */
@@ -18,5 +20,18 @@ enum gc_action {
  * orphan_fin/fg_fin: the item's own finalizers. */
 enum gc_action gc_decide(int solid, int dangling, int waiting, bool has_dependents, bool orphan_fin,
                          bool fg_fin, const char **policy);
+
+/* The metadata informers' transform: keeps of obj only what the graph needs (kind,
+ * apiVersion, and metadata's name, namespace, uid, resourceVersion, ownerReferences,
+ * deletionTimestamp and finalizers), in place. */
+void gc_trim_meta(json_t *obj);
+
+/* Upstream's DefaultIgnoredResources: events (core and events.k8s.io) are never watched. */
+bool gc_ignored(const char *group, const char *resource);
+
+/* Queue items are "<apiVersion>/<resource>|<namespace/name key>": the id of the kind and the
+ * key; gc_split_item returns the key and writes the id (NUL-ended) to id, or NULL when item
+ * is malformed or the id longer than n - 1. */
+const char *gc_split_item(const char *item, char *id, size_t n);
 
 #endif

@@ -104,14 +104,7 @@ void jc_backoff_put(struct jc *c, const char *key, const struct job_backoff *b)
 /* The Job a pod's controller reference names, if cached with that uid. */
 static json_t *resolve_ref(struct jc *c, const char *ns, const json_t *ref)
 {
-    if (!ref || strcmp(k8s_jstr(ref, "kind"), "Job"))
-        return NULL;
-    json_t *j = cm_get(c->jobs, ns, k8s_jstr(ref, "name"));
-    if (j && strcmp(k8s_obj_uid(j), k8s_jstr(ref, "uid"))) {
-        json_decref(j);
-        return NULL;
-    }
-    return j;
+    return cm_resolve_controller_ref(c->jobs, "Job", ns, ref);
 }
 
 /* A pod whose Job is gone still carries the tracking finalizer: remove it (enqueueOrphanPod

@@ -62,33 +62,14 @@ static int64_t wall_ns(void)
 /* The ReplicaSet a pod's controller reference names, if it is in the cache with that uid. */
 static json_t *resolve_ref(struct rsc *c, const char *ns, const json_t *ref)
 {
-    if (!ref || strcmp(k8s_jstr(ref, "kind"), c->k->kind))
-        return NULL;
-    json_t *rs = cm_get(c->inf, ns, k8s_jstr(ref, "name"));
-    if (rs && strcmp(k8s_obj_uid(rs), k8s_jstr(ref, "uid"))) {
-        json_decref(rs);
-        return NULL;
-    }
-    return rs;
+    return cm_resolve_controller_ref(c->inf, c->k->kind, ns, ref);
 }
 
 /* getPodReplicaSets: every ReplicaSet of the pod's namespace whose selector matches it. */
 static void enqueue_matching(struct rsc *c, const json_t *pod)
 {
-    json_t *all =
-        ck_indexer_by_index(ck_informer_indexer(c->inf), "namespace", k8s_obj_namespace(pod));
-    size_t i;
-    json_t *rs;
-    json_array_foreach(all, i, rs)
-    {
-        struct sel *s = NULL;
-        struct ck_err err = CK_ERR_INIT;
-        if (parse_selector(c->k, rs, &s, &err) == 0 && !sel_empty(s) &&
-            sel_matches(s, sel_lookup_json, k8s_jpath(pod, "metadata.labels")))
-            cm_enqueue_obj(c->q, rs);
-        sel_free(s);
-    }
-    json_decref(all);
+    cm_enqueue_selecting(c->q, c->inf, pod,
+                         c->k->map_selector ? CM_SEL_MAP : CM_SEL_LABEL_SELECTOR);
 }
 
 static void pod_deleted(void *arg, json_t *pod)

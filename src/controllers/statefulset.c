@@ -34,33 +34,13 @@ struct stsc {
 
 static json_t *resolve_ref(struct stsc *c, const char *ns, const json_t *ref)
 {
-    if (!ref || strcmp(k8s_jstr(ref, "kind"), "StatefulSet"))
-        return NULL;
-    json_t *s = cm_get(c->sets, ns, k8s_jstr(ref, "name"));
-    if (s && strcmp(k8s_obj_uid(s), k8s_jstr(ref, "uid"))) {
-        json_decref(s);
-        return NULL;
-    }
-    return s;
+    return cm_resolve_controller_ref(c->sets, "StatefulSet", ns, ref);
 }
 
 /* getPodStatefulSets: the sets of the pod's namespace whose selector matches it. */
 static void enqueue_matching(struct stsc *c, const json_t *pod)
 {
-    json_t *all =
-        ck_indexer_by_index(ck_informer_indexer(c->sets), "namespace", k8s_obj_namespace(pod));
-    size_t i;
-    json_t *s;
-    json_array_foreach(all, i, s)
-    {
-        struct sel *sel = NULL;
-        struct ck_err err = CK_ERR_INIT;
-        if (sel_from_label_selector(k8s_jpath(s, "spec.selector"), &sel, &err) == 0 &&
-            !sel_empty(sel) && sel_matches(sel, sel_lookup_json, k8s_jpath(pod, "metadata.labels")))
-            cm_enqueue_obj(c->q, s);
-        sel_free(sel);
-    }
-    json_decref(all);
+    cm_enqueue_selecting(c->q, c->sets, pod, CM_SEL_LABEL_SELECTOR);
 }
 
 static void pod_event(struct stsc *c, const json_t *pod)

@@ -47,8 +47,62 @@ static void test_decide(void **state)
     }
 }
 
+/* The metadata monitors keep only what the graph reads. */
+static void test_trim(void **state)
+{
+    (void)state;
+    json_t *o = json_loads(
+        "{\"kind\":\"ConfigMap\",\"apiVersion\":\"v1\",\"data\":{\"k\":\"big\"},"
+        "\"metadata\":{\"name\":\"c\",\"namespace\":\"n\",\"uid\":\"u\","
+        "\"resourceVersion\":\"7\",\"labels\":{\"a\":\"b\"},\"annotations\":{\"x\":\"y\"},"
+        "\"managedFields\":[{}],\"ownerReferences\":[{\"uid\":\"o\"}],"
+        "\"deletionTimestamp\":\"2026-01-01T00:00:00Z\",\"finalizers\":[\"orphan\"]}}",
+        0, NULL);
+    assert_non_null(o);
+    gc_trim_meta(o);
+    json_t *want = json_loads(
+        "{\"kind\":\"ConfigMap\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"c\","
+        "\"namespace\":\"n\",\"uid\":\"u\",\"resourceVersion\":\"7\","
+        "\"ownerReferences\":[{\"uid\":\"o\"}],\"deletionTimestamp\":\"2026-01-01T00:00:00Z\","
+        "\"finalizers\":[\"orphan\"]}}",
+        0, NULL);
+    assert_true(json_equal(o, want));
+    json_decref(want);
+    json_decref(o);
+    json_t *a = json_pack("[i]", 1);
+    gc_trim_meta(a); /* not an object: left alone */
+    assert_int_equal(json_array_size(a), 1);
+    json_decref(a);
+    o = json_pack("{s:i,s:s}", "metadata", 3, "spec", "x");
+    gc_trim_meta(o);
+    assert_int_equal(json_object_size(o), 1);
+    json_decref(o);
+}
+
+static void test_ignored_and_items(void **state)
+{
+    (void)state;
+    assert_true(gc_ignored("", "events"));
+    assert_true(gc_ignored("events.k8s.io", "events"));
+    assert_false(gc_ignored("example.com", "events"));
+    assert_false(gc_ignored("", "configmaps"));
+    char id[32];
+    const char *key = gc_split_item("apps/v1/deployments|ns/d", id, sizeof(id));
+    assert_non_null(key);
+    assert_string_equal(id, "apps/v1/deployments");
+    assert_string_equal(key, "ns/d");
+    key = gc_split_item("v1/nodes|n1", id, sizeof(id));
+    assert_string_equal(id, "v1/nodes");
+    assert_string_equal(key, "n1");
+    assert_null(gc_split_item("v1/nodes", id, sizeof(id)));
+    assert_null(gc_split_item("|x", id, sizeof(id)));
+    assert_null(gc_split_item("v1/nodes|", id, sizeof(id)));
+    assert_null(gc_split_item("averyveryverylongidentifier/v1/things|x", id, sizeof(id)));
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_decide)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_decide), cmocka_unit_test(test_trim),
+                                       cmocka_unit_test(test_ignored_and_items)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
