@@ -257,8 +257,8 @@ static json_t *mk_pod(struct bp *b, const char *name)
     return json_pack("{s:s,s:s,s:{s:s,s:s,s:{s:s}},s:{s:s,s:s,s:I,s:[{s:s,s:s,s:[s,s]}]}}",
                      "apiVersion", "v1", "kind", "Pod", "metadata", "name", name, "namespace", NS,
                      "labels", "ckbench", "pods", "spec", "nodeName", b->node, "restartPolicy",
-                     "Always", "terminationGracePeriodSeconds", (json_int_t)1, "containers",
-                     "name", "c", "image", b->image, "command", "sleep", "3600");
+                     "Always", "terminationGracePeriodSeconds", (json_int_t)1, "containers", "name",
+                     "c", "image", b->image, "command", "sleep", "3600");
 }
 
 static int on_pod_event(void *arg, json_t *ev)
@@ -303,7 +303,8 @@ static void *watch_thread(void *arg)
         if (round > 0) {
             json_t *list = NULL, *p;
             size_t i;
-            if (ck_client_get_json(wc, "/api/v1/namespaces/" NS "/pods?labelSelector=ckbench%3Dpods",
+            if (ck_client_get_json(wc,
+                                   "/api/v1/namespaces/" NS "/pods?labelSelector=ckbench%3Dpods",
                                    &list, &err) < 0) {
                 ck_err_clear(&err);
                 usleep(200000);
@@ -316,8 +317,8 @@ static void *watch_thread(void *arg)
                 json_decref(ev);
             }
             snprintf(b->rv, sizeof(b->rv), "%s",
-                     json_string_value(json_object_get(json_object_get(list, "metadata"),
-                                                       "resourceVersion")));
+                     json_string_value(
+                         json_object_get(json_object_get(list, "metadata"), "resourceVersion")));
             json_decref(list);
         }
         snprintf(path, sizeof(path),
@@ -347,8 +348,9 @@ static long delete_pods(struct bp *b, int timeout_s)
     long left = -1;
     int fails = 0;
     for (int t = 0; t <= timeout_s * 5; t++) {
-        if (ck_client_get_json(b->client, "/api/v1/namespaces/" NS "/pods?labelSelector=ckbench%3Dpods",
-                               &list, &err) < 0) {
+        if (ck_client_get_json(b->client,
+                               "/api/v1/namespaces/" NS "/pods?labelSelector=ckbench%3Dpods", &list,
+                               &err) < 0) {
             if (++fails == 3) { /* the server is gone (each try retried ~3 s): nothing to clean */
                 fprintf(stderr, "bench-pods: cleanup: %s\n", err.msg);
                 return -1;
@@ -386,8 +388,8 @@ static long delete_pods(struct bp *b, int timeout_s)
 static int prepare(struct bp *b)
 {
     struct ck_err err = CK_ERR_INIT;
-    json_t *ns = json_pack("{s:s,s:s,s:{s:s}}", "apiVersion", "v1", "kind", "Namespace",
-                           "metadata", "name", NS);
+    json_t *ns = json_pack("{s:s,s:s,s:{s:s}}", "apiVersion", "v1", "kind", "Namespace", "metadata",
+                           "name", NS);
     if (ck_client_create_json(b->client, "/api/v1/namespaces", ns, NULL, &err) < 0 &&
         err.code != 409) {
         fprintf(stderr, "bench-pods: namespace: %s\n", err.msg);
@@ -397,8 +399,8 @@ static int prepare(struct bp *b)
     json_decref(ns);
     ck_err_clear(&err);
     for (int i = 0; i < 100; i++) { /* the namespace's default service account */
-        if (ck_client_get_json(b->client, "/api/v1/namespaces/" NS "/serviceaccounts/default",
-                               NULL, &err) == 0)
+        if (ck_client_get_json(b->client, "/api/v1/namespaces/" NS "/serviceaccounts/default", NULL,
+                               &err) == 0)
             break;
         ck_err_clear(&err);
         usleep(100000);
@@ -440,9 +442,9 @@ static int bench_pod_start(struct bp *b)
         fprintf(stderr, "bench-pods: list: %s\n", err.msg);
         return -1;
     }
-    snprintf(b->rv, sizeof(b->rv), "%s",
-             json_string_value(json_object_get(json_object_get(list, "metadata"),
-                                               "resourceVersion")));
+    snprintf(
+        b->rv, sizeof(b->rv), "%s",
+        json_string_value(json_object_get(json_object_get(list, "metadata"), "resourceVersion")));
     json_decref(list);
     b->created = calloc((size_t)b->pods, sizeof(int64_t));
     b->running = calloc((size_t)b->pods, sizeof(int64_t));
@@ -531,8 +533,9 @@ static pid_t run_hollow(struct bp *b, int n, const char *prefix, int port)
     snprintf(nn, sizeof(nn), "%d", n);
     snprintf(pa, sizeof(pa), "%d", port);
     snprintf(logp, sizeof(logp), "%s/%s.log", b->dir, prefix);
-    const char *argv[] = {"ckube", "agent", "--kubeconfig", b->kubeconfig, "--hollow", nn,
-                          "--node-name", prefix, "--healthz-port", pa, NULL};
+    const char *argv[] = {"ckube", "agent",       "--kubeconfig", b->kubeconfig,    "--hollow",
+                          nn,      "--node-name", prefix,         "--healthz-port", pa,
+                          NULL};
     return spawn(argv, logp);
 }
 
@@ -557,16 +560,19 @@ static long lease_times(struct bp *b, const char *prefix, time_t *t, int n)
 {
     json_t *list = NULL;
     struct ck_err err = CK_ERR_INIT;
-    if (ck_client_get_json(b->client, "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases",
-                           &list, &err) < 0)
+    if (ck_client_get_json(b->client,
+                           "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases", &list,
+                           &err) < 0)
         return -1;
     size_t plen = strlen(prefix), i;
     long found = 0;
     json_t *l;
     json_array_foreach(json_object_get(list, "items"), i, l)
     {
-        const char *name = json_string_value(json_object_get(json_object_get(l, "metadata"), "name"));
-        const char *rt = json_string_value(json_object_get(json_object_get(l, "spec"), "renewTime"));
+        const char *name =
+            json_string_value(json_object_get(json_object_get(l, "metadata"), "name"));
+        const char *rt =
+            json_string_value(json_object_get(json_object_get(l, "spec"), "renewTime"));
         if (!name || strncmp(name, prefix, plen) || name[plen] != '-' || !rt)
             continue;
         int idx = atoi(name + plen + 1);
@@ -735,8 +741,8 @@ int cmd_bench_pods(int argc, char **argv)
         snprintf(portarg, sizeof(portarg), "%d", port);
         snprintf(data, sizeof(data), "%s/data", b.dir);
         snprintf(logp, sizeof(logp), "%s/server.log", b.dir);
-        const char *sargv[] = {"ckube", "server", "--data-dir", data, "--secure-port", "0",
-                               "--insecure-port", portarg, NULL};
+        const char *sargv[] = {"ckube", "server",          "--data-dir", data, "--secure-port",
+                               "0",     "--insecure-port", portarg,      NULL};
         srv = spawn(sargv, logp);
         snprintf(b.server, sizeof(b.server), "http://127.0.0.1:%d", port);
     } else {
@@ -770,9 +776,19 @@ int cmd_bench_pods(int argc, char **argv)
             char root[PATH_MAX + 8], logp[PATH_MAX + 16];
             snprintf(root, sizeof(root), "%s/agent", b.dir);
             snprintf(logp, sizeof(logp), "%s/agent.log", b.dir);
-            const char *aargv[] = {"ckube", "agent", "--kubeconfig", b.kubeconfig, "--node-name",
-                                   agent_node, "--root", root, "--healthz-port", "-1",
-                                   b.agent_v ? "-v" : NULL, b.agent_v, NULL};
+            const char *aargv[] = {"ckube",
+                                   "agent",
+                                   "--kubeconfig",
+                                   b.kubeconfig,
+                                   "--node-name",
+                                   agent_node,
+                                   "--root",
+                                   root,
+                                   "--healthz-port",
+                                   "-1",
+                                   b.agent_v ? "-v" : NULL,
+                                   b.agent_v,
+                                   NULL};
             agent = spawn(aargv, logp);
         } else if (!b.node) {
             gethostname(host, sizeof(host) - 1);
@@ -796,8 +812,8 @@ int cmd_bench_pods(int argc, char **argv)
             fprintf(stderr, "bench-pods: node %s is not Ready\n", b.node);
             goto out;
         }
-        printf("pod start: %ld pods on node %s, image %s, %.0f pods/s\n", b.pods, b.node,
-               b.image, b.rate);
+        printf("pod start: %ld pods on node %s, image %s, %.0f pods/s\n", b.pods, b.node, b.image,
+               b.rate);
         fflush(stdout);
         if (bench_pod_start(&b) < 0)
             goto out;

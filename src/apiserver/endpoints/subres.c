@@ -2,6 +2,7 @@
 /* Subresources with their own shapes: R/scale (autoscaling/v1 Scale: get, update, patch) and
  * pods/binding (sets spec.nodeName and the PodScheduled condition). */
 #include "apiserver/endpoints/endpoints.h"
+#include "apiserver/endpoints/bind.h"
 #include "apiserver/endpoints/write_int.h"
 #include "lib/jsonpatch.h"
 #include "lib/log.h"
@@ -221,20 +222,53 @@ int eng_serve_scale(struct eng_req *r)
 
 /* ---- pods/binding ------------------------------------------------------------------- */
 
+/* The general path (annotations on the Binding, dry run, shapes the splice leaves alone):
+ * the same checks as bind.c's fast path, on the parsed pod. */
 static int mutate_bind(struct eng_req *r, struct eng_upd *u, json_t *cur, json_t **out,
                        struct ck_err *err)
 {
     json_t *b = u->ctx;
     const char *node = json_string_value(json_object_get(json_object_get(b, "target"), "name"));
+    const char *puid = eng_md_str(b, "uid"), *prv = eng_md_str(b, "resourceVersion");
+    const char *cuid = eng_md_str(cur, "uid"), *crv = eng_md_str(cur, "resourceVersion");
+    const char *why = NULL;
+    char d[400];
+    if (puid && *puid && strcmp(puid, cuid ? cuid : "") != 0) {
+        snprintf(d, sizeof(d), "UID in precondition: %s, UID in object meta: %s", puid,
+                 cuid ? cuid : "");
+        why = d;
+    } else if (prv && *prv && strcmp(prv, crv ? crv : "") != 0) {
+        snprintf(d, sizeof(d),
+                 "ResourceVersion in precondition: %s, ResourceVersion in object meta: %s", prv,
+                 crv ? crv : "");
+        why = d;
+    }
+    if (why) {
+        char full[600];
+        snprintf(full, sizeof(full),
+                 "StorageError: invalid object, Code: 4, Key: /registry/pods/%s/%s, "
+                 "ResourceVersion: 0, AdditionalErrorMsg: Precondition failed: %s",
+                 r->ns ? r->ns : "", r->name, why);
+        eng_conflict(err, r->res, r->name, full);
+        json_decref(cur);
+        return -1;
+    }
     json_t *spec = json_object_get(cur, "spec");
     const char *have = json_string_value(json_object_get(spec, "nodeName"));
     if (json_object_get(eng_md(cur), "deletionTimestamp")) {
+        eng_bind_conflict(err, r->name, "pod %s is being deleted, cannot be assigned to a host",
+                          r->name);
         json_decref(cur);
-        return ck_err_set(err, CK_R_CONFLICT,
-                          "pod %s is being deleted, cannot be assigned to a host", r->name);
+        return -1;
     }
     if (have && *have) {
-        ck_err_set(err, CK_R_CONFLICT, "pod %s is already assigned to node \"%s\"", r->name, have);
+        eng_bind_conflict(err, r->name, "pod %s is already assigned to node \"%s\"", r->name,
+                          have);
+        json_decref(cur);
+        return -1;
+    }
+    if (json_array_size(json_object_get(spec, "schedulingGates"))) {
+        eng_bind_conflict(err, r->name, "pod %s has non-empty .spec.schedulingGates", r->name);
         json_decref(cur);
         return -1;
     }
@@ -262,20 +296,32 @@ static int mutate_bind(struct eng_req *r, struct eng_upd *u, json_t *cur, json_t
         conds = json_array();
         json_object_set_new(st, "conditions", conds);
     }
-    size_t i;
+    /* upstream's UpdatePodCondition: replaced in place, lastTransitionTime kept when the
+     * status was True already */
+    size_t i, at = json_array_size(conds);
     json_t *c;
+    char ts[64];
+    const char *ltt = eng_rfc3339_now(ts);
     json_array_foreach(conds, i, c)
     {
         const char *t = json_string_value(json_object_get(c, "type"));
         if (t && strcmp(t, "PodScheduled") == 0) {
-            json_array_remove(conds, i);
+            const char *was = json_string_value(json_object_get(c, "status"));
+            const char *old = json_string_value(json_object_get(c, "lastTransitionTime"));
+            if (was && strcmp(was, "True") == 0 && old) {
+                snprintf(ts, sizeof(ts), "%s", old);
+                ltt = ts;
+            }
+            at = i;
             break;
         }
     }
-    char ts[21];
-    json_array_append_new(conds, json_pack("{s:s,s:s,s:n,s:s}", "type", "PodScheduled", "status",
-                                           "True", "lastProbeTime", "lastTransitionTime",
-                                           eng_rfc3339_now(ts)));
+    json_t *nc = json_pack("{s:s,s:s,s:n,s:s}", "type", "PodScheduled", "status", "True",
+                           "lastProbeTime", "lastTransitionTime", ltt);
+    if (at < json_array_size(conds))
+        json_array_set_new(conds, at, nc);
+    else
+        json_array_append_new(conds, nc);
     *out = cur;
     return 0;
 }
@@ -289,6 +335,10 @@ int eng_serve_binding(struct eng_req *r)
     int rc = bad < 0 ? -1 : eng_decode_req(r->rq, ENG_FV_IGNORE, r->rs, &b, &err);
     if (rc == 0)
         rc = eng_check_gvk(r->res, b, "Binding", "v1", &err);
+    const char *bname = rc == 0 ? eng_md_str(b, "name") : NULL;
+    if (rc == 0 && bname && *bname && strcmp(bname, r->name) != 0)
+        rc = ck_err_set(&err, CK_R_BAD_REQUEST,
+                        "name in URL does not match name in Binding object");
     const char *node = rc == 0 ? json_string_value(json_object_get(json_object_get(b, "target"),
                                                                    "name"))
                                : NULL;
@@ -296,6 +346,12 @@ int eng_serve_binding(struct eng_req *r)
         eng_invalid(&err, r->res, r->name, "target.name", "FieldValueRequired",
                     "Required value");
         rc = -1;
+    }
+    if (rc == 0 && !dry &&
+        !json_object_size(json_object_get(json_object_get(b, "metadata"), "annotations")) &&
+        eng_bind_fast(r, node, eng_md_str(b, "uid"), eng_md_str(b, "resourceVersion"), &err)) {
+        json_decref(b);
+        return r->rs->status == 201 ? 0 : -1;
     }
     struct eng_upd u = {.dry = dry, .mutate = mutate_bind, .ctx = b, .internal = true};
     if (rc == 0)

@@ -305,6 +305,36 @@ struct eng_obj *eng_obj_from_store(const struct reg_resource *r, const char *key
     return o;
 }
 
+struct eng_obj *eng_obj_derive(const struct eng_obj *old, const char *val, size_t len, int64_t rv,
+                               int field, const char *fval)
+{
+    const struct reg_resource *r = old->res;
+    if (!has_prefix(r, val, len) || field >= (int)r->nfields || field == 0 || field == 1)
+        return NULL;
+    const char **fields = ck_calloc(r->nfields, sizeof(char *));
+    for (size_t i = 0; i < r->nfields; i++)
+        fields[i] = (int)i == field ? fval : old->fields[i];
+    struct obj_strs st = {.ns = old->ns,
+                          .name = old->name,
+                          .nlabels = old->nlabels,
+                          .labels = (const char **)old->labels,
+                          .fields = fields};
+    struct ck_buf b = CK_BUF_INIT((size_t)1 << 31);
+    size_t rv_off = 0, rv_len = 0;
+    splice(&b, r, val, len, rv, &rv_off, &rv_len);
+    struct eng_obj *o =
+        obj_pack(r, old->key, old->key_len, &st, b.data ? b.data : "", b.len, "", 0);
+    ck_buf_release(&b);
+    free(fields);
+    memcpy(o->uid, old->uid, sizeof(o->uid));
+    o->deleting = old->deleting;
+    o->nfinalizers = old->nfinalizers;
+    o->rv = rv;
+    o->rv_off = rv_off;
+    o->rv_len = rv_len;
+    return o;
+}
+
 struct eng_obj *eng_obj_restamp(const struct eng_obj *o, int64_t rv)
 {
     char num[24];
@@ -662,21 +692,27 @@ static void ring_push(struct eng_cache *s, struct eng_event *e)
     s->ring_bytes += add;
 }
 
-/* Applies one store event to the cache; caller holds s->mu for writing. */
-static void apply_event(struct eng_cache *s, const struct store_event *ev)
+/* Applies one store event to the cache; caller holds s->mu for writing. built: the PUT's
+ * object made beforehand (its reference is taken), or NULL. */
+static void apply_event(struct eng_cache *s, const struct store_event *ev, struct eng_obj *built)
 {
     const struct reg_resource *r = reg_find_key(ev->kv.key, ev->kv.key_len);
-    if (!r)
+    if (!r) {
+        eng_obj_unref(built);
         return;
+    }
     struct eng_table *t = &s->tables[r->idx];
     struct eng_event *e = NULL;
     if (ev->type == STORE_EVENT_PUT) {
-        struct ck_err err = CK_ERR_INIT;
-        struct eng_obj *o = eng_obj_from_store(r, ev->kv.key, ev->kv.key_len, ev->kv.value,
-                                               ev->kv.value_len, ev->kv.mod_revision, &err);
-        if (!o) {
-            ck_warn("cache: skipping %s: %s", ev->kv.key, err.msg);
-            return;
+        struct eng_obj *o = built;
+        if (!o) { /* (a ck_err is 24 KiB to clear: only when there is something to parse) */
+            struct ck_err err = CK_ERR_INIT;
+            o = eng_obj_from_store(r, ev->kv.key, ev->kv.key_len, ev->kv.value, ev->kv.value_len,
+                                   ev->kv.mod_revision, &err);
+            if (!o) {
+                ck_warn("cache: skipping %s: %s", ev->kv.key, err.msg);
+                return;
+            }
         }
         struct eng_obj *old = table_put(t, eng_obj_ref(o));
         e = eng_event_new(old ? EV_MODIFIED : EV_ADDED, ev->revision, o, old);
@@ -730,10 +766,23 @@ void eng_on_store_event(void *arg, const struct store_event *ev)
         return;
     }
     pthread_mutex_unlock(&s->pend_mu);
+    /* the object is built before the write lock: readers wait only for the table update */
+    struct eng_obj *built = NULL;
+    const struct reg_resource *r = reg_find_key(ev->kv.key, ev->kv.key_len);
+    if (r && ev->type == STORE_EVENT_PUT) { /* NULL: apply_event reports the bad bytes */
+        built = eng_hint_obj(s, r, ev);
+        if (!built) {
+            struct ck_err err = CK_ERR_INIT;
+            built = eng_obj_from_store(r, ev->kv.key, ev->kv.key_len, ev->kv.value,
+                                       ev->kv.value_len, ev->kv.mod_revision, &err);
+        }
+    }
     pthread_rwlock_wrlock(&s->mu);
     if (ev->revision >= s->rev) { /* older: already in a relisted state */
-        apply_event(s, ev);
+        apply_event(s, ev, built);
         set_rev(s, ev->revision); /* under mu: a reader never sees objects newer than s->rev */
+    } else {
+        eng_obj_unref(built);
     }
     pthread_rwlock_unlock(&s->mu);
 }
@@ -866,7 +915,7 @@ int eng_cache_load(struct eng_cache *s, struct ck_err *err)
     s->ring_floor = from;
     for (size_t i = 0; i < s->npend; i++) {
         if (rc == 0 && s->pend[i].revision > from) {
-            apply_event(s, &s->pend[i]);
+            apply_event(s, &s->pend[i], NULL);
             if (s->pend[i].revision > s->rev)
                 s->rev = s->pend[i].revision;
         }
@@ -893,6 +942,7 @@ void eng_cache_init(struct eng_cache *s, struct store *st, const struct api_opts
     pthread_mutex_init(&s->pend_mu, NULL);
     pthread_mutex_init(&s->compact_mu, NULL);
     pthread_mutex_init(&s->snap_mu, NULL);
+    pthread_mutex_init(&s->hint_mu, NULL);
     pthread_cond_init(&s->compact_cv, NULL);
     pthread_cond_init(&s->rev_cv, NULL);
     s->ntables = reg_count();
@@ -918,6 +968,7 @@ void eng_cache_destroy(struct eng_cache *s)
     pthread_mutex_destroy(&s->pend_mu);
     pthread_mutex_destroy(&s->compact_mu);
     pthread_mutex_destroy(&s->snap_mu);
+    pthread_mutex_destroy(&s->hint_mu);
     pthread_cond_destroy(&s->compact_cv);
     pthread_cond_destroy(&s->rev_cv);
 }

@@ -64,6 +64,11 @@ const char *eng_obj_field(void *ctx, const char *key, size_t *vlen);
 
 /* Serialises obj (kind/apiVersion/metadata first, resourceVersion removed) for the store. */
 char *eng_canonical(const struct reg_resource *r, json_t *obj, size_t *len);
+/* An object for val (stored bytes) at rv whose metadata (name, namespace, uid, labels,
+ * deletion state, finalizers) and selectable fields are old's but for field index `field`
+ * (-1: none), which becomes fval; NULL when val is not in canonical form. No parse. */
+struct eng_obj *eng_obj_derive(const struct eng_obj *old, const char *val, size_t len,
+                               int64_t rv, int field, const char *fval);
 /* Appends stored bytes with metadata.resourceVersion spliced in. */
 int eng_append_stamped(struct ck_buf *out, const struct reg_resource *r, const char *val,
                        size_t len, int64_t rv);
@@ -222,6 +227,8 @@ struct eng_cache {
     pthread_mutex_t snap_mu;
     struct eng_snap snaps[ENG_MAX_SNAPS];
     size_t nsnaps;
+    pthread_mutex_t hint_mu; /* hint.c: writes announced by their writers */
+    struct eng_put_hint *hints;
 };
 
 /* cache.c */
@@ -256,6 +263,28 @@ int eng_wait_current(struct eng_cache *s, int ms, struct ck_err *err);
 /* Waits (up to ms) until the cache has applied revision rev; returns true if it has. */
 bool eng_wait_rev(struct eng_cache *s, int64_t rev, int ms);
 int64_t eng_cur_rev(struct eng_cache *s);
+
+/* hint.c: a writer that knows what its write changes (the binding fast path) announces it,
+ * and the commit thread builds the cached object from the previous one instead of parsing
+ * the stored bytes. The hint must stay registered until the store's write call returns (the
+ * cache applies the event before that); val is borrowed. */
+struct eng_put_hint {
+    const char *key;
+    size_t key_len;
+    const char *val; /* the exact bytes written */
+    size_t len;
+    int64_t base_rv; /* the object val was derived from (its mod revision) */
+    int field;       /* the one selectable field that changes (index), or -1 */
+    const char *fval;
+    struct eng_put_hint *next;
+};
+void eng_hint_add(struct eng_cache *s, struct eng_put_hint *h);
+void eng_hint_del(struct eng_cache *s, struct eng_put_hint *h);
+/* The object for a PUT event from a matching hint (new reference), or NULL; takes s->mu for
+ * reading. */
+struct eng_obj *eng_hint_obj(struct eng_cache *s, const struct reg_resource *r,
+                             const struct store_event *ev);
+long long eng_hint_hits(void); /* objects made from hints since the start (tests) */
 
 /* compact.c */
 int eng_compactor_start(struct eng_cache *s, struct ck_err *err);
