@@ -103,8 +103,9 @@ static void *agent_thread(void *arg)
  * and PR_SET_PDEATHSIG if the server dies), and talks to it through the client library as
  * when it runs alone. */
 #define MAX_CHILDREN 4
+#define SERVER_CLUSTER_CIDR "10.244.0.0/16" /* --controllers: the pod network */
 static struct {
-    const char *argv[MAX_CHILDREN][8];
+    const char *argv[MAX_CHILDREN][12];
     int n;
     pid_t pid[MAX_CHILDREN];
 } children;
@@ -194,7 +195,12 @@ static void join_signing_args(const char *dir)
         if (!strcmp(a[1], "controller-manager") && a[4] && !a[5]) {
             a[5] = sign_cert;
             a[6] = sign_key;
-            a[7] = NULL;
+            /* node IPAM: each Node gets a podCIDR, which joined agents run their pods on, so
+             * they route to each other's pods (the in-process agent keeps the default bridge,
+             * 10.88.0.0/16: a host's ckube0 keeps the subnet it was made with) */
+            a[7] = "--allocate-node-cidrs";
+            a[8] = "--cluster-cidr=" SERVER_CLUSTER_CIDR;
+            a[9] = NULL;
         }
     }
 }

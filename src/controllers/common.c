@@ -37,6 +37,7 @@ struct cm_controller **cm_controllers(void)
                                           &cm_nodeipam,
                                           &cm_csrapproving,
                                           &cm_csrsigning,
+                                          &cm_serviceaccount,
                                           NULL};
     return all;
 }

@@ -108,7 +108,7 @@ fail:
     return NULL;
 }
 
-static int write_pem(const char *path, EVP_PKEY *key, X509 *cert, struct ck_err *err)
+int ck_pem_write(const char *path, EVP_PKEY *key, X509 *cert, struct ck_err *err)
 {
     char tmp[4096];
     int fd, ok;
@@ -165,7 +165,7 @@ int ck_cert_generate(const struct ck_cert_req *r, const char *ca_cert, const cha
         ck_err_wrap(err, "CN %s", r->cn);
         goto out;
     }
-    if (write_pem(key_path, key, NULL, err) < 0 || write_pem(cert_path, NULL, cert, err) < 0)
+    if (ck_pem_write(key_path, key, NULL, err) < 0 || ck_pem_write(cert_path, NULL, cert, err) < 0)
         goto out;
     rc = 0;
 out:

@@ -7,6 +7,8 @@
 
 #include "lib/err.h"
 
+#include <openssl/types.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -25,6 +27,10 @@ struct ck_cert_req {
     const char *sans; /* "DNS:a,IP:1.2.3.4" (server kinds), or NULL */
     long days;        /* 0: 365 */
 };
+
+/* Writes key (PEM, mode 0600) or, when key is NULL, cert (PEM, 0644) to path atomically (a
+ * temporary file, fsync, rename). 0, or -1 with err. */
+int ck_pem_write(const char *path, EVP_PKEY *key, X509 *cert, struct ck_err *err);
 
 /* Generates a key and a certificate for r and writes them to cert_path / key_path. The
  * certificate is signed by the CA in ca_cert / ca_key (PEM paths) for CK_CERT_SERVER and

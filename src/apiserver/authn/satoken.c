@@ -3,6 +3,7 @@
  * cjose's; this file only builds and checks the claims, as upstream's pkg/serviceaccount
  * (claims.go, jwt.go) does. */
 #include "apiserver/authn/satoken.h"
+#include "lib/certs.h"
 #include "lib/log.h"
 
 #include <cjose/jwk.h>
@@ -46,29 +47,6 @@ static char *bio_text(BIO *b, int *len)
     return out;
 }
 
-static int write_key(const char *path, EVP_PKEY *key, struct ck_err *err)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return ck_err_sys(err, errno, "create %s", tmp);
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        close(fd);
-        return ck_err_sys(err, errno, "fdopen %s", tmp);
-    }
-    int ok = PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL);
-    if (fflush(f) != 0 || fsync(fileno(f)) != 0)
-        ok = 0;
-    fclose(f);
-    if (!ok || rename(tmp, path) < 0) {
-        unlink(tmp);
-        return ck_err_set(err, CK_R_IO, "writing %s failed", path);
-    }
-    return 0;
-}
-
 /* base64url without padding */
 static void b64url(const unsigned char *in, size_t n, char *out, size_t outlen)
 {
@@ -96,7 +74,7 @@ int sa_signer_load(const char *key_file, const char *issuer, struct sa_signer **
         EVP_PKEY *k = EVP_RSA_gen(2048);
         if (!k)
             return ck_err_set(err, CK_R_INTERNAL, "generating the service-account key failed");
-        int rc = write_key(key_file, k, err);
+        int rc = ck_pem_write(key_file, k, NULL, err);
         EVP_PKEY_free(k);
         if (rc < 0)
             return -1;
