@@ -175,4 +175,4 @@ static int cmd_controller_manager(int argc, char **argv)
 }
 
 CK_CMD(controller_manager, "controller-manager", cmd_controller_manager,
-       "kube-controller-manager: replicaset, deployment and garbage collector controllers");
+       "kube-controller-manager: workload, garbage-collector, namespace, endpoint, node and CSR controllers");
