@@ -37,6 +37,7 @@ struct api_opts {
     bool ns_controller;        /* a deleted namespace is emptied and finalized by the
                                   controller manager's namespace controller, as upstream;
                                   false: the engine does both itself (no controller manager) */
+    const char *authorization_mode; /* "Node,RBAC" (NULL: the default) or "AlwaysAllow" */
 };
 
 /* Creates the engine on an open store: loads every object into memory, subscribes to the
@@ -144,5 +145,19 @@ int api_store_check(struct api_server *s, char *why, size_t n);
 
 /* Writes a Status JSON object for err into rs (status code, content type, body). */
 void api_write_status(struct api_response *rs, const struct ck_err *err);
+
+struct rbac_attrs;  /* apiserver/authz/rbac.h */
+struct authn_user;  /* apiserver/authn/impersonate.h */
+
+/* Authorization (endpoints/authorize.c): system:masters, then the Node authorizer, then RBAC
+ * over the cached roles and bindings, as upstream's --authorization-mode=Node,RBAC. True when
+ * allowed; reason (may be NULL) gets upstream's text for a refusal or an evaluation error.
+ * Reads only memory: callable from an event loop. */
+bool api_authorize(struct api_server *s, const struct rbac_attrs *a, char *reason, size_t n);
+
+/* Authentication of a bearer token the front end does not know itself (endpoints/tokenauth.c):
+ * service-account JWTs, the static token file. 0 with *u filled (owned strings), -1 when the
+ * token does not authenticate. Reads only memory: callable from an event loop. */
+int api_authn_token(struct api_server *s, const char *tok, size_t len, struct authn_user *u);
 
 #endif

@@ -1048,7 +1048,7 @@ def tls_scenarios():
                 srv.token = saved
             return "HTTP %d" % st
         sc.append(("tls." + sid, f))
-    auth("no-token", None, 401)
+    auth("no-token", None, 403)  # system:anonymous, refused by RBAC
     auth("wrong-token", "nope", 401)
     auth("empty-token", "", 401)
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Authorization on the request path: request attributes (upstream's RequestInfoFactory) and,
- * until RBAC is wired in (issue 17), a stopgap that confines bootstrap-token and anonymous
- * identities to what upstream's default policy grants them. See README.md. */
+/* Authorization on the request path: request attributes (upstream's RequestInfoFactory) and
+ * the Forbidden answer. The decision is the engine's (api_authorize: Node, RBAC). See
+ * README.md. */
 #ifndef CK_APISERVER_AUTHZ_H
 #define CK_APISERVER_AUTHZ_H
 
@@ -30,11 +30,8 @@ void authz_attrs_release(struct authz_attrs *a);
 struct rbac_attrs authz_rbac_attrs(const struct authz_attrs *a, const char *user,
                                    const char *const *groups);
 
-/* STOPGAP until RBAC (issue 17): true when the caller may perform the request. */
-bool authz_stopgap_allows(const struct rbac_attrs *a);
-
-/* upstream's responsewriters.Forbidden: 403 with rbac_forbidden_message's text and details
- * (name, group, kind = resource). */
-void authz_forbidden(const struct rbac_attrs *a, struct ck_err *err);
+/* upstream's responsewriters.Forbidden: 403 with rbac_forbidden_message's text (": reason"
+ * appended when reason is not empty) and details (name, group, kind = resource). */
+void authz_forbidden(const struct rbac_attrs *a, const char *reason, struct ck_err *err);
 
 #endif

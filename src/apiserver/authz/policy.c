@@ -57,6 +57,8 @@ static const char POLICY[] =
     "- name: system:aggregate-to-edit\n"
     "  labels: {rbac.authorization.k8s.io/aggregate-to-edit: 'true'}\n"
     "  rules:\n"
+    "  - {v: [read], g: [''], r: [pods/attach, pods/proxy, pods/exec, pods/portforward, secrets,"
+    " services/proxy]}\n"
     "  - {v: [impersonate], g: [''], r: [serviceaccounts]}\n"
     "  - {v: [write], g: [''], r: [pods, pods/attach, pods/exec, pods/portforward, pods/proxy]}\n"
     "  - {v: [create], g: [''], r: [pods/eviction]}\n"

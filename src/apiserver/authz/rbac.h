@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The RBAC rule engine and the bootstrap policy, as upstream's plugin/pkg/auth/authorizer/rbac
- * and its bootstrappolicy. Objects are rbac.authorization.k8s.io/v1 JSON (jansson). Not yet on
- * the request path (issue 17): requests go through stopgap.c today. */
+ * and its bootstrappolicy. Objects are rbac.authorization.k8s.io/v1 JSON (jansson). The engine
+ * runs it on every request (endpoints/authorize.c). */
 #ifndef CK_APISERVER_RBAC_H
 #define CK_APISERVER_RBAC_H
 

@@ -9,6 +9,7 @@
 #define CK_APISERVER_ENDPOINTS_H
 
 #include "apiserver/api.h"
+#include "apiserver/authz/rbac.h"
 #include "apiserver/registry/registry.h"
 #include "apiserver/storage/storage.h"
 #include "lib/selector.h"
@@ -34,6 +35,8 @@ struct api_server {
     struct eng_svcalloc *sa;  /* alloc.c, kubesvc.c: service ranges, the endpoint reconciler */
     struct eng_metrics m;
     struct eng_listcost *lc;
+    struct eng_rbac *rbac; /* authorize.c: the RBAC snapshot */
+    bool always_allow;     /* --authorization-mode=AlwaysAllow */
 };
 
 /* ---- request context ---------------------------------------------------------------- */
@@ -154,6 +157,18 @@ int eng_obj_delete(struct api_server *s, const struct eng_obj *cur, int64_t *rev
 /* kubesvc.c: default/kubernetes, its Endpoints and EndpointSlice, kept by a reconciler
  * thread (leases of every API server on the store) until eng_alloc_stop. */
 int eng_bootstrap_kubernetes_service(struct api_server *s, struct ck_err *err);
+
+/* authorize.c: RBAC and the Node authorizer (api_authorize). */
+void eng_rbac_init(struct api_server *s);
+void eng_rbac_free(struct api_server *s);
+/* Creates the bootstrap policy's roles and bindings that do not exist (and kubeadm's node
+ * bootstrap bindings). */
+int eng_bootstrap_rbac(struct api_server *s, struct ck_err *err);
+/* RBAC alone (system:masters first); reason gets upstream's text. */
+enum rbac_decision eng_rbac_authorize(struct api_server *s, const struct rbac_attrs *a,
+                                      char *reason, size_t reasonlen);
+/* SelfSubjectRulesReview's status for who in ns (a new object). */
+json_t *eng_rbac_rules(struct api_server *s, const struct rbac_attrs *who, const char *ns);
 void eng_alloc_stop(struct api_server *s);
 /* Decodes a request body (JSON or YAML) into *out. strict rejects duplicate fields. */
 int eng_decode_body(const struct api_request *rq, bool strict, json_t **out, struct ck_err *err);

@@ -826,9 +826,12 @@ int api_server_new(struct store *st, const struct api_opts *o, struct api_server
     eng_cache_init(&s->cache, st, &opts);
     pthread_mutex_init(&s->alloc_mu, NULL);
     s->lc = eng_listcost_new();
+    eng_rbac_init(s);
+    s->always_allow = opts.authorization_mode && !strcmp(opts.authorization_mode, "AlwaysAllow");
     eng_discovery_init(s);
     if (eng_alloc_init(s, err) < 0 || eng_cache_load(&s->cache, err) < 0 ||
         eng_bootstrap_namespaces(s, err) < 0 || eng_bootstrap_kubernetes_service(s, err) < 0 ||
+        eng_bootstrap_rbac(s, err) < 0 ||
         eng_compactor_start(&s->cache, err) < 0) {
         api_server_free(s);
         return -1;
@@ -845,6 +848,7 @@ void api_server_free(struct api_server *s)
     eng_cache_destroy(&s->cache);
     pthread_mutex_destroy(&s->alloc_mu);
     eng_listcost_free(s->lc);
+    eng_rbac_free(s);
     free(s);
 }
 

@@ -330,6 +330,8 @@ bool eng_dns_subdomain(const char *s)
 int eng_check_name(const struct reg_resource *res, const char *name, struct ck_err *err)
 {
     char msg[512];
+    if (!strcmp(res->group, "rbac.authorization.k8s.io"))
+        return 0; /* path-segment names (system:node), checked by validation_validate */
     if (res->flags & REG_DNS_LABEL) {
         if (eng_dns_label(name, false))
             return 0;

@@ -28,6 +28,10 @@ struct http_api_ops {
      * the front end's health thread, never on a loop. */
     int (*store_check)(void *eng, char *why, size_t n);
     void (*write_status)(struct api_response *rs, const struct ck_err *err);
+    /* api_authorize; NULL: everything authenticated is allowed (tests' small fakes) */
+    bool (*authorize)(void *eng, const struct rbac_attrs *a, char *reason, size_t n);
+    /* api_authn_token; NULL: no such tokens */
+    int (*authn_token)(void *eng, const char *tok, size_t len, struct authn_user *u);
 };
 
 /* Forwards to api_handle & co; eng is a struct api_server *. */
@@ -49,8 +53,8 @@ struct http_opts {
     size_t max_body;          /* request body limit; 0 = HTTP_DEFAULT_MAX_BODY */
     uint64_t io_timeout_ms;   /* request read / idle timeout; 0 = 30 s */
     int max_queue;            /* requests waiting for a worker before 429; 0 = 4096 */
-    /* Who may impersonate whom (Impersonate-* headers); NULL = authn_may_impersonate_masters.
-     * The RBAC authorizer plugs in here. */
+    /* Who may impersonate whom (Impersonate-* headers); NULL = the engine's authorizer (the
+     * impersonate verb, http_may_impersonate_rbac). */
     authn_may_impersonate_fn may_impersonate;
     void *may_impersonate_arg;
     /* pods|services|nodes/proxy may reach loopback and link-local targets (upstream refuses
@@ -66,6 +70,9 @@ struct http_opts {
     /* joinapi: PEM CA bundle; client certificates verified against it authenticate as CN / O
      * (upstream's --client-ca-file); NULL = no client-certificate authentication. */
     const char *client_ca_file;
+    /* --anonymous-auth=false: requests without credentials get 401 instead of running as
+     * system:anonymous */
+    bool anonymous_off;
 };
 
 struct http_server;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Authentication and the authorization stopgap at the transport (see http_authn.h).
+/* Authentication and authorization at the transport (see http_authn.h).
  *
  * Client certificates: the TLS context asks every client for a certificate and accepts the
  * handshake whatever it sends (upstream's tls.RequestClientCert); the verification result is
@@ -79,7 +79,9 @@ static SSL *peer_ssl(struct http_server *s, h2o_req_t *req)
     return sock->ssl->ossl;
 }
 
-/* 0: *u from a verified client certificate; -1: none, or it did not verify. */
+/* 0: *u from a verified client certificate; -1: none; -2: one that did not verify (upstream's
+ * x509 authenticator then errs, and with no other credential the request is 401, never
+ * anonymous). */
 static int cert_user(struct http_server *s, h2o_req_t *req, struct authn_user *u)
 {
     SSL *ssl;
@@ -92,7 +94,7 @@ static int cert_user(struct http_server *s, h2o_req_t *req, struct authn_user *u
         (bad_cert_idx >= 0 && SSL_get_ex_data(ssl, bad_cert_idx))) {
         ck_v(4, "client certificate did not verify: %s",
              X509_verify_cert_error_string(SSL_get_verify_result(ssl)));
-        return -1;
+        return -2;
     }
     return authn_x509_user(leaf, u);
 }
@@ -146,7 +148,7 @@ static int token_user(struct http_server *s, const char *tok, size_t len, struct
         return 0;
     }
     if (!authn_bootstrap_token_split(tok, len, id, secret))
-        return -1;
+        return s->ops->authn_token ? s->ops->authn_token(s->eng, tok, len, u) : -1;
     json_t *sec = bootstrap_secret(s, id);
     if (!sec) {
         ck_v(3, "no secret for bootstrap token %s", id);
@@ -159,7 +161,13 @@ static int token_user(struct http_server *s, const char *tok, size_t len, struct
     return rc;
 }
 
-#define CLUSTER_INFO_PATH "/api/v1/namespaces/kube-public/configmaps/cluster-info"
+static void set_anonymous(struct authn_user *u)
+{
+    memset(u, 0, sizeof(*u));
+    u->name = ck_strdup("system:anonymous");
+    u->groups = ck_calloc(2, sizeof(*u->groups));
+    u->groups[0] = ck_strdup("system:unauthenticated");
+}
 
 int http_authenticate(struct http_server *s, h2o_req_t *req, const char *path, enum http_route r,
                       struct authn_user *u)
@@ -172,27 +180,29 @@ int http_authenticate(struct http_server *s, h2o_req_t *req, const char *path, e
         set_admin(u); /* the plain port is for tests and local use: everyone is system:admin */
         return 0;
     }
-    if (cert_user(s, req, u) == 0)
+    int cert = cert_user(s, req, u);
+    if (cert == 0)
         return 0;
     i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
-    if (i < 0 && r == HTTP_ROUTE_API && !strcmp(path, CLUSTER_INFO_PATH) &&
-        h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET"))) {
-        memset(u, 0, sizeof(*u));
-        u->name = ck_strdup("system:anonymous");
-        u->groups = ck_calloc(2, sizeof(*u->groups));
-        u->groups[0] = ck_strdup("system:unauthenticated");
+    (void)path;
+    if (i < 0 && r != HTTP_ROUTE_API && r != HTTP_ROUTE_METRICS)
+        return 1;
+    if (i < 0) {
+        /* upstream's --anonymous-auth (on by default): the request runs as system:anonymous
+         * and authorization decides (403, not 401). Only with a real authorizer. */
+        if (!s->ops->authorize || s->o.anonymous_off || cert == -2)
+            return -1;
+        set_anonymous(u);
         return 0;
     }
-    if (i < 0)
-        return r == HTTP_ROUTE_API || r == HTTP_ROUTE_METRICS ? -1 : 1;
     const h2o_iovec_t *v = &req->headers.entries[i].value;
     if (http_bearer_token(v->base, v->len, &tok, &tok_len) < 0)
         return -1;
     return token_user(s, tok, tok_len, u);
 }
 
-bool http_authorize(const struct authn_user *u, h2o_req_t *req, const char *path, int midx,
-                    struct ck_err *err)
+bool http_authorize(struct http_server *s, const struct authn_user *u, h2o_req_t *req,
+                    const char *path, int midx, struct ck_err *err)
 {
     struct authz_attrs a;
     char *query = req->query_at != SIZE_MAX ? ck_strndup(req->path.base + req->query_at + 1,
@@ -203,13 +213,36 @@ bool http_authorize(const struct authn_user *u, h2o_req_t *req, const char *path
 
     authz_attrs_from_request(method, path, query, &a);
     struct rbac_attrs ra = authz_rbac_attrs(&a, u->name, (const char *const *)u->groups);
-    bool ok = authz_stopgap_allows(&ra);
+    char reason[512] = "";
+    bool ok = !s->ops->authorize || s->ops->authorize(s->eng, &ra, reason, sizeof(reason));
     if (!ok) {
-        authz_forbidden(&ra, err);
+        authz_forbidden(&ra, reason, err);
         ck_v(2, "%s", err->msg);
     }
     authz_attrs_release(&a);
     free(method);
     free(query);
     return ok;
+}
+
+/* Impersonation by RBAC: the impersonate verb on users, groups, serviceaccounts (namespaced),
+ * userextras/<key> and uids (authentication.k8s.io), as upstream's WithImpersonation asks. */
+bool http_may_impersonate_rbac(void *arg, const struct authn_user *who,
+                               const struct authn_imp_req *what, char *reason, size_t reasonlen)
+{
+    struct http_server *s = arg;
+    static const char *const res[] = {"users", "serviceaccounts", "groups", "userextras", "uids"};
+    bool auth = what->kind == AUTHN_IMP_EXTRA || what->kind == AUTHN_IMP_UID;
+    struct rbac_attrs a = {.user = who->name,
+                           .groups = (const char *const *)who->groups,
+                           .verb = "impersonate",
+                           .resource_request = true,
+                           .api_group = auth ? "authentication.k8s.io" : "",
+                           .resource = res[what->kind],
+                           .subresource = what->key,
+                           .ns = what->ns,
+                           .name = what->name};
+    if (reasonlen)
+        reason[0] = 0;
+    return !s->ops->authorize || s->ops->authorize(s->eng, &a, reason, reasonlen);
 }

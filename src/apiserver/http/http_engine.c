@@ -20,6 +20,16 @@ static int engine_store_check(void *eng, char *why, size_t n)
     return api_store_check(eng, why, n);
 }
 
+static bool engine_authorize(void *eng, const struct rbac_attrs *a, char *reason, size_t n)
+{
+    return api_authorize(eng, a, reason, n);
+}
+
+static int engine_authn_token(void *eng, const char *tok, size_t len, struct authn_user *u)
+{
+    return api_authn_token(eng, tok, len, u);
+}
+
 const struct http_api_ops http_api_engine = {
     .handle = engine_handle,
     .watch_set_notify = api_watch_set_notify,
@@ -29,4 +39,6 @@ const struct http_api_ops http_api_engine = {
     .metrics = engine_metrics,
     .store_check = engine_store_check,
     .write_status = api_write_status,
+    .authorize = engine_authorize,
+    .authn_token = engine_authn_token,
 };

@@ -623,7 +623,11 @@ static int impersonation(struct http_server *s, h2o_req_t *req, const struct aut
         authn_imp_release(&imp);
         goto unauthorized;
     }
-    rc = authn_impersonate(who, &imp, s->o.may_impersonate, s->o.may_impersonate_arg, as, &err);
+    if (s->o.may_impersonate)
+        rc = authn_impersonate(who, &imp, s->o.may_impersonate, s->o.may_impersonate_arg, as,
+                               &err);
+    else
+        rc = authn_impersonate(who, &imp, http_may_impersonate_rbac, s, as, &err);
     authn_imp_release(&imp);
     if (rc < 0) {
         respond_error(s, req, &err, midx, t0);
@@ -693,7 +697,7 @@ int http_on_req(h2o_handler_t *self, h2o_req_t *req)
         authn_user_release(&who);
         return 0;
     }
-    if (auth == 0 && !http_authorize(imp == 0 ? &as : &who, req, path, midx, &err)) {
+    if (auth == 0 && !http_authorize(s, imp == 0 ? &as : &who, req, path, midx, &err)) {
         respond_error(s, req, &err, midx, t0);
     } else if (req == lp->too_large || req->entity.len > s->o.max_body) {
         /* upstream's limitedReadBody */

@@ -727,7 +727,8 @@ static void test_reviews(void **state)
                          "\"verb\":\"get\",\"resource\":\"pods\"}}}",
                          &v),
                      201);
-    assert_true(json_is_true(json_object_get(json_object_get(v, "status"), "allowed")));
+    /* user "test" holds no role: RBAC says no (the bootstrap policy grants nothing on pods) */
+    assert_true(json_is_false(json_object_get(json_object_get(v, "status"), "allowed")));
     assert_string_equal(jpath(v, "spec.resourceAttributes.verb"), "get");
     json_decref(v);
     assert_int_equal(req(e, "POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", NULL,
@@ -743,6 +744,11 @@ static void test_reviews(void **state)
     int64_t rev = store_current_revision(e->st);
     assert_int_equal(req(e, "POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", NULL,
                          "{}", NULL),
+                     422); /* neither resourceAttributes nor nonResourceAttributes */
+    assert_int_equal(req(e, "POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", NULL,
+                         "{\"spec\":{\"nonResourceAttributes\":{\"verb\":\"get\",\"path\":"
+                         "\"/version\"}}}",
+                         NULL),
                      201);
     assert_int_equal(store_current_revision(e->st), rev); /* nothing stored */
 }

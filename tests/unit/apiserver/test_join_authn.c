@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Join authentication and the authorization stopgap: bootstrap token parsing and checks
- * (expiry, secret, id, type, usage, extra groups), x509 user info (CN, O in order), upstream's
- * request attributes, the stopgap's grants for bootstrap identities, and the
- * Forbidden messages. */
+/* Join authentication and authorization: bootstrap token parsing and checks (expiry, secret,
+ * id, type, usage, extra groups), x509 user info (CN, O in order), upstream's request
+ * attributes, what the bootstrap RBAC policy plus kubeadm's node-bootstrapper binding grant
+ * bootstrap identities, and the Forbidden messages. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -218,16 +218,53 @@ static void test_requestinfo(void **st)
     }
 }
 
+/* The bootstrap policy plus kubeadm's kubelet-bootstrap binding, as an rbac_store. */
+static json_t *policy;
+
+static void pol_bindings(void *arg, const char *ns, bool (*fn)(void *, const json_t *), void *ctx)
+{
+    (void)arg;
+    size_t i;
+    json_t *o;
+    if (ns)
+        return;
+    json_array_foreach(policy, i, o)
+    {
+        if (!strcmp(json_string_value(json_object_get(o, "kind")), "ClusterRoleBinding") &&
+            fn(ctx, o))
+            return;
+    }
+}
+
+static json_t *pol_role(void *arg, const char *ns, const char *name)
+{
+    (void)arg;
+    size_t i;
+    json_t *o;
+    if (ns)
+        return NULL;
+    json_array_foreach(policy, i, o)
+    {
+        if (!strcmp(json_string_value(json_object_get(o, "kind")), "ClusterRole") &&
+            !strcmp(json_string_value(json_object_get(json_object_get(o, "metadata"), "name")),
+                    name))
+            return json_incref(o);
+    }
+    return NULL;
+}
+
 static bool allows(const char *user, const char *const *groups, const char *method,
                    const char *path, const char *query, char *msg, size_t n)
 {
     struct authz_attrs a;
+    struct rbac_store st = {NULL, pol_bindings, pol_role};
+    char reason[512];
     authz_attrs_from_request(method, path, query, &a);
     struct rbac_attrs r = authz_rbac_attrs(&a, user, groups);
-    bool ok = authz_stopgap_allows(&r);
+    bool ok = rbac_authorize(&st, &r, reason, sizeof(reason)) == RBAC_ALLOW;
     if (!ok && msg) {
         struct ck_err err = CK_ERR_INIT;
-        authz_forbidden(&r, &err);
+        authz_forbidden(&r, reason, &err);
         assert_int_equal(err.reason, CK_R_FORBIDDEN);
         snprintf(msg, n, "%s", err.msg);
     }
@@ -235,15 +272,23 @@ static bool allows(const char *user, const char *const *groups, const char *meth
     return ok;
 }
 
-static void test_stopgap(void **st)
+static void test_bootstrap_policy(void **st)
 {
     (void)st;
     const char *boot[] = {"system:bootstrappers", "system:authenticated", NULL};
-    const char *node[] = {"system:nodes", "system:authenticated", NULL};
     const char *u = "system:bootstrap:abcdef";
     const char *csr = "/apis/certificates.k8s.io/v1/certificatesigningrequests";
     char m[1024];
 
+    policy = rbac_bootstrap_policy();
+    assert_non_null(policy);
+    json_array_append_new(
+        policy,
+        json_pack("{s:s,s:{s:s},s:{s:s,s:s,s:s},s:[{s:s,s:s,s:s}]}", "kind", "ClusterRoleBinding",
+                  "metadata", "name", "kubeadm:kubelet-bootstrap", "roleRef", "apiGroup",
+                  "rbac.authorization.k8s.io", "kind", "ClusterRole", "name",
+                  "system:node-bootstrapper", "subjects", "apiGroup", "rbac.authorization.k8s.io",
+                  "kind", "Group", "name", "system:bootstrappers"));
     assert_true(allows(u, boot, "POST", csr, NULL, NULL, 0));
     assert_true(allows(u, boot, "GET", csr, "watch=true", NULL, 0));
     assert_true(allows(u, boot, "GET", "/apis/certificates.k8s.io/v1/certificatesigningrequests/x",
@@ -270,10 +315,16 @@ static void test_stopgap(void **st)
     assert_string_equal(m,
                         "forbidden: User \"system:bootstrap:abcdef\" cannot get path \"/metrics\"");
     assert_false(allows(u, boot, "POST", "/version", NULL, NULL, 0));
-    assert_true(
-        allows("system:node:n", node, "DELETE", "/api/v1/namespaces/a/pods/b", NULL, NULL, 0));
+    /* anonymous: only the public info endpoints */
+    const char *anon[] = {"system:unauthenticated", NULL};
+    assert_true(allows("system:anonymous", anon, "GET", "/version", NULL, NULL, 0));
+    assert_true(allows("system:anonymous", anon, "GET", "/healthz", NULL, NULL, 0));
+    assert_false(allows("system:anonymous", anon, "GET", "/api", NULL, NULL, 0));
+    assert_false(allows("system:anonymous", anon, "GET", "/api/v1/namespaces", NULL, NULL, 0));
+    /* system:masters holds cluster-admin */
     const char *master_boot[] = {"system:bootstrappers", "system:masters", NULL};
     assert_true(allows(u, master_boot, "GET", "/api/v1/pods", NULL, NULL, 0));
+    json_decref(policy);
 }
 
 int main(void)
@@ -281,7 +332,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_split),       cmocka_unit_test(test_group_valid),
         cmocka_unit_test(test_check),       cmocka_unit_test(test_x509_user),
-        cmocka_unit_test(test_requestinfo), cmocka_unit_test(test_stopgap),
+        cmocka_unit_test(test_requestinfo), cmocka_unit_test(test_bootstrap_policy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
