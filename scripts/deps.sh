@@ -13,7 +13,7 @@ PKGS=(
   libh2o-evloop-dev libwslay-dev libuv1-dev
   libcurl4-openssl-dev libarchive-dev
   libcmocka-dev
-  libnftables-dev libldns-dev  # service proxy (nftables), cluster DNS
+  libnftables-dev libnftnl-dev libmnl-dev libldns-dev  # service proxy (nftables), cluster DNS
   libjwt-dev libcjose-dev      # service-account tokens (JWT/JOSE)
   # test peers: the real parts
   python3 curl jq procps psmisc openssl

@@ -7,6 +7,7 @@
 #include "lib/strmap.h"
 #include "lib/timeutil.h"
 #include "proxy/nft.h"
+#include "proxy/nl.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -17,6 +18,8 @@
 
 #define SCRIPT_MAX (1u << 30) /* 10k Services x 10 endpoints come to ~40 MiB */
 #define LABEL_SVC "kubernetes.io/service-name"
+/* Element batches above this go through libnftables, which sizes its socket buffers itself. */
+#define NL_BATCH_MAX (128u << 10)
 
 struct slice_rec {
     json_t *obj;
@@ -38,7 +41,52 @@ struct px_engine {
     _Atomic size_t rules;
     bool synced; /* the table was written at least once */
     struct px_nft *nft;
+    struct px_nl *nl; /* opened on the first element-only sync */
+    bool nl_failed;   /* it could not be opened: libnftables does every sync */
+    /* endpoint-map slots (rules.h): owner name -> slot + 1, and the used ones */
+    struct ck_strmap slots;
+    uint64_t used[(PX_EP_SLOTS + 63) / 64];
+    uint8_t shard_users[PX_EP_SHARDS]; /* used slots per endpoint map */
+    bool shard_in_table[PX_EP_SHARDS]; /* the map exists (as of the last successful sync) */
 };
+
+/* The slot of name, allocated (the lowest free one) on first use; the sync thread's. */
+static int slot_of(void *ctx, const char *name)
+{
+    struct px_engine *e = ctx;
+    uintptr_t v = (uintptr_t)ck_strmap_get(&e->slots, name, NULL);
+    if (v)
+        return (int)(v - 1);
+    for (uint32_t w = 0; w < (PX_EP_SLOTS + 63) / 64; w++) {
+        if (e->used[w] == UINT64_MAX)
+            continue;
+        uint32_t slot = w * 64 + (uint32_t)__builtin_ctzll(~e->used[w]);
+        if (slot >= PX_EP_SLOTS)
+            break;
+        e->used[w] |= 1ull << (slot % 64);
+        e->shard_users[slot / PX_EP_SHARD_SLOTS]++;
+        ck_strmap_put(&e->slots, name, (void *)(uintptr_t)(slot + 1));
+        return (int)slot;
+    }
+    return -1;
+}
+
+static void slot_free(struct px_engine *e, const char *name)
+{
+    uintptr_t v = (uintptr_t)ck_strmap_del(&e->slots, name, NULL);
+    if (v) {
+        e->used[(v - 1) / 64] &= ~(1ull << ((v - 1) % 64));
+        e->shard_users[(v - 1) / PX_EP_SHARD_SLOTS]--;
+    }
+}
+
+/* Endpoint maps to create (add: used, not in the table) or delete (unused, in the table). */
+static void emit_shards(struct px_engine *e, bool add, struct ck_buf *s)
+{
+    for (unsigned k = 0; k < PX_EP_SHARDS; k++)
+        if ((e->shard_users[k] > 0) != e->shard_in_table[k] && (e->shard_users[k] > 0) == add)
+            px_emit_shard(&e->env, add, k, s);
+}
 
 static char *dupz(const char *s)
 {
@@ -57,6 +105,8 @@ struct px_engine *px_engine_new(const struct px_env *env, const char *node)
     e->env.node_ip = dupz(env->node_ip);
     e->env.masquerade_all = env->masquerade_all;
     e->node = dupz(node);
+    e->env.slot = slot_of;
+    e->env.slot_ctx = e;
     pthread_mutex_init(&e->mu, NULL);
     e->want_full = true;
     e->nft = nft;
@@ -90,7 +140,9 @@ void px_engine_free(struct px_engine *e)
     ck_strmap_release(&e->svc_slices);
     ck_strmap_release(&e->dirty);
     ck_strmap_release(&e->bundles);
+    ck_strmap_release(&e->slots);
     px_nft_free(e->nft);
+    px_nl_free(e->nl);
     free((char *)e->env.table);
     free((char *)e->env.service_cidr);
     free((char *)e->env.cluster_cidr);
@@ -243,6 +295,14 @@ static size_t collect(struct px_engine *e, struct change **out, bool *full)
 static void commit(struct px_engine *e, struct change *c, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; c[i].old && k < c[i].old->nemaps; k++) {
+            const char *m = c[i].old->emaps[k].name;
+            bool kept = false;
+            for (size_t j = 0; c[i].nb && j < c[i].nb->nemaps && !kept; j++)
+                kept = !strcmp(m, c[i].nb->emaps[j].name);
+            if (!kept)
+                slot_free(e, m);
+        }
         if (c[i].old)
             e->rules -= px_bundle_nrules(c[i].old);
         if (c[i].nb) {
@@ -257,6 +317,50 @@ static void commit(struct px_engine *e, struct change *c, size_t n)
     free(c);
 }
 
+/* The changed endpoint maps when every change is element-only and the batch is small (*olds
+ * and *news malloc'd, pointing into the old and new bundles); 0 otherwise. */
+static size_t element_changes(struct px_engine *e, const struct change *c, size_t n,
+                              const struct px_emap ***olds, const struct px_emap ***news)
+{
+    *olds = *news = NULL;
+    if (!n || e->nl_failed)
+        return 0;
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!px_bundle_elems_only(c[i].old, c[i].nb))
+            return 0;
+        total += c[i].nb->nemaps;
+    }
+    const struct px_emap **m = ck_calloc(total + 1, sizeof(*m));
+    const struct px_emap **o = ck_calloc(total + 1, sizeof(*o));
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < c[i].nb->nemaps; j++) /* same names and slots, same order */
+            if (!px_emap_equal(&c[i].old->emaps[j], &c[i].nb->emaps[j])) {
+                o[k] = &c[i].old->emaps[j];
+                m[k++] = &c[i].nb->emaps[j];
+            }
+    if (!k || px_nl_batch_size(m, k) + px_nl_batch_size(o, k) > NL_BATCH_MAX) {
+        free(m);
+        free(o);
+        return 0;
+    }
+    if (!e->nl) {
+        struct ck_err err = CK_ERR_INIT;
+        e->nl = px_nl_new(&err);
+        if (!e->nl) {
+            ck_warn("proxy: %s; endpoint changes go through libnftables", err.msg);
+            e->nl_failed = true;
+            free(m);
+            free(o);
+            return 0;
+        }
+    }
+    *olds = o;
+    *news = m;
+    return k;
+}
+
 int px_engine_sync(struct px_engine *e, struct px_sync_result *res, struct ck_err *err)
 {
     int64_t t0 = ck_mono_ns();
@@ -265,13 +369,32 @@ int px_engine_sync(struct px_engine *e, struct px_sync_result *res, struct ck_er
     size_t n = collect(e, &c, &full);
     *res = (struct px_sync_result){.full = full, .services = n};
     struct ck_buf s = CK_BUF_INIT(SCRIPT_MAX);
+    const struct px_emap **olds = NULL, **news = NULL;
+    size_t nmaps = full ? 0 : element_changes(e, c, n, &olds, &news);
+    if (nmaps) { /* before commit() frees the old bundles */
+        res->elements = true;
+        int rc = 0;
+        if (px_nl_set_emaps(e->nl, e->env.table, olds, news, nmaps, err) < 0) {
+            px_engine_want_full(e);
+            rc = -1;
+        }
+        commit(e, c, n);
+        free(olds);
+        free(news);
+        res->rules = e->rules;
+        res->seconds = (double)(ck_mono_ns() - t0) / 1e9;
+        return rc;
+    }
     if (!full) {
+        emit_shards(e, true, &s);
         for (size_t i = 0; i < n; i++)
             px_emit_diff_del(&e->env, c[i].old, c[i].nb, &s);
         for (size_t i = 0; i < n; i++)
             px_emit_diff_add(&e->env, c[i].old, c[i].nb, &s);
     }
-    commit(e, c, n);
+    commit(e, c, n); /* frees the slots of deleted endpoint maps */
+    if (!full)
+        emit_shards(e, false, &s);
     if (full) {
         struct px_bundle **all = ck_calloc(e->bundles.len + 1, sizeof(*all));
         size_t na = 0;
@@ -286,8 +409,10 @@ int px_engine_sync(struct px_engine *e, struct px_sync_result *res, struct ck_er
     if (s.len && px_nft_run(e->nft, s.data, err) < 0) {
         px_engine_want_full(e);
         rc = -1;
-    } else if (full) {
-        e->synced = true;
+    } else {
+        e->synced = e->synced || full;
+        for (unsigned k = 0; k < PX_EP_SHARDS; k++)
+            e->shard_in_table[k] = e->shard_users[k] > 0;
     }
     res->rules = e->rules;
     res->script_len = s.len;
@@ -303,6 +428,7 @@ int px_engine_cleanup(struct px_engine *e, struct ck_err *err)
     int rc = px_nft_run(e->nft, s.data, err);
     ck_buf_release(&s);
     e->synced = false;
+    memset(e->shard_in_table, 0, sizeof(e->shard_in_table));
     px_engine_want_full(e);
     return rc;
 }

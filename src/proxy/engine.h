@@ -3,7 +3,8 @@
  * bench proxy` from generated objects): the Services and EndpointSlices last seen, the
  * Services changed since the last sync, each Service's applied bundle, and the nftables
  * context. A sync is one nft transaction: the whole table (the first sync, after a failure,
- * and every full_sync period) or only the changed Services' chains and map elements.
+ * and every full_sync period) or only the changed Services' chains and map elements; when only
+ * endpoint maps' elements changed, one netlink batch without libnftables (nl.h).
  * set_* may be called from any thread; px_engine_sync from one thread at a time. */
 #ifndef CK_PROXY_ENGINE_H
 #define CK_PROXY_ENGINE_H
@@ -33,6 +34,7 @@ void px_engine_want_full(struct px_engine *e);
 
 struct px_sync_result {
     bool full;         /* a whole-table sync */
+    bool elements;     /* endpoint-map elements only, as one netlink batch (nl.h) */
     size_t services;   /* Services whose rules changed */
     size_t rules;      /* rules in the table after the sync */
     size_t script_len; /* bytes of nft script */

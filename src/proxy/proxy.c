@@ -125,7 +125,10 @@ static int sync_once(struct proxy *p, struct ck_err *err)
     ck_mfam_set(&m_last, NULL, (double)time(NULL));
     ck_mfam_set(&m_rules, NULL, (double)r.rules);
     ck_v(r.full ? 2 : 4, "proxy: %s sync of %zu service(s), %zu rules, %zu bytes, %.1f ms",
-         r.full ? "full" : "partial", r.services, r.rules, r.script_len, r.seconds * 1e3);
+         r.full       ? "full"
+         : r.elements ? "element-only"
+                      : "partial",
+         r.services, r.rules, r.script_len, r.seconds * 1e3);
     return 0;
 }
 

@@ -33,9 +33,15 @@ static void hash8(const char *s, char out[9])
     out[8] = 0;
 }
 
+void px_split(size_t n, size_t i, uint32_t *lo, uint32_t *hi)
+{
+    *lo = (uint32_t)((uint64_t)i * PX_EP_RANGE / n);
+    *hi = (uint32_t)((uint64_t)(i + 1) * PX_EP_RANGE / n - 1);
+}
+
 struct gen {
     struct px_bundle *b;
-    size_t ccap, ecap, scap;
+    size_t ccap, ecap, scap, mcap;
 };
 
 static void add_elem(struct gen *g, enum px_map m, char *key, char *val)
@@ -78,6 +84,31 @@ static void add_set(struct gen *g, char *name, int timeout_s)
         b->sets = ck_realloc(b->sets, g->scap * sizeof(*b->sets));
     }
     b->sets[b->nsets++] = (struct px_aset){.name = name, .timeout_s = timeout_s};
+}
+
+static int cmp_dst(const void *a, const void *b)
+{
+    const struct px_dst *x = a, *y = b;
+    int c = strcmp(x->ip, y->ip);
+    return c ? c : (x->port > y->port) - (x->port < y->port);
+}
+
+static void add_emap(struct gen *g, const char *name, uint32_t slot, const struct px_ep *const *eps,
+                     size_t n)
+{
+    struct px_bundle *b = g->b;
+    if (b->nemaps == g->mcap) {
+        g->mcap = g->mcap ? g->mcap * 2 : 4;
+        b->emaps = ck_realloc(b->emaps, g->mcap * sizeof(*b->emaps));
+    }
+    struct px_emap *m = &b->emaps[b->nemaps++];
+    *m = (struct px_emap){
+        .name = ck_strdup(name), .slot = slot, .eps = ck_calloc(n, sizeof(*m->eps)), .n = n};
+    for (size_t i = 0; i < n; i++) {
+        snprintf(m->eps[i].ip, sizeof(m->eps[i].ip), "%s", eps[i]->ip);
+        m->eps[i].port = eps[i]->port;
+    }
+    qsort(m->eps, n, sizeof(*m->eps), cmp_dst);
 }
 
 #define RULES_MAX (64u << 20)
@@ -125,15 +156,18 @@ static void dnat(struct gen *g, const struct px_svcport *sp, const struct px_ep 
 }
 
 /* A policy chain (cluster or local) picking one of eps. Upstream jumps to a chain per endpoint
- * from `numgen random mod N vmap { 0 : goto ep0, ... }`. Here each endpoint is one rule: with
- * 100,000 chains or 10,000 anonymous verdict maps in a table the kernel's chain dumps and loop
- * checks (and libnftables' cache, fetched before every transaction) grow quadratically, and a
- * one-endpoint sync at 10k Services took seconds. The choice is the iptables mode's cascade:
- * endpoint i is taken with probability 1/(N-i), uniform overall; ClientIP affinity uses
- * upstream's per-endpoint dynamic sets, matched first. */
+ * from `numgen random mod N vmap { 0 : goto ep0, ... }`. With 100,000 chains or 10,000
+ * anonymous verdict maps in a table the kernel's chain dumps and loop checks (and libnftables'
+ * cache, fetched before every transaction) grow quadratically, and any new verdict or DNAT rule
+ * makes the kernel re-validate the whole table on commit. Here the chain DNATs through its
+ * slot of a shared endpoint map (a uniform draw over PX_EP_RANGE keys, split into N near-equal
+ * intervals), so an endpoint change edits only map elements. ClientIP affinity needs the chosen
+ * endpoint recorded per client (upstream's per-endpoint dynamic sets, matched first), which nft
+ * cannot express with a map lookup; there each endpoint is one rule, chosen by the iptables mode's
+ * cascade (endpoint i with probability 1/(N-i), uniform overall). */
 static void policy_chain(struct gen *g, const struct px_env *env, const struct px_svcport *sp,
-                         const char *name, bool internal, const struct px_ep *const *eps,
-                         size_t neps)
+                         const char *name, const char *emap, bool internal,
+                         const struct px_ep *const *eps, size_t neps)
 {
     struct ck_buf r = CK_BUF_INIT(RULES_MAX);
     size_t n = 0;
@@ -142,7 +176,16 @@ static void policy_chain(struct gen *g, const struct px_env *env, const struct p
     else if (internal && env->cluster_cidr) /* off-cluster sources to the VIP */
         RULE(&r, n, "ip daddr %s %s dport %d ip saddr != %s " MARK_MASQ, sp->cluster_ip, sp->proto,
              sp->port, env->cluster_cidr);
-    for (size_t i = 0; sp->affinity_s && i < neps; i++) {
+    int slot = sp->affinity_s ? -1 : env->slot ? env->slot(env->slot_ctx, emap) : 0;
+    if (slot >= 0) {
+        add_emap(g, emap, (uint32_t)slot, eps, neps);
+        RULE(&r, n, "meta l4proto %s dnat ip to numgen random mod %u offset %u map @endpoints-%u",
+             sp->proto, PX_EP_RANGE, (uint32_t)slot * PX_EP_RANGE,
+             (uint32_t)slot / PX_EP_SHARD_SLOTS);
+        add_chain(g, ck_strdup(name), &r, n);
+        return;
+    }
+    for (size_t i = 0; i < neps; i++) {
         ck_autofree char *id = ep_id(sp, eps[i]);
         ck_buf_appendf(&r, "ip saddr @affinity-%s ", id);
         dnat(g, sp, eps[i], &r);
@@ -168,10 +211,12 @@ static void build_port(struct gen *g, const struct px_env *env, const struct px_
     ck_autofree char *id = svc_id(sp);
     ck_autofree char *cl_chain = ck_asprintf("service-%s", id);
     ck_autofree char *lo_chain = ck_asprintf("local-%s", id);
+    ck_autofree char *cl_map = ck_asprintf("endpoints-%s", id);
+    ck_autofree char *lo_map = ck_asprintf("local-endpoints-%s", id);
     if (use_cl)
-        policy_chain(g, env, sp, cl_chain, !sp->itp_local, cl, ncl);
+        policy_chain(g, env, sp, cl_chain, cl_map, !sp->itp_local, cl, ncl);
     if (use_lo)
-        policy_chain(g, env, sp, lo_chain, sp->itp_local, lo, nlo);
+        policy_chain(g, env, sp, lo_chain, lo_map, sp->itp_local, lo, nlo);
 
     add_elem(g, PX_SET_CLUSTER_IPS, ck_strdup(sp->cluster_ip), NULL);
     char *key = ck_asprintf("%s . %s . %d", sp->cluster_ip, sp->proto, sp->port);
@@ -229,6 +274,11 @@ static int cmp_set(const void *a, const void *b)
     return strcmp(((const struct px_aset *)a)->name, ((const struct px_aset *)b)->name);
 }
 
+static int cmp_emap(const void *a, const void *b)
+{
+    return strcmp(((const struct px_emap *)a)->name, ((const struct px_emap *)b)->name);
+}
+
 void px_bundle_build(const struct px_env *env, const struct px_svcport *ports, size_t n,
                      struct px_bundle *out)
 {
@@ -253,6 +303,8 @@ void px_bundle_build(const struct px_env *env, const struct px_svcport *ports, s
     }
     if (out->nsets)
         qsort(out->sets, out->nsets, sizeof(*out->sets), cmp_set);
+    if (out->nemaps)
+        qsort(out->emaps, out->nemaps, sizeof(*out->emaps), cmp_emap);
 }
 
 void px_bundle_release(struct px_bundle *b)
@@ -267,9 +319,14 @@ void px_bundle_release(struct px_bundle *b)
     }
     for (size_t i = 0; i < b->nsets; i++)
         free(b->sets[i].name);
+    for (size_t i = 0; i < b->nemaps; i++) {
+        free(b->emaps[i].name);
+        free(b->emaps[i].eps);
+    }
     free(b->chains);
     free(b->elems);
     free(b->sets);
+    free(b->emaps);
     *b = (struct px_bundle)PX_BUNDLE_INIT;
 }
 
@@ -297,6 +354,22 @@ static const struct px_aset *find_set(const struct px_bundle *b, const struct px
     return b && b->nsets ? bsearch(s, b->sets, b->nsets, sizeof(*s), cmp_set) : NULL;
 }
 
+static const struct px_emap *find_emap(const struct px_bundle *b, const char *name)
+{
+    struct px_emap k = {.name = (char *)name};
+    return b && b->nemaps ? bsearch(&k, b->emaps, b->nemaps, sizeof(k), cmp_emap) : NULL;
+}
+
+bool px_emap_equal(const struct px_emap *a, const struct px_emap *b)
+{
+    if (!a || !b || a->n != b->n || a->slot != b->slot)
+        return false;
+    for (size_t i = 0; i < a->n; i++)
+        if (cmp_dst(&a->eps[i], &b->eps[i]))
+            return false;
+    return true;
+}
+
 static bool same_elem(const struct px_elem *a, const struct px_elem *b)
 {
     return a && b && !strcmp(a->key, b->key) &&
@@ -313,7 +386,8 @@ static bool same_set(const struct px_aset *a, const struct px_aset *b)
     return a && b && a->timeout_s == b->timeout_s;
 }
 
-bool px_bundle_equal(const struct px_bundle *a, const struct px_bundle *b)
+/* Same chains, map elements and sets (endpoint maps aside). */
+static bool same_structure(const struct px_bundle *a, const struct px_bundle *b)
 {
     if (a->nchains != b->nchains || a->nelems != b->nelems || a->nsets != b->nsets)
         return false;
@@ -330,6 +404,26 @@ bool px_bundle_equal(const struct px_bundle *a, const struct px_bundle *b)
     return true;
 }
 
+bool px_bundle_elems_only(const struct px_bundle *a, const struct px_bundle *b)
+{
+    if (!a || !b || !same_structure(a, b) || a->nemaps != b->nemaps)
+        return false;
+    for (size_t i = 0; i < a->nemaps; i++)
+        if (strcmp(a->emaps[i].name, b->emaps[i].name) || a->emaps[i].slot != b->emaps[i].slot)
+            return false;
+    return true;
+}
+
+bool px_bundle_equal(const struct px_bundle *a, const struct px_bundle *b)
+{
+    if (!px_bundle_elems_only(a, b))
+        return false;
+    for (size_t i = 0; i < a->nemaps; i++)
+        if (!px_emap_equal(&a->emaps[i], &b->emaps[i]))
+            return false;
+    return true;
+}
+
 static void emit_elem(const struct px_env *env, const char *verb, const struct px_elem *e,
                       bool with_val, struct ck_buf *out)
 {
@@ -342,6 +436,39 @@ static void emit_elem(const struct px_env *env, const char *verb, const struct p
 static void emit_set_decl(const struct px_aset *s, struct ck_buf *out)
 {
     ck_buf_appendf(out, "{ type ipv4_addr; flags dynamic,timeout; timeout %ds; }", s->timeout_s);
+}
+
+#define EMAP_TYPE "typeof numgen random mod 65536 : ip daddr . tcp dport; flags interval;"
+_Static_assert(PX_EP_RANGE == 65536, "EMAP_TYPE spells PX_EP_RANGE");
+
+/* "lo-hi : ip . port, ..." (or without data: "lo-hi, ...") */
+static void emit_emap_elems(const struct px_emap *m, bool data, struct ck_buf *out)
+{
+    uint32_t base = m->slot * PX_EP_RANGE;
+    for (size_t i = 0; i < m->n; i++) {
+        uint32_t lo, hi;
+        px_split(m->n, i, &lo, &hi);
+        ck_buf_appendf(out, "%s%u-%u", i ? ", " : "", base + lo, base + hi);
+        if (data)
+            ck_buf_appendf(out, " : %s . %d", m->eps[i].ip, m->eps[i].port);
+    }
+}
+
+void px_emit_shard(const struct px_env *env, bool add, unsigned shard, struct ck_buf *out)
+{
+    if (add)
+        ck_buf_appendf(out, "add map ip %s endpoints-%u { " EMAP_TYPE " }\n", env->table, shard);
+    else
+        ck_buf_appendf(out, "delete map ip %s endpoints-%u\n", env->table, shard);
+}
+
+static void emit_emap(const struct px_env *env, const char *verb, const struct px_emap *m,
+                      struct ck_buf *out)
+{
+    ck_buf_appendf(out, "%s element ip %s endpoints-%u { ", verb, env->table,
+                   m->slot / PX_EP_SHARD_SLOTS);
+    emit_emap_elems(m, *verb == 'a', out);
+    ck_buf_appends(out, " }\n");
 }
 
 static void emit_rules(const struct px_env *env, const struct px_chain *c, struct ck_buf *out)
@@ -369,6 +496,9 @@ void px_emit_diff_del(const struct px_env *env, const struct px_bundle *old,
     for (size_t i = 0; old && i < old->nsets; i++)
         if (!same_set(&old->sets[i], find_set(nb, &old->sets[i])))
             ck_buf_appendf(out, "delete set ip %s %s\n", env->table, old->sets[i].name);
+    for (size_t i = 0; old && i < old->nemaps; i++)
+        if (!px_emap_equal(&old->emaps[i], find_emap(nb, old->emaps[i].name)))
+            emit_emap(env, "delete", &old->emaps[i], out);
 }
 
 void px_emit_diff_add(const struct px_env *env, const struct px_bundle *old,
@@ -380,6 +510,9 @@ void px_emit_diff_add(const struct px_env *env, const struct px_bundle *old,
             emit_set_decl(&nb->sets[i], out);
             ck_buf_appendc(out, '\n');
         }
+    for (size_t i = 0; nb && i < nb->nemaps; i++)
+        if (!px_emap_equal(&nb->emaps[i], find_emap(old, nb->emaps[i].name)))
+            emit_emap(env, "add", &nb->emaps[i], out);
     for (size_t i = 0; nb && i < nb->nchains; i++)
         if (!find_chain(old, nb->chains[i].name))
             ck_buf_appendf(out, "add chain ip %s %s\n", env->table, nb->chains[i].name);
@@ -414,6 +547,7 @@ static size_t base_body(const struct px_env *env, struct ck_buf *o)
                       "\tmap no-endpoint-nodeports { type inet_proto . inet_service : verdict; "
                       "comment \"vmap to drop or reject packets to service nodeports with no "
                       "endpoints\"; }\n");
+
     static const char *const fixed[][2] = {
         {"filter-input", "type filter hook input priority -110; policy accept;\n"
                          "\t\tct state new jump nodeport-endpoints-check\n"
@@ -489,12 +623,26 @@ size_t px_emit_base(const struct px_env *env, struct ck_buf *out)
     return n;
 }
 
+static int cmp_emap_slot(const void *a, const void *b)
+{
+    const struct px_emap *x = *(const struct px_emap *const *)a,
+                         *y = *(const struct px_emap *const *)b;
+    return (x->slot > y->slot) - (x->slot < y->slot);
+}
+
 size_t px_emit_full(const struct px_env *env, struct px_bundle *const *bundles, size_t n,
                     struct ck_buf *out)
 {
     px_emit_delete_table(env, out);
     ck_buf_appendf(out, "table ip %s {\n", env->table);
     size_t rules = base_body(env, out);
+    uint8_t *shards = ck_calloc(PX_EP_SHARDS, 1);
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < bundles[i]->nemaps; k++)
+            shards[bundles[i]->emaps[k].slot / PX_EP_SHARD_SLOTS] = 1;
+    for (unsigned k = 0; k < PX_EP_SHARDS; k++)
+        if (shards[k])
+            ck_buf_appendf(out, "\tmap endpoints-%u { " EMAP_TYPE " }\n", k);
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; k < bundles[i]->nsets; k++) {
             ck_buf_appendf(out, "\tset %s ", bundles[i]->sets[k].name);
@@ -540,5 +688,32 @@ size_t px_emit_full(const struct px_env *env, struct px_bundle *const *bundles, 
         if (in_stmt)
             ck_buf_appends(out, " }\n");
     }
+    /* endpoint maps, per shard one statement of at most about 1000 intervals */
+    size_t nm = 0, k = 0;
+    for (size_t i = 0; i < n; i++)
+        nm += bundles[i]->nemaps;
+    const struct px_emap **ms = ck_calloc(nm + 1, sizeof(*ms));
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < bundles[i]->nemaps; j++)
+            ms[k++] = &bundles[i]->emaps[j];
+    qsort(ms, nm, sizeof(*ms), cmp_emap_slot);
+    size_t in_stmt = 0;
+    for (size_t i = 0; i < nm; i++) {
+        uint32_t sh = ms[i]->slot / PX_EP_SHARD_SLOTS;
+        if (in_stmt && (in_stmt >= 1000 || sh != ms[i - 1]->slot / PX_EP_SHARD_SLOTS)) {
+            ck_buf_appends(out, " }\n");
+            in_stmt = 0;
+        }
+        if (!in_stmt)
+            ck_buf_appendf(out, "add element ip %s endpoints-%u { ", env->table, sh);
+        else
+            ck_buf_appends(out, ", ");
+        emit_emap_elems(ms[i], true, out);
+        in_stmt += ms[i]->n;
+    }
+    if (in_stmt)
+        ck_buf_appends(out, " }\n");
+    free(ms);
+    free(shards);
     return rules;
 }

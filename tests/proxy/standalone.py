@@ -2,12 +2,15 @@
 # SPDX-License-Identifier: Apache-2.0
 """`ckube proxy` on its own (kube-proxy's shape): against `ckube server` (no agent, no
 controllers), a NodePort Service with a hand-written EndpointSlice (one ready endpoint, one
-terminating) gets its VIP, NodePort and DNAT in the proxy's own nft table; /healthz answers ok
-and /metrics has kubeproxy_sync_proxy_rules_duration_seconds; the Service's deletion removes its
-rules; a table deleted behind the proxy's back is rewritten (failed partial sync, then a full
+terminating) gets its VIP, NodePort and DNAT in the proxy's own nft table; endpoint changes
+(one more, one unready) rewrite only its endpoint-map elements (near-equal intervals of its
+slot, element-only syncs, every rule unchanged); /healthz answers ok and /metrics has
+kubeproxy_sync_proxy_rules_duration_seconds; the Service's deletion removes its rules and its
+elements; a table deleted behind the proxy's back is rewritten (failed partial sync, then a full
 one); SIGTERM removes the table. Own names: table proxysa-<pid>, namespace proxysa. Needs
 root for nftables (77 = SKIP otherwise). No packets are sent."""
 
+import json
 import os
 import re
 import shutil
@@ -39,6 +42,31 @@ def wait(what, fn, timeout):
             return v
         time.sleep(0.2)
     raise Fail("timed out after %ds waiting for %s" % (timeout, what))
+
+
+def put(port, path, obj):
+    req = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path), method="PUT",
+                                 data=json.dumps(obj).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        r.read()
+
+
+def ep_elements(t, ip):
+    """The endpoint-map intervals of ip (lo, hi), from `nft list table`."""
+    return [(int(a), int(b)) for a, b in
+            re.findall(r"(\d+)-(\d+) : %s \. 8080" % re.escape(ip), t or "")]
+
+
+def without_elements(t):
+    """The table without its endpoint maps' elements."""
+    return re.sub(r"elements = \{[^}]*\}", "", re.sub(r"\s+", " ", t or ""))
+
+
+def ep(ip, node, ready, terminating=False):
+    return {"addresses": [ip], "nodeName": node,
+            "conditions": {"ready": ready, "serving": ready or terminating,
+                           "terminating": terminating}}
 
 
 def get(url):
@@ -85,13 +113,40 @@ def main():
                  "conditions": {"ready": True, "serving": True, "terminating": False}},
                 {"addresses": ["10.244.2.6"], "nodeName": "other",
                  "conditions": {"ready": False, "serving": True, "terminating": True}}]})
-        t = wait("the endpoint's DNAT", lambda: "dnat to 10.244.1.5:8080" in (nft_table() or "")
+        t = wait("the endpoint's element", lambda: ep_elements(nft_table(), "10.244.1.5")
                  and nft_table(), 10)
+        (lo, hi), = ep_elements(t, "10.244.1.5")
+        expect(lo % 65536 == 0 and hi == lo + 65535, "one endpoint owns %d-%d" % (lo, hi))
+        expect(re.search(r"dnat ip to numgen random mod 65536 offset %d map @endpoints-\d+" % lo
+                         if lo else r"dnat ip to numgen random mod 65536 map @endpoints-\d+", t),
+               "no DNAT through the endpoint map:\n" + t)
         expect("%s . tcp . 80 : goto service-" % vip in t, "no service-ips element for %s" % vip)
         expect("tcp . %d : goto external-" % np in t, "no NodePort %d element" % np)
         expect("10.244.2.6" not in t, "a terminating endpoint is used while one is ready")
         expect("192.0.2.77" in t, "the node IP is not in nodeport-ips")
         print("ok VIP %s, NodePort %d and DNAT in table %s" % (vip, np, TABLE))
+        # endpoint changes: only the endpoint map's elements change
+        rules = without_elements(t)
+        sl = srv.get_json("/apis/discovery.k8s.io/v1/namespaces/%s/endpointslices/sa-1" % NS)
+        sl["endpoints"] = [ep("10.244.1.5", "sa-node", True), ep("10.244.1.7", "other", True)]
+        put(srv.pport, "/apis/discovery.k8s.io/v1/namespaces/%s/endpointslices/sa-1" % NS, sl)
+        t = wait("two endpoints", lambda: ep_elements(nft_table(), "10.244.1.7") and nft_table(),
+                 10)
+        expect(ep_elements(t, "10.244.1.5") == [(lo, lo + 32767)] and
+               ep_elements(t, "10.244.1.7") == [(lo + 32768, lo + 65535)],
+               "not two halves of %d-%d:\n%s" % (lo, hi, t))
+        expect(without_elements(t) == rules, "rules changed with the endpoints:\n" + t)
+        sl = srv.get_json("/apis/discovery.k8s.io/v1/namespaces/%s/endpointslices/sa-1" % NS)
+        sl["endpoints"] = [ep("10.244.1.5", "sa-node", False), ep("10.244.1.7", "other", True)]
+        put(srv.pport, "/apis/discovery.k8s.io/v1/namespaces/%s/endpointslices/sa-1" % NS, sl)
+        t = wait("the unready endpoint gone",
+                 lambda: not ep_elements(nft_table(), "10.244.1.5") and nft_table(), 10)
+        expect(ep_elements(t, "10.244.1.7") == [(lo, hi)], "the ready one lacks %d-%d" % (lo, hi))
+        expect(without_elements(t) == rules, "rules changed with readiness:\n" + t)
+        with open(os.path.join(work, "proxy.log"), errors="replace") as f:
+            n = f.read().count("element-only sync")
+        expect(n >= 2, "%d element-only syncs logged" % n)
+        print("ok endpoint changes rewrite only map elements (%d element-only syncs)" % n)
         m = get("http://127.0.0.1:%d/metrics" % mport)
         c = re.search(r"^kubeproxy_sync_proxy_rules_duration_seconds_count (\d+)", m, re.M)
         expect(c and int(c.group(1)) >= 2, "sync histogram missing or empty")
@@ -102,7 +157,7 @@ def main():
                                      % (srv.pport, NS), method="DELETE")
         urllib.request.urlopen(req, timeout=10).read()
         wait("the VIP gone", lambda: vip not in (nft_table() or vip), 10)
-        expect("10.244.1.5" not in nft_table(), "the endpoint's rule stayed")
+        expect("10.244.1.7" not in nft_table(), "the endpoint's element stayed")
         print("ok the Service's rules are gone with it")
         # someone removes the table: the next partial sync fails, a full one rewrites it
         subprocess.run(["nft", "delete", "table", "ip", TABLE], check=True)

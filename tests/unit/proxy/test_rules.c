@@ -73,6 +73,22 @@ static const struct px_chain *chain(const struct px_bundle *b, const char *prefi
     return NULL;
 }
 
+static const struct px_emap *emap(const struct px_bundle *b, const char *prefix)
+{
+    for (size_t i = 0; i < b->nemaps; i++)
+        if (!strncmp(b->emaps[i].name, prefix, strlen(prefix)))
+            return &b->emaps[i];
+    return NULL;
+}
+
+static bool emap_has(const struct px_emap *m, const char *ip)
+{
+    for (size_t i = 0; m && i < m->n; i++)
+        if (!strcmp(m->eps[i].ip, ip))
+            return true;
+    return false;
+}
+
 static const struct px_elem *elem(const struct px_bundle *b, enum px_map m)
 {
     for (size_t i = 0; i < b->nelems; i++)
@@ -150,15 +166,21 @@ static void test_cluster_ip(void **state)
     const struct px_chain *c = chain(&b, "service-");
     assert_non_null(c);
     assert_int_equal(b.nchains, 1);
-    /* off-cluster sources are masqueraded; a uniform cascade over the three endpoints */
+    /* off-cluster sources are masqueraded; a uniform draw through the endpoint map */
     assert_non_null(strstr(c->rules, "ip daddr 10.96.0.20 tcp dport 80 ip saddr != 10.88.0.0/16 "
                                      "meta mark set meta mark | 0x00004000\n"));
-    assert_non_null(
-        strstr(c->rules, "numgen random mod 3 == 0 meta l4proto tcp dnat to 10.88.0.5:8080\n"));
-    assert_non_null(
-        strstr(c->rules, "numgen random mod 2 == 0 meta l4proto tcp dnat to 10.88.0.6:8080\n"));
-    assert_non_null(strstr(c->rules, "\nmeta l4proto tcp dnat to 10.88.0.7:8080\n"));
-    assert_int_equal(c->nrules, 4);
+    const struct px_emap *m = emap(&b, "endpoints-");
+    assert_non_null(m);
+    assert_int_equal(b.nemaps, 1);
+    assert_string_equal(m->name + strlen("endpoints-"), c->name + strlen("service-"));
+    assert_int_equal(m->slot, 0);
+    assert_non_null(strstr(c->rules, "\nmeta l4proto tcp dnat ip to numgen random mod 65536 offset "
+                                     "0 map @endpoints-0\n"));
+    assert_int_equal(c->nrules, 2);
+    assert_int_equal(m->n, 3);
+    assert_string_equal(m->eps[0].ip, "10.88.0.5");
+    assert_string_equal(m->eps[2].ip, "10.88.0.7");
+    assert_int_equal(m->eps[1].port, 8080);
     const struct px_elem *e = elem(&b, PX_MAP_SERVICE_IPS);
     assert_non_null(e);
     char want[300];
@@ -210,9 +232,13 @@ static void test_local_policies(void **state)
     assert_non_null(ext);
     assert_non_null(lo);
     assert_non_null(cl);
-    assert_non_null(strstr(lo->rules, "10.88.0.5:8080"));
-    assert_null(strstr(lo->rules, "10.88.0.6"));
-    assert_non_null(strstr(cl->rules, "10.88.0.6:8080")); /* the ClusterIP still uses all */
+    const struct px_emap *lm = emap(&b, "local-endpoints-"), *cm = emap(&b, "endpoints-");
+    assert_non_null(strstr(lo->rules, "map @endpoints-"));
+    assert_non_null(strstr(cl->rules, "map @endpoints-"));
+    assert_true(emap_has(lm, "10.88.0.5"));
+    assert_false(emap_has(lm, "10.88.0.6"));
+    assert_true(emap_has(cm, "10.88.0.6")); /* the ClusterIP still uses all */
+    assert_int_equal(cm->n, 2);
     assert_null(strstr(ext->rules, "mark set meta mark | 0x00004000\ngoto"));
     assert_non_null(strstr(ext->rules, "fib saddr type local jump mark-for-masquerade\n"));
     char want[300];
@@ -247,7 +273,8 @@ static void test_local_policies(void **state)
           "[" READY("10.88.0.5", "n1") "," READY("10.88.0.6", "n2") "]", &b);
     lo = chain(&b, "local-");
     assert_non_null(lo);
-    assert_null(strstr(lo->rules, "10.88.0.6"));
+    assert_int_equal(emap(&b, "local-endpoints-")->n, 1);
+    assert_false(emap_has(emap(&b, "local-endpoints-"), "10.88.0.6"));
     e = elem(&b, PX_MAP_SERVICE_IPS);
     snprintf(want, sizeof(want), "goto %s", lo->name);
     assert_string_equal(e->val, want);
@@ -263,17 +290,15 @@ static void test_terminating_fallback(void **state)
           "[" EP("10.88.0.5", "n1", "false", "true", "true") "," EP("10.88.0.6", "n1", "false",
                                                                     "false", "true") "]",
           &b);
-    const struct px_chain *c = chain(&b, "service-");
-    assert_non_null(c);
-    assert_non_null(strstr(c->rules, "10.88.0.5:8080"));
-    assert_null(strstr(c->rules, "10.88.0.6"));
+    assert_non_null(chain(&b, "service-"));
+    assert_true(emap_has(emap(&b, "endpoints-"), "10.88.0.5"));
+    assert_false(emap_has(emap(&b, "endpoints-"), "10.88.0.6"));
     px_bundle_release(&b);
     /* a ready endpoint wins over serving terminating ones */
     build("", "[" EP("10.88.0.5", "n1", "false", "true", "true") "," READY("10.88.0.7", "n2") "]",
           &b);
-    c = chain(&b, "service-");
-    assert_null(strstr(c->rules, "10.88.0.5"));
-    assert_non_null(strstr(c->rules, "10.88.0.7:8080"));
+    assert_false(emap_has(emap(&b, "endpoints-"), "10.88.0.5"));
+    assert_true(emap_has(emap(&b, "endpoints-"), "10.88.0.7"));
     px_bundle_release(&b);
 }
 
@@ -289,18 +314,21 @@ static void test_partial_diff(void **state)
     px_emit_diff_del(&env, &a, &a, &del);
     px_emit_diff_add(&env, &a, &a, &add);
     assert_int_equal(del.len + add.len, 0);
-    /* one endpoint gone: the service chain is flushed and refilled, nothing else */
+    /* one endpoint gone: only the endpoint map's elements change (no rule, no verdict) */
     assert_false(px_bundle_equal(&a, &b));
+    assert_true(px_bundle_elems_only(&a, &b));
+    assert_false(px_emap_equal(&a.emaps[0], &b.emaps[0]));
     px_emit_diff_del(&env, &a, &b, &del);
     px_emit_diff_add(&env, &a, &b, &add);
     char want[400];
-    snprintf(want, sizeof(want), "flush chain ip t %s\n", a.chains[0].name);
-    assert_string_equal(del.data, want);
-    snprintf(want, sizeof(want), "add rule ip t %s meta l4proto tcp dnat to 10.88.0.5:8080\n",
-             b.chains[0].name);
-    assert_non_null(strstr(add.data, want));
-    assert_null(strstr(add.data, "element"));
-    assert_null(strstr(add.data, "add chain"));
+    assert_string_equal(del.data, "delete element ip t endpoints-0 { 0-32767, 32768-65535 }\n");
+    assert_string_equal(add.data, "add element ip t endpoints-0 { 0-65535 : 10.88.0.5 . 8080 }\n");
+    ck_buf_reset(&del);
+    ck_buf_reset(&add);
+    /* ... and back: two halves */
+    px_emit_diff_add(&env, &b, &a, &add);
+    assert_string_equal(add.data, "add element ip t endpoints-0 { 0-32767 : 10.88.0.5 . 8080, "
+                                  "32768-65535 : 10.88.0.6 . 8080 }\n");
     ck_buf_reset(&del);
     ck_buf_reset(&add);
     /* the Service deleted: its elements, then its chain */
@@ -314,21 +342,26 @@ static void test_partial_diff(void **state)
     const char *dc = strstr(del.data, want), *de = strstr(del.data, "delete element");
     assert_non_null(dc);
     assert_true(de < dc); /* references go before the chain */
+    assert_non_null(strstr(del.data, "delete element ip t endpoints-0 { 0-65535 }\n"));
     ck_buf_reset(&del);
-    /* created: chain, rules, then the map element pointing at it */
+    /* created: endpoint map, chain, rules, then the map element pointing at it */
     px_emit_diff_add(&env, &empty, &b, &add);
-    const char *ac = strstr(add.data, "add chain ip t service-"),
+    const char *am =
+                   strstr(add.data, "add element ip t endpoints-0 { 0-65535 : 10.88.0.5 . 8080 }"),
+               *ac = strstr(add.data, "add chain ip t service-"),
                *ar = strstr(add.data, "add rule ip t service-"),
                *ae =
                    strstr(add.data, "add element ip t service-ips { 10.96.0.20 . tcp . 80 : goto");
     assert_non_null(ac);
     assert_non_null(ar);
     assert_non_null(ae);
-    assert_true(ac < ar && ar < ae);
+    assert_non_null(am);
+    assert_true(am < ac && ac < ar && ar < ae);
     ck_buf_reset(&add);
     /* the last endpoint gone: service-ips element out, no-endpoint element (reject) in */
     struct px_bundle none;
     build("", "[]", &none);
+    assert_false(px_bundle_elems_only(&b, &none));
     px_emit_diff_del(&env, &b, &none, &del);
     px_emit_diff_add(&env, &b, &none, &add);
     assert_non_null(strstr(del.data, "delete element ip t service-ips"));
@@ -374,6 +407,109 @@ static void test_multi_port(void **state)
     json_decref(s);
 }
 
+/* The endpoint intervals cover 0..65535 exactly, in order, with sizes differing by at most one
+ * (the draw is uniform up to that). */
+static void test_split(void **state)
+{
+    (void)state;
+    for (size_t n = 1; n <= 1000; n++) {
+        uint32_t next = 0, min = UINT32_MAX, max = 0;
+        for (size_t i = 0; i < n; i++) {
+            uint32_t lo, hi;
+            px_split(n, i, &lo, &hi);
+            assert_int_equal(lo, next);
+            assert_true(hi >= lo);
+            next = hi + 1;
+            min = hi - lo + 1 < min ? hi - lo + 1 : min;
+            max = hi - lo + 1 > max ? hi - lo + 1 : max;
+        }
+        assert_int_equal(next, PX_EP_RANGE);
+        assert_true(max - min <= 1);
+    }
+    uint32_t lo, hi;
+    px_split(10, 9, &lo, &hi);
+    assert_int_equal(lo, 58982);
+    assert_int_equal(hi, 65535);
+}
+
+/* An endpoint's IP changing, or one more endpoint: elements only; a new NodePort: structure. */
+static void test_elems_only(void **state)
+{
+    (void)state;
+    struct px_bundle a, b, c;
+    build("", "[" READY("10.88.0.5", "n1") "," READY("10.88.0.6", "n2") "]", &a);
+    build("", "[" READY("10.88.0.5", "n1") "," READY("10.88.0.9", "n2") "]", &b);
+    assert_true(px_bundle_elems_only(&a, &b));
+    assert_false(px_bundle_equal(&a, &b));
+    px_bundle_release(&b);
+    build("", "[" READY("10.88.0.6", "n2") "," READY("10.88.0.5", "n1") "]", &b);
+    assert_true(px_bundle_equal(&a, &b)); /* order in the slice does not matter */
+    px_bundle_release(&b);
+    build(",\"type\":\"NodePort\"", "[" READY("10.88.0.5", "n1") "]", &c);
+    assert_false(px_bundle_elems_only(&a, &c));
+    assert_false(px_bundle_elems_only(&a, NULL));
+    px_bundle_release(&c);
+    /* affinity keeps rules per endpoint: its endpoint changes are rule changes */
+    build(",\"sessionAffinity\":\"ClientIP\"", "[" READY("10.88.0.5", "n1") "]", &b);
+    build(",\"sessionAffinity\":\"ClientIP\"",
+          "[" READY("10.88.0.5", "n1") "," READY("10.88.0.6", "n2") "]", &c);
+    assert_int_equal(b.nemaps, 0);
+    assert_false(px_bundle_elems_only(&b, &c));
+    px_bundle_release(&b);
+    px_bundle_release(&c);
+    px_bundle_release(&a);
+}
+
+static int slot3(void *ctx, const char *name)
+{
+    (void)ctx;
+    return strncmp(name, "endpoints-", 10) ? -1 : 35;
+}
+
+/* A slot's elements sit at slot * 65536 in map endpoints-<slot / 16>; without a free slot a
+ * service port gets one DNAT rule per endpoint. */
+static void test_slots(void **state)
+{
+    (void)state;
+    struct px_env e = env;
+    e.slot = slot3;
+    json_t *s = svc(",\"internalTrafficPolicy\":\"Local\""),
+           *sl = slice("[" READY("10.88.0.5", "n1") "," READY("10.88.0.6", "n1") "]");
+    struct px_svcport *p;
+    size_t n = px_service_parse(s, &sl, 1, "n1", &p);
+    struct px_bundle b, empty = PX_BUNDLE_INIT;
+    px_bundle_build(&e, p, n, &b);
+    assert_int_equal(b.nemaps, 0); /* local-endpoints-...: no slot */
+    const struct px_chain *lo = chain(&b, "local-");
+    assert_non_null(strstr(lo->rules, "numgen random mod 2 == 0 meta l4proto tcp dnat to "
+                                      "10.88.0.5:8080\n"));
+    px_bundle_release(&b);
+    px_svcports_free(p, n);
+    json_decref(s);
+    s = svc("");
+    n = px_service_parse(s, &sl, 1, "n1", &p);
+    px_bundle_build(&e, p, n, &b);
+    assert_int_equal(b.nemaps, 1);
+    assert_int_equal(b.emaps[0].slot, 35);
+    assert_non_null(strstr(chain(&b, "service-")->rules,
+                           "dnat ip to numgen random mod 65536 offset 2293760 map @endpoints-2\n"));
+    struct ck_buf add = CK_BUF_INIT(1 << 20);
+    px_emit_diff_add(&e, &empty, &b, &add);
+    assert_non_null(strstr(add.data, "add element ip t endpoints-2 { 2293760-2326527 : 10.88.0.5 . "
+                                     "8080, 2326528-2359295 : 10.88.0.6 . 8080 }\n"));
+    ck_buf_reset(&add);
+    px_emit_shard(&e, true, 2, &add);
+    px_emit_shard(&e, false, 2, &add);
+    assert_string_equal(add.data, "add map ip t endpoints-2 { typeof numgen random mod 65536 : ip "
+                                  "daddr . tcp dport; flags interval; }\ndelete map ip t "
+                                  "endpoints-2\n");
+    ck_buf_release(&add);
+    px_bundle_release(&b);
+    px_svcports_free(p, n);
+    json_decref(s);
+    json_decref(sl);
+}
+
 static void test_full(void **state)
 {
     (void)state;
@@ -392,6 +528,10 @@ static void test_full(void **state)
     assert_non_null(strstr(s.data, "add element ip t nodeport-ips { 192.0.2.1 }\n"));
     assert_non_null(strstr(s.data, "add element ip t service-nodeports { tcp . 30080 : goto "
                                    "external-"));
+    assert_non_null(strstr(s.data, "\tmap endpoints-0 { typeof numgen random mod 65536 : ip daddr "
+                                   ". tcp dport; flags interval; }\n"));
+    assert_non_null(
+        strstr(s.data, "add element ip t endpoints-0 { 0-65535 : 10.88.0.5 . 8080 }\n"));
     ck_buf_release(&s);
     px_bundle_release(&a);
 }
@@ -403,7 +543,8 @@ int main(void)
         cmocka_unit_test(test_cluster_ip),     cmocka_unit_test(test_affinity),
         cmocka_unit_test(test_local_policies), cmocka_unit_test(test_terminating_fallback),
         cmocka_unit_test(test_partial_diff),   cmocka_unit_test(test_multi_port),
-        cmocka_unit_test(test_full),
+        cmocka_unit_test(test_full),           cmocka_unit_test(test_split),
+        cmocka_unit_test(test_elems_only),     cmocka_unit_test(test_slots),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
