@@ -13,7 +13,10 @@
 #include "cmd/apiserver.h"
 #include "cmd/cmd.h"
 #include "cmd/token.h" /* joinapi */
+#include "lib/certs.h"
 #include "lib/log.h"
+
+#include <ctype.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,25 +27,70 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "lib/banned.h"
 
-static int write_kubeconfig(const struct apiserver_ready *r)
+/* Each component's identity, as kubeadm's kubeconfigs: a client certificate signed by the
+ * cluster CA (CN the user, O its group) in <data-dir>/pki/<name>.crt|.key, made when missing.
+ * Fills cert/key (base64 of the PEM files) or leaves them NULL on the plain port. */
+static int identity(const struct apiserver_ready *r, const char *name, const char *cn,
+                    const char *org, char **cert, char **key)
+{
+    char dir[PATH_MAX], crt[PATH_MAX + 64], kf[PATH_MAX + 64], ca[PATH_MAX], cak[PATH_MAX];
+    struct ck_err err = CK_ERR_INIT;
+
+    *cert = *key = NULL;
+    if (!r->secure_port)
+        return 0;
+    snprintf(dir, sizeof(dir), "%s/pki", r->data_dir);
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        ck_error("kubeconfig: mkdir %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    snprintf(crt, sizeof(crt), "%s/%s.crt", dir, name);
+    snprintf(kf, sizeof(kf), "%s/%s.key", dir, name);
+    snprintf(ca, sizeof(ca), "%s/ca.crt", r->data_dir);
+    snprintf(cak, sizeof(cak), "%s/ca.key", r->data_dir);
+    struct ck_cert_req req = {.kind = CK_CERT_CLIENT, .cn = cn, .org = org};
+    if ((access(crt, R_OK) != 0 || access(kf, R_OK) != 0) &&
+        ck_cert_generate(&req, ca, cak, crt, kf, &err) < 0) {
+        ck_error("kubeconfig: %s's certificate: %s", name, err.msg);
+        return -1;
+    }
+    if (!(*cert = tls_file_base64(crt, &err)) || !(*key = tls_file_base64(kf, &err))) {
+        ck_error("kubeconfig: %s", err.msg);
+        free(*cert);
+        *cert = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* Writes <data-dir>/<file>: the cluster, and a user with the client certificate of identity
+ * name (cn, org) and, for the admin, also the bearer token (tools that read it keep
+ * working; the certificate authenticates first). */
+static int write_kubeconfig(const struct apiserver_ready *r, const char *file, const char *name,
+                            const char *cn, const char *org, bool with_token)
 {
     char path[PATH_MAX], tmp[PATH_MAX + 8], ca[PATH_MAX];
     struct ck_err err = CK_ERR_INIT;
-    char *ca_b64 = NULL;
+    char *ca_b64 = NULL, *cert = NULL, *key = NULL;
     FILE *f;
     int fd;
 
-    snprintf(path, sizeof(path), "%s/kubeconfig.yaml", r->data_dir);
+    snprintf(path, sizeof(path), "%s/%s", r->data_dir, file);
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     if (r->secure_port) {
         snprintf(ca, sizeof(ca), "%s/ca.crt", r->data_dir);
         if (!(ca_b64 = tls_file_base64(ca, &err))) {
             ck_error("kubeconfig: %s", err.msg);
+            return -1;
+        }
+        if (identity(r, name, cn, org, &cert, &key) < 0) {
+            free(ca_b64);
             return -1;
         }
     }
@@ -52,6 +100,8 @@ static int write_kubeconfig(const struct apiserver_ready *r)
         if (fd >= 0)
             close(fd);
         free(ca_b64);
+        free(cert);
+        free(key);
         return -1;
     }
     fprintf(f, "apiVersion: v1\nkind: Config\nclusters:\n- name: ckube\n  cluster:\n");
@@ -60,19 +110,23 @@ static int write_kubeconfig(const struct apiserver_ready *r)
                 r->secure_port, ca_b64);
     else
         fprintf(f, "    server: http://%s:%d\n", r->host, r->insecure_port);
+    fprintf(f, "users:\n- name: %s\n  user:\n", cn);
+    if (cert)
+        fprintf(f, "    client-certificate-data: %s\n    client-key-data: %s\n", cert, key);
+    if (with_token || !cert)
+        fprintf(f, "    token: %s\n", r->token);
     fprintf(f,
-            "users:\n- name: ckube-admin\n  user:\n    token: %s\ncontexts:\n- name: ckube\n"
-            "  context:\n    cluster: ckube\n    user: ckube-admin\n    namespace: default\n"
-            "current-context: ckube\npreferences: {}\n",
-            r->token);
+            "contexts:\n- name: ckube\n  context:\n    cluster: ckube\n    user: %s\n"
+            "    namespace: default\ncurrent-context: ckube\npreferences: {}\n",
+            cn);
     free(ca_b64);
+    free(cert);
+    free(key);
     if (fclose(f) != 0 || rename(tmp, path) < 0) {
         ck_error("kubeconfig: write %s: %s", path, strerror(errno));
         unlink(tmp);
         return -1;
     }
-    printf("export KUBECONFIG=%s\n", path);
-    fflush(stdout);
     return 0;
 }
 
@@ -104,6 +158,8 @@ static void *agent_thread(void *arg)
  * when it runs alone. */
 #define MAX_CHILDREN 4
 #define SERVER_CLUSTER_CIDR "10.244.0.0/16" /* --controllers: the pod network */
+static char sched_kubeconfig[PATH_MAX + 16]; /* the scheduler's identity */
+
 static struct {
     const char *argv[MAX_CHILDREN][12];
     int n;
@@ -127,7 +183,7 @@ static void children_start(const char *kubeconfig)
 {
     for (int i = 0; i < children.n; i++) {
         const char **a = children.argv[i];
-        a[3] = kubeconfig;
+        a[3] = !strcmp(a[1], "scheduler") && sched_kubeconfig[0] ? sched_kubeconfig : kubeconfig;
         pid_t parent = getpid();
         pid_t pid = fork();
         if (pid == 0) {
@@ -207,9 +263,20 @@ static void join_signing_args(const char *dir)
 
 static int on_ready(const struct apiserver_ready *r)
 {
-    if (write_kubeconfig(r) != 0)
+    /* the admin (kubeadm's admin.conf: a client certificate in system:masters), the
+     * scheduler (system:kube-scheduler, which upstream's bootstrap policy binds) and the
+     * agent (system:node:<name> in system:nodes, for the Node authorizer). The controller
+     * manager keeps the admin's: upstream's runs each controller as its own service account
+     * (--use-service-account-credentials), which ckube's does not do yet. */
+    if (write_kubeconfig(r, "kubeconfig.yaml", "admin", "kubernetes-admin", "system:masters",
+                         true) != 0 ||
+        write_kubeconfig(r, "scheduler.conf", "scheduler", "system:kube-scheduler", NULL,
+                         false) != 0)
         return -1;
+    printf("export KUBECONFIG=%s/kubeconfig.yaml\n", r->data_dir);
+    fflush(stdout);
     snprintf(child_kubeconfig, sizeof(child_kubeconfig), "%s/kubeconfig.yaml", r->data_dir);
+    snprintf(sched_kubeconfig, sizeof(sched_kubeconfig), "%s/scheduler.conf", r->data_dir);
     join_signing_args(r->data_dir); /* joinapi: the CSR signer uses the cluster CA */
     if (join_setup(r, child_kubeconfig, join_token) < 0)
         ck_warn("server: no join command (see above)");
@@ -217,6 +284,23 @@ static int on_ready(const struct apiserver_ready *r)
     if (!agent.on)
         return 0;
     snprintf(agent.kubeconfig, sizeof(agent.kubeconfig), "%s/kubeconfig.yaml", r->data_dir);
+    if (!agent.hollow) { /* hollow nodes are many: they keep the admin's identity */
+        char user[300], *name = agent.o.node_name ? ck_strdup(agent.o.node_name) : NULL;
+        if (!name) {
+            char h[256];
+            if (gethostname(h, sizeof(h)) != 0)
+                snprintf(h, sizeof(h), "localhost");
+            h[sizeof(h) - 1] = 0;
+            for (char *c = h; *c; c++)
+                *c = (char)tolower((unsigned char)*c);
+            name = ck_strdup(h);
+        }
+        snprintf(user, sizeof(user), "system:node:%s", name);
+        free(name);
+        if (write_kubeconfig(r, "kubelet.conf", "kubelet", user, "system:nodes", false) != 0)
+            return -1;
+        snprintf(agent.kubeconfig, sizeof(agent.kubeconfig), "%s/kubelet.conf", r->data_dir);
+    }
     snprintf(agent.root, sizeof(agent.root), "%s/agent", r->data_dir);
     agent.o.kubeconfig = agent.kubeconfig;
     agent.o.root = agent.root;
