@@ -13,7 +13,7 @@
   (SelfSubjectReview) and lists nodes; the node renews its own certificate (the "self"
   message) but gets no certificate for another node;
 - a certificate from another CA gets 401; kube-public/cluster-info is readable anonymously and
-  carries the token's JWS; everything else anonymous gets 401;
+  carries the token's JWS; everything else anonymous gets 403 (RBAC);
 - `kubectl certificate approve/deny` on other CSRs: approved kube-apiserver-client CSRs are
   signed (expirationSeconds honoured, at least 10 min), denied ones are not, a kubelet-serving
   CSR without SANs fails with SignerValidationFailure; `kubectl get csr` prints its columns;
@@ -307,7 +307,7 @@ def case_kubectl(srv, tmp, c):
     out = c.out("get", "csr", ns=False)
     expect(re.search(r"^NAME\s+AGE\s+SIGNERNAME\s+REQUESTOR\s+REQUESTEDDURATION\s+CONDITION\s*$", out, re.M),
            "kubectl get csr columns:\n" + out)
-    expect(re.search(r"^jx-alice\s+\S+\s+kubernetes.io/kube-apiserver-client\s+system:admin\s+10m\s+Pending\s*$",
+    expect(re.search(r"^jx-alice\s+\S+\s+kubernetes.io/kube-apiserver-client\s+kubernetes-admin\s+10m\s+Pending\s*$",
                      out, re.M), "jx-alice row:\n" + out)
     c.k("certificate", "approve", "jx-alice", "jx-serve", ns=False)
     c.k("certificate", "deny", "jx-bob", ns=False)
