@@ -244,6 +244,33 @@ def main():
         expect_in("exactly one of nonResourceAttributes or resourceAttributes must be specified",
                   p.stderr, "SAR validation")
 
+        # escalation prevention: rita administers the namespace (ClusterRole admin) but may not
+        # grant what she does not hold, unless she has the bind/escalate verb
+        c.k("create", "rolebinding", "rita-admin", "--clusterrole=admin", "--user=rita")
+        RITA = ["--as=rita"]
+        c.k("create", "role", "pod-reader", "--verb=get,list", "--resource=pods", *RITA)
+        p = c.k("create", "role", "node-reader", "--verb=get", "--resource=nodes", *RITA, ok=False)
+        expect_in('roles.rbac.authorization.k8s.io "node-reader" is forbidden: user "rita" (groups=['
+                  '"system:authenticated"]) is attempting to grant RBAC permissions not currently held:\n'
+                  '{APIGroups:[""], Resources:["nodes"], Verbs:["get"]}', p.stderr, "escalating role")
+        c.k("create", "rolebinding", "sam-view", "--clusterrole=view", "--user=sam", *RITA)
+        p = c.k("create", "rolebinding", "sam-root", "--clusterrole=cluster-admin", "--user=sam", *RITA,
+                ok=False)
+        expect_in('rolebindings.rbac.authorization.k8s.io "sam-root" is forbidden: user "rita"', p.stderr,
+                  "escalating binding")
+        expect_in("is attempting to grant RBAC permissions not currently held", p.stderr, "escalating binding")
+        bind = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                "metadata": {"name": "authz-bind-cluster-admin"},
+                "rules": [{"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["clusterroles"],
+                           "verbs": ["bind"], "resourceNames": ["cluster-admin"]}]}
+        c.k("create", "-f", c.file(json.dumps(bind)), ns=False)
+        c.k("create", "clusterrolebinding", "authz-rita-bind", "--clusterrole=authz-bind-cluster-admin",
+            "--user=rita", ns=False)
+        c.k("create", "rolebinding", "sam-root", "--clusterrole=cluster-admin", "--user=sam", *RITA)
+        expect(can_i(c, ["--as=sam"], ["delete", "secrets"]), "sam after rita's bind")
+        c.k("delete", "clusterrolebinding", "authz-rita-bind", ns=False)
+        c.k("delete", "clusterrole", "authz-bind-cluster-admin", ns=False)
+
         # roles change the answer at once (the snapshot follows the tables)
         expect(not can_i(c, SA, ["get", "pods"]), "robot before its binding")
         c.k("create", "rolebinding", "robot-view", "--clusterrole=view",

@@ -72,4 +72,16 @@ json_t *rbac_bootstrap_policy(void);
  * clusterrole-aggregation controller); a new array. */
 json_t *rbac_aggregate_rules(const json_t *aggregated, const json_t *roles);
 
+/* ---- escalation prevention (escalation.c) -------------------------------------------- */
+
+struct ck_buf;
+/* upstream's ruleCovers: does owner cover the (broken down) rule sub? */
+bool rbac_rule_covers(const json_t *owner, const json_t *sub);
+/* The atoms of rules (upstream's BreakdownRule) that no rule of owner_rules covers: a new
+ * array, empty when every one is covered. */
+json_t *rbac_uncovered(const json_t *owner_rules, const json_t *rules);
+/* upstream's rbacv1helpers.CompactString: {APIGroups:["apps"], Resources:["deployments"],
+ * Verbs:["get"]}, appended to out. */
+void rbac_compact_string(const json_t *rule, struct ck_buf *out);
+
 #endif

@@ -484,3 +484,115 @@ bool api_authorize(struct api_server *s, const struct rbac_attrs *a, char *reaso
         snprintf(reason, n, "%s", nreason);
     return false;
 }
+
+/* ---- escalation prevention --------------------------------------------------------------- */
+
+static json_t *role_rules(struct api_server *s, const char *kind, const char *ns, const char *name)
+{
+    json_t *snap = snapshot(s), *rules = NULL;
+    const json_t *role;
+    if (!strcmp(kind, "ClusterRole")) {
+        role = json_object_get(json_object_get(snap, "cr"), name);
+    } else {
+        char key[512];
+        snprintf(key, sizeof(key), "%s/%s", ns, name);
+        role = json_object_get(json_object_get(snap, "r"), key);
+    }
+    if (role)
+        rules = json_deep_copy(json_object_get(role, "rules"));
+    if (role && !rules)
+        rules = json_array();
+    json_decref(snap);
+    return rules;
+}
+
+int eng_rbac_check_escalation(struct api_server *s, const struct api_request *rq,
+                              const struct reg_resource *res, const char *ns, const char *name,
+                              const json_t *obj, struct ck_err *err)
+{
+    static const char G[] = "rbac.authorization.k8s.io";
+    if (strcmp(res->group, G) || s->always_allow || !rq || !rq->user)
+        return 0;
+    struct rbac_attrs who = {.user = rq->user, .groups = rq->groups};
+    if (in_group(&who, "system:masters")) /* upstream's EscalationAllowed */
+        return 0;
+    bool role = !strcmp(res->plural, "roles") || !strcmp(res->plural, "clusterroles");
+    bool cluster = !strcmp(res->plural, "clusterroles") || !strcmp(res->plural, "clusterrolebindings");
+    const char *scope = cluster ? "" : (ns ? ns : "");
+    struct rbac_attrs a = {.user = rq->user,
+                           .groups = rq->groups,
+                           .resource_request = true,
+                           .api_group = G,
+                           .ns = scope};
+    json_t *rules;
+    char qualified[300];
+    snprintf(qualified, sizeof(qualified), "%s.%s", res->plural, G);
+    if (role) {
+        a.verb = "escalate";
+        a.resource = res->plural;
+        a.name = name;
+        if (api_authorize(s, &a, NULL, 0))
+            return 0;
+        if (cluster && json_object_get(obj, "aggregationRule")) /* needs full authority */
+            rules = json_pack("[{s:[s],s:[s],s:[s]},{s:[s],s:[s]}]", "apiGroups", "*",
+                              "resources", "*", "verbs", "*", "nonResourceURLs", "*", "verbs",
+                              "*");
+        else
+            rules = json_deep_copy(json_object_get(obj, "rules"));
+    } else {
+        const json_t *ref = json_object_get(obj, "roleRef");
+        const char *kind = json_string_value(json_object_get(ref, "kind"));
+        const char *rname = json_string_value(json_object_get(ref, "name"));
+        if (!kind || !rname)
+            return 0; /* validation refuses it */
+        a.verb = "bind";
+        a.resource = !strcmp(kind, "Role") ? "roles" : "clusterroles";
+        a.name = rname;
+        if (api_authorize(s, &a, NULL, 0))
+            return 0;
+        if (!(rules = role_rules(s, kind, scope, rname))) {
+            ck_err_set(err, CK_R_FORBIDDEN, "%s \"%s\" is forbidden: %s.%s \"%s\" not found",
+                       qualified, name ? name : "", !strcmp(kind, "Role") ? "roles" : "clusterroles",
+                       G, rname);
+            goto forbidden;
+        }
+    }
+    if (!rules)
+        rules = json_array();
+    json_t *held = eng_rbac_rules(s, &who, scope);
+    json_t *owner = json_array();
+    json_array_extend(owner, json_object_get(held, "resourceRules"));
+    json_array_extend(owner, json_object_get(held, "nonResourceRules"));
+    json_t *missing = rbac_uncovered(owner, rules);
+    int rc = 0;
+    if (json_array_size(missing)) {
+        struct ck_buf b = CK_BUF_INIT(1 << 20);
+        ck_buf_appendf(&b, "%s \"%s\" is forbidden: user \"%s\" (groups=[", qualified,
+                       name ? name : "", rq->user);
+        for (size_t i = 0; rq->groups && rq->groups[i]; i++)
+            ck_buf_appendf(&b, "%s\"%s\"", i ? " " : "", rq->groups[i]);
+        ck_buf_appendf(&b, "]) is attempting to grant RBAC permissions not currently held:");
+        size_t i;
+        const json_t *m;
+        json_array_foreach(missing, i, m)
+        {
+            ck_buf_appendc(&b, '\n');
+            rbac_compact_string(m, &b);
+        }
+        ck_buf_appendc(&b, '\0');
+        ck_err_set(err, CK_R_FORBIDDEN, "%s", b.data);
+        ck_buf_release(&b);
+        rc = -1;
+    }
+    json_decref(missing);
+    json_decref(owner);
+    json_decref(held);
+    json_decref(rules);
+    if (rc == 0)
+        return 0;
+forbidden:
+    snprintf(err->kind, sizeof(err->kind), "%s", res->plural);
+    snprintf(err->group, sizeof(err->group), "%s", G);
+    snprintf(err->name, sizeof(err->name), "%s", name ? name : "");
+    return -1;
+}

@@ -169,6 +169,12 @@ enum rbac_decision eng_rbac_authorize(struct api_server *s, const struct rbac_at
                                       char *reason, size_t reasonlen);
 /* SelfSubjectRulesReview's status for who in ns (a new object). */
 json_t *eng_rbac_rules(struct api_server *s, const struct rbac_attrs *who, const char *ns);
+/* Escalation prevention for a write of an rbac object (a no-op for other resources): the
+ * requester needs the escalate verb (roles) or bind verb (bindings: on the role referred to),
+ * or must already hold every rule it grants; else 403 with upstream's message. */
+int eng_rbac_check_escalation(struct api_server *s, const struct api_request *rq,
+                              const struct reg_resource *res, const char *ns, const char *name,
+                              const json_t *obj, struct ck_err *err);
 void eng_alloc_stop(struct api_server *s);
 /* Decodes a request body (JSON or YAML) into *out. strict rejects duplicate fields. */
 int eng_decode_body(const struct api_request *rq, bool strict, json_t **out, struct ck_err *err);

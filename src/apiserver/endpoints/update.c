@@ -257,6 +257,8 @@ static enum step update_once(struct eng_req *r, struct eng_upd *u, struct ck_err
         if (!eph &&
             validation_validate(r->res->group, r->res->plural, r->res->kind, out, curj, err) < 0)
             goto done;
+        if (eng_rbac_check_escalation(r->s, r->rq, r->res, r->ns, r->name, out, err) < 0)
+            goto done; /* RBAC escalation prevention */
     }
     if ((r->res->flags & REG_GENERATION) && spec_changed(curj, out)) {
         json_int_t g = json_integer_value(json_object_get(eng_md(curj), "generation"));

@@ -531,6 +531,8 @@ int eng_create_obj(struct eng_req *r, json_t *obj, bool dry, struct ck_err *err)
             rc = eng_service_alloc(r->s, res, obj, NULL, &plan, err);
         if (rc == 0)
             rc = validation_validate(res->group, res->plural, res->kind, obj, NULL, err);
+        if (rc == 0) /* RBAC escalation prevention */
+            rc = eng_rbac_check_escalation(r->s, r->rq, res, r->ns, name, obj, err);
         if (rc < 0) {
             if (svc)
                 pthread_mutex_unlock(&r->s->alloc_mu);
