@@ -59,7 +59,7 @@ extern struct cm_controller cm_replicaset, cm_rc, cm_deployment, cm_gc, cm_job, 
     cm_statefulset, cm_daemonset, cm_disruption, cm_namespace, cm_ttlafterfinished, cm_endpoints,
     cm_endpointslice, cm_nodelifecycle, cm_podgc, cm_nodeipam;
 extern struct cm_controller cm_csrapproving, cm_csrsigning; /* joinapi */
-extern struct cm_controller cm_serviceaccount;
+extern struct cm_controller cm_serviceaccount, cm_clusterroleaggregation;
 extern struct cm_controller cm_epsmirror; /* svcapi: endpointslice-mirroring-controller */
 struct cm_controller **cm_controllers(void);
 /* Whether name is enabled by a --controllers list ("*", "name", "-name"; comma-separated);

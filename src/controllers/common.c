@@ -38,6 +38,7 @@ struct cm_controller **cm_controllers(void)
                                           &cm_csrapproving,
                                           &cm_csrsigning,
                                           &cm_serviceaccount,
+                                          &cm_clusterroleaggregation,
                                           NULL};
     return all;
 }
