@@ -3,6 +3,7 @@
  * bucket for client-side throttling, retries for 429/5xx, Status decoding, watch streaming. */
 #include "ckube/client.h"
 #include "ckube/wq.h"
+#include "client/rest_int.h"
 #include "lib/log.h"
 #include "lib/timeutil.h"
 #include "lib/version.h"
@@ -14,19 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define POOL_MAX 32
 #define MAX_RETRIES 5
 #define RESP_MAX ((size_t)512 << 20)
 
-struct ck_client {
-    struct ck_client_config cfg;
-    pthread_mutex_t mu;
-    CURL *pool[POOL_MAX];
-    size_t npool;
-    struct wq_rate_limiter *throttle;
-    struct curl_slist *base_headers;
-    char *ua;
-};
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static void curl_init_once(void)
@@ -440,4 +431,17 @@ int ck_client_watch(struct ck_client *c, const char *path, int idle_timeout_ms, 
     ck_buf_release(&st.buf);
     free(url);
     return rc;
+}
+
+/* ---- for the other files of the client (rest_int.h) ------------------------------------- */
+
+void ck_rest_prepare(struct ck_client *c, CURL *h, const char *method, const char *url,
+                     struct curl_slist *headers)
+{
+    prepare(c, h, method, url, headers);
+}
+
+int ck_rest_status_error(int code, const struct ck_buf *body, struct ck_err *err)
+{
+    return status_error(code, body, err);
 }

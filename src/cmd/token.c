@@ -158,7 +158,7 @@ static int token_secret_put(struct ck_client *c, const char *tok, int64_t ttl_s,
         json_t *patch = json_pack("{s:O}", "data", data);
         if (!*exp) /* no TTL: drop an older expiration */
             json_object_set_new(json_object_get(patch, "data"), "expiration", json_null());
-        *err = (struct ck_err)CK_ERR_INIT;
+        *err = CK_ERR_INIT;
         rc = ck_client_patch_json(c, path, "application/merge-patch+json", patch, NULL, err);
         json_decref(patch);
         free(path);
@@ -189,7 +189,7 @@ static int token_secret_renew(struct ck_client *c, const char *tok, struct ck_er
         free(have);
         free(exp);
     }
-    *err = (struct ck_err)CK_ERR_INIT;
+    *err = CK_ERR_INIT;
     json_decref(cur);
     free(path);
     return fresh ? 0 : token_secret_put(c, tok, TOKEN_TTL_S, "ckube server join token", err);
@@ -238,7 +238,7 @@ static int cluster_info_put(struct ck_client *c, const char *kubeconfig, const c
     rc = ck_client_create_json(c, "/api/v1/namespaces/kube-public/configmaps", obj, NULL, err);
     if (rc < 0 && err->reason == CK_R_ALREADY_EXISTS) {
         json_t *patch = json_pack("{s:O}", "data", data);
-        *err = (struct ck_err)CK_ERR_INIT;
+        *err = CK_ERR_INIT;
         rc = ck_client_patch_json(c, path, "application/merge-patch+json", patch, NULL, err);
         json_decref(patch);
     }

@@ -19,6 +19,10 @@ extern const struct sch_plugin_def sch_plugin_inter_pod_affinity;
 extern const struct sch_plugin_def sch_plugin_image_locality;
 extern const struct sch_plugin_def sch_plugin_default_preemption;
 extern const struct sch_plugin_def sch_plugin_default_binder;
+/* DefaultBinder's request: the Binding of p to node (with the pod's uid as a precondition)
+ * and the path it is POSTed to. */
+json_t *sch_binding(const struct sch_pod *p, const char *node);
+char *sch_binding_path(const struct sch_pod *p);
 
 bool sch_ports_conflict(const struct sch_port *used, size_t n, const struct sch_port *want);
 /* ImageLocality calculatePriority. */

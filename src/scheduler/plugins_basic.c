@@ -363,10 +363,8 @@ static enum sch_code binder_bind(void *self, const struct sch_pod *p, const char
     struct sch_handle *h = self == (void *)1 ? NULL : self;
     if (!h || !h->client)
         return sch_status_set(st, SCH_ERROR, "no client");
-    json_t *b = json_pack("{s:s,s:s,s:{s:s,s:s,s:s},s:{s:s,s:s}}", "apiVersion", "v1", "kind",
-                          "Binding", "metadata", "name", p->name, "namespace", p->ns, "uid", p->uid,
-                          "target", "kind", "Node", "name", node);
-    char *path = ck_asprintf("/api/v1/namespaces/%s/pods/%s/binding", p->ns, p->name);
+    json_t *b = sch_binding(p, node);
+    char *path = sch_binding_path(p);
     struct ck_err err = CK_ERR_INIT;
     int rc = ck_client_create_json(h->client, path, b, NULL, &err);
     free(path);
@@ -374,6 +372,18 @@ static enum sch_code binder_bind(void *self, const struct sch_pod *p, const char
     if (rc < 0)
         return sch_status_set(st, SCH_ERROR, "%s", err.msg);
     return SCH_OK;
+}
+
+json_t *sch_binding(const struct sch_pod *p, const char *node)
+{
+    return json_pack("{s:s,s:s,s:{s:s,s:s,s:s},s:{s:s,s:s}}", "apiVersion", "v1", "kind",
+                     "Binding", "metadata", "name", p->name, "namespace", p->ns, "uid", p->uid,
+                     "target", "kind", "Node", "name", node);
+}
+
+char *sch_binding_path(const struct sch_pod *p)
+{
+    return ck_asprintf("/api/v1/namespaces/%s/pods/%s/binding", p->ns, p->name);
 }
 
 const struct sch_plugin_def sch_plugin_default_binder = {

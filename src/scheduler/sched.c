@@ -499,7 +499,7 @@ static void schedule_one(struct sch_sched *s, struct sch_qpod *qp)
     j->prof = pr;
     j->node = ck_strdup(host);
     j->start_ns = start;
-    if (!sch_jobq_push_wait(&s->binds, j)) { /* closed: stopping */
+    if (!sch_bind_submit(s, j)) { /* stopping */
         sch_cache_forget(s->cache, p->key);
         sch_queue_done(s->queue, qp);
         sch_job_free(j);
@@ -588,6 +588,8 @@ struct sch_sched *sch_sched_new(const struct sch_opts *o, struct ck_err *err)
     /* client-go's broadcaster queues up to 1000 events and drops the rest */
     sch_jobq_init(&s->events, 1000);
     pthread_mutex_init(&s->lat_mu, NULL);
+    pthread_mutex_init(&s->inflight_mu, NULL);
+    pthread_cond_init(&s->inflight_cv, NULL);
     return s;
 }
 
@@ -626,11 +628,12 @@ void sch_sched_run(struct sch_sched *s)
     if (s->running)
         return;
     s->running = true;
+    sch_batch_start(s);
     s->nbinders = s->o.bind_workers > 0 ? s->o.bind_workers : SCH_BINDERS;
     s->binders = ck_calloc((size_t)s->nbinders, sizeof(pthread_t));
     for (int i = 0; i < s->nbinders; i++)
         pthread_create(&s->binders[i], NULL, sch_bind_worker, s);
-    s->neventers = 2;
+    s->neventers = s->batch ? 0 : 2; /* the batch posts the Events */
     s->eventers = ck_calloc((size_t)s->neventers, sizeof(pthread_t));
     for (int i = 0; i < s->neventers; i++)
         pthread_create(&s->eventers[i], NULL, sch_event_worker, s);
@@ -644,6 +647,9 @@ void sch_sched_stop(struct sch_sched *s)
         return;
     s->stop = 1;
     sch_queue_close(s->queue);
+    pthread_mutex_lock(&s->inflight_mu); /* a loop waiting for room on the wire */
+    pthread_cond_broadcast(&s->inflight_cv);
+    pthread_mutex_unlock(&s->inflight_mu);
     pthread_join(s->loop, NULL);
     pthread_join(s->ticker, NULL);
     sch_jobq_close(&s->binds);
@@ -652,6 +658,7 @@ void sch_sched_stop(struct sch_sched *s)
         pthread_join(s->binders[i], NULL);
     for (int i = 0; i < s->neventers; i++)
         pthread_join(s->eventers[i], NULL);
+    sch_batch_stop(s);
     s->running = false;
 }
 
@@ -679,6 +686,8 @@ void sch_sched_free(struct sch_sched *s)
     free(s->lat_samples);
     free(s->status_buf);
     pthread_mutex_destroy(&s->lat_mu);
+    pthread_mutex_destroy(&s->inflight_mu);
+    pthread_cond_destroy(&s->inflight_cv);
     free(s);
 }
 

@@ -9,9 +9,12 @@
  *
  * Throughput: the snapshot reclones only the nodes the cache marked dirty; PodTopologySpread
  * and InterPodAffinity keep their matching-pod counts across cycles (mcache.h) instead of
- * rescanning every pod each cycle; the loop waits when the binders fall behind (a few queued
- * bindings per binder), so latency stays bounded by the API server's binding rate; Events go
- * through a 1000-deep queue and are dropped when it is full, as client-go's broadcaster does. */
+ * rescanning every pod each cycle; DefaultBinder's bindings and the Events go out as
+ * asynchronous requests of one client thread (ckube/batch.h: HTTP/2 streams over TLS,
+ * keep-alive connections over plain http) instead of one blocking request per binder thread,
+ * and the loop waits while SCH_BINDS_INFLIGHT bindings are on the wire, so latency stays
+ * bounded by the API server's binding rate; Events go through a 1000-deep queue, two on the
+ * wire at a time, and are dropped when it is full, as client-go's broadcaster does. */
 #ifndef CK_SCHED_SCHED_H
 #define CK_SCHED_SCHED_H
 
@@ -27,7 +30,8 @@ struct sch_opts {
     struct ck_client *client; /* borrowed */
     const json_t *config;     /* KubeSchedulerConfiguration (JSON), NULL = defaults */
     int parallelism;          /* Filter/Score threads; 0 = number of CPUs */
-    int bind_workers;         /* concurrent binding requests; 0 = SCH_BINDERS */
+    int bind_workers;         /* concurrent binding requests; 0 = SCH_BINDERS (threads) or
+                                 SCH_BINDS_INFLIGHT (bindings multiplexed by the batch) */
     bool no_events;           /* do not post Events (benchmarks) */
 };
 
@@ -35,6 +39,9 @@ struct sch_opts {
  * bindings in flight cost it less CPU each (measured: 4 in flight cost about twice the CPU
  * per binding of 32). */
 #define SCH_BINDERS 32
+/* Bindings in flight when DefaultBinder's requests go out as streams of one HTTP/2
+ * connection, driven by one thread (ckube/batch.h). */
+#define SCH_BINDS_INFLIGHT 128
 
 struct sch_sched;
 

@@ -2,11 +2,13 @@
 /* The scheduler's writes to the API server: the binding cycle (Permit/PreBind/Bind/PostBind,
  * handleBindingCycleError), failure handling (handleSchedulingFailure: PodScheduled=False
  * with reason Unschedulable, FailedScheduling event, requeue), events, and the metrics. */
+#include "ckube/batch.h"
 #include "k8s/pod.h"
 #include "k8s/util.h"
 #include "lib/log.h"
 #include "lib/timeutil.h"
 #include "lib/yamljson.h"
+#include "scheduler/plugins.h"
 #include "scheduler/sched_int.h"
 
 #include <errno.h>
@@ -105,8 +107,7 @@ void sch_job_free(struct sch_job *j)
 
 /* ---- events and status ------------------------------------------------------------------ */
 
-static void event_now(struct sch_sched *s, const json_t *pod, const char *type, const char *reason,
-                      const char *msg)
+static json_t *event_json(const json_t *pod, const char *type, const char *reason, const char *msg)
 {
     char ts[31], nm[300];
     int64_t now = ck_real_ns();
@@ -126,12 +127,73 @@ static void event_now(struct sch_sched *s, const json_t *pod, const char *type, 
         sec, "count", 1, "reportingComponent", "default-scheduler", "reportingInstance",
         "default-scheduler", "action", strcmp(reason, "Scheduled") ? "Scheduling" : "Binding",
         "eventTime", ts);
+    return ev;
+}
+
+static void event_now(struct sch_sched *s, const json_t *pod, const char *type, const char *reason,
+                      const char *msg)
+{
+    json_t *ev = event_json(pod, type, reason, msg);
+    const char *ns = k8s_obj_namespace(pod);
     char *path = ck_asprintf("/api/v1/namespaces/%s/events", ns);
     struct ck_err err = CK_ERR_INIT;
     if (ck_client_create_json(s->client, path, ev, NULL, &err) < 0)
         ck_v(2, "event %s for %s/%s: %s", reason, ns, k8s_obj_name(pod), err.msg);
     free(path);
     json_decref(ev);
+}
+
+/* ---- the batch: bindings and Events in flight on one connection ------------------------- */
+
+/* Events on the wire at once: client-go's sink writes one event at a time; the queue in front
+ * of it (s->events, 1000 deep, dropping when full) is the broadcaster's. */
+#define EVENTS_ON_WIRE 2
+
+static void event_pump(struct sch_sched *s);
+
+static void event_done(void *arg, int rc, const struct ck_response *resp, const struct ck_err *err)
+{
+    struct sch_sched *s = arg;
+    (void)resp;
+    if (rc < 0)
+        ck_v(2, "event: %s", err->msg);
+    atomic_fetch_sub(&s->events_inflight, 1);
+    event_pump(s);
+}
+
+/* Puts queued Events on the wire while fewer than EVENTS_ON_WIRE are. */
+static void event_pump(struct sch_sched *s)
+{
+    for (;;) {
+        struct sch_job *j = NULL;
+        pthread_mutex_lock(&s->events.mu);
+        if (atomic_load(&s->events_inflight) < EVENTS_ON_WIRE && s->events.head) {
+            j = s->events.head;
+            s->events.head = j->next;
+            if (!s->events.head)
+                s->events.tail = NULL;
+            s->events.len--;
+            atomic_fetch_add(&s->events_inflight, 1);
+        }
+        pthread_mutex_unlock(&s->events.mu);
+        if (!j)
+            return;
+        char *nl = strchr(j->reason, '\n');
+        *nl = '\0';
+        const json_t *pod = (json_t *)j->node;
+        json_t *ev = event_json(pod, j->reason, nl + 1, j->msg);
+        char *body = json_dumps(ev, JSON_COMPACT);
+        char *path = ck_asprintf("/api/v1/namespaces/%s/events", k8s_obj_namespace(pod));
+        if (ck_batch_submit(s->batch, "POST", path, "application/json", body, strlen(body),
+                            event_done, s) < 0)
+            atomic_fetch_sub(&s->events_inflight, 1);
+        free(path);
+        free(body);
+        json_decref(ev);
+        json_decref((json_t *)j->node);
+        j->node = NULL;
+        sch_job_free(j);
+    }
 }
 
 /* Queued: the event broadcaster drops events when its queue is full, as client-go's does. */
@@ -153,6 +215,8 @@ void sch_post_event(struct sch_sched *s, const json_t *pod, const char *type, co
         json_decref((json_t *)j->node);
         j->node = NULL;
         sch_job_free(j);
+    } else if (s->batch) {
+        event_pump(s);
     }
 }
 
@@ -312,6 +376,9 @@ static void handle_fail(struct sch_sched *s, struct sch_job *j)
     sch_queue_requeue(s->queue, qp, j->error);
 }
 
+static void bind_finish(struct sch_sched *s, struct sch_job *j, enum sch_code c,
+                        const struct sch_status *st);
+
 static void run_bind(struct sch_sched *s, struct sch_job *j)
 {
     struct sch_qpod *qp = j->qp;
@@ -330,6 +397,16 @@ static void run_bind(struct sch_sched *s, struct sch_job *j)
             c = in->def->bind(in->self, qp->p, j->node, &st);
         }
     }
+    bind_finish(s, j, c, &st);
+}
+
+/* The end of a binding cycle: PostBind and the Scheduled event, or Unreserve, forget and
+ * requeue (handleBindingCycleError). */
+static void bind_finish(struct sch_sched *s, struct sch_job *j, enum sch_code c,
+                        const struct sch_status *st)
+{
+    struct sch_qpod *qp = j->qp;
+    const struct sch_profile *pr = j->prof;
     if (c != SCH_OK) {
         atomic_fetch_add(&s->bind_errors, 1);
         for (size_t k = pr->npt[SCH_PT_RESERVE]; k-- > 0;) {
@@ -339,7 +416,7 @@ static void run_bind(struct sch_sched *s, struct sch_job *j)
         }
         sch_cache_forget(s->cache, qp->p->key);
         char m[SCH_REASON_LEN * SCH_MAX_REASONS];
-        sch_status_message(&st, m, sizeof(m));
+        sch_status_message(st, m, sizeof(m));
         /* a pod that disappeared meanwhile is simply dropped */
         if (strstr(m, "not found")) {
             sch_queue_done(s->queue, qp);
@@ -363,6 +440,87 @@ static void run_bind(struct sch_sched *s, struct sch_job *j)
     sch_post_event(s, qp->p->obj, "Normal", "Scheduled", msg);
     free(msg);
     sch_queue_done(s->queue, qp);
+}
+
+/* The binding's answer, on the batch's thread. */
+static void bind_done(void *arg, int rc, const struct ck_response *resp, const struct ck_err *err)
+{
+    struct sch_job *j = arg;
+    struct sch_sched *s = j->s;
+    (void)resp;
+    struct sch_status st;
+    sch_status_reset(&st);
+    enum sch_code c = rc < 0 ? sch_status_set(&st, SCH_ERROR, "%s", err->msg) : SCH_OK;
+    bind_finish(s, j, c, &st);
+    sch_job_free(j);
+    pthread_mutex_lock(&s->inflight_mu);
+    s->binds_inflight--;
+    pthread_cond_signal(&s->inflight_cv);
+    pthread_mutex_unlock(&s->inflight_mu);
+}
+
+/* Bind is DefaultBinder alone and nothing runs at PreBind: the binding can be a request of
+ * the batch instead of a blocking call on a binder. */
+static bool batchable(const struct sch_profile *pr)
+{
+    return pr->npt[SCH_PT_PRE_BIND] == 0 && pr->npt[SCH_PT_BIND] == 1 &&
+           pr->plugins[pr->pt[SCH_PT_BIND][0]].def == &sch_plugin_default_binder;
+}
+
+bool sch_bind_submit(struct sch_sched *s, struct sch_job *j)
+{
+    if (!s->batch || !batchable(j->prof))
+        return sch_jobq_push_wait(&s->binds, j);
+    pthread_mutex_lock(&s->inflight_mu);
+    while (!s->stop && s->binds_inflight >= s->max_binds_inflight)
+        pthread_cond_wait(&s->inflight_cv, &s->inflight_mu);
+    if (s->stop) {
+        pthread_mutex_unlock(&s->inflight_mu);
+        return false;
+    }
+    s->binds_inflight++;
+    pthread_mutex_unlock(&s->inflight_mu);
+    const struct sch_pod *p = j->qp->p;
+    json_t *b = sch_binding(p, j->node);
+    char *body = json_dumps(b, JSON_COMPACT);
+    char *path = sch_binding_path(p);
+    j->s = s;
+    int rc = ck_batch_submit(s->batch, "POST", path, "application/json", body, strlen(body),
+                             bind_done, j);
+    free(path);
+    free(body);
+    json_decref(b);
+    if (rc < 0) {
+        pthread_mutex_lock(&s->inflight_mu);
+        s->binds_inflight--;
+        pthread_mutex_unlock(&s->inflight_mu);
+        return false;
+    }
+    return true;
+}
+
+void sch_batch_start(struct sch_sched *s)
+{
+    s->max_binds_inflight = s->o.bind_workers > 0 ? s->o.bind_workers : SCH_BINDS_INFLIGHT;
+    s->binds_inflight = 0;
+    atomic_init(&s->events_inflight, 0);
+    s->batch = ck_batch_new(s->client, s->max_binds_inflight + EVENTS_ON_WIRE);
+}
+
+void sch_batch_stop(struct sch_sched *s)
+{
+    pthread_mutex_lock(&s->inflight_mu);
+    pthread_cond_broadcast(&s->inflight_cv);
+    pthread_mutex_unlock(&s->inflight_mu);
+    struct ck_batch *b = s->batch;
+    ck_batch_free(b); /* every binding in flight finishes (its callback runs) first */
+    s->batch = NULL;
+    struct sch_job *j;
+    while ((j = sch_jobq_pop(&s->events)) != NULL) { /* closed: Events not sent are dropped */
+        json_decref((json_t *)j->node);
+        j->node = NULL;
+        sch_job_free(j);
+    }
 }
 
 void *sch_bind_worker(void *arg)

@@ -19,6 +19,7 @@ enum sch_job_kind { SCH_JOB_BIND, SCH_JOB_FAIL, SCH_JOB_EVENT };
 
 struct sch_job {
     struct sch_job *next;
+    struct sch_sched *s; /* BIND through the batch: its owner */
     enum sch_job_kind kind;
     struct sch_qpod *qp;
     const struct sch_profile *prof;
@@ -41,6 +42,7 @@ struct sch_jobq {
 };
 
 struct ck_compsrv;
+struct ck_batch;
 
 struct sch_sched {
     struct sch_opts o;
@@ -62,6 +64,13 @@ struct sch_sched {
     pthread_t loop, ticker, *binders, *eventers;
     int nbinders, neventers;
     struct sch_jobq binds, events;
+    /* bindings and Events in flight on one multiplexed connection (sched_api.c); bindings of
+     * profiles whose only Bind plugin is DefaultBinder (and no PreBind) go this way */
+    struct ck_batch *batch;
+    pthread_mutex_t inflight_mu;
+    pthread_cond_t inflight_cv;
+    int binds_inflight, max_binds_inflight;
+    atomic_int events_inflight;
     volatile int stop;
     bool running;
     /* metrics */
@@ -96,6 +105,12 @@ void sch_post_event(struct sch_sched *s, const json_t *pod, const char *type, co
 void sch_update_pod_status(struct sch_sched *s, const json_t *pod, const char *msg,
                            const char *nominated);
 void *sch_bind_worker(void *arg);
+/* Hands a scheduled pod to its binding cycle (waiting while too many are in flight); false
+ * when the scheduler is stopping (the job is then the caller's). */
+bool sch_bind_submit(struct sch_sched *s, struct sch_job *j);
+/* Starts and stops the batch (sch_sched_run / sch_sched_stop, after the binders ended). */
+void sch_batch_start(struct sch_sched *s);
+void sch_batch_stop(struct sch_sched *s);
 void *sch_event_worker(void *arg);
 void sch_observe(struct sch_sched *s, int64_t attempt_ns, int64_t e2e_ns);
 
