@@ -24,12 +24,14 @@ static void call(struct env *e, const char *method, const char *path, const char
                  const char *ctype, const char *accept, const char *body, size_t blen,
                  bool want_iov, struct resp *out)
 {
+    static const char *const masters[] = {"system:masters", NULL}; /* RBAC escalation checks */
     struct api_request rq = {.method = method,
                              .path = path,
                              .query = query,
                              .content_type = ctype,
                              .accept = accept,
                              .user = "test",
+                             .groups = masters,
                              .body = body,
                              .body_len = blen};
     struct api_response rs;
