@@ -736,7 +736,7 @@ static void pump_session(struct rt_exec_session *s, bool with_stdin)
 static int exec_stream(struct crt *c, const char *id, const char *const *cmd, bool tty,
                        bool interactive, struct ck_err *e)
 {
-    struct rt_exec_session s;
+    struct rt_exec_session s = {.pid = -1, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
     if (c->rt->ops->exec(c->rt, id, cmd, tty, interactive, &s, e) < 0)
         return -1;
     struct termios saved;

@@ -234,6 +234,7 @@ int rt_crun_exec(struct runtime *rt, const char *id, const char *const *argv, bo
                  bool want_stdin, struct rt_exec_session *s, struct ck_err *err)
 {
     struct rt_crun *c = crun_of(rt);
+    s->priv = NULL; /* an exec session has no relay (exec_wait tells them apart by it) */
     if (!argv || !argv[0])
         return ck_err_set(err, CK_R_INVALID, "exec: empty command");
     ck_autofree char *user = running_user(c, id, err);
