@@ -15,5 +15,7 @@ if [ "$(id -u)" = 0 ]; then "$BIN" bench exec; fi
 "$BIN" bench controllers || echo "bench controllers: failed (see above)"
 # cluster DNS: 1,000 Services, A queries from 4 client threads over loopback UDP
 "$BIN" bench dns || echo "bench dns: failed (see above)"
+# priority and fairness: 100 full LISTs of 20,000 pods from one user vs a node's Lease renewals
+"$BIN" bench apf || echo "bench apf: failed (see above)"
 # the service proxy: 10,000 Services x 10 endpoints into nftables in a private netns (needs root)
 if [ "$(id -u)" = 0 ]; then "$BIN" bench proxy || echo "bench proxy: failed (see above)"; fi

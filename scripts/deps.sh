@@ -15,6 +15,7 @@ PKGS=(
   libcmocka-dev
   libnftables-dev libnftnl-dev libmnl-dev libldns-dev  # service proxy (nftables), cluster DNS
   libjwt-dev libcjose-dev      # service-account tokens (JWT/JOSE)
+  libsodium-dev                # secretbox encryption of Secrets at rest
   # test peers: the real parts
   python3 curl jq procps psmisc openssl
   # client conformance suite (tests/clients): the real client libraries

@@ -453,7 +453,8 @@ static bool has_source_volumes(const struct agent *ag, const json_t *pod)
     const json_t *v = k8s_jpath(pod, "spec.volumes");
     for (size_t i = 0; i < k8s_jlen(v) && !ag->hollow; i++)
         if (json_object_get(json_array_get(v, i), "configMap") ||
-            json_object_get(json_array_get(v, i), "secret"))
+            json_object_get(json_array_get(v, i), "secret") ||
+            json_object_get(json_array_get(v, i), "projected")) /* satoken: token refresh */
             return true;
     return false;
 }

@@ -501,6 +501,7 @@ int ag_volume_mounts(struct agent *ag, const struct ag_pod *p, const json_t *c,
 void ag_volumes_teardown(struct agent *ag, const struct ag_pod *p)
 {
     char dir[PATH_MAX];
+    ag_tokens_forget_pod(p->uid); /* satoken: its cached service-account tokens */
     if (ag->hollow)
         return;
     snprintf(dir, sizeof(dir), "%s/pods/%s_%s_%s", ag->root, p->ns, p->name, p->uid);

@@ -296,43 +296,26 @@ int ag_vol_setup_dapi(struct agent *ag, struct ag_pod *p, const json_t *pod, con
 
 /* ---- projected volume --------------------------------------------------------------------- */
 
-/* A TokenRequest for the pod's service account; until the API server serves it, the volume
- * goes without the token and a FailedMount warning says why. */
-static void project_token(struct agent *ag, struct ag_pod *p, const json_t *pod, const char *vname,
-                          const json_t *src, int mode, struct ag_payload *pl)
+/* A token from the token manager (tokens.c: a TokenRequest bound to the pod, cached and
+ * refreshed as upstream's kubelet does). Failing, the volume setup fails as upstream's
+ * projected volume does ("failed to fetch token"), and the pod worker retries. */
+static int project_token(struct agent *ag, struct ag_pod *p, const json_t *pod, const json_t *src,
+                         int mode, struct ag_payload *pl, struct ck_err *err)
 {
     const char *sa = k8s_jpath_str(pod, "spec.serviceAccountName");
     if (!*sa)
         sa = "default";
     json_t *exp = json_object_get(src, "expirationSeconds");
-    json_t *tr = json_pack(
-        "{s:s,s:s,s:{s:[],s:I,s:{s:s,s:s,s:s,s:s}}}", "apiVersion", "authentication.k8s.io/v1",
-        "kind", "TokenRequest", "spec", "audiences", "expirationSeconds",
-        (json_int_t)(json_is_integer(exp) ? json_integer_value(exp) : 3600), "boundObjectRef",
-        "apiVersion", "v1", "kind", "Pod", "name", p->name, "uid", p->uid);
-    if (*k8s_jstr(src, "audience"))
-        json_array_append_new(k8s_jpath(tr, "spec.audiences"),
-                              json_string(k8s_jstr(src, "audience")));
-    char path[1024];
-    snprintf(path, sizeof(path), "/api/v1/namespaces/%s/serviceaccounts/%s/token", p->ns, sa);
-    json_t *out = NULL;
+    int64_t es = json_is_integer(exp) ? json_integer_value(exp) : 3600;
     struct ck_err e = CK_ERR_INIT;
-    int rc = ck_client_create_json(ag->client, path, tr, &out, &e);
-    json_decref(tr);
-    const char *tok = k8s_jpath_str(out, "status.token");
-    if (rc == 0 && *tok) {
-        ag_payload_add(pl, k8s_jstr(src, "path"), ck_strdup(tok), strlen(tok), mode);
-    } else {
-        if (rc == 0)
-            ck_err_set(&e, CK_R_INTERNAL, "empty token in TokenRequest status");
-        ag_event(ag, p, NULL, true, "FailedMount",
-                 "MountVolume.SetUp failed for volume \"%s\" : failed to fetch token: %s "
-                 "(the serviceAccountToken projection is left out until the API server serves "
-                 "TokenRequest)",
-                 vname, e.msg);
+    char *tok = ag_tokens_get(ag, p->ns, sa, p->name, p->uid, k8s_jstr(src, "audience"), es, &e);
+    if (!tok) {
+        ck_err_set(err, e.reason ? e.reason : CK_R_INTERNAL, "failed to fetch token: %s", e.msg);
+        ck_err_clear(&e);
+        return -1;
     }
-    ck_err_clear(&e);
-    json_decref(out);
+    ag_payload_add(pl, k8s_jstr(src, "path"), tok, strlen(tok), mode);
+    return 0;
 }
 
 int ag_vol_setup_projected(struct agent *ag, struct ag_pod *p, const json_t *pod, const json_t *v,
@@ -372,7 +355,7 @@ int ag_vol_setup_projected(struct agent *ag, struct ag_pod *p, const json_t *pod
             if (!ag_vol_safe_path(k8s_jstr(src, "path")))
                 rc = ck_err_set(&e, CK_R_INVALID, "invalid path %s", k8s_jstr(src, "path"));
             else
-                project_token(ag, p, pod, vname, src, mode, &pl);
+                rc = project_token(ag, p, pod, src, mode, &pl, &e);
         } else if (json_object_get(s, "clusterTrustBundle")) {
             if (!json_is_true(k8s_jpath(s, "clusterTrustBundle.optional")))
                 rc = ck_err_set(&e, CK_R_INVALID,

@@ -80,6 +80,15 @@ int ag_dapi_payload(const json_t *pod, const json_t *items, int defmode,
  * changes). -1 with the FailedMount message in err. */
 int ag_vol_setup_dapi(struct agent *ag, struct ag_pod *p, const json_t *pod, const json_t *v,
                       const char *dir, struct ck_err *err);
+/* tokens.c: the service-account token manager (cached TokenRequests bound to the pod,
+ * refreshed at 80 % of their lifetime or after 24 h). A malloc'd token, or NULL with err. */
+char *ag_tokens_get(struct agent *ag, const char *ns, const char *sa, const char *pod,
+                    const char *uid, const char *aud, int64_t exp_sec, struct ck_err *err);
+void ag_tokens_forget_pod(const char *pod_uid);
+/* upstream's requiresRefresh: a token expiring at exp (unix s) that was asked for exp_sec
+ * seconds needs fetching again at now when it is older than 24 h, or within 20 % of its
+ * lifetime of expiring (each moved earlier by jitter seconds). */
+bool ag_tokens_needs_refresh(int64_t exp, int64_t exp_sec, int64_t now, int64_t jitter);
 int ag_vol_setup_projected(struct agent *ag, struct ag_pod *p, const json_t *pod, const json_t *v,
                            const char *dir, struct ck_err *err);
 

@@ -38,6 +38,14 @@ struct api_opts {
                                   controller manager's namespace controller, as upstream;
                                   false: the engine does both itself (no controller manager) */
     const char *authorization_mode; /* "Node,RBAC" (NULL: the default) or "AlwaysAllow" */
+    const char *admission_enable;  /* --enable-admission-plugins (comma list; NULL: none) */
+    const char *admission_disable; /* --disable-admission-plugins (admission/admission.h) */
+    /* satoken: service-account tokens and the static token file (endpoints/tokenauth.c) */
+    const char *sa_signing_key_file; /* RSA private key (PEM); NULL: no service-account tokens */
+    const char *sa_issuer;           /* NULL: https://kubernetes.default.svc.cluster.local */
+    const char *api_audiences;       /* comma-separated; NULL or "": the issuer */
+    int64_t sa_max_token_expiration_s; /* TokenRequest cap; 0: none */
+    const char *token_auth_file;     /* static token CSV; NULL: none */
 };
 
 /* Creates the engine on an open store: loads every object into memory, subscribes to the
@@ -159,5 +167,23 @@ bool api_authorize(struct api_server *s, const struct rbac_attrs *a, char *reaso
  * service-account JWTs, the static token file. 0 with *u filled (owned strings), -1 when the
  * token does not authenticate. Reads only memory: callable from an event loop. */
 int api_authn_token(struct api_server *s, const char *tok, size_t len, struct authn_user *u);
+
+/* apf: API Priority and Fairness classification (endpoints/flowcontrol.c). */
+struct api_fc_class {
+    char flow_schema[64], fs_uid[48];     /* the matching FlowSchema */
+    char priority_level[64], pl_uid[48]; /* its PriorityLevelConfiguration */
+    bool exempt;                         /* the level is Exempt: never queued */
+    bool reject;                         /* limitResponse Reject (else Queue) */
+    int shares;                          /* nominalConcurrencyShares */
+    int total_shares;                    /* sum over every non-exempt level */
+    int queues, hand_size, queue_length_limit;
+    uint64_t flow_hash; /* the flow: schema name + distinguisher (ByUser, ByNamespace) */
+    long long objects;  /* a LIST: objects it processes (the resource's count), else -1 */
+};
+/* Classifies a request by the cached FlowSchemas in matchingPrecedence order. 0 with *out
+ * filled, -1 when nothing matches (no configuration yet). Reads only memory: callable from
+ * an event loop. */
+int api_flowcontrol_classify(struct api_server *s, const struct rbac_attrs *a,
+                             struct api_fc_class *out);
 
 #endif

@@ -3,13 +3,19 @@
  * HTTPS (bearer token) and optionally plain HTTP, until SIGTERM/SIGINT. Also the shared runner
  * that `ckube server` builds on (apiserver.h). */
 #include "apiserver/api.h"
+#include "apiserver/admission/admission.h"
 #include "apiserver/endpoints/svcrange.h"
 #include "apiserver/authn/auth.h"
 #include "apiserver/http/http.h"
+#include "apiserver/encoding/proto.h"        /* encaudit: audit objects */
+#include "apiserver/http/http_audit.h"      /* encaudit */
 #include "apiserver/http/tls.h"
+#include "apiserver/storage/transform.h" /* encaudit */
 #include "cmd/apiserver.h"
 #include "cmd/cmd.h"
+#include "lib/certs.h"
 #include "lib/log.h"
+#include "lib/perm.h" /* encaudit */
 
 #include <errno.h>
 #include <limits.h>
@@ -21,6 +27,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "lib/banned.h"
 
@@ -43,14 +50,21 @@ struct flags {
     int compaction_interval_s; /* 0 = engine default (300 s), <0 = off */
     bool proxy_allow_loopback; /* --proxy-allow-loopback (tests) */
     bool ns_controller;        /* --namespace-deletion=controller */
+    const char *adm_enable, *adm_disable; /* --enable/--disable-admission-plugins */
     /* kubesrv: the client toward kubelets (pods/log, exec, ...); default: a certificate the
      * cluster CA issues into the data dir (kubelet-client.crt) */
     const char *kubelet_cert, *kubelet_key, *kubelet_ca;
     const char *client_ca;             /* joinapi: --client-ca-file; default <data-dir>/ca.crt */
     const char *svc_cidr, *node_ports; /* svcapi: --service-cluster-ip-range/-node-port-range */
     const char *advertise;             /* svcapi: --advertise-address */
+    /* satoken: --service-account-(signing-)key-file, --service-account-issuer, --api-audiences,
+     * --service-account-max-token-expiration, --token-auth-file */
+    const char *sa_key, *sa_signing_key, *sa_issuer, *api_auds, *token_file;
+    long sa_max_exp;
     /* an etcd cluster instead of the embedded store */
     const char *etcd_servers, *etcd_prefix, *etcd_cafile, *etcd_certfile, *etcd_keyfile;
+    const char *enc_config;       /* encaudit: --encryption-provider-config */
+    struct http_audit_opts audit; /* encaudit: --audit-* */
 };
 
 static void usage(const char *verb)
@@ -66,6 +80,19 @@ static void usage(const char *verb)
         "       [--proxy-allow-loopback] [--namespace-deletion apiserver|controller] [-v=N]\n"
         "       [--service-cluster-ip-range CIDR] [--service-node-port-range MIN-MAX]\n"
         "       [--advertise-address IP]\n"
+        "       [--enable-admission-plugins P,..] [--disable-admission-plugins P,..]\n"
+        "  --enable-admission-plugins/--disable-admission-plugins: admission plugins to turn\n"
+        "  on or off besides upstream's default set (see src/apiserver/admission/README.md)\n"
+        "       [--encryption-provider-config F] [--audit-policy-file F --audit-log-path P|-]\n"
+        "       [--audit-log-maxsize MB] [--audit-log-maxbackup N] [--audit-log-maxage DAYS]\n"
+        "       [--service-account-signing-key-file F] [--service-account-issuer URL]\n"
+        "       [--api-audiences A,B] [--service-account-max-token-expiration D]\n"
+        "       [--token-auth-file F]\n"
+        "  --service-account-signing-key-file (or --service-account-key-file): the RSA key\n"
+        "  signing and verifying service-account tokens (default DIR/sa.key, created 0600);\n"
+        "  --service-account-issuer: their iss (default\n"
+        "  https://kubernetes.default.svc.cluster.local); --api-audiences: default the issuer;\n"
+        "  --token-auth-file: static tokens, CSV token,user,uid,\"group1,group2\"\n"
         "  --service-cluster-ip-range: Service ClusterIPs (default 10.96.0.0/12, its first\n"
         "  address is default/kubernetes'); --service-node-port-range: NodePorts (default\n"
         "  30000-32767); every API server on one store must be given the same ranges;\n"
@@ -116,6 +143,7 @@ static int parse_duration_s(const char *v)
 
 static int parse_flags(int argc, char **argv, struct flags *f)
 {
+    int rc; /* encaudit */
     for (int i = 1; i < argc; i++) {
         const char *v;
         if (ck_log_parse_flag(argc, argv, &i))
@@ -137,6 +165,11 @@ static int parse_flags(int argc, char **argv, struct flags *f)
             if (d < 0)
                 return fprintf(stderr, "ckube: bad --compaction-interval %s\n", v), -1;
             f->compaction_interval_s = d ? d : -1;
+        } else if ((v = ck_flag_value(argc, argv, &i, "--encryption-provider-config"))) {
+            f->enc_config = v; /* encaudit */
+        } else if ((rc = http_audit_flag(argc, argv, &i, &f->audit)) != 0) {
+            if (rc < 0) /* encaudit */
+                return -1;
         } else if ((v = ck_flag_value(argc, argv, &i, "--etcd-servers"))) {
             f->etcd_servers = v;
         } else if ((v = ck_flag_value(argc, argv, &i, "--etcd-prefix"))) {
@@ -175,12 +208,32 @@ static int parse_flags(int argc, char **argv, struct flags *f)
                                v),
                        -1;
             f->advertise = v;
+        } else if ((v = ck_flag_value(argc, argv, &i, "--service-account-key-file"))) {
+            f->sa_key = v; /* satoken */
+        } else if ((v = ck_flag_value(argc, argv, &i, "--service-account-signing-key-file"))) {
+            f->sa_signing_key = v; /* satoken */
+        } else if ((v = ck_flag_value(argc, argv, &i, "--service-account-issuer"))) {
+            f->sa_issuer = v; /* satoken */
+        } else if ((v = ck_flag_value(argc, argv, &i, "--api-audiences"))) {
+            f->api_auds = v; /* satoken */
+        } else if ((v = ck_flag_value(argc, argv, &i, "--token-auth-file"))) {
+            f->token_file = v; /* satoken */
+        } else if ((v = ck_flag_value(argc, argv, &i, "--service-account-max-token-expiration"))) {
+            f->sa_max_exp = parse_duration_s(v); /* satoken: upstream's bounds, 1h..2^32 s */
+            if (f->sa_max_exp < 3600)
+                return fprintf(stderr, "Error: the service-account-max-token-expiration must be "
+                                       "between 1 hour and 2^32 seconds\n"),
+                       -1;
         } else if (!strcmp(argv[i], "--proxy-allow-loopback")) {
             f->proxy_allow_loopback = true;
         } else if ((v = ck_flag_value(argc, argv, &i, "--namespace-deletion"))) {
             if (strcmp(v, "controller") && strcmp(v, "apiserver"))
                 return fprintf(stderr, "ckube: bad --namespace-deletion %s\n", v), -1;
             f->ns_controller = !strcmp(v, "controller");
+        } else if ((v = ck_flag_value(argc, argv, &i, "--enable-admission-plugins"))) {
+            f->adm_enable = v;
+        } else if ((v = ck_flag_value(argc, argv, &i, "--disable-admission-plugins"))) {
+            f->adm_disable = v;
         } else if ((v = ck_flag_value(argc, argv, &i, "--watch-history"))) {
             char *end;
             f->watch_history = strtol(v, &end, 10);
@@ -195,6 +248,9 @@ static int parse_flags(int argc, char **argv, struct flags *f)
         return fprintf(stderr, "ckube: --kubelet-client-certificate and --kubelet-client-key "
                                "go together\n"),
                -1;
+    char amsg[256]; /* admission */
+    if (adm_check_flags(f->adm_enable, f->adm_disable, amsg, sizeof(amsg)) < 0)
+        return fprintf(stderr, "Error: %s\n", amsg), -1;
     if (!f->etcd_servers &&
         (f->etcd_prefix || f->etcd_cafile || f->etcd_certfile || f->etcd_keyfile))
         return fprintf(stderr, "ckube: --etcd-prefix/--etcd-cafile/--etcd-certfile/"
@@ -242,12 +298,73 @@ static void url_host(const char *bind, char *out, size_t cap)
         snprintf(out, cap, "%s", bind);
 }
 
+/* apf: the serving certificate's SANs, as kube-apiserver's: the kubernetes service's names,
+ * localhost, the loopback addresses, the first service IP, the advertise and bind addresses
+ * and the host name. It is reissued from the cluster CA (kept) whenever that list changes
+ * (--bind-address, --advertise-address, --service-cluster-ip-range, the host name) and at
+ * start when fewer than CERT_RENEW_DAYS of its one year remain. */
+#define CERT_RENEW_DAYS 30
+
+static void serving_sans(const struct flags *f, char *out, size_t cap)
+{
+    struct svc_ip_range rg;
+    char msg[256], first[16], host[256] = "";
+    int n = snprintf(out, cap, "DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,"
+                               "DNS:kubernetes.default.svc.cluster.local,DNS:localhost,"
+                               "IP:127.0.0.1,IP:::1");
+
+    if (svc_ip_range_parse(f->svc_cidr ? f->svc_cidr : "10.96.0.0/12", &rg, msg, sizeof(msg)) ==
+        0) {
+        svc_ip_text(rg.first, first);
+        n += snprintf(out + n, cap - (size_t)n, ",IP:%s", first);
+    }
+    const char *extra[2] = {f->advertise, f->bind};
+    for (int i = 0; i < 2; i++) {
+        const char *a = extra[i];
+        if (!a || !*a || !strcmp(a, "0.0.0.0") || !strcmp(a, "::") || !strcmp(a, "127.0.0.1") ||
+            !strcmp(a, "::1") || (i == 1 && f->advertise && !strcmp(a, f->advertise)))
+            continue;
+        n += snprintf(out + n, cap - (size_t)n, ",IP:%s", a);
+    }
+    if (gethostname(host, sizeof(host) - 1) == 0 && host[0] && strcmp(host, "localhost"))
+        snprintf(out + n, cap - (size_t)n, ",DNS:%s", host);
+}
+
+static int ensure_serving_cert(const struct flags *f, const char *dir, struct ck_err *err)
+{
+    char sans[2048], cert[PATH_MAX], key[PATH_MAX], ca[PATH_MAX], cakey[PATH_MAX];
+    const char *why = NULL;
+
+    if (tls_ensure_certs(dir, f->bind, err) < 0) /* the CA, and a first certificate */
+        return -1;
+    serving_sans(f, sans, sizeof(sans));
+    snprintf(cert, sizeof(cert), "%s/apiserver.crt", dir);
+    snprintf(key, sizeof(key), "%s/apiserver.key", dir);
+    snprintf(ca, sizeof(ca), "%s/ca.crt", dir);
+    snprintf(cakey, sizeof(cakey), "%s/ca.key", dir);
+    struct ck_cert_req r = {.kind = CK_CERT_SERVER, .cn = "kube-apiserver", .sans = sans};
+    if (access(cakey, R_OK) != 0)
+        return 0; /* a CA without its key (given from outside): leave the certificate alone */
+    if (ck_cert_serving_ensure(&r, ca, cakey, cert, key, CERT_RENEW_DAYS, &why, err) < 0)
+        return ck_err_wrap(err, "reissuing the serving certificate");
+    if (why)
+        ck_info("reissued the serving certificate %s (%s): %s", cert, why, sans);
+    return 0;
+}
+
+static bool loopback_address(const char *a)
+{
+    return !strncmp(a, "127.", 4) || !strcmp(a, "::1") || !strcmp(a, "localhost");
+}
+
 struct running {
     struct store *st;
     struct api_server *api;
     struct http_server *http;
+    struct http_audit *audit; /* encaudit */
     char *token;
     char kubelet_cert[PATH_MAX], kubelet_key[PATH_MAX]; /* kubesrv: the generated pair */
+    char sa_key[PATH_MAX];                              /* satoken: default DIR/sa.key */
 };
 
 static int start_all(const struct flags *f, const char *dir, struct running *r, struct ck_err *err)
@@ -258,7 +375,7 @@ static int start_all(const struct flags *f, const char *dir, struct running *r, 
 
     if (!(r->token = auth_admin_token(dir, f->token, err)))
         return -1;
-    if (f->secure_port && tls_ensure_certs(dir, f->bind, err) < 0)
+    if (f->secure_port && ensure_serving_cert(f, dir, err) < 0)
         return -1;
     if (f->etcd_servers) {
         struct store_etcd_opts eo = {.endpoints = f->etcd_servers,
@@ -274,6 +391,12 @@ static int start_all(const struct flags *f, const char *dir, struct running *r, 
         if (store_lmdb_open(&so, &r->st, err) < 0)
             return ck_err_wrap(err, "opening the store in %s", store_dir);
     }
+    if (f->enc_config) { /* encaudit: encryption at rest */
+        struct enc_config *ec;
+        if (enc_config_load(f->enc_config, &ec, err) < 0 ||
+            enc_store_wrap(r->st, ec, &r->st, err) < 0)
+            return ck_err_wrap(err, "--encryption-provider-config");
+    }
     /* discovery's serverAddress and the default/kubernetes endpoints carry the real port */
     url_host(f->bind, ext, sizeof(ext));
     snprintf(ext + strlen(ext), sizeof(ext) - strlen(ext), ":%d",
@@ -282,9 +405,22 @@ static int start_all(const struct flags *f, const char *dir, struct running *r, 
     ao.watch_history = f->watch_history;
     ao.compact_interval_s = f->compaction_interval_s;
     ao.ns_controller = f->ns_controller;
+    ao.admission_enable = f->adm_enable;
+    ao.admission_disable = f->adm_disable;
     ao.service_cidr = f->svc_cidr;              /* svcapi */
     ao.service_node_port_range = f->node_ports; /* svcapi */
     ao.advertise_address = f->advertise ? f->advertise : !strcmp(f->bind, "0.0.0.0") ? "" : NULL;
+    /* satoken: the signing key (created 0600 when missing), issuer, audiences, token file */
+    snprintf(r->sa_key, sizeof(r->sa_key), "%s/sa.key", dir);
+    ao.sa_signing_key_file = f->sa_signing_key ? f->sa_signing_key
+                             : f->sa_key       ? f->sa_key
+                                               : r->sa_key;
+    if (f->sa_key && f->sa_signing_key && strcmp(f->sa_key, f->sa_signing_key))
+        ck_warn("--service-account-key-file %s: only the signing key verifies tokens", f->sa_key);
+    ao.sa_issuer = f->sa_issuer;
+    ao.api_audiences = f->api_auds;
+    ao.sa_max_token_expiration_s = f->sa_max_exp;
+    ao.token_auth_file = f->token_file;
     if (api_server_new(r->st, &ao, &r->api, err) < 0)
         return ck_err_wrap(err, "starting the API engine");
     snprintf(ca, sizeof(ca), "%s/ca.crt", dir); /* joinapi: client certificates */
@@ -313,6 +449,11 @@ static int start_all(const struct flags *f, const char *dir, struct running *r, 
                            .kubelet_client_cert = kcert,
                            .kubelet_client_key = kkey,
                            .kubelet_ca = f->kubelet_ca};
+    struct http_audit_opts aud = f->audit; /* encaudit: the audit log */
+    aud.decode_proto = proto_decode;
+    if (http_audit_new(&aud, &r->audit, err) < 0)
+        return ck_err_wrap(err, "the audit log");
+    ho.audit = r->audit;
     if (http_server_new(&ho, &http_api_engine, r->api, &r->http, err) < 0)
         return -1;
     return http_server_start(r->http, err);
@@ -324,6 +465,7 @@ static void stop_all(struct running *r)
         http_server_stop(r->http);
         http_server_free(r->http);
     }
+    http_audit_free(r->audit); /* encaudit */
     if (r->api)
         api_server_free(r->api);
     if (r->st)
@@ -363,10 +505,19 @@ int apiserver_run(int argc, char **argv, const char *default_data_dir,
         fprintf(stderr, "ckube: both ports are off; nothing to serve\n");
         return 2;
     }
+    if (f.insecure_port && !loopback_address(f.bind)) { /* apf */
+        fprintf(stderr,
+                "ckube: --insecure-port serves unauthenticated admin access and is allowed only "
+                "with a loopback --bind-address (127.0.0.1 or ::1), not %s (kube-apiserver "
+                "removed the insecure port)\n",
+                f.bind);
+        return 2;
+    }
     if (mkdir_p(f.data_dir) < 0 || !realpath(f.data_dir, dir)) {
         fprintf(stderr, "ckube: data dir %s: %s\n", f.data_dir, strerror(errno));
         return 1;
     }
+    ck_perm_tighten_data_dir(dir); /* encaudit: 0700, keys and tokens 0600 */
     raise_nofile();
     /* Every thread started from here on inherits the mask; only sigwait below sees them. */
     sigemptyset(&set);

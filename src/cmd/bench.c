@@ -622,6 +622,8 @@ static int cmd_bench(int argc, char **argv)
         return cmd_bench_proxy(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "dns"))
         return cmd_bench_dns(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "apf"))
+        return cmd_bench_apf(argc - 1, argv + 1);
     struct bench b = {.pods = 100000, .watchers = 1000, .runs = 5, .threads = 32};
     const char *server = NULL, *token = NULL, *baseline = NULL, *baseline_token = NULL;
     for (int i = 1; i < argc; i++) {

@@ -18,5 +18,7 @@ int cmd_bench_controllers(int argc, char **argv);
 int cmd_bench_proxy(int argc, char **argv);
 /* bench_dns.c: cluster DNS queries per second */
 int cmd_bench_dns(int argc, char **argv);
+/* bench_apf.c: priority and fairness: Lease renewals under 100 concurrent full LISTs */
+int cmd_bench_apf(int argc, char **argv);
 
 #endif

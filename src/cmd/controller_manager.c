@@ -13,6 +13,7 @@
 #include "controllers/manager.h"
 #include "lib/log.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,7 +52,8 @@ static int usage(void)
                     "       [--allocate-node-cidrs[=true|false]] [--cluster-cidr CIDR] "
                     "[--node-cidr-mask-size N (24)]\n"
                     "       [--cluster-signing-cert-file F --cluster-signing-key-file F] "
-                    "[--cluster-signing-duration D (8760h)]\n");
+                    "[--cluster-signing-duration D (8760h)]\n"
+                    "       [--root-ca-file F (default: the kubeconfig's CA)]\n");
     return 2;
 }
 
@@ -65,6 +67,8 @@ static int cmd_controller_manager(int argc, char **argv)
     double qps = 200;
     const char *sign_cert = NULL, *sign_key = NULL; /* joinapi: csrsigning */
     int64_t sign_ttl = 0;
+    const char *root_ca_file = NULL; /* satoken: root-ca-cert-publisher */
+    char *root_ca = NULL;
     for (int i = 1; i < argc; i++) {
         if ((v = ck_flag_value(argc, argv, &i, "--kubeconfig")))
             kubeconfig = v;
@@ -101,6 +105,8 @@ static int cmd_controller_manager(int argc, char **argv)
             sign_key = v;
         else if ((v = ck_flag_value(argc, argv, &i, "--cluster-signing-duration")))
             sign_ttl = csr_parse_duration(v); /* < 0: refused below */
+        else if ((v = ck_flag_value(argc, argv, &i, "--root-ca-file")))
+            root_ca_file = v; /* satoken */
         else if ((v = ck_flag_value(argc, argv, &i, "--kube-api-qps")))
             qps = atof(v);
         else if ((v = ck_flag_value(argc, argv, &i, "--kube-api-burst")))
@@ -119,6 +125,27 @@ static int cmd_controller_manager(int argc, char **argv)
     cfg.burst = burst;
     if (ck_client_new(&cfg, &client, &err) < 0)
         return fprintf(stderr, "controller-manager: %s\n", err.msg), 1;
+    /* satoken: kube-root-ca.crt carries --root-ca-file, else the kubeconfig's CA (upstream) */
+    const char *ca_path = root_ca_file ? root_ca_file : cfg.ca_data ? NULL : cfg.ca_file;
+    if (ca_path) {
+        FILE *fp = fopen(ca_path, "r");
+        char chunk[4096];
+        size_t got, len = 0;
+        while (fp && (got = fread(chunk, 1, sizeof(chunk), fp)) > 0 && len < (1 << 20)) {
+            root_ca = realloc(root_ca, len + got + 1);
+            memcpy(root_ca + len, chunk, got);
+            len += got;
+            root_ca[len] = 0;
+        }
+        if (fp)
+            fclose(fp);
+        else if (root_ca_file)
+            return fprintf(stderr, "controller-manager: --root-ca-file %s: %s\n", root_ca_file,
+                           strerror(errno)),
+                   1;
+    } else if (cfg.ca_data) {
+        root_ca = strdup(cfg.ca_data);
+    }
     ck_client_config_release(&cfg);
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
@@ -129,6 +156,7 @@ static int cmd_controller_manager(int argc, char **argv)
     cm_manager_cm(m)->csr_signing_cert = sign_cert; /* joinapi */
     cm_manager_cm(m)->csr_signing_key = sign_key;
     cm_manager_cm(m)->csr_signing_duration_s = sign_ttl;
+    cm_manager_cm(m)->root_ca_pem = root_ca; /* satoken; freed below */
     if (allocate_cidrs && !cluster_cidr) {
         fprintf(stderr, "controller-manager: --allocate-node-cidrs needs --cluster-cidr\n");
         cm_manager_free(m);
@@ -171,6 +199,7 @@ static int cmd_controller_manager(int argc, char **argv)
         usleep(100000);
     cm_manager_free(m);
     ck_client_free(client);
+    free(root_ca); /* satoken */
     return 0;
 }
 

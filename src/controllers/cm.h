@@ -45,6 +45,7 @@ struct cm {
      * --cluster-signing-duration in seconds (0: one year) */
     const char *csr_signing_cert, *csr_signing_key;
     int64_t csr_signing_duration_s;
+    char *root_ca_pem; /* satoken: --root-ca-file (or the kubeconfig's CA), owned; NULL: none */
     void *rs_state, *dep_state, *gc_state;
 };
 
@@ -60,6 +61,8 @@ extern struct cm_controller cm_replicaset, cm_rc, cm_deployment, cm_gc, cm_job, 
     cm_endpointslice, cm_nodelifecycle, cm_podgc, cm_nodeipam;
 extern struct cm_controller cm_csrapproving, cm_csrsigning; /* joinapi */
 extern struct cm_controller cm_serviceaccount, cm_clusterroleaggregation;
+extern struct cm_controller cm_rootcacert, cm_tokencleaner; /* satoken */
+extern struct cm_controller cm_resourcequota;                /* admission */
 extern struct cm_controller cm_epsmirror; /* svcapi: endpointslice-mirroring-controller */
 struct cm_controller **cm_controllers(void);
 /* Whether name is enabled by a --controllers list ("*", "name", "-name"; comma-separated);

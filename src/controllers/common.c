@@ -39,6 +39,9 @@ struct cm_controller **cm_controllers(void)
                                           &cm_csrsigning,
                                           &cm_serviceaccount,
                                           &cm_clusterroleaggregation,
+                                          &cm_rootcacert,   /* satoken */
+                                          &cm_tokencleaner, /* satoken */
+                                          &cm_resourcequota, /* admission */
                                           NULL};
     return all;
 }

@@ -190,3 +190,118 @@ void ck_cert_host_sans(const char *extra, char *out, size_t cap)
     bool ip = inet_pton(AF_INET, extra, abuf) == 1 || inet_pton(AF_INET6, extra, abuf) == 1;
     snprintf(out + n, cap - (size_t)n, ",%s:%s", ip ? "IP" : "DNS", extra);
 }
+
+/* ---- serving certificate upkeep (apf) -------------------------------------------------- */
+
+/* The certificate's subjectAltNames as "DNS:a,IP:1.2.3.4" entries, one per slot of out. */
+static size_t cert_sans(X509 *x, char out[][300], size_t cap)
+{
+    GENERAL_NAMES *gn = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+    size_t n = 0;
+
+    for (int i = 0; gn && i < sk_GENERAL_NAME_num(gn) && n < cap; i++) {
+        const GENERAL_NAME *g = sk_GENERAL_NAME_value(gn, i);
+        if (g->type == GEN_DNS) {
+            snprintf(out[n++], 300, "DNS:%.*s", ASN1_STRING_length(g->d.dNSName),
+                     (const char *)ASN1_STRING_get0_data(g->d.dNSName));
+        } else if (g->type == GEN_IPADD) {
+            char ip[INET6_ADDRSTRLEN] = "";
+            int len = ASN1_STRING_length(g->d.iPAddress);
+            const unsigned char *b = ASN1_STRING_get0_data(g->d.iPAddress);
+            if (len == 4 || len == 16)
+                inet_ntop(len == 4 ? AF_INET : AF_INET6, b, ip, sizeof(ip));
+            snprintf(out[n++], 300, "IP:%s", ip);
+        }
+    }
+    GENERAL_NAMES_free(gn);
+    return n;
+}
+
+/* Normalises one "DNS:x" / "IP:y" entry (IPs through inet_pton/ntop, so "::1" and
+ * "0:0::1" compare equal). */
+static void san_norm(const char *e, size_t len, char *out, size_t cap)
+{
+    unsigned char b[16];
+    char ip[INET6_ADDRSTRLEN], tmp[300];
+
+    snprintf(tmp, sizeof(tmp), "%.*s", (int)len, e);
+    if (!strncmp(tmp, "IP:", 3) && inet_pton(AF_INET, tmp + 3, b) == 1)
+        snprintf(out, cap, "IP:%s", inet_ntop(AF_INET, b, ip, sizeof(ip)));
+    else if (!strncmp(tmp, "IP:", 3) && inet_pton(AF_INET6, tmp + 3, b) == 1)
+        snprintf(out, cap, "IP:%s", inet_ntop(AF_INET6, b, ip, sizeof(ip)));
+    else
+        snprintf(out, cap, "%s", tmp);
+}
+
+bool ck_cert_sans_match(X509 *x, const char *want)
+{
+    char have[64][300], one[300];
+    size_t nh = cert_sans(x, have, 64), nw = 0;
+
+    for (size_t i = 0; i < nh; i++) { /* normalise the certificate's side too */
+        snprintf(one, sizeof(one), "%s", have[i]);
+        san_norm(one, strlen(one), have[i], sizeof(have[i]));
+    }
+    for (const char *p = want ? want : ""; *p;) {
+        size_t len = strcspn(p, ",");
+        bool found = false;
+        san_norm(p, len, one, sizeof(one));
+        for (size_t i = 0; i < nh && !found; i++)
+            found = !strcmp(have[i], one);
+        if (!found)
+            return false;
+        nw++;
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    return nw == nh; /* nothing more than wanted either */
+}
+
+/* Why an existing serving certificate must be reissued, or NULL when it is fine. */
+static const char *serving_stale(const struct ck_cert_req *r, const char *ca_cert,
+                                 const char *cert_path, const char *key_path, long min_days_left)
+{
+    FILE *f = fopen(cert_path, "r");
+    X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+    X509 *ca = NULL;
+    EVP_PKEY *capub = NULL;
+    const char *why = NULL;
+    int day = 0, sec = 0;
+
+    if (f)
+        fclose(f);
+    if (!x || access(key_path, R_OK) != 0) {
+        why = "missing or unreadable";
+        goto out;
+    }
+    if ((f = fopen(ca_cert, "r"))) {
+        ca = PEM_read_X509(f, NULL, NULL, NULL);
+        fclose(f);
+    }
+    if (!ca || !(capub = X509_get_pubkey(ca)) || X509_verify(x, capub) != 1)
+        why = "not signed by the cluster CA";
+    else if (!ck_cert_sans_match(x, r->sans))
+        why = "its subject alternative names changed";
+    else if (!ASN1_TIME_diff(&day, &sec, NULL, X509_get0_notAfter(x)) || day < min_days_left)
+        why = "it expires soon";
+out:
+    ERR_clear_error();
+    EVP_PKEY_free(capub);
+    X509_free(ca);
+    X509_free(x);
+    return why;
+}
+
+int ck_cert_serving_ensure(const struct ck_cert_req *r, const char *ca_cert, const char *ca_key,
+                           const char *cert_path, const char *key_path, long min_days_left,
+                           const char **why, struct ck_err *err)
+{
+    const char *stale = serving_stale(r, ca_cert, cert_path, key_path, min_days_left);
+
+    if (why)
+        *why = stale;
+    if (!stale)
+        return 0;
+    return ck_cert_generate(r, ca_cert, ca_key, cert_path, key_path, err);
+}

@@ -42,4 +42,16 @@ int ck_cert_generate(const struct ck_cert_req *r, const char *ca_cert, const cha
  * extra (may be NULL) is skipped when it is a wildcard or loopback address. */
 void ck_cert_host_sans(const char *extra, char *out, size_t cap);
 
+/* apf: true when certificate x has exactly the subjectAltNames in want ("DNS:a,IP:b", any
+ * order; IP spellings normalised). */
+bool ck_cert_sans_match(X509 *x, const char *want);
+
+/* Keeps a CA-signed serving certificate current: reissues cert_path / key_path from the CA
+ * (the CA itself is kept) when they are missing, not signed by that CA, their SANs differ
+ * from r->sans, or fewer than min_days_left days remain. *why (may be NULL) gets the reason
+ * it was reissued, or NULL when the files were kept. 0, or -1 with err. */
+int ck_cert_serving_ensure(const struct ck_cert_req *r, const char *ca_cert, const char *ca_key,
+                           const char *cert_path, const char *key_path, long min_days_left,
+                           const char **why, struct ck_err *err);
+
 #endif

@@ -552,16 +552,17 @@ def case_restart(c, server):
 
 
 def tls_check(server):
-    """The secure port rejects a missing/wrong token with a JSON 401 Status."""
+    """The secure port answers a missing token as system:anonymous (RBAC: a JSON 403 Status)
+    and a wrong token with a JSON 401 Status, as upstream."""
     ctx = ssl.create_default_context(cafile=os.path.join(server.data_dir, "ca.crt"))
-    for hdr in ({}, {"Authorization": "Bearer wrong"}):
+    for hdr, code, reason in (({}, 403, "Forbidden"), ({"Authorization": "Bearer wrong"}, 401, "Unauthorized")):
         req = urllib.request.Request("https://127.0.0.1:%d/api/v1/namespaces" % server.sport, headers=hdr)
         try:
             urllib.request.urlopen(req, context=ctx, timeout=5)
             raise Fail("unauthenticated request succeeded")
         except urllib.error.HTTPError as e:
             body = json.loads(e.read())
-            expect(e.code == 401 and body.get("reason") == "Unauthorized", "401 Status: %r" % body)
+            expect(e.code == code and body.get("reason") == reason, "%d Status: %r" % (code, body))
 
 
 def main():

@@ -27,6 +27,7 @@ import json
 import os
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -148,9 +149,11 @@ class Cluster:
     # ---- control plane ----
     def server(self):
         data = os.path.join(self.work, "server")
+        # HTTPS only: the plain port is refused on a non-loopback address (it would serve
+        # unauthenticated admin); the test talks to the secure port with the admin token
         p = self.spawn("server", [self.bin, "server", "--data-dir", data, "--bind-address", HOST_IP,
-                                  "--secure-port", str(self.sport), "--insecure-port",
-                                  str(self.pport), "--scheduler"])
+                                  "--secure-port", str(self.sport), "--insecure-port", "0",
+                                  "--scheduler"])
         line = p.stdout.readline()
         if not line.startswith("export KUBECONFIG="):
             raise Fail("server did not print its kubeconfig line: %r (see server.log)" % line)
@@ -165,17 +168,23 @@ class Cluster:
 
     def ready(self):
         try:
-            with urllib.request.urlopen("http://%s:%d/readyz" % (HOST_IP, self.pport), timeout=2) as r:
+            with urllib.request.urlopen("https://%s:%d/readyz" % (HOST_IP, self.sport), timeout=2,
+                                        context=self.tls()) as r:
                 return r.status == 200
         except OSError:
             return False
 
+    def tls(self):
+        return ssl.create_default_context(cafile=os.path.join(self.work, "server", "ca.crt"))
+
     def api(self, path, method="GET", body=None, ctype="application/json"):
-        req = urllib.request.Request("http://%s:%d%s" % (HOST_IP, self.pport, path), method=method,
+        with open(os.path.join(self.work, "server", "token")) as f:
+            token = f.read().strip()
+        req = urllib.request.Request("https://%s:%d%s" % (HOST_IP, self.sport, path), method=method,
                                      data=json.dumps(body).encode() if body is not None else None,
-                                     headers={"Content-Type": ctype})
+                                     headers={"Content-Type": ctype, "Authorization": "Bearer " + token})
         try:
-            with urllib.request.urlopen(req, timeout=10) as r:
+            with urllib.request.urlopen(req, timeout=10, context=self.tls()) as r:
                 return json.loads(r.read() or b"{}")
         except urllib.error.HTTPError as e:
             if e.code == 404:

@@ -589,11 +589,16 @@ int eng_serve_delete(struct eng_req *r)
     bool gone = false;
     char uid[48] = "";
     struct eng_obj *cur = eng_cache_get(&r->s->cache, r->res, r->ns, r->name);
+    int rc = 0;
     if (cur) {
         snprintf(uid, sizeof(uid), "%s", cur->uid);
+        json_t *oj = eng_obj_json(cur); /* admission: validating plugins and webhooks */
+        rc = eng_admit(r, true, 2 /* ADM_DELETE */, NULL, oj, o.dry, NULL, &err);
+        json_decref(oj);
         eng_obj_unref(cur);
     }
-    int rc = del_one(r, &o, &gc, &out, &gone, &err);
+    if (rc == 0)
+        rc = del_one(r, &o, &gc, &out, &gone, &err);
     json_decref(body);
     if (rc < 0) {
         ck_buf_release(&out);
@@ -628,7 +633,7 @@ int eng_serve_deletecollection(struct eng_req *r)
     struct ck_buf b = CK_BUF_INIT(r->rs->body.max);
     ck_buf_appendf(&b, "{\"kind\":\"%s\",\"apiVersion\":\"%s\",\"metadata\":{},\"items\":[",
                    r->res->list_kind, r->res->api_version);
-    size_t done = 0;
+    size_t done = 0, refused = 0;
     for (size_t i = 0; i < n; i++) {
         struct eng_req sub = *r;
         sub.ns = items[i]->ns[0] ? items[i]->ns : NULL;
@@ -636,7 +641,12 @@ int eng_serve_deletecollection(struct eng_req *r)
         struct ck_buf one = CK_BUF_INIT(r->rs->body.max);
         bool gone;
         struct ck_err e2 = CK_ERR_INIT;
-        if (del_one(&sub, &o, &gc, &one, &gone, &e2) == 0 && one.len) {
+        json_t *oj = eng_obj_json(items[i]); /* admission: each object, as upstream */
+        int arc = eng_admit(&sub, true, 2 /* ADM_DELETE */, NULL, oj, o.dry, NULL, &e2);
+        json_decref(oj);
+        if (arc < 0 && !refused++)
+            err = e2; /* the first refusal answers the request */
+        if (arc == 0 && del_one(&sub, &o, &gc, &one, &gone, &e2) == 0 && one.len) {
             if (done++)
                 ck_buf_appendc(&b, ',');
             ck_buf_append(&b, one.data, one.len);
@@ -646,10 +656,13 @@ int eng_serve_deletecollection(struct eng_req *r)
     }
     free(items);
     ck_buf_appends(&b, "]}");
-    eng_reply(r, 200, b.data, b.len);
+    if (refused)
+        eng_reply_err(r, &err);
+    else
+        eng_reply(r, 200, b.data, b.len);
     ck_buf_release(&b);
     json_decref(body);
-    return 0;
+    return refused ? -1 : 0;
 }
 
 /* ---- namespaces --------------------------------------------------------------------- */

@@ -77,6 +77,9 @@ static size_t subresources(const struct reg_resource *r, struct subres *out)
         out[n++] = (struct subres){"scale", "Scale", "autoscaling", "v1", gpu};
     if (r->flags & REG_STATUS)
         out[n++] = (struct subres){"status", r->kind, NULL, NULL, gpu};
+    if (!r->group[0] && !strcmp(r->plural, "serviceaccounts")) /* satoken: tokenrequest.c */
+        out[n++] = (struct subres){"token", "TokenRequest", "authentication.k8s.io", "v1",
+                                   REG_CREATE};
     return n;
 }
 

@@ -35,6 +35,7 @@ struct api_server {
     struct eng_svcalloc *sa;  /* alloc.c, kubesvc.c: service ranges, the endpoint reconciler */
     struct eng_metrics m;
     struct eng_listcost *lc;
+    struct eng_tokens *tok; /* satoken: tokenauth.c (service-account and static tokens) */
     struct eng_rbac *rbac; /* authorize.c: the RBAC snapshot */
     bool always_allow;     /* --authorization-mode=AlwaysAllow */
 };

@@ -3,7 +3,9 @@
  * Accept negotiation, query decoding), Status objects, /version, /openapi and
  * /debug/api/top-lists routing, metrics. */
 #include "apiserver/endpoints/endpoints.h"
+#include "apiserver/endpoints/flowcontrol.h" /* apf */
 #include "apiserver/endpoints/eng_metrics.h"
+#include "apiserver/endpoints/tokens_int.h"
 #include "apiserver/encoding/openapi.h"
 #include "apiserver/encoding/proto.h"
 #include "apiserver/storage/watcher.h"
@@ -492,6 +494,8 @@ static bool sub_allowed(const struct reg_resource *res, const char *sub)
         return res->flags & REG_EPHEMERAL;
     if (strcmp(sub, "finalize") == 0)
         return res->flags & REG_FINALIZE;
+    if (strcmp(sub, "token") == 0) /* satoken: serviceaccounts/token */
+        return !res->group[0] && !strcmp(res->plural, "serviceaccounts");
     return false;
 }
 
@@ -528,6 +532,13 @@ static enum api_result dispatch_sub(struct eng_req *r, const char *m)
             method_not_allowed(r);
         else
             eng_serve_update(r);
+        return API_DONE;
+    }
+    if (strcmp(sub, "token") == 0) { /* satoken: tokenrequest.c */
+        if (strcmp(m, "POST"))
+            method_not_allowed(r);
+        else
+            eng_serve_token_request(r);
         return API_DONE;
     }
     if (strcmp(m, "GET") == 0)
@@ -591,7 +602,9 @@ static enum api_result dispatch_resource(struct eng_req *r, struct api_watch **w
     case VERB_WATCH:
         return eng_serve_watch(r, w);
     case VERB_CREATE:
-        if (r->res->flags & REG_VIRTUAL)
+        if ((r->res->flags & REG_VIRTUAL) && !strcmp(r->res->plural, "tokenreviews"))
+            eng_serve_token_review(r); /* satoken: tokenreview.c */
+        else if (r->res->flags & REG_VIRTUAL)
             eng_serve_review(r);
         else
             eng_serve_create(r);
@@ -629,6 +642,9 @@ static enum api_result route(struct eng_req *r, const char **segs, size_t n,
         eng_serve_top_lists(r);
         return API_DONE;
     }
+    if (n >= 2 && (!strcmp(segs[0], ".well-known") || !strcmp(segs[0], "openid")) &&
+        eng_serve_oidc(r, segs, n)) /* satoken: the issuer's OIDC documents */
+        return API_DONE;
     bool api = n >= 1 && strcmp(segs[0], "api") == 0;
     bool apis = n >= 1 && strcmp(segs[0], "apis") == 0;
     if (!api && !apis) {
@@ -829,8 +845,10 @@ int api_server_new(struct store *st, const struct api_opts *o, struct api_server
     eng_rbac_init(s);
     s->always_allow = opts.authorization_mode && !strcmp(opts.authorization_mode, "AlwaysAllow");
     eng_discovery_init(s);
-    if (eng_alloc_init(s, err) < 0 || eng_cache_load(&s->cache, err) < 0 ||
+    if (eng_tokens_init(s, err) < 0 || /* satoken: tokenauth.c */
+        eng_alloc_init(s, err) < 0 || eng_cache_load(&s->cache, err) < 0 ||
         eng_bootstrap_namespaces(s, err) < 0 || eng_bootstrap_kubernetes_service(s, err) < 0 ||
+        eng_flowcontrol_bootstrap(s, err) < 0 || /* apf */
         eng_bootstrap_rbac(s, err) < 0 ||
         eng_compactor_start(&s->cache, err) < 0) {
         api_server_free(s);
@@ -846,8 +864,10 @@ void api_server_free(struct api_server *s)
         return;
     eng_alloc_stop(s); /* the endpoint reconciler of default/kubernetes */
     eng_cache_destroy(&s->cache);
+    eng_flowcontrol_free(s); /* apf */
     pthread_mutex_destroy(&s->alloc_mu);
     eng_listcost_free(s->lc);
+    eng_tokens_free(s); /* satoken */
     eng_rbac_free(s);
     free(s);
 }

@@ -3,6 +3,7 @@
  * resourceVersion, silent retry otherwise), update strategies (immutable metadata, status
  * vs main resource, generation), finalizer-driven removal, PUT and PATCH handlers. */
 #include "apiserver/endpoints/endpoints.h"
+#include "apiserver/storage/transform.h" /* encaudit */
 #include "apiserver/endpoints/apply.h"
 #include "apiserver/registry/schema.h"
 #include "apiserver/registry/validation.h"
@@ -252,6 +253,8 @@ static enum step update_once(struct eng_req *r, struct eng_upd *u, struct ck_err
     }
     if (!u->internal) {
         validation_default(r->res->group, r->res->plural, out);
+        if (eng_admit(r, false, 1 /* ADM_UPDATE */, out, curj, u->dry, u->sub, err) < 0)
+            goto done;
         /* pod update validation forbids spec changes; ephemeral containers are checked above */
         bool eph = u->sub && strcmp(u->sub, "ephemeralcontainers") == 0;
         if (!eph &&
@@ -259,6 +262,8 @@ static enum step update_once(struct eng_req *r, struct eng_upd *u, struct ck_err
             goto done;
         if (eng_rbac_check_escalation(r->s, r->rq, r->res, r->ns, r->name, out, err) < 0)
             goto done; /* RBAC escalation prevention */
+        if (eng_admit(r, true, 1 /* ADM_UPDATE */, out, curj, u->dry, u->sub, err) < 0)
+            goto done;
     }
     if ((r->res->flags & REG_GENERATION) && spec_changed(curj, out)) {
         json_int_t g = json_integer_value(json_object_get(eng_md(curj), "generation"));
@@ -268,7 +273,8 @@ static enum step update_once(struct eng_req *r, struct eng_upd *u, struct ck_err
         st = remove_finalized(r, u, cur, out, err);
         goto done;
     }
-    if (same_object(curj, out)) {
+    if (same_object(curj, out) && /* encaudit: a stale stored form is rewritten (re-encrypt) */
+        !enc_store_stale(r->s->cache.st, cur->key, cur->key_len)) {
         u->unchanged = true;
         u->val = ck_strndup(cur->body, cur->len);
         u->len = cur->len;

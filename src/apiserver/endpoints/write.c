@@ -3,6 +3,7 @@
  * uid, timestamps, namespace lifecycle), and the optimistic-concurrency update loop shared by
  * PUT, PATCH, status/finalize subresources and the engine's own changes. */
 #include "apiserver/endpoints/endpoints.h"
+#include "apiserver/admission/admission.h"
 #include "apiserver/encoding/proto.h"
 #include "apiserver/registry/schema.h"
 #include "apiserver/registry/validation.h"
@@ -523,6 +524,11 @@ int eng_create_obj(struct eng_req *r, json_t *obj, bool dry, struct ck_err *err)
         validation_default(res->group, res->plural, obj);
         if (strcmp(res->plural, "namespaces") == 0)
             eng_namespace_defaults(obj);
+        if (eng_admit(r, false, ADM_CREATE, obj, NULL, dry, NULL, err) < 0) {
+            rc = -1;
+            break;
+        }
+        name = eng_md_str(obj, "name"); /* a webhook's patch may have replaced the strings */
         bool svc = strcmp(res->plural, "services") == 0 && !res->group[0];
         if (svc)
             pthread_mutex_lock(&r->s->alloc_mu);
@@ -533,6 +539,8 @@ int eng_create_obj(struct eng_req *r, json_t *obj, bool dry, struct ck_err *err)
             rc = validation_validate(res->group, res->plural, res->kind, obj, NULL, err);
         if (rc == 0) /* RBAC escalation prevention */
             rc = eng_rbac_check_escalation(r->s, r->rq, res, r->ns, name, obj, err);
+        if (rc == 0)
+            rc = eng_admit(r, true, ADM_CREATE, obj, NULL, dry, NULL, err);
         if (rc < 0) {
             if (svc)
                 pthread_mutex_unlock(&r->s->alloc_mu);
@@ -582,6 +590,31 @@ int eng_create_obj(struct eng_req *r, json_t *obj, bool dry, struct ck_err *err)
                    "failed to allocate a Service's values: every choice was taken meanwhile; "
                    "try again");
     return rc == 0 ? 0 : -1;
+}
+
+int eng_admit(struct eng_req *r, bool validate, int op, json_t *obj, json_t *old, bool dry,
+              const char *sub, struct ck_err *err)
+{
+    if (!r->rq || !r->rq->user)
+        return 0; /* the engine's own writes */
+    struct adm_attrs a = {.op = (enum adm_op)op, .res = r->res, .sub = sub ? sub : "",
+                          .ns = r->ns ? r->ns : "", .obj = obj, .old = old, .user = r->rq->user,
+                          .uid = "", .groups = r->rq->groups, .dry = dry, .rs = r->rs,
+                          .cache = &r->s->cache};
+    char nm[256]; /* a webhook's patch may replace the object's strings */
+    const char *n = obj ? eng_md_str(obj, "name") : NULL;
+    snprintf(nm, sizeof(nm), "%s", n ? n : r->name ? r->name : "");
+    a.name = nm;
+    if (validate)
+        return adm_validate(&a, err);
+    if (adm_mutate(&a, err) < 0)
+        return -1;
+    /* a mutating webhook may not move the object to another namespace */
+    const char *ons = obj ? eng_md_str(obj, "namespace") : NULL;
+    if (obj && (r->res->flags & REG_NAMESPACED) && r->ns && (!ons || strcmp(ons, r->ns) != 0))
+        return ck_err_set(err, CK_R_BAD_REQUEST, "the namespace of the provided object does not "
+                                                 "match the namespace sent on the request");
+    return 0;
 }
 
 int eng_serve_create(struct eng_req *r)

@@ -33,6 +33,10 @@ void eng_invalid(struct ck_err *err, const struct reg_resource *res, const char 
 void eng_reply_obj(struct eng_req *r, int status, const char *val, size_t len, int64_t rv);
 void eng_namespace_defaults(json_t *obj);
 int eng_create_obj(struct eng_req *r, json_t *obj, bool dry, struct ck_err *err);
+/* The admission chain (admission/admission.h) for r: its mutating phase, or with validate
+ * its validating one. op: enum adm_op; sub: subresource or NULL; old: current object or NULL. */
+int eng_admit(struct eng_req *r, bool validate, int op, json_t *obj, json_t *old, bool dry,
+              const char *sub, struct ck_err *err);
 
 #define ENG_MODIFIED_MSG                                                                           \
     "the object has been modified; please apply your changes to the latest version and try again"

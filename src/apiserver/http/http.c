@@ -4,6 +4,7 @@
  * http_req.c, watch streaming in http_watch.c. */
 #include "apiserver/http/http_int.h"
 #include "apiserver/http/http_authn.h"
+#include "apiserver/http/http_apf.h"
 #include "apiserver/http/tls.h"
 #include "lib/log.h"
 #include "lib/timeutil.h"
@@ -22,7 +23,27 @@
 
 #define HTTP_DRAIN_MS 2000
 
-static int listen_on(const char *addr, int port, struct ck_err *err)
+/* apf: a port another socket already listens on (even one with SO_REUSEPORT: the loops'
+ * sockets share one port through it, and the kernel would let an unrelated server of the same
+ * user join them) fails as upstream's net.Listen does. A probe bound without SO_REUSEPORT
+ * fails with EADDRINUSE on any listener of that port; it is closed before the loops bind. */
+static int probe_port_free(const struct addrinfo *ai, const char *addr, int port,
+                           struct ck_err *err)
+{
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, rc = 0;
+
+    if (fd < 0)
+        return ck_err_sys(err, errno, "socket");
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno == EADDRINUSE)
+        rc = ck_err_set(err, CK_R_CONFLICT,
+                        "failed to listen on %s:%d: listen tcp %s:%d: bind: address already in use",
+                        addr, port, addr, port);
+    close(fd);
+    return rc;
+}
+
+static int listen_on(const char *addr, int port, bool probe, struct ck_err *err)
 {
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE};
@@ -33,6 +54,10 @@ static int listen_on(const char *addr, int port, struct ck_err *err)
     snprintf(portstr, sizeof(portstr), "%d", port);
     if ((rc = getaddrinfo(addr, portstr, &hints, &res)) != 0)
         return ck_err_set(err, CK_R_BAD_REQUEST, "bind address %s: %s", addr, gai_strerror(rc));
+    if (probe && port && probe_port_free(res, addr, port, err) < 0) {
+        freeaddrinfo(res);
+        return -1;
+    }
     fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {
         freeaddrinfo(res);
@@ -92,7 +117,7 @@ static int open_listeners(struct http_server *s, struct ck_err *err)
         if (!on[k])
             continue;
         for (int i = 0; i < s->nloops; i++) {
-            int fd = listen_on(s->bind_address, i == 0 ? want[k] : s->ports[k], err);
+            int fd = listen_on(s->bind_address, i == 0 ? want[k] : s->ports[k], i == 0, err);
             if (fd < 0)
                 return -1;
             s->loops[i].fds[k] = fd;
@@ -142,6 +167,7 @@ int http_server_new(const struct http_opts *o, const struct http_api_ops *ops, v
         s->loops[i].fds[0] = s->loops[i].fds[1] = -1;
     }
     setup_config(s);
+    s->apf = http_apf_new(s->nworkers); /* apf */
     if (s->o.secure && !*s->token) {
         ck_err_set(err, CK_R_BAD_REQUEST, "the secure port needs an admin token");
         goto fail;
@@ -322,6 +348,7 @@ void http_server_stop(struct http_server *s)
     if (!s->started || atomic_exchange(&s->stopping, true))
         return;
     n = count_running(s);
+    http_apf_flush(s); /* apf: queued requests are answered, not left behind */
     while (atomic_load(&s->loops_ready) < n)
         usleep(1000);
     for (int i = 0; i < s->nloops; i++)
@@ -351,6 +378,7 @@ void http_server_free(struct http_server *s)
             if (s->loops[i].fds[k] >= 0) /* never handed to a loop */
                 close(s->loops[i].fds[k]);
     h2o_config_dispose(&s->config);
+    http_apf_free(s->apf); /* apf */
     if (s->ssl_ctx)
         SSL_CTX_free(s->ssl_ctx);
     pthread_mutex_destroy(&s->mu);

@@ -32,6 +32,8 @@ struct http_api_ops {
     bool (*authorize)(void *eng, const struct rbac_attrs *a, char *reason, size_t n);
     /* api_authn_token; NULL: no such tokens */
     int (*authn_token)(void *eng, const char *tok, size_t len, struct authn_user *u);
+    /* apf: api_flowcontrol_classify; NULL: no priority and fairness (everything exempt) */
+    int (*flowcontrol)(void *eng, const struct rbac_attrs *a, struct api_fc_class *out);
 };
 
 /* Forwards to api_handle & co; eng is a struct api_server *. */
@@ -73,6 +75,8 @@ struct http_opts {
     /* --anonymous-auth=false: requests without credentials get 401 instead of running as
      * system:anonymous */
     bool anonymous_off;
+    /* encaudit: the audit log (http_audit_new); NULL = none. Must outlive the server. */
+    struct http_audit *audit;
 };
 
 struct http_server;

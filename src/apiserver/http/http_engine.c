@@ -30,6 +30,11 @@ static int engine_authn_token(void *eng, const char *tok, size_t len, struct aut
     return api_authn_token(eng, tok, len, u);
 }
 
+static int engine_flowcontrol(void *eng, const struct rbac_attrs *a, struct api_fc_class *out)
+{
+    return api_flowcontrol_classify(eng, a, out); /* apf */
+}
+
 const struct http_api_ops http_api_engine = {
     .handle = engine_handle,
     .watch_set_notify = api_watch_set_notify,
@@ -41,4 +46,5 @@ const struct http_api_ops http_api_engine = {
     .write_status = api_write_status,
     .authorize = engine_authorize,
     .authn_token = engine_authn_token,
+    .flowcontrol = engine_flowcontrol, /* apf */
 };

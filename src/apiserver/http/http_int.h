@@ -83,6 +83,7 @@ struct http_server {
     atomic_bool workers_gone; /* the pool is joined: loops may dispose */
     struct http_metrics m;
     struct http_health health;
+    struct http_apf *apf; /* http_apf.c: priority and fairness, NULL when off */
 };
 
 /* One api_handle call travelling loop -> worker -> loop. */
@@ -102,6 +103,7 @@ struct http_job {
     char **groups;              /* NULL-terminated */
     struct http_proxy *px;      /* set for pods|services|nodes/proxy (http_proxy.c) */
     struct http_stream *st;     /* set for pods/exec|attach|portforward (http_stream.c) */
+    struct http_apf_ticket *apf; /* http_apf.c: its class, seats and connection count */
 };
 
 /* http_h2body.c */

@@ -4,6 +4,7 @@
  * apiserver_request_* families (labels from the engine's api_reqinfo), the process_*
  * collector, then the engine's own metrics. ckube's counters are lock-free atomics updated
  * from the loop threads; the labelled families are lib/metrics.h families. */
+#include "apiserver/http/http_apf.h"
 #include "apiserver/http/http_int.h"
 #include "lib/metrics.h"
 
@@ -114,6 +115,7 @@ int http_metrics_render(struct http_server *s, struct ck_buf *out)
     struct http_metrics *m = &s->m;
     uint64_t cum = 0;
 
+    http_apf_metrics(s, out); /* apf */
     ck_buf_appends(out, "# HELP ckube_http_requests_total HTTP requests by method and code.\n"
                         "# TYPE ckube_http_requests_total counter\n");
     for (int i = 0; i < HTTP_NMETHODS; i++)

@@ -2,6 +2,8 @@
 /* The catch-all request handler: path decoding, bearer-token authn, body limit, health and
  * metrics endpoints, and the worker pool that runs api_handle off the loop threads. Replies
  * are always JSON Status objects for errors; big bodies go out in 1 MiB chunks from proceed. */
+#include "apiserver/http/http_audit.h" /* encaudit */
+#include "apiserver/http/http_apf.h"
 #include "apiserver/http/http_authn.h"
 #include "apiserver/http/http_int.h"
 #include "apiserver/http/http_podlog.h" /* kubesrv */
@@ -380,14 +382,17 @@ static void job_free(struct http_job *j)
     if (j->px)
         http_proxy_free(j->px);
     http_stream_free(j->st);
+    http_apf_ticket_free(j->lp->srv, j->apf); /* apf */
     free(j);
 }
 
 static void on_req_gone(void *p)
 {
     struct http_job **holder = p;
-    if (*holder)
+    if (*holder) {
         (*holder)->req = NULL;
+        http_apf_cancel((*holder)->apf); /* apf: a queued job is dropped unrun */
+    }
 }
 
 static char *header_dup(h2o_req_t *req, const h2o_token_t *t)
@@ -417,7 +422,12 @@ static bool submit_job(struct http_loop *lp, h2o_req_t *req, const char *path, i
     pthread_mutex_unlock(&s->mu);
     if (full)
         return false;
+    /* apf: classified first; a 429 (level or connection limit) is answered from here */
+    struct http_apf_ticket *tk = http_apf_classify(s, req, path, u, midx, proxy || stream);
+    if (tk && !http_apf_precheck(s, tk, req, midx, t0))
+        return true;
     j = ck_calloc(1, sizeof(*j));
+    j->apf = tk;
 
     j->lp = lp;
     j->req = req;
@@ -459,6 +469,8 @@ static bool submit_job(struct http_loop *lp, h2o_req_t *req, const char *path, i
     *j->holder = j;
     atomic_fetch_add(&lp->outstanding, 1);
     http_metrics_inflight(&s->m, !is_read_only(midx), 1);
+    if (tk && http_apf_enqueue(s, j)) /* apf: waits in its queue for seats */
+        return true;
     pthread_mutex_lock(&s->mu);
     h2o_linklist_insert(&s->jobs, &j->msg.link);
     s->njobs++;
@@ -484,7 +496,9 @@ static void *worker_main(void *arg)
         s->njobs--;
         pthread_mutex_unlock(&s->mu);
         j->w = NULL;
-        if (j->px)
+        if (http_apf_skip(j->apf))
+            ; /* apf: the client left, or the job timed out in its queue */
+        else if (j->px)
             http_proxy_run(s, j);
         else if (j->st)
             http_stream_run(s, j);
@@ -539,12 +553,15 @@ void http_on_job_done(h2o_multithread_receiver_t *rx, h2o_linklist_t *messages)
         if (j->midx == HTTP_NMETHODS - 1)
             free((char *)j->rq.method);
         if (!j->req) { /* the client went away while the engine worked */
+            http_apf_respond(s, j); /* apf: its seats back */
             if (j->w)
                 s->ops->watch_close(j->w);
             atomic_fetch_sub(&s->m.in_flight, 1);
         } else {
             *j->holder = NULL;
-            if (j->st) {
+            if (http_apf_respond(s, j)) { /* apf: a 429 after its queue (see http_apf.h) */
+                ;
+            } else if (j->st) {
                 int status = j->st->ok ? 101 : j->st->kresp.status ? j->st->kresp.status
                                                                     : j->rs.status;
                 http_stream_respond(j->req, j);
@@ -556,10 +573,12 @@ void http_on_job_done(h2o_multithread_receiver_t *rx, h2o_linklist_t *messages)
                 http_metrics_observe(&s->m, j->midx, status, ck_mono_ns() - j->start_ns, true);
                 atomic_fetch_sub(&s->m.in_flight, 1);
             } else if (j->res == API_WATCH && j->w) {
+                http_audit_job(j->req, j, true); /* encaudit */
                 http_metrics_observe(&s->m, j->midx, j->rs.status, 0, false);
                 atomic_fetch_sub(&s->m.in_flight, 1);
                 http_watch_begin(lp, j->req, j->w, &j->rs);
             } else {
+                http_audit_job(j->req, j, false); /* encaudit */
                 respond_counted(s, j->req, &j->rs, j->midx, j->start_ns);
             }
         }
@@ -680,6 +699,7 @@ int http_on_req(h2o_handler_t *self, h2o_req_t *req)
 
     (void)self;
     atomic_fetch_add(&s->m.in_flight, 1);
+    http_audit_begin(s->o.audit, req); /* encaudit */
     if (req->version >= 0x200)
         http_h2_hook_conn(req->conn); /* h2c: hooked at its first request */
     if (http_path_decode(req->path.base, plen, path, plen + 1) < 0 || path[0] != '/') {
@@ -697,7 +717,9 @@ int http_on_req(h2o_handler_t *self, h2o_req_t *req)
         authn_user_release(&who);
         return 0;
     }
+    http_audit_user(req, path, auth == 0 ? &who : NULL, imp == 0 ? &as : NULL); /* encaudit */
     if (auth == 0 && !http_authorize(s, imp == 0 ? &as : &who, req, path, midx, &err)) {
+        http_audit_forbid(req, NULL); /* encaudit */
         respond_error(s, req, &err, midx, t0);
     } else if (req == lp->too_large || req->entity.len > s->o.max_body) {
         /* upstream's limitedReadBody */

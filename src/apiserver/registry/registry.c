@@ -134,6 +134,8 @@ static struct reg_resource table[] = {
     {"authentication.k8s.io", "v1", "SelfSubjectReview", "SelfSubjectReviewList",
      "selfsubjectreviews", "", REG_VIRTUAL, REG_CREATE, {NULL}, {NULL}, {{NULL, NULL, NULL}},
      .idx = 0},
+    {"authentication.k8s.io", "v1", "TokenReview", "TokenReviewList", "tokenreviews", "",
+     REG_VIRTUAL, REG_CREATE, {NULL}, {NULL}, {{NULL, NULL, NULL}}, .idx = 0}, /* satoken */
     {"policy", "v1", "PodDisruptionBudget", "PodDisruptionBudgetList", "poddisruptionbudgets",
      "poddisruptionbudget", NS | ST | GEN, REG_ALL_VERBS, {"pdb"}, {NULL}, {{NULL, NULL, NULL}}, .idx = 0},
     /* groups of issue "groups": upstream's scopes, short names and categories */
