@@ -10,6 +10,7 @@ PKGS=(
   build-essential cmake pkg-config clang llvm libclang-rt-14-dev git
   # libraries
   liblmdb-dev lmdb-utils libjansson-dev libyaml-dev libssl-dev zlib1g-dev
+  libdeflate-dev               # src/store: hardware-accelerated CRC-32 of log records
   libh2o-evloop-dev libwslay-dev libuv1-dev
   libcurl4-openssl-dev libarchive-dev
   libcmocka-dev

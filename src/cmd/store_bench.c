@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* ckube store-bench: durable put throughput of the embedded LMDB store with 1, 8 and 64
- * concurrent writers (1 KiB values, fsync on unless --no-sync), then full range-read MB/s.
+ * concurrent writers (1 KiB values, fsync on unless --no-sync), then full range-read MB/s
+ * (store_range_each, no copies: range_mb_per_s; store_range, every pair copied:
+ * range_copy_mb_per_s).
  * The last output line is machine-readable (see docs/store.md). */
 #include "cmd/cmd.h"
 #include "lib/buf.h"
@@ -50,6 +52,20 @@ static void *sb_writer_main(void *arg)
     return NULL;
 }
 
+/* Bytes this process has sent to the block device (/proc/self/io), or 0 if unknown. */
+static uint64_t sb_disk_writes(void)
+{
+    FILE *f = fopen("/proc/self/io", "r");
+    char line[128];
+    unsigned long long v = 0;
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "write_bytes: %llu", &v) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return v;
+}
+
 /* Runs nw writers for secs seconds; returns puts per second (or -1). */
 static double sb_puts(struct store *s, int phase, int nw, double secs)
 {
@@ -57,6 +73,7 @@ static double sb_puts(struct store *s, int phase, int nw, double secs)
     pthread_t *th = ck_calloc((size_t)nw, sizeof(*th));
     struct store_lmdb_stats before, after;
     store_lmdb_stats(s, &before);
+    uint64_t w0 = sb_disk_writes();
     int64_t t0 = ck_mono_ns();
     for (int i = 0; i < nw; i++) {
         ws[i] = (struct sb_writer){s, phase, i, t0 + (int64_t)(secs * 1e9), 0, 0};
@@ -72,8 +89,15 @@ static double sb_puts(struct store *s, int phase, int nw, double secs)
     double el = (double)(ck_mono_ns() - t0) / 1e9;
     store_lmdb_stats(s, &after);
     uint64_t commits = after.commits - before.commits;
-    printf("%8d %10" PRIu64 " %8.2f %12.0f %14.1f\n", nw, ops, el, (double)ops / el,
-           commits ? (double)(after.txns - before.txns) / (double)commits : 0.0);
+    double per = commits ? 1e3 * (double)commits : 1; /* ns summed -> us per commit */
+    uint64_t wb = sb_disk_writes() - w0;
+    printf("%8d %10" PRIu64 " %8.2f %12.0f %12.1f %9.0f %9.0f %9.0f %9.0f %9.1f\n", nw, ops, el,
+           (double)ops / el, commits ? (double)(after.txns - before.txns) / (double)commits : 0.0,
+           (double)(after.gather_ns - before.gather_ns) / per,
+           (double)(after.apply_ns - before.apply_ns) / per,
+           (double)(after.commit_ns - before.commit_ns) / per,
+           (double)(after.publish_ns - before.publish_ns) / per,
+           ops ? (double)wb / 1024.0 / (double)ops : 0.0);
     free(ws);
     free(th);
     return failed ? -1 : (double)ops / el;
@@ -106,30 +130,51 @@ static double sb_puts_overwrite(struct store *s, size_t n)
     return (double)n;
 }
 
-/* Reads every key back with full-range scans for about secs seconds; returns MB/s. */
-static double sb_range(struct store *s, double secs, size_t *nkeys)
+struct sb_scan {
+    uint64_t bytes;
+    uint64_t sum; /* touches each value's first and last byte */
+};
+
+static int sb_visit(void *arg, const struct store_kv *kv, struct ck_err *err)
+{
+    (void)err;
+    struct sb_scan *sc = arg;
+    sc->bytes += kv->key_len + kv->value_len;
+    if (kv->value_len)
+        sc->sum += ((const unsigned char *)kv->value)[0] +
+                   ((const unsigned char *)kv->value)[kv->value_len - 1];
+    return 0;
+}
+
+/* Reads every key back with full-range scans for about secs seconds; returns MB/s. copy: through
+ * store_range (every pair copied into the result), else store_range_each (no copies). */
+static double sb_range(struct store *s, double secs, bool copy, size_t *nkeys)
 {
     struct ck_err err = CK_ERR_INIT;
     struct store_range_req r = {.prefix = "/bench/", .prefix_len = 7};
-    uint64_t bytes = 0;
+    struct sb_scan sc = {0, 0};
     int rounds = 0;
     int64_t t0 = ck_mono_ns();
     do {
         struct store_range_result res;
-        if (store_range(s, &r, &res, &err) < 0) {
+        int rc = copy ? store_range(s, &r, &res, &err)
+                      : store_range_each(s, &r, sb_visit, &sc, &res, &err);
+        if (rc < 0) {
             fprintf(stderr, "store-bench: range: %s\n", err.msg);
             return -1;
         }
-        for (size_t i = 0; i < res.nkvs; i++)
-            bytes += res.kvs[i].key_len + res.kvs[i].value_len;
+        for (size_t i = 0; copy && i < res.nkvs; i++)
+            sb_visit(&sc, &res.kvs[i], &err);
         *nkeys = res.nkvs;
         store_range_result_release(&res);
         rounds++;
     } while ((double)(ck_mono_ns() - t0) / 1e9 < secs);
     double el = (double)(ck_mono_ns() - t0) / 1e9;
-    printf("range: %d full scans of %zu keys, %.1f MB in %.2f s\n", rounds, *nkeys,
-           (double)bytes / 1e6, el);
-    return (double)bytes / 1e6 / el;
+    printf("range%s: %d full scans of %zu keys, %.1f MB in %.2f s: %.0f MB/s (%.2f us/key)\n",
+           copy ? " (copied)" : "", rounds, *nkeys, (double)sc.bytes / 1e6, el,
+           (double)sc.bytes / 1e6 / el,
+           el * 1e6 / ((double)rounds * (double)(*nkeys ? *nkeys : 1)));
+    return (double)sc.bytes / 1e6 / el;
 }
 
 static int sb_rm(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
@@ -144,7 +189,7 @@ static void sb_usage(void)
 {
     fprintf(stderr, "usage: ckube store-bench [--dir DIR] [--seconds S] [--no-sync] [--keep]\n"
                     "  --dir DIR     data dir (default: a new temp dir under $TMPDIR or /tmp)\n"
-                    "  --seconds S   seconds per phase (default 3; 4 phases)\n"
+                    "  --seconds S   seconds per phase (default 3; 5 phases)\n"
                     "  --no-sync     skip fsync (not durable; for comparison only)\n");
 }
 
@@ -192,13 +237,17 @@ static int cmd_store_bench(int argc, char **argv)
     }
     printf("store-bench: %s, %d-byte values, fsync %s, %.1f s per phase\n", dir, SB_VALUE,
            no_sync ? "off" : "on", secs);
-    printf("%8s %10s %8s %12s %14s\n", "writers", "puts", "seconds", "puts/s", "txns/commit");
+    printf("%8s %10s %8s %12s %12s %9s %9s %9s %9s %9s\n", "", "", "", "", "", "per", "commit",
+           "(us):", "", "disk KiB");
+    printf("%8s %10s %8s %12s %12s %9s %9s %9s %9s %9s\n", "writers", "puts", "seconds", "puts/s",
+           "txns/commit", "gather", "apply", "commit", "publish", "per put");
     const int nws[3] = {1, 8, 64};
     double pps[3];
     for (int i = 0; i < 3; i++)
         pps[i] = sb_puts(s, i, nws[i], secs);
     size_t nkeys = 0;
-    double mbps = sb_range(s, secs, &nkeys);
+    double mbps = sb_range(s, secs, false, &nkeys);
+    double copy_mbps = sb_range(s, secs, true, &nkeys);
     /* rewrite a quarter of the keys, then time compacting all older versions away */
     int64_t t0 = ck_mono_ns();
     double ow = sb_puts_overwrite(s, nkeys / 4);
@@ -213,9 +262,10 @@ static int cmd_store_bench(int argc, char **argv)
     store_close(s);
     if (made && !keep)
         nftw(dir, sb_rm, 16, FTW_DEPTH | FTW_PHYS);
-    if (pps[0] < 0 || pps[1] < 0 || pps[2] < 0 || mbps < 0)
+    if (pps[0] < 0 || pps[1] < 0 || pps[2] < 0 || mbps < 0 || copy_mbps < 0)
         return 1;
     printf("64 writers vs 1: %.1fx\n", pps[2] / (pps[0] > 0 ? pps[0] : 1));
+    printf("store-bench range_copy_mb_per_s=%.0f\n", copy_mbps);
     printf(
         "store-bench puts_per_s_1=%.0f puts_per_s_8=%.0f puts_per_s_64=%.0f range_mb_per_s=%.0f\n",
         pps[0], pps[1], pps[2], mbps);

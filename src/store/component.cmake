@@ -1,1 +1,1 @@
-ck_component(store DEPS ck_lib PkgConfig::LMDB PkgConfig::CURL PkgConfig::JANSSON)
+ck_component(store DEPS ck_lib PkgConfig::LMDB PkgConfig::DEFLATE PkgConfig::CURL PkgConfig::JANSSON)

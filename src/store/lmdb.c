@@ -82,24 +82,39 @@ int lm_meta_put(struct lm_store *s, MDB_txn *txn, const char *name, int64_t v, s
     return rc ? lm_err(s, err, rc, "writing meta") : 0;
 }
 
+/* Decodes and checks the log record (rev, sub) found at v (rc: the lookup's LMDB code). */
+static int load_check(struct lm_store *s, int rc, const MDB_val *v, int64_t rev, uint32_t sub,
+                      struct store_record *rec, struct ck_err *err)
+{
+    if (rc == MDB_NOTFOUND)
+        return ck_err_set(err, CK_R_CORRUPT, "store %s: log record %lld.%u is missing", s->datafile,
+                          (long long)rev, sub);
+    if (rc)
+        return lm_err(s, err, rc, "reading log");
+    if (store_record_decode(v->mv_data, v->mv_size, rec, err) < 0)
+        return ck_err_wrap(err, "store %s: log record %lld.%u: ", s->datafile, (long long)rev, sub);
+    if (rec->revision != rev || rec->sub != sub)
+        return ck_err_set(err, CK_R_CORRUPT, "store %s: log record %lld.%u holds revision %lld.%u",
+                          s->datafile, (long long)rev, sub, (long long)rec->revision, rec->sub);
+    return 0;
+}
+
 int lm_load(struct lm_store *s, MDB_txn *txn, int64_t rev, uint32_t sub, struct store_record *rec,
             struct ck_err *err)
 {
     unsigned char kb[STORE_LOGKEY_LEN];
     store_logkey_encode(rev, sub, kb);
     MDB_val k = {sizeof(kb), kb}, v;
-    int rc = mdb_get(txn, s->log, &k, &v);
-    if (rc == MDB_NOTFOUND)
-        return ck_err_set(err, CK_R_CORRUPT, "store %s: log record %lld.%u is missing", s->datafile,
-                          (long long)rev, sub);
-    if (rc)
-        return lm_err(s, err, rc, "reading log");
-    if (store_record_decode(v.mv_data, v.mv_size, rec, err) < 0)
-        return ck_err_wrap(err, "store %s: log record %lld.%u: ", s->datafile, (long long)rev, sub);
-    if (rec->revision != rev || rec->sub != sub)
-        return ck_err_set(err, CK_R_CORRUPT, "store %s: log record %lld.%u holds revision %lld.%u",
-                          s->datafile, (long long)rev, sub, (long long)rec->revision, rec->sub);
-    return 0;
+    return load_check(s, mdb_get(txn, s->log, &k, &v), &v, rev, sub, rec, err);
+}
+
+int lm_load_cursor(struct lm_store *s, MDB_cursor *lc, int64_t rev, uint32_t sub,
+                   struct store_record *rec, struct ck_err *err)
+{
+    unsigned char kb[STORE_LOGKEY_LEN];
+    store_logkey_encode(rev, sub, kb);
+    MDB_val k = {sizeof(kb), kb}, v;
+    return load_check(s, mdb_cursor_get(lc, &k, &v, MDB_SET), &v, rev, sub, rec, err);
 }
 
 void lm_kv_from_record(const struct store_record *rec, struct store_kv *kv)
@@ -213,6 +228,10 @@ void store_lmdb_stats(struct store *base, struct store_lmdb_stats *out)
     out->txns = atomic_load(&s->st_txns);
     out->commits = atomic_load(&s->st_commits);
     out->max_batch_seen = atomic_load(&s->st_max_batch);
+    out->apply_ns = atomic_load(&s->st_apply_ns);
+    out->commit_ns = atomic_load(&s->st_commit_ns);
+    out->publish_ns = atomic_load(&s->st_publish_ns);
+    out->gather_ns = atomic_load(&s->st_gather_ns);
 }
 
 /* ---- open / close ------------------------------------------------------------------------ */
@@ -259,6 +278,7 @@ static const struct store_ops lm_ops = {
     .subscribe = lm_subscribe,
     .unsubscribe = lm_unsubscribe,
     .close = lm_close,
+    .range_each = lm_range_each,
 };
 
 static int mkdir_p(const char *dir, struct ck_err *err)

@@ -16,6 +16,10 @@
 #define LM_DEFAULT_BATCH 1024             /* txns per group commit */
 #define LM_COMPACT_CHUNK 4096             /* log records examined per compaction write txn */
 #define LM_BATCH_BYTES ((size_t)64 << 20) /* stop filling a group commit past this */
+/* Gathering (lmdb_write.c): wait at most half the last commit's time, at most this long, */
+#define LM_GATHER_MAX_NS ((int64_t)2000000)
+#define LM_GATHER_MIN_NS ((int64_t)20000) /* and not at all when commits are quicker than this */
+#define LM_GATHER_BACKOFF 16              /* batches without gathering after one in vain */
 /* After this many bytes written or read through the map, drop the map's page-table entries
  * (lm_drop_pages). */
 #define LM_DROP_BYTES ((size_t)32 << 20)
@@ -54,10 +58,15 @@ struct lm_store {
     pthread_mutex_t q_mu;
     pthread_cond_t q_cv;
     struct lm_wreq *q_head, *q_tail;
+    size_t q_len;  /* requests in the queue */
+    size_t q_want; /* the commit thread is gathering: signal q_cv when q_len reaches it */
     bool closing;
     bool thread_started;
     pthread_t thread;
     int64_t last_rev; /* commit thread only: last committed revision */
+    int64_t commit_ns; /* commit thread only: how long the last mdb_txn_commit took */
+    int gather_skip;   /* commit thread only: batches to start without gathering */
+    size_t active;     /* under q_mu: writers acknowledged by the last batch + those queued */
     /* subscribers; callbacks run with sub_mu held */
     pthread_mutex_t sub_mu;
     struct lm_sub *subs;
@@ -68,6 +77,7 @@ struct lm_store {
     _Atomic int64_t compacted_rev;
     pthread_mutex_t compact_mu;
     _Atomic uint64_t st_txns, st_commits, st_max_batch;
+    _Atomic uint64_t st_apply_ns, st_commit_ns, st_publish_ns, st_gather_ns;
     _Atomic uint64_t touched; /* bytes written/read through the map since lm_drop_pages */
     void *map_base;           /* LMDB's map of data.mdb (from /proc/self/maps), or NULL */
     size_t map_len;
@@ -92,6 +102,10 @@ int lm_meta_put(struct lm_store *s, MDB_txn *txn, const char *name, int64_t v, s
  * record's pointers alias LMDB memory: valid until the txn writes or ends. */
 int lm_load(struct lm_store *s, MDB_txn *txn, int64_t rev, uint32_t sub, struct store_record *rec,
             struct ck_err *err);
+/* lm_load through a log cursor: a lookup near the cursor's last position (the next record of a
+ * scan in creation order) searches only the current leaf page, not the tree from its root. */
+int lm_load_cursor(struct lm_store *s, MDB_cursor *lc, int64_t rev, uint32_t sub,
+                   struct store_record *rec, struct ck_err *err);
 /* Copies a record's state into kv (mod_revision = record revision). */
 void lm_kv_from_record(const struct store_record *rec, struct store_kv *kv);
 /* Looks up the live-key index. */
@@ -108,6 +122,8 @@ int lm_get(struct store *base, const char *key, size_t key_len, int64_t revision
            struct store_kv *out, bool *found, struct ck_err *err);
 int lm_range(struct store *base, const struct store_range_req *r, struct store_range_result *res,
              struct ck_err *err);
+int lm_range_each(struct store *base, const struct store_range_req *r, store_range_fn fn,
+                  void *arg, struct store_range_result *res, struct ck_err *err);
 int lm_events_since(struct store *base, int64_t after, int64_t limit, struct store_events *res,
                     struct ck_err *err);
 int lm_compact(struct store *base, int64_t revision, struct ck_err *err);

@@ -106,7 +106,12 @@ struct lm_range_ctx {
     struct lm_store *s;
     const struct store_range_req *r;
     struct store_range_result *res;
+    store_range_fn fn; /* NULL: copy each pair into res->kvs */
+    void *arg;
+    MDB_cursor *lc; /* the log, read near the cursor's last record where it can */
     size_t cap;
+    size_t taken;
+    size_t bytes; /* values visited, for lm_touch */
 };
 
 static bool has_prefix(const MDB_val *k, const struct store_range_req *r)
@@ -123,33 +128,161 @@ static bool before_start(const MDB_val *k, const struct store_range_req *r)
     return c < 0 || (c == 0 && k->mv_size < r->start_len);
 }
 
-/* Counts a live key and, if it is in the page, copies it out. */
-static void range_take(struct lm_range_ctx *c, const MDB_val *k, const struct store_record *rec)
+/* Passes a pair of the page on (or copies it out). */
+static int range_emit(struct lm_range_ctx *c, const struct store_kv *kv, struct ck_err *err)
 {
     struct store_range_result *res = c->res;
-    res->count++;
-    if (c->r->count_only || before_start(k, c->r))
-        return;
-    if (c->r->limit > 0 && res->nkvs >= (size_t)c->r->limit) {
-        res->more = true;
-        return;
-    }
+    c->taken++;
+    c->bytes += kv->value_len;
+    if (c->fn)
+        return c->fn(c->arg, kv, err) < 0 ? -1 : 0;
     if (res->nkvs == c->cap) {
         c->cap = c->cap ? c->cap * 2 : 64;
         res->kvs = ck_realloc(res->kvs, c->cap * sizeof(*res->kvs));
     }
-    lm_kv_from_record(rec, &res->kvs[res->nkvs++]);
+    store_kv_copy(&res->kvs[res->nkvs++], kv);
+    return 0;
 }
 
-/* Walks the live-key index (latest) or the history index (past revision) over the prefix. */
+/* Counts a live key; true if it belongs in the page (else it may set more). */
+static bool range_wants(struct lm_range_ctx *c, const MDB_val *k, size_t taken)
+{
+    c->res->count++;
+    if (c->r->count_only || before_start(k, c->r))
+        return false;
+    if (c->r->limit > 0 && taken >= (size_t)c->r->limit) {
+        c->res->more = true;
+        return false;
+    }
+    return true;
+}
+
+static int range_take(struct lm_range_ctx *c, const MDB_val *k, const struct store_record *rec,
+                      struct ck_err *err)
+{
+    if (!range_wants(c, k, c->taken))
+        return 0;
+    struct store_kv kv = {
+        .key = (char *)rec->key,
+        .key_len = rec->key_len,
+        .value = (void *)rec->value,
+        .value_len = rec->value_len,
+        .create_revision = rec->create_revision,
+        .mod_revision = rec->revision,
+        .version = rec->version,
+    };
+    return range_emit(c, &kv, err);
+}
+
+/* ---- latest reads: the key index, then the log in log order ---- */
+
+/* A record to load, in log order: its revision, sub and position in key order. */
+struct lm_fetch {
+    int64_t rev;
+    uint32_t sub;
+    uint32_t idx;
+};
+
+static int fetch_cmp(const void *a, const void *b)
+{
+    const struct lm_fetch *x = a, *y = b;
+    if (x->rev != y->rev)
+        return x->rev < y->rev ? -1 : 1;
+    return x->sub < y->sub ? -1 : x->sub > y->sub;
+}
+
+/* Loads the page's records in log order (nearby records share log pages, so the log is read
+ * mostly front to back rather than at random), then passes them on in key order. kvs[i].key
+ * aliases the key index; value and counters come from the record. */
+static int range_load_emit(struct lm_range_ctx *c, struct store_kv *kvs, struct lm_fetch *f,
+                           size_t n, struct ck_err *err)
+{
+    qsort(f, n, sizeof(*f), fetch_cmp);
+    for (size_t i = 0; i < n; i++) {
+        struct store_record rec;
+        struct store_kv *kv = &kvs[f[i].idx];
+        if (lm_load_cursor(c->s, c->lc, f[i].rev, f[i].sub, &rec, err) < 0)
+            return -1;
+        if (rec.type != STORE_EVENT_PUT || rec.key_len != kv->key_len)
+            return ck_err_set(err, CK_R_CORRUPT,
+                              "store %s: log record %lld.%u is not the key index's state",
+                              c->s->datafile, (long long)f[i].rev, f[i].sub);
+        kv->value = (void *)rec.value;
+        kv->value_len = rec.value_len;
+        kv->create_revision = rec.create_revision;
+        kv->version = rec.version;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (range_emit(c, &kvs[i], err) < 0)
+            return -1;
+    return 0;
+}
+
+/* Walks the live-key index over the prefix, collecting the page's keys and record locations. */
+static int range_scan_latest(struct lm_range_ctx *c, MDB_txn *txn, struct ck_err *err)
+{
+    struct lm_store *s = c->s;
+    const struct store_range_req *r = c->r;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, s->keys, &cur);
+    if (rc)
+        return lm_err(s, err, rc, "opening range cursor");
+    struct store_kv *kvs = NULL;
+    struct lm_fetch *f = NULL;
+    size_t n = 0, cap = 0;
+    MDB_val k = {r->prefix_len, (void *)r->prefix}, v;
+    int out = 0;
+    for (rc = mdb_cursor_get(cur, &k, &v, r->prefix_len ? MDB_SET_RANGE : MDB_FIRST);
+         rc == 0 && has_prefix(&k, r); rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        struct store_ptr p;
+        if (store_ptr_decode(v.mv_data, v.mv_size, &p, err) < 0) {
+            out = ck_err_wrap(err, "store %s: ", s->datafile);
+            break;
+        }
+        if (!range_wants(c, &k, n))
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            kvs = ck_realloc(kvs, cap * sizeof(*kvs));
+            f = ck_realloc(f, cap * sizeof(*f));
+        }
+        kvs[n] = (struct store_kv){
+            .key = k.mv_data, .key_len = k.mv_size, .mod_revision = p.mod_revision};
+        f[n] = (struct lm_fetch){p.mod_revision, p.sub, (uint32_t)n};
+        n++;
+    }
+    mdb_cursor_close(cur);
+    if (out == 0 && rc != 0 && rc != MDB_NOTFOUND)
+        out = lm_err(s, err, rc, "scanning range");
+    if (out == 0 && n > UINT32_MAX)
+        out = ck_err_set(err, CK_R_TOO_LARGE, "store: range: more than 2^32 keys");
+    if (out == 0 && n > 0) {
+        if ((rc = mdb_cursor_open(txn, s->log, &c->lc)) != 0) {
+            out = lm_err(s, err, rc, "opening log cursor");
+        } else {
+            out = range_load_emit(c, kvs, f, n, err);
+            mdb_cursor_close(c->lc);
+            c->lc = NULL;
+        }
+    }
+    free(kvs);
+    free(f);
+    return out;
+}
+
+/* Walks the history index over the prefix for a past revision. */
 static int range_scan(struct lm_range_ctx *c, MDB_txn *txn, int64_t rev, struct ck_err *err)
 {
     struct lm_store *s = c->s;
     const struct store_range_req *r = c->r;
     MDB_cursor *cur;
-    int rc = mdb_cursor_open(txn, rev ? s->hist : s->keys, &cur);
+    int rc = mdb_cursor_open(txn, s->hist, &cur);
     if (rc)
         return lm_err(s, err, rc, "opening range cursor");
+    if ((rc = mdb_cursor_open(txn, s->log, &c->lc)) != 0) {
+        mdb_cursor_close(cur);
+        return lm_err(s, err, rc, "opening log cursor");
+    }
     MDB_val k = {r->prefix_len, (void *)r->prefix}, v;
     rc = mdb_cursor_get(cur, &k, &v, r->prefix_len ? MDB_SET_RANGE : MDB_FIRST);
     int out = 0;
@@ -157,43 +290,36 @@ static int range_scan(struct lm_range_ctx *c, MDB_txn *txn, int64_t rev, struct 
         struct store_record rec;
         bool live = false;
         bool need = !r->count_only && !before_start(&k, r);
-        if (rev == 0) {
-            struct store_ptr p;
-            live = true;
-            if (store_ptr_decode(v.mv_data, v.mv_size, &p, err) < 0 ||
-                (need && lm_load(s, txn, p.mod_revision, p.sub, &rec, err) < 0)) {
-                out = -1;
-                break;
-            }
-        } else {
-            MDB_val key = k;
-            struct store_hist h;
-            if (lm_hist_find_le(s, cur, key.mv_data, key.mv_size, rev, &h, &live, err) < 0 ||
-                (live && h.type == STORE_EVENT_PUT && need &&
-                 lm_load(s, txn, h.revision, h.sub, &rec, err) < 0)) {
-                out = -1;
-                break;
-            }
-            live = live && h.type == STORE_EVENT_PUT;
-            k = key;
-            rc = mdb_cursor_get(cur, &k, &v, MDB_SET);
-            if (rc)
-                break;
+        MDB_val key = k;
+        struct store_hist h;
+        if (lm_hist_find_le(s, cur, key.mv_data, key.mv_size, rev, &h, &live, err) < 0 ||
+            (live && h.type == STORE_EVENT_PUT && need &&
+             lm_load_cursor(s, c->lc, h.revision, h.sub, &rec, err) < 0)) {
+            out = -1;
+            break;
         }
-        if (live)
-            range_take(c, &k, &rec);
-        rc = mdb_cursor_get(cur, &k, &v, rev ? MDB_NEXT_NODUP : MDB_NEXT);
+        live = live && h.type == STORE_EVENT_PUT;
+        k = key;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET);
+        if (rc)
+            break;
+        if (live && range_take(c, &k, &rec, err) < 0) {
+            out = -1;
+            break;
+        }
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_NODUP);
     }
+    mdb_cursor_close(c->lc);
+    c->lc = NULL;
     mdb_cursor_close(cur);
     if (out == 0 && rc != 0 && rc != MDB_NOTFOUND)
         out = lm_err(s, err, rc, "scanning range");
     return out;
 }
 
-int lm_range(struct store *base, const struct store_range_req *r, struct store_range_result *res,
-             struct ck_err *err)
+static int range_run(struct lm_store *s, const struct store_range_req *r, store_range_fn fn,
+                     void *arg, struct store_range_result *res, struct ck_err *err)
 {
-    struct lm_store *s = (struct lm_store *)base;
     memset(res, 0, sizeof(*res));
     if (!r || (r->prefix_len && !r->prefix) || (r->start_len && !r->start) || r->limit < 0)
         return ck_err_set(err, CK_R_BAD_REQUEST, "store: range: bad request");
@@ -202,22 +328,38 @@ int lm_range(struct store *base, const struct store_range_req *r, struct store_r
         return -1;
     int rc = snap_check_rev(&sn, r->revision, err);
     res->revision = r->revision ? r->revision : sn.cur;
+    struct lm_range_ctx c = {.s = s, .r = r, .res = res, .fn = fn, .arg = arg};
     if (rc == 0 && r->prefix_len > STORE_KEY_MAX) {
         /* no key is that long: an empty range */
     } else if (rc == 0) {
-        struct lm_range_ctx c = {s, r, res, 0};
-        rc = range_scan(&c, sn.txn, r->revision == sn.cur ? 0 : r->revision, err);
+        int64_t rev = r->revision == sn.cur ? 0 : r->revision;
+        rc = rev ? range_scan(&c, sn.txn, rev, err) : range_scan_latest(&c, sn.txn, err);
     }
     mdb_txn_abort(sn.txn);
     if (rc < 0) {
         store_range_result_release(res);
         return -1;
     }
-    size_t bytes = 0;
-    for (size_t i = 0; i < res->nkvs; i++)
-        bytes += res->kvs[i].value_len;
-    lm_touch(s, bytes);
+    if (fn)
+        res->nkvs = c.taken;
+    lm_touch(s, c.bytes);
     return 0;
+}
+
+int lm_range(struct store *base, const struct store_range_req *r, struct store_range_result *res,
+             struct ck_err *err)
+{
+    return range_run((struct lm_store *)base, r, NULL, NULL, res, err);
+}
+
+int lm_range_each(struct store *base, const struct store_range_req *r, store_range_fn fn, void *arg,
+                  struct store_range_result *res, struct ck_err *err)
+{
+    if (!fn) {
+        memset(res, 0, sizeof(*res));
+        return ck_err_set(err, CK_R_BAD_REQUEST, "store: range: no callback");
+    }
+    return range_run((struct lm_store *)base, r, fn, arg, res, err);
 }
 
 /* ---- events ----------------------------------------------------------------------------- */

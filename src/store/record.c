@@ -6,8 +6,8 @@
 #include "store/record.h"
 #include "store/store.h"
 
+#include <libdeflate.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "lib/banned.h"
 
@@ -42,16 +42,11 @@ uint32_t store_get_u32(const unsigned char *p)
     return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
 }
 
+/* zlib's CRC-32 (the on-disk format's), computed by libdeflate: the same value, several times
+ * faster (carry-less multiplication where the CPU has it); every read checks it. */
 static uint32_t crc_of(const unsigned char *p, size_t n)
 {
-    uLong c = crc32(0L, Z_NULL, 0);
-    while (n > 0) { /* crc32 takes a uInt length */
-        uInt chunk = n > (1u << 30) ? (1u << 30) : (uInt)n;
-        c = crc32(c, p, chunk);
-        p += chunk;
-        n -= chunk;
-    }
-    return (uint32_t)c;
+    return libdeflate_crc32(0, p, n);
 }
 
 size_t store_record_size(const struct store_record *r)

@@ -56,7 +56,7 @@ void store_range_result_release(struct store_range_result *r)
 {
     if (!r)
         return;
-    for (size_t i = 0; i < r->nkvs; i++)
+    for (size_t i = 0; r->kvs && i < r->nkvs; i++) /* (no kvs: a store_range_each result) */
         store_kv_release(&r->kvs[i]);
     free(r->kvs);
     memset(r, 0, sizeof(*r));
@@ -245,6 +245,28 @@ int store_range(struct store *s, const struct store_range_req *r, struct store_r
 {
     int64_t t0 = ck_mono_ns();
     int rc = s->ops->range(s, r, res, err);
+    observe(r->count_only ? "count" : "list", r->prefix, r->prefix_len, t0);
+    return rc;
+}
+
+int store_range_each(struct store *s, const struct store_range_req *r, store_range_fn fn,
+                     void *arg, struct store_range_result *res, struct ck_err *err)
+{
+    int64_t t0 = ck_mono_ns();
+    int rc;
+    if (s->ops->range_each) {
+        rc = s->ops->range_each(s, r, fn, arg, res, err);
+    } else if ((rc = s->ops->range(s, r, res, err)) == 0) {
+        for (size_t i = 0; i < res->nkvs && rc == 0; i++)
+            rc = fn(arg, &res->kvs[i], err);
+        for (size_t i = 0; i < res->nkvs; i++)
+            store_kv_release(&res->kvs[i]);
+        free(res->kvs);
+        res->kvs = NULL;
+        rc = rc < 0 ? -1 : 0;
+    }
+    if (rc < 0)
+        memset(res, 0, sizeof(*res));
     observe(r->count_only ? "count" : "list", r->prefix, r->prefix_len, t0);
     return rc;
 }

@@ -125,6 +125,12 @@ struct store_range_result {
     int64_t revision; /* the revision the read was served at */
 };
 
+/* Called by store_range_each for each key-value pair of the page, in key order. kv's key and
+ * value alias the store's memory: valid only during the call, and NOT NUL-terminated (copy
+ * what you keep). Return 0 to go on, or -1 (with err set) to stop the scan: store_range_each
+ * then fails with that error. */
+typedef int (*store_range_fn)(void *arg, const struct store_kv *kv, struct ck_err *err);
+
 struct store_events {
     struct store_event *events; /* in revision order (and op order within a revision) */
     size_t nevents;
@@ -168,6 +174,11 @@ struct store_ops {
     /* Finishes queued writes, stops the commit thread and frees s. No other call on s may be
      * in progress or follow. */
     void (*close)(struct store *s);
+    /* Optional (NULL: store_range_each runs range and visits its copies): range without
+     * copying, fn called for each pair of the page inside the read snapshot; res gets every
+     * field but kvs (NULL; nkvs is the number of pairs visited). */
+    int (*range_each)(struct store *s, const struct store_range_req *r, store_range_fn fn,
+                      void *arg, struct store_range_result *res, struct ck_err *err);
 };
 
 /* Every backend embeds this first. */
@@ -191,6 +202,11 @@ struct store_lmdb_stats {
     uint64_t txns;    /* logical txns committed */
     uint64_t commits; /* LMDB write txns (each one fsync unless no_sync) */
     uint64_t max_batch_seen;
+    /* where the commit thread's time went (ns, summed over commits) */
+    uint64_t apply_ns;   /* applying the batch's txns in the LMDB write txn */
+    uint64_t commit_ns;  /* mdb_txn_commit: page writes and fsyncs */
+    uint64_t publish_ns; /* subscriber callbacks, then waking the writers */
+    uint64_t gather_ns;  /* waiting for acknowledged writers to queue again (see lmdb_write.c) */
 };
 void store_lmdb_stats(struct store *s, struct store_lmdb_stats *out);
 
@@ -231,6 +247,12 @@ int store_get(struct store *s, const char *key, size_t key_len, int64_t revision
               struct store_kv *out, bool *found, struct ck_err *err);
 int store_range(struct store *s, const struct store_range_req *r, struct store_range_result *res,
                 struct ck_err *err);
+/* store_range without copies, for scans that consume each pair at once (the API server's
+ * cache load, store-bench): the same pairs in the same order, passed to fn (see store_range_fn)
+ * instead of collected. res is filled as by store_range except kvs (always NULL) and needs no
+ * release. fn must not write to s (the embedded store holds a read snapshot meanwhile). */
+int store_range_each(struct store *s, const struct store_range_req *r, store_range_fn fn,
+                     void *arg, struct store_range_result *res, struct ck_err *err);
 int store_events_since(struct store *s, int64_t after_revision, int64_t limit,
                        struct store_events *res, struct ck_err *err);
 int store_compact(struct store *s, int64_t revision, struct ck_err *err);
