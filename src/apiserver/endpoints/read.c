@@ -541,23 +541,85 @@ static int lend_list(struct eng_req *r, struct list_out *out, const struct ck_bu
     return 1;
 }
 
+/* A Table LIST: the rows' cells and framing are written into one buffer, and the objects' own
+ * bytes in them (their metadata, by default) are lent from the cache like a JSON LIST's
+ * items when the answer is big, else copied in. */
+static int write_table(struct eng_req *r, struct list_out *out)
+{
+    struct ck_buf g = CK_BUF_INIT(r->rs->body.max);
+    struct eng_row_span *sp = ck_calloc(out->n + 1, sizeof(*sp));
+    const char *inc = eng_q(r, "includeObject");
+    int64_t now = (int64_t)time(NULL);
+    int rc = eng_table_open(&g, r->res, r->table_version, true);
+    size_t total = 0, nlent = 0;
+    for (size_t i = 0; i < out->n && rc == 0; i++) {
+        if (i)
+            rc |= ck_buf_appendc(&g, ',');
+        rc |= eng_table_row_lend(&g, r->res, out->items[i], inc, now, &sp[i]);
+        total += sp[i].len;
+        nlent += sp[i].len > 0;
+    }
+    rc |= ck_buf_appends(&g, "],");
+    rc |= write_list_meta(&g, out);
+    rc |= ck_buf_appendc(&g, '}');
+    total += g.len;
+    set_table_ct(r);
+    r->rs->status = 200;
+    if (rc < 0 || total > r->rs->body.max) {
+        ck_buf_release(&g);
+        free(sp);
+        return -1;
+    }
+    struct ck_buf *b = &r->rs->body;
+    ck_buf_reset(b);
+    if (r->rs->want_iov && total >= LEND_MIN_BYTES) {
+        size_t niov = 2 * nlent + 1, k = 0, at = 0, glen = g.len;
+        struct lent_list *l = ck_malloc(sizeof(*l) + niov * sizeof(struct api_iov));
+        l->head = ck_buf_detach(&g, NULL);
+        for (size_t i = 0; i < out->n; i++) {
+            if (!sp[i].len)
+                continue;
+            l->iov[k++] = (struct api_iov){l->head + at, sp[i].cut - at};
+            l->iov[k++] = (struct api_iov){out->items[i]->body + sp[i].off, sp[i].len};
+            at = sp[i].cut;
+        }
+        l->iov[k++] = (struct api_iov){l->head + at, glen - at};
+        l->items = out->items; /* the references move to the lent body */
+        l->n = out->n;
+        out->items = NULL;
+        out->n = out->cap = 0;
+        r->rs->lent = (struct api_iov_body){l->iov, k, total, lent_list_release, l};
+        free(sp);
+        return 0;
+    }
+    char *dst = ck_buf_reserve(b, total);
+    size_t at = 0;
+    for (size_t i = 0; dst && i < out->n; i++) {
+        if (!sp[i].len)
+            continue;
+        memcpy(dst, g.data + at, sp[i].cut - at);
+        dst += sp[i].cut - at;
+        memcpy(dst, out->items[i]->body + sp[i].off, sp[i].len);
+        dst += sp[i].len;
+        at = sp[i].cut;
+    }
+    if (dst) {
+        memcpy(dst, g.data + at, g.len - at);
+        b->len = total;
+        b->data[b->len] = '\0';
+    }
+    ck_buf_release(&g);
+    free(sp);
+    return dst ? 0 : -1;
+}
+
 static int write_list(struct eng_req *r, struct list_out *out)
 {
     struct ck_buf *b = &r->rs->body;
     ck_buf_reset(b);
     int rc = 0;
     if (r->fmt == FMT_TABLE) {
-        rc |= eng_table_open(b, r->res, r->table_version, true);
-        const char *inc = eng_q(r, "includeObject");
-        for (size_t i = 0; i < out->n && rc == 0; i++) {
-            if (i)
-                rc |= ck_buf_appendc(b, ',');
-            rc |= eng_table_row(b, r->res, out->items[i], inc);
-        }
-        rc |= ck_buf_appends(b, "],");
-        rc |= write_list_meta(b, out);
-        rc |= ck_buf_appendc(b, '}');
-        set_table_ct(r);
+        return write_table(r, out);
     } else {
         if (r->fmt == FMT_PARTIAL)
             rc |= ck_buf_appends(b, "{\"kind\":\"PartialObjectMetadataList\","

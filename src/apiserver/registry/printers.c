@@ -89,34 +89,30 @@ const struct printer_col *printer_columns(const char *group, const char *resourc
     return is_builtin_group(group ? group : "") ? default_cols : custom_cols;
 }
 
-/* The validity of the cells being printed on this thread (printer_cells_valid_s) and their
- * clock-relative durations (printer_cells_ages); more than PRINTER_MAX_AGES are not kept and
- * make the count PRINTER_MAX_AGES + 1. */
-static _Thread_local int64_t cells_valid_s = INT64_MAX;
+/* The clock-relative durations of the cells being printed on this thread (printer_cells_ages);
+ * more than PRINTER_MAX_AGES are not kept and make the count PRINTER_MAX_AGES + 1. While a
+ * template is printed (tmpl), each kept duration prints as its marker. */
 static _Thread_local struct printer_age_note ages[PRINTER_MAX_AGES];
 static _Thread_local size_t nages;
+static _Thread_local bool tmpl;
 
-/* Seconds until ck_time_age(d) prints something else: its unit at d (1 s below 10 minutes,
- * a minute below 8 hours, an hour below 8 days, a day beyond) minus what has passed of it. */
-void printer_note_age(int64_t now_s, int64_t d)
+void printer_age_text(int64_t now_s, int64_t d, char out[16])
 {
-    if (nages < PRINTER_MAX_AGES) {
-        ages[nages].base_s = now_s - d;
-        ck_time_age(d, ages[nages].text);
+    size_t k = nages;
+    if (k < PRINTER_MAX_AGES) {
+        ages[k].base_s = now_s - d;
+        ck_time_age(d, ages[k].text);
     }
-    if (nages <= PRINTER_MAX_AGES)
+    if (k <= PRINTER_MAX_AGES)
         nages++;
-    if (d < 0)
-        d = 0;
-    int64_t unit = d < 600 ? 1 : d < 8 * 3600 ? 60 : d < 8 * 86400 ? 3600 : 86400;
-    int64_t left = unit - d % unit;
-    if (left < cells_valid_s)
-        cells_valid_s = left;
-}
-
-int64_t printer_cells_valid_s(void)
-{
-    return cells_valid_s;
+    if (tmpl && k < PRINTER_MAX_AGES) {
+        out[0] = PRINTER_AGE_MARK;
+        out[1] = (char)('A' + k);
+        out[2] = PRINTER_AGE_MARK;
+        out[3] = '\0';
+        return;
+    }
+    ck_time_age(d, out);
 }
 
 size_t printer_cells_ages(const struct printer_age_note **out)
@@ -127,7 +123,6 @@ size_t printer_cells_ages(const struct printer_age_note **out)
 
 json_t *printer_cells(const char *group, const char *resource, const json_t *obj, int64_t now_s)
 {
-    cells_valid_s = INT64_MAX;
     nages = 0;
     json_t *row = json_array();
     const struct printer_def *d = find_def(group, resource);
@@ -150,6 +145,15 @@ json_t *printer_cells(const char *group, const char *resource, const json_t *obj
     } else {
         printer_add_age(row, obj, now_s);
     }
+    return row;
+}
+
+json_t *printer_cells_template(const char *group, const char *resource, const json_t *obj,
+                               int64_t now_s)
+{
+    tmpl = true;
+    json_t *row = printer_cells(group, resource, obj, now_s);
+    tmpl = false;
     return row;
 }
 
@@ -224,8 +228,7 @@ void printer_age(const char *ts, int64_t now_s, char out[16])
         snprintf(out, 16, "<unknown>");
         return;
     }
-    printer_note_age(now_s, now_s - (int64_t)t);
-    ck_time_age(now_s - (int64_t)t, out);
+    printer_age_text(now_s, now_s - (int64_t)t, out);
 }
 
 void printer_add_str(json_t *row, const char *s)

@@ -31,15 +31,22 @@ const struct printer_col *printer_columns(const char *group, const char *resourc
  * Never NULL: missing fields print as upstream prints them ("<none>", "<unknown>", 0). */
 json_t *printer_cells(const char *group, const char *resource, const json_t *obj, int64_t now_s);
 
-/* How long (seconds from now_s) the cells of the last printer_cells call on this thread stay
- * what they are: the shortest time until one of its human durations ("5m", "3d4h") would
- * print differently; INT64_MAX when no cell depends on the clock. */
-int64_t printer_cells_valid_s(void);
-/* Printers report every clock-relative duration they print: d seconds before now_s, printed
- * by ck_time_age. */
-void printer_note_age(int64_t now_s, int64_t d);
-/* The clock-relative durations the last printer_cells call on this thread printed, in the
- * order printed: the time they count from and their text (valid until the next call). */
+/* The same cells with every clock-relative duration ("5m", the "20s" of "3 (20s ago)") printed
+ * as a marker instead: PRINTER_AGE_MARK, 'A' + k, PRINTER_AGE_MARK for the k-th duration
+ * printed (k < PRINTER_MAX_AGES; printer_cells_ages gives what each counts from). Everything
+ * else in the row does not depend on the clock, so the template can be kept with an object
+ * and the row rendered at any later time by putting ck_time_age(now - base) in each marker's
+ * place. Only meaningful when no string in obj contains PRINTER_AGE_MARK. */
+#define PRINTER_AGE_MARK '\x01'
+json_t *printer_cells_template(const char *group, const char *resource, const json_t *obj,
+                               int64_t now_s);
+/* A clock-relative duration d seconds before now_s into out (16 bytes), as ck_time_age prints
+ * it (or its marker while printing a template); noted for printer_cells_ages. Printers print
+ * every duration that counts from the clock through this. */
+void printer_age_text(int64_t now_s, int64_t d, char out[16]);
+/* The clock-relative durations the last printer_cells(_template) call on this thread printed,
+ * in the order printed: the time they count from and their text (valid until the next call).
+ * A count above PRINTER_MAX_AGES means more were printed than kept (and marked). */
 #define PRINTER_MAX_AGES 8
 struct printer_age_note {
     int64_t base_s;

@@ -224,8 +224,7 @@ static void job_cells(const json_t *o, int64_t now, json_t *row)
         if (ck_time_parse_rfc3339(printer_jstr(o, "status.completionTime"), &end) == 0)
             ck_time_age((int64_t)(end - start), dur);
         else {
-            printer_note_age(now, now - (int64_t)start);
-            ck_time_age(now - (int64_t)start, dur);
+            printer_age_text(now, now - (int64_t)start, dur);
         }
     }
     printer_add_str(row, printer_jstr(o, "metadata.name"));

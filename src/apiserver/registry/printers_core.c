@@ -219,8 +219,7 @@ static void pod_cells(const json_t *pod, int64_t now, json_t *row)
     printer_add_str(row, buf);
     printer_add_str(row, s.reason);
     if (s.restarts != 0 && s.last_restart != 0) {
-        printer_note_age(now, now - (int64_t)s.last_restart);
-        ck_time_age(now - (int64_t)s.last_restart, age);
+        printer_age_text(now, now - (int64_t)s.last_restart, age);
         snprintf(buf, sizeof(buf), "%lld (%s ago)", s.restarts, age);
     } else {
         snprintf(buf, sizeof(buf), "%lld", s.restarts);

@@ -295,13 +295,14 @@ struct eng_obj *eng_obj_from_store(const struct reg_resource *r, const char *key
     struct eng_obj *o = obj_pack(r, key, key_len, &st, b.data ? b.data : "", b.len, "", 0);
     ck_buf_release(&b);
     strs_release(r, &st);
-    json_decref(obj);
     memcpy(o->uid, tmpl.uid, sizeof(o->uid));
     o->deleting = tmpl.deleting;
     o->nfinalizers = tmpl.nfinalizers;
     o->rv = rv;
     o->rv_off = tmpl.rv_off;
     o->rv_len = tmpl.rv_len;
+    eng_obj_row_init(o, obj); /* parsed anyway: print its Table row now */
+    json_decref(obj);
     return o;
 }
 
@@ -355,6 +356,7 @@ struct eng_obj *eng_obj_restamp(const struct eng_obj *o, int64_t rv)
     n->nfinalizers = o->nfinalizers;
     n->rv_off = o->rv_off;
     n->rv_len = (size_t)nl;
+    eng_obj_row_copy(n, o);
     return n;
 }
 

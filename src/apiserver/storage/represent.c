@@ -5,7 +5,6 @@
 #include "apiserver/storage/storage.h"
 #include "lib/timeutil.h"
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -138,136 +137,277 @@ int eng_table_open(struct ck_buf *out, const struct reg_resource *res, const cha
     return rc;
 }
 
-/* A Table row's cells as JSON, kept with the object so that a LIST of unchanged objects copies
- * bytes instead of parsing and printing each object (about 100 us a row before). Cells that
- * count time ("5m", "3 (20s ago)") are re-rendered from the time they count from, in place:
- * each is a slot, found in the JSON as the whole cell ("5m") or inside "(5m ago)". When a
- * duration's text is not unique in the row (two cells saying "5m"), the row is kept only until
- * the first of its durations would print differently. The cache is replaced under a striped
- * lock while other readers may be copying it. */
-struct row_slot {
-    int64_t base_s; /* what the duration counts from */
-    uint32_t off;   /* of its text in cells */
-    uint32_t len;
-};
-
+/* A Table row's cells kept with the object, so that a Table LIST copies bytes instead of parsing
+ * and printing each object (about 100 us a row). The row is printed once per object version,
+ * as a template (printer_cells_template): when the object is built from stored bytes (it is
+ * parsed then anyway), or else on its first Table request. Cells that count time ("5m", the
+ * "20s" of "3 (20s ago)") are left out and kept as slots: the time they count from and where
+ * they go; a request renders each slot with ck_time_age and copies the rest. The row never
+ * changes once set (set before the object is shared, or by one compare-and-swap), so readers
+ * take no lock. Objects whose strings contain the template's marker are printed every time. */
 struct eng_row {
-    int64_t from_s, until_s; /* valid in [from_s, until_s) (wall-clock seconds) */
-    size_t len, nslots;
-    size_t md_off, md_len; /* the object's metadata bytes in its body (md_len 0: not found) */
-    struct row_slot slots[PRINTER_MAX_AGES];
-    char cells[];
+    uint32_t len;            /* bytes of cells, the durations left out */
+    uint32_t md_off, md_len; /* the object's metadata bytes in its body (md_len 0: not found) */
+    uint16_t nslots;         /* durations, by offset */
+    char data[];             /* nslots int64_t bases, nslots uint32_t offsets, then the cells */
 };
 
-#define ROW_STRIPES 64
-static pthread_mutex_t row_mu[ROW_STRIPES] = {[0 ... ROW_STRIPES - 1] = PTHREAD_MUTEX_INITIALIZER};
+#define ROW_MAX_SLOTS 16
+/* PRINTER_AGE_MARK as json_dumps escapes it; a marker is MARK_JSON, a letter, MARK_JSON. */
+static const char MARK_JSON[] = "\\u0001";
+#define MARK_LEN (sizeof(MARK_JSON) - 1)
 
-static pthread_mutex_t *row_lock(const struct eng_obj *o)
+static inline int64_t row_base(const struct eng_row *r, size_t i)
 {
-    return &row_mu[((uintptr_t)o >> 6) % ROW_STRIPES];
+    int64_t v;
+    memcpy(&v, r->data + i * sizeof(v), sizeof(v));
+    return v;
+}
+
+static inline uint32_t row_off(const struct eng_row *r, size_t i)
+{
+    uint32_t v;
+    memcpy(&v, r->data + r->nslots * sizeof(int64_t) + i * sizeof(v), sizeof(v));
+    return v;
+}
+
+static inline const char *row_cells(const struct eng_row *r)
+{
+    return r->data + r->nslots * (sizeof(int64_t) + sizeof(uint32_t));
+}
+
+static size_t row_size(const struct eng_row *r)
+{
+    return sizeof(*r) + r->nslots * (sizeof(int64_t) + sizeof(uint32_t)) + r->len;
 }
 
 void eng_obj_row_release(struct eng_obj *o)
 {
-    free(atomic_load(&o->row));
+    free(atomic_load_explicit(&o->row, memory_order_relaxed));
 }
 
-/* Copies r's cells with every slot re-rendered at now. */
+/* A template is printable for o only when no string of it can contain the marker. */
+static bool row_templatable(const struct eng_obj *o)
+{
+    return !memmem(o->body, o->len, MARK_JSON, MARK_LEN);
+}
+
+/* The row of o (parsed as j), or NULL when it cannot be kept (marker in the object, more
+ * durations than marked, a huge row). */
+static struct eng_row *row_build(const struct eng_obj *o, const json_t *j)
+{
+    if (!row_templatable(o))
+        return NULL;
+    json_t *cells = printer_cells_template(o->res->group, o->res->plural, j, (int64_t)time(NULL));
+    const struct printer_age_note *ages;
+    size_t nages = printer_cells_ages(&ages);
+    char *cs = nages <= PRINTER_MAX_AGES ? json_dumps(cells, JSON_COMPACT) : NULL;
+    json_decref(cells);
+    if (!cs)
+        return NULL;
+    size_t n = strlen(cs), w = 0, ns = 0;
+    int64_t base[ROW_MAX_SLOTS];
+    uint32_t off[ROW_MAX_SLOTS];
+    const char *p = cs, *end = cs + n, *q;
+    bool ok = n < UINT32_MAX;
+    while (ok && (q = memmem(p, (size_t)(end - p), MARK_JSON, MARK_LEN))) {
+        /* the cells are compacted in place: each marker is cut out and becomes a slot */
+        ok = ns < ROW_MAX_SLOTS && (size_t)(end - q) >= 2 * MARK_LEN + 1 && q[MARK_LEN] >= 'A' &&
+             (size_t)(q[MARK_LEN] - 'A') < nages &&
+             memcmp(q + MARK_LEN + 1, MARK_JSON, MARK_LEN) == 0;
+        if (!ok)
+            break;
+        memmove(cs + w, p, (size_t)(q - p));
+        w += (size_t)(q - p);
+        base[ns] = ages[q[MARK_LEN] - 'A'].base_s;
+        off[ns++] = (uint32_t)w;
+        p = q + 2 * MARK_LEN + 1;
+    }
+    if (!ok) {
+        free(cs);
+        return NULL;
+    }
+    memmove(cs + w, p, (size_t)(end - p));
+    w += (size_t)(end - p);
+    struct eng_row *r = ck_malloc(sizeof(*r) + ns * (sizeof(int64_t) + sizeof(uint32_t)) + w);
+    r->len = (uint32_t)w;
+    r->nslots = (uint16_t)ns;
+    size_t md_off = 0, md_len = 0;
+    if (!metadata_span(o, &md_off, &md_len) || md_off > UINT32_MAX || md_len > UINT32_MAX)
+        md_off = md_len = 0;
+    r->md_off = (uint32_t)md_off;
+    r->md_len = (uint32_t)md_len;
+    memcpy(r->data, base, ns * sizeof(int64_t));
+    memcpy(r->data + ns * sizeof(int64_t), off, ns * sizeof(uint32_t));
+    memcpy((char *)row_cells(r), cs, w);
+    free(cs);
+    return r;
+}
+
+void eng_obj_row_init(struct eng_obj *o, const json_t *j)
+{
+    atomic_store_explicit(&o->row, row_build(o, j), memory_order_release);
+}
+
+void eng_obj_row_copy(struct eng_obj *dst, const struct eng_obj *src)
+{
+    const struct eng_row *r = atomic_load_explicit(&src->row, memory_order_acquire);
+    if (!r)
+        return;
+    struct eng_row *c = ck_malloc(row_size(r));
+    memcpy(c, r, row_size(r));
+    size_t md_off = 0, md_len = 0; /* the metadata holds the resourceVersion, which changed */
+    if (!metadata_span(dst, &md_off, &md_len) || md_off > UINT32_MAX || md_len > UINT32_MAX)
+        md_off = md_len = 0;
+    c->md_off = (uint32_t)md_off;
+    c->md_len = (uint32_t)md_len;
+    atomic_store_explicit(&dst->row, c, memory_order_release);
+}
+
+/* The kept row of o, built now from its bytes when it has none; NULL when it cannot be kept. */
+static const struct eng_row *row_get(struct eng_obj *o)
+{
+    struct eng_row *r = atomic_load_explicit(&o->row, memory_order_acquire);
+    if (r || !row_templatable(o))
+        return r;
+    json_t *j = eng_obj_json(o);
+    r = j ? row_build(o, j) : NULL;
+    json_decref(j);
+    if (!r)
+        return NULL;
+    struct eng_row *expected = NULL;
+    if (!atomic_compare_exchange_strong_explicit(&o->row, &expected, r, memory_order_acq_rel,
+                                                 memory_order_acquire)) {
+        free(r); /* another request kept the same row first */
+        r = expected;
+    }
+    return r;
+}
+
+/* ck_time_age(d), remembering the last answer: the rows of a LIST mostly share their ages. */
+static size_t age_text(int64_t d, char out[16])
+{
+    static _Thread_local int64_t last_d = INT64_MIN;
+    static _Thread_local char last[16];
+    static _Thread_local size_t last_len;
+    if (d != last_d) {
+        ck_time_age(d, last);
+        last_len = strlen(last);
+        last_d = d;
+    }
+    memcpy(out, last, sizeof(last));
+    return last_len;
+}
+
+/* Appends r's cells with every slot rendered at now. */
 static int append_row(struct ck_buf *out, const struct eng_row *r, int64_t now)
 {
-    int rc = 0;
+    char *dst = ck_buf_reserve(out, r->len + (size_t)r->nslots * 16);
+    if (!dst)
+        return -1;
+    const char *cells = row_cells(r);
     size_t at = 0;
     for (size_t i = 0; i < r->nslots; i++) {
-        const struct row_slot *sl = &r->slots[i];
+        size_t o = row_off(r, i);
+        memcpy(dst, cells + at, o - at);
+        dst += o - at;
         char text[16];
-        ck_time_age(now - sl->base_s, text);
-        rc |= ck_buf_append(out, r->cells + at, sl->off - at);
-        rc |= ck_buf_appends(out, text);
-        at = sl->off + sl->len;
+        size_t tl = age_text(now - row_base(r, i), text);
+        memcpy(dst, text, tl);
+        dst += tl;
+        at = o;
     }
-    rc |= ck_buf_append(out, r->cells + at, r->len - at);
+    memcpy(dst, cells + at, r->len - at);
+    dst += r->len - at;
+    out->len = (size_t)(dst - out->data);
+    out->data[out->len] = '\0';
+    return 0;
+}
+
+#define APPEND_LIT(out, s) ck_buf_append((out), (s), sizeof(s) - 1)
+
+/* The cells printed from o's JSON at now, without the kept row. */
+static int append_printed_cells(struct ck_buf *out, const struct reg_resource *res,
+                                const struct eng_obj *o, int64_t now)
+{
+    json_t *j = eng_obj_json(o);
+    if (!j)
+        return -1;
+    json_t *cells = printer_cells(res->group, res->plural, j, now);
+    json_decref(j);
+    if (!cells) {
+        cells = json_array();
+        json_array_append_new(cells, json_string(o->name));
+    }
+    char *cs = json_dumps(cells, JSON_COMPACT);
+    json_decref(cells);
+    int rc = ck_buf_appends(out, cs ? cs : "[]");
+    free(cs);
     return rc;
 }
 
-/* Appends the cached cells when still valid at now (and gives the metadata span); false
- * otherwise. */
-static bool append_cached_cells(struct ck_buf *out, struct eng_obj *o, int64_t now, int *rc,
-                                size_t *md_off, size_t *md_len)
+/* The object part of a row after its cells, in three pieces: what goes before the object's own
+ * bytes (appended to out), those bytes (o->body[*off, *off + *len), *len 0: none) and what
+ * follows them (*tail). */
+static int row_object_parts(struct ck_buf *out, const struct eng_obj *o, const char *include,
+                            const struct eng_row *r, size_t *off, size_t *len, const char **tail)
 {
-    if (!atomic_load_explicit(&o->row, memory_order_acquire))
-        return false;
-    pthread_mutex_t *mu = row_lock(o);
-    pthread_mutex_lock(mu);
-    struct eng_row *r = atomic_load(&o->row);
-    bool hit = r && now >= r->from_s && now < r->until_s; /* the clock may step back */
-    if (hit) {
-        *rc |= append_row(out, r, now);
-        *md_off = r->md_off;
-        *md_len = r->md_len;
-    }
-    pthread_mutex_unlock(mu);
-    return hit;
-}
-
-/* Where text occurs in cs as a whole cell or as "(text ago)": its offset, or -1 when it does
- * not occur exactly once. */
-static long find_slot(const char *cs, const char *text)
-{
-    char pat[2][40];
-    snprintf(pat[0], sizeof(pat[0]), "\"%s\"", text);
-    snprintf(pat[1], sizeof(pat[1]), "(%s ago)", text);
-    long found = -1;
-    int count = 0;
-    for (int k = 0; k < 2; k++)
-        for (const char *p = strstr(cs, pat[k]); p; p = strstr(p + 1, pat[k])) {
-            count++;
-            found = (long)(p - cs) + 1;
+    int rc = 0;
+    *off = *len = 0;
+    if (include && strcmp(include, "None") == 0) {
+        rc |= APPEND_LIT(out, ",\"object\":null}");
+        *tail = "";
+    } else if (include && strcmp(include, "Object") == 0) {
+        rc |= APPEND_LIT(out, ",\"object\":");
+        *len = o->len;
+        *tail = "}";
+    } else {
+        rc |= APPEND_LIT(out, ",\"object\":{\"kind\":\"PartialObjectMetadata\","
+                              "\"apiVersion\":\"meta.k8s.io/v1\",\"metadata\":");
+        if (r && r->md_len) {
+            *off = r->md_off;
+            *len = r->md_len;
+        } else {
+            rc |= append_metadata(out, o);
         }
-    return count == 1 ? found : -1;
+        *tail = "}}";
+    }
+    return rc;
 }
 
-static int cmp_slot(const void *a, const void *b)
+static int append_row_object(struct ck_buf *out, const struct eng_obj *o, const char *include,
+                             const struct eng_row *r)
 {
-    const struct row_slot *x = a, *y = b;
-    return x->off < y->off ? -1 : x->off > y->off;
+    size_t off, len;
+    const char *tail;
+    int rc = row_object_parts(out, o, include, r, &off, &len, &tail);
+    rc |= ck_buf_append(out, o->body + off, len);
+    rc |= ck_buf_appends(out, tail);
+    return rc;
 }
 
-static void store_cells(struct eng_obj *o, const char *cs, size_t len, int64_t now)
+/* The cells of o's row at now: kept (and its row returned) or printed. */
+static int append_cells(struct ck_buf *out, const struct reg_resource *res, const struct eng_obj *o,
+                        int64_t now, const struct eng_row **r)
 {
-    struct eng_row *r = ck_malloc(sizeof(*r) + len);
-    r->from_s = INT64_MIN;
-    r->until_s = INT64_MAX;
-    r->len = len;
-    r->nslots = 0;
-    r->md_off = r->md_len = 0;
-    if (!metadata_span(o, &r->md_off, &r->md_len))
-        r->md_len = 0;
-    memcpy(r->cells, cs, len);
-    const struct printer_age_note *ages;
-    size_t n = printer_cells_ages(&ages);
-    bool slots_ok = n <= PRINTER_MAX_AGES;
-    for (size_t i = 0; slots_ok && i < n; i++) {
-        for (size_t j = 0; j < i; j++)
-            slots_ok = slots_ok && strcmp(ages[i].text, ages[j].text) != 0;
-        long off = slots_ok ? find_slot(cs, ages[i].text) : -1;
-        slots_ok = slots_ok && off >= 0;
-        if (slots_ok)
-            r->slots[r->nslots++] = (struct row_slot){.base_s = ages[i].base_s,
-                                                      .off = (uint32_t)off,
-                                                      .len = (uint32_t)strlen(ages[i].text)};
-    }
-    if (!slots_ok) { /* not re-renderable: keep it while it reads the same */
-        r->nslots = 0;
-        r->from_s = now;
-        int64_t valid = printer_cells_valid_s();
-        r->until_s = valid == INT64_MAX ? INT64_MAX : now + valid;
-    }
-    qsort(r->slots, r->nslots, sizeof(r->slots[0]), cmp_slot);
-    pthread_mutex_t *mu = row_lock(o);
-    pthread_mutex_lock(mu);
-    struct eng_row *old = atomic_exchange(&o->row, r);
-    pthread_mutex_unlock(mu);
-    free(old);
+    *r = row_get((struct eng_obj *)o); /* only its row may be set */
+    int rc = APPEND_LIT(out, "{\"cells\":");
+    if (*r)
+        return rc | append_row(out, *r, now);
+    return append_printed_cells(out, res, o, now) < 0 ? -1 : rc;
+}
+
+int eng_table_row_lend(struct ck_buf *out, const struct reg_resource *res, const struct eng_obj *o,
+                       const char *include, int64_t now, struct eng_row_span *sp)
+{
+    const struct eng_row *r;
+    const char *tail;
+    if (append_cells(out, res, o, now, &r) < 0)
+        return -1;
+    int rc = row_object_parts(out, o, include, r, &sp->off, &sp->len, &tail);
+    sp->cut = out->len;
+    rc |= ck_buf_appends(out, tail);
+    return rc;
 }
 
 int eng_table_row(struct ck_buf *out, const struct reg_resource *res, const struct eng_obj *o,
@@ -279,40 +419,18 @@ int eng_table_row(struct ck_buf *out, const struct reg_resource *res, const stru
 int eng_table_row_at(struct ck_buf *out, const struct reg_resource *res, const struct eng_obj *o,
                      const char *include, int64_t now)
 {
-    struct eng_obj *mo = (struct eng_obj *)o;    /* only its row cache changes */
-    int rc = ck_buf_appends(out, "{\"cells\":"); /* appends, not %s: no vsnprintf per row */
-    size_t md_off = 0, md_len = 0;
-    if (!append_cached_cells(out, mo, now, &rc, &md_off, &md_len)) {
-        json_t *j = eng_obj_json(o);
-        if (!j)
-            return -1;
-        json_t *cells = printer_cells(res->group, res->plural, j, now);
-        json_decref(j);
-        if (!cells) {
-            cells = json_array();
-            json_array_append_new(cells, json_string(o->name));
-        }
-        char *cs = json_dumps(cells, JSON_COMPACT);
-        json_decref(cells);
-        rc |= ck_buf_appends(out, cs ? cs : "[]");
-        if (cs && strlen(cs) < UINT32_MAX)
-            store_cells(mo, cs, strlen(cs), now);
-        free(cs);
-    }
-    if (include && strcmp(include, "None") == 0) {
-        rc |= ck_buf_appends(out, ",\"object\":null");
-    } else if (include && strcmp(include, "Object") == 0) {
-        rc |= ck_buf_appends(out, ",\"object\":");
-        rc |= ck_buf_append(out, o->body, o->len);
-    } else {
-        rc |= ck_buf_appends(out, ",\"object\":{\"kind\":\"PartialObjectMetadata\","
-                                  "\"apiVersion\":\"meta.k8s.io/v1\",\"metadata\":");
-        if (md_len)
-            rc |= ck_buf_append(out, o->body + md_off, md_len);
-        else
-            rc |= append_metadata(out, o);
-        rc |= ck_buf_appendc(out, '}');
-    }
-    rc |= ck_buf_appendc(out, '}');
+    const struct eng_row *r;
+    if (append_cells(out, res, o, now, &r) < 0)
+        return -1;
+    return append_row_object(out, o, include, r);
+}
+
+int eng_table_row_print(struct ck_buf *out, const struct reg_resource *res, const struct eng_obj *o,
+                        const char *include, int64_t now)
+{
+    int rc = APPEND_LIT(out, "{\"cells\":");
+    if (append_printed_cells(out, res, o, now) < 0)
+        return -1;
+    rc |= append_row_object(out, o, include, NULL);
     return rc;
 }

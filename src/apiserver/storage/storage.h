@@ -43,11 +43,15 @@ struct eng_obj {
     char **fields; /* res->nfields values */
     bool deleting; /* has deletionTimestamp */
     size_t nfinalizers;
-    _Atomic(struct eng_row *) row; /* represent.c: Table cells cached for reuse, or NULL */
+    _Atomic(struct eng_row *) row; /* represent.c: its Table row's cells, set once, or NULL */
 };
 
-/* represent.c: frees o->row (called when o itself is freed). */
+/* represent.c: the Table row kept with an object. row_init prints it from j (o parsed), before
+ * o is shared; row_copy gives dst (a restamped copy of src) src's row; row_release frees it
+ * (called when o itself is freed). */
 struct eng_row;
+void eng_obj_row_init(struct eng_obj *o, const json_t *j);
+void eng_obj_row_copy(struct eng_obj *dst, const struct eng_obj *src);
 void eng_obj_row_release(struct eng_obj *o);
 
 /* Builds an object from stored bytes (value without resourceVersion) at revision rv.
@@ -309,6 +313,18 @@ int eng_table_row(struct ck_buf *out, const struct reg_resource *res, const stru
 /* The same at wall-clock second now (tests). */
 int eng_table_row_at(struct ck_buf *out, const struct reg_resource *res, const struct eng_obj *o,
                      const char *include, int64_t now);
+/* The row as eng_table_row appends it, without copying the object's own bytes (its metadata, or
+ * its body for includeObject=Object): the row is what was appended up to sp->cut, then
+ * o->body[sp->off, sp->off + sp->len), then the rest appended (a LIST lends o's bytes). */
+struct eng_row_span {
+    size_t cut, off, len;
+};
+int eng_table_row_lend(struct ck_buf *out, const struct reg_resource *res,
+                       const struct eng_obj *o, const char *include, int64_t now,
+                       struct eng_row_span *sp);
+/* The same row printed from the object's JSON, without its kept cells (tests compare). */
+int eng_table_row_print(struct ck_buf *out, const struct reg_resource *res,
+                        const struct eng_obj *o, const char *include, int64_t now);
 int eng_table_open(struct ck_buf *out, const struct reg_resource *res, const char *tv,
                    bool with_columns);
 
