@@ -3,6 +3,8 @@
 #include "lib/buf.h"
 #include "lib/log.h"
 
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,4 +192,24 @@ char *ck_buf_detach(struct ck_buf *b, size_t *len)
     b->data = NULL;
     b->len = b->cap = 0;
     return p;
+}
+
+int ck_buf_read_file(struct ck_buf *b, const char *path)
+{
+    FILE *f = fopen(path, "re");
+    char chunk[4096];
+    size_t n;
+    int rc = 0;
+
+    if (!f)
+        return -1;
+    while (rc == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        rc = ck_buf_append(b, chunk, n);
+    bool bad = ferror(f);
+    fclose(f);
+    if (rc < 0)
+        errno = EFBIG;
+    else if (bad)
+        errno = EIO;
+    return rc < 0 || bad ? -1 : 0;
 }

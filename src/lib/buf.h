@@ -32,6 +32,9 @@ void ck_buf_reset(struct ck_buf *b);
 void ck_buf_release(struct ck_buf *b);
 /* Returns the (NUL-terminated, malloc'd) bytes and leaves b empty; never NULL. */
 char *ck_buf_detach(struct ck_buf *b, size_t *len);
+/* Appends the whole file at path. 0, or -1 with errno set (EFBIG: it is larger than b's max;
+ * what was read stays in b). */
+int ck_buf_read_file(struct ck_buf *b, const char *path);
 
 /* Allocation that aborts on failure (daemons abort on OOM). */
 void *ck_malloc(size_t n);

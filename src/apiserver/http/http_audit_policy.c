@@ -228,16 +228,12 @@ int audit_policy_parse(const char *text, size_t len, struct audit_policy **out, 
 
 int audit_policy_load(const char *path, struct audit_policy **out, struct ck_err *err)
 {
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return ck_err_sys(err, errno, "reading the audit policy %s", path);
     struct ck_buf b = CK_BUF_INIT(AUDIT_MAX_POLICY + 1);
-    char chunk[4096];
-    size_t n;
-    int rc = 0;
-    while (rc == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        rc = ck_buf_append(&b, chunk, n);
-    fclose(f);
+    int rc = ck_buf_read_file(&b, path);
+    if (rc < 0 && errno != EFBIG) {
+        ck_buf_release(&b);
+        return ck_err_sys(err, errno, "reading the audit policy %s", path);
+    }
     if (rc == 0)
         rc = audit_policy_parse(b.data ? b.data : "", b.len, out, err);
     else

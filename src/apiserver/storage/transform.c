@@ -290,18 +290,13 @@ int enc_config_parse(const char *text, size_t len, struct enc_config **out, stru
 
 int enc_config_load(const char *path, struct enc_config **out, struct ck_err *err)
 {
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return ck_err_sys(err, errno, "reading the encryption provider configuration %s", path);
     struct ck_buf b = CK_BUF_INIT(ENC_MAX_CONFIG + 1);
-    char chunk[4096];
-    size_t n;
-    int rc = 0;
-    while (rc == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        rc = ck_buf_append(&b, chunk, n);
-    fclose(f);
+    int rc = ck_buf_read_file(&b, path);
     if (rc < 0) {
+        int e = errno;
         ck_buf_release(&b);
+        if (e != EFBIG)
+            return ck_err_sys(err, e, "reading the encryption provider configuration %s", path);
         return ck_err_set(err, CK_R_TOO_LARGE, "%s: over 1 MiB", path);
     }
     rc = enc_config_parse(b.data ? b.data : "", b.len, out, err);
