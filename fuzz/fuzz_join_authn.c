@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target for the join authentication and authorization parsers: the input's first
  * line is a method, the second a path, the third a raw query (upstream's request attributes,
- * then the stopgap and the Forbidden message for a bootstrap identity); the fourth line is
+ * then RBAC over the bootstrap policy and the Forbidden message for a bootstrap identity); the
+ * fourth line is
  * tried as a bearer token, and the rest as a bootstrap-token Secret (JSON) checked against
  * it. Checks: no crash, no leak; attributes are never NULL; a rejected token says why; an
  * accepted one names system:bootstrap:<id> with system:bootstrappers first. */
@@ -25,6 +26,41 @@ static char *line(const char **p, const char *end)
     return out;
 }
 
+/* the bootstrap policy as an rbac_store (ClusterRoles and ClusterRoleBindings only) */
+static json_t *policy;
+
+static void pol_bindings(void *arg, const char *ns, bool (*fn)(void *, const json_t *), void *ctx)
+{
+    size_t i;
+    json_t *o;
+    (void)arg;
+    if (ns)
+        return;
+    json_array_foreach(policy, i, o)
+    {
+        if (!strcmp(json_string_value(json_object_get(o, "kind")), "ClusterRoleBinding") &&
+            fn(ctx, o))
+            return;
+    }
+}
+
+static json_t *pol_role(void *arg, const char *ns, const char *name)
+{
+    size_t i;
+    json_t *o;
+    (void)arg;
+    if (ns)
+        return NULL;
+    json_array_foreach(policy, i, o)
+    {
+        if (!strcmp(json_string_value(json_object_get(o, "kind")), "ClusterRole") &&
+            !strcmp(json_string_value(json_object_get(json_object_get(o, "metadata"), "name")),
+                    name))
+            return json_incref(o);
+    }
+    return NULL;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const char *const groups[] = {"system:bootstrappers", "system:authenticated", NULL};
@@ -40,9 +76,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         !a.name)
         abort();
     struct rbac_attrs r = authz_rbac_attrs(&a, "system:bootstrap:abcdef", groups);
-    if (!authz_stopgap_allows(&r)) {
+    if (!policy && !(policy = rbac_bootstrap_policy()))
+        abort();
+    struct rbac_store st = {NULL, pol_bindings, pol_role};
+    char reason[512];
+    if (rbac_authorize(&st, &r, reason, sizeof(reason)) != RBAC_ALLOW) {
         struct ck_err err = CK_ERR_INIT;
-        authz_forbidden(&r, &err);
+        authz_forbidden(&r, reason, &err);
         if (err.reason != CK_R_FORBIDDEN || !err.msg[0]) /* long names truncate the text */
             abort();
     }
