@@ -69,7 +69,8 @@ typedef bool (*authn_may_impersonate_fn)(void *arg, const struct authn_user *who
                                          const struct authn_imp_req *what, char *reason,
                                          size_t reasonlen);
 
-/* Today's policy until RBAC exists: members of system:masters may impersonate anyone. */
+/* A policy for callers without an authorizer: members of system:masters may impersonate
+ * anyone. */
 bool authn_may_impersonate_masters(void *arg, const struct authn_user *who,
                                    const struct authn_imp_req *what, char *reason,
                                    size_t reasonlen);

@@ -2,8 +2,8 @@
 /* Service-account tokens (upstream's pkg/serviceaccount): bound JWTs signed with RS256 by the
  * API server's service-account key (TokenRequest, `kubectl create token`), their verification
  * for the authenticator, and the OIDC discovery documents (/.well-known/openid-configuration,
- * /openid/v1/jwks). JWT encoding and signatures are libjwt's; the JWKS is cjose's. Not yet on
- * the request path (issue 17). */
+ * /openid/v1/jwks). JWT encoding and signatures are libjwt's; the JWKS is cjose's. The engine
+ * uses it for TokenRequest and its token authenticator (endpoints/tokenauth.c). */
 #ifndef CK_APISERVER_SATOKEN_H
 #define CK_APISERVER_SATOKEN_H
 
