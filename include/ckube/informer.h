@@ -61,6 +61,10 @@ struct ck_informer_stats {
 };
 void ck_informer_stats(struct ck_informer *inf, struct ck_informer_stats *out);
 void ck_informer_stop(struct ck_informer *inf);
+/* Asks inf to stop without waiting (its watch notices within about a second); a later
+ * ck_informer_stop or ck_informer_free joins it. To stop several informers, signal them all
+ * first so their watches end together. */
+void ck_informer_signal_stop(struct ck_informer *inf);
 void ck_informer_free(struct ck_informer *inf);
 
 /* Shared informer factory: one informer per path, shared by every caller. */

@@ -31,6 +31,7 @@ struct ck_informer {
     volatile int abort_watch; /* ends the current watch (set by stop and drop) */
     volatile int paused;
     bool started;
+    bool joined; /* ck_informer_stop joined its threads */
     pthread_t reflector, processor;
     struct ck_informer_stats stats;
 };
@@ -169,6 +170,8 @@ static void *reflector_main(void *arg)
         if (inf->stop)
             break;
         inf->abort_watch = 0;
+        if (inf->stop) /* a stop between the check and the reset must not be lost */
+            break;
         __atomic_add_fetch(&inf->stats.watches, 1, __ATOMIC_SEQ_CST);
         ck_v(2, "informer %s: watch from resourceVersion %s", inf->path,
              strstr(extra, "resourceVersion=") + 16);
@@ -318,15 +321,28 @@ void ck_informer_stats(struct ck_informer *inf, struct ck_informer_stats *out)
     out->events = __atomic_load_n(&inf->stats.events, __ATOMIC_SEQ_CST);
 }
 
-void ck_informer_stop(struct ck_informer *inf)
+/* Asks the threads to end without waiting (a watch notices within about a second). */
+static void informer_signal(struct ck_informer *inf)
 {
-    if (!inf->started || inf->stop)
-        return;
     inf->stop = 1;
     inf->abort_watch = 1;
     ck_deltafifo_close(inf->fifo);
+}
+
+void ck_informer_signal_stop(struct ck_informer *inf)
+{
+    if (inf && inf->started)
+        informer_signal(inf);
+}
+
+void ck_informer_stop(struct ck_informer *inf)
+{
+    if (!inf->started || inf->joined)
+        return;
+    informer_signal(inf);
     pthread_join(inf->reflector, NULL);
     pthread_join(inf->processor, NULL);
+    inf->joined = true;
 }
 
 void ck_informer_free(struct ck_informer *inf)
@@ -403,6 +419,11 @@ void ck_informer_factory_free(struct ck_informer_factory *f)
     if (!f)
         return;
     void *v;
+    /* every informer is asked first, so their watches end together rather than one after
+     * another (each takes up to a second to notice) */
+    for (size_t it = 0; ck_strmap_next(&f->informers, &it, NULL, &v);)
+        if (((struct ck_informer *)v)->started)
+            informer_signal(v);
     for (size_t it = 0; ck_strmap_next(&f->informers, &it, NULL, &v);)
         ck_informer_free(v);
     ck_strmap_release(&f->informers);

@@ -119,9 +119,6 @@ static int rcc_init(struct cm *cm, void **state)
 {
     struct rcc *c = ck_calloc(1, sizeof(*c));
     c->cm = cm;
-    if (!cm->root_ca_pem)
-        ck_info("root-ca-cert-publisher: no root CA (--root-ca-file, or the kubeconfig's CA): "
-                "kube-root-ca.crt is not published");
     c->nss = ck_informer_factory_get(cm->factory, "/api/v1/namespaces");
     c->cms = ck_informer_factory_get(cm->factory, "/api/v1/configmaps");
     c->q = wq_new(&(struct wq_opts){.name = "root_ca_cert_publisher"});
@@ -133,6 +130,9 @@ static int rcc_init(struct cm *cm, void **state)
 
 static void rcc_run(void *state)
 {
+    if (!((struct rcc *)state)->cm->root_ca_pem) /* set after init, before run */
+        ck_info("root-ca-cert-publisher: no root CA (--root-ca-file, or the kubeconfig's CA): "
+                "kube-root-ca.crt is not published");
     struct rcc *c = state;
     c->w = (struct cm_workers){.q = c->q, .sync = sync_ns, .arg = c, .ctrl = &cm_rootcacert};
     cm_workers_start(&c->w, c->cm->workers);

@@ -672,6 +672,9 @@ void sch_sched_free(struct sch_sched *s)
                                  s->rcs,  s->rss,   s->sss,        s->pdbs};
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         if (all[i])
+            ck_informer_signal_stop(all[i]); /* all at once: each watch takes ~1 s to end */
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        if (all[i])
             ck_informer_stop(all[i]);
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         ck_informer_free(all[i]);
